@@ -1,0 +1,152 @@
+//! The one HTTP error shape: `{ "code": "...", "message": "<中文>", "details": {...} }`.
+//!
+//! Domain errors implement [`DomainError`] (stable code, status class, Chinese message) and
+//! convert into [`ApiError`]. 5xx answers never carry internals: the cause is logged with
+//! the request id (from the request span) and the body says only that something failed.
+
+use poem_openapi::{payload::Json, ApiResponse, Object};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `TENANT_SUSPENDED`.
+    pub code: String,
+    /// Message for the end user, in Chinese.
+    pub message: String,
+    /// Structured context (field names, limits); never internals.
+    pub details: Value,
+}
+
+/// HTTP status class of an error; the only statuses the API answers errors with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Unprocessable,
+    TooManyRequests,
+    Internal,
+    Unavailable,
+}
+
+#[derive(Debug, ApiResponse)]
+#[oai(bad_request_handler = "bad_request_handler")]
+pub enum ApiError {
+    /// 请求格式错误
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// 未登录或会话失效
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// 无权访问
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// 资源不存在
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// 与现有数据冲突
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// 数据校验失败
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// 请求过于频繁
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>),
+    /// 服务器内部错误
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// 服务暂不可用
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn bad_request_handler(err: poem::Error) -> ApiError {
+    ApiError::new(
+        ErrorKind::BadRequest,
+        "BAD_REQUEST",
+        "请求参数有误，请检查后重试",
+        serde_json::json!({ "reason": err.to_string() }),
+    )
+}
+
+/// A domain error that knows how it is shown to users.
+pub trait DomainError: std::fmt::Display {
+    fn kind(&self) -> ErrorKind;
+    fn code(&self) -> &'static str;
+    fn user_message(&self) -> String;
+    fn details(&self) -> Value {
+        Value::Object(Default::default())
+    }
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>, details: Value) -> Self {
+        let body = Json(ErrorBody {
+            code: code.to_string(),
+            message: message.into(),
+            details,
+        });
+        match kind {
+            ErrorKind::BadRequest => ApiError::BadRequest(body),
+            ErrorKind::Unauthorized => ApiError::Unauthorized(body),
+            ErrorKind::Forbidden => ApiError::Forbidden(body),
+            ErrorKind::NotFound => ApiError::NotFound(body),
+            ErrorKind::Conflict => ApiError::Conflict(body),
+            ErrorKind::Unprocessable => ApiError::Unprocessable(body),
+            ErrorKind::TooManyRequests => ApiError::TooManyRequests(body),
+            ErrorKind::Internal => ApiError::Internal(body),
+            ErrorKind::Unavailable => ApiError::Unavailable(body),
+        }
+    }
+
+    /// Logs `cause` (with the request id of the current span) and answers a bare 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            ErrorKind::Internal,
+            "INTERNAL",
+            "服务器内部错误，请稍后重试",
+            Value::Object(Default::default()),
+        )
+    }
+
+    pub fn from_domain(err: &dyn DomainError) -> Self {
+        if err.kind() == ErrorKind::Internal {
+            return Self::internal(err);
+        }
+        Self::new(err.kind(), err.code(), err.user_message(), err.details())
+    }
+
+    pub fn body(&self) -> &ErrorBody {
+        match self {
+            ApiError::BadRequest(b)
+            | ApiError::Unauthorized(b)
+            | ApiError::Forbidden(b)
+            | ApiError::NotFound(b)
+            | ApiError::Conflict(b)
+            | ApiError::Unprocessable(b)
+            | ApiError::TooManyRequests(b)
+            | ApiError::Internal(b)
+            | ApiError::Unavailable(b) => &b.0,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// The JSON error body as a plain poem response, for errors raised outside the OpenAPI
+/// service (unknown route, tenant resolution in middleware).
+pub fn error_response(status: poem::http::StatusCode, body: &ErrorBody) -> poem::Response {
+    let json = serde_json::to_vec(body).unwrap_or_default();
+    poem::Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(json)
+}

@@ -1,0 +1,147 @@
+//! The HTTP surface: application state, the OpenAPI service under `/api/v1`, the spec at
+//! `/api/openapi.json`, Swagger UI at `/api/docs`, `/healthz`, `/readyz`, and the
+//! middleware every request passes (request id and logging, error normalisation, tenant
+//! resolution).
+//!
+//! Handlers live in their domain modules; this module only wires them. Must never answer
+//! an error in any shape other than `{code, message, details}`.
+
+pub mod middleware;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::CatchPanic;
+use poem::web::{Data, Json};
+use poem::{get, handler, Endpoint, EndpointExt, IntoResponse, Response, Route, Server};
+use poem_openapi::{OpenApiService, Tags};
+use sqlx::PgPool;
+
+use crate::clock::Clock;
+use crate::error::{error_response, ErrorBody};
+use crate::school::api::SchoolApi;
+use crate::storage::ObjectStore;
+use crate::tenancy::api::TenancyApi;
+use crate::tenancy::resolve::CurrentTenant;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// 租户
+    Tenancy,
+    /// 学校基础信息
+    School,
+}
+
+/// Shared state handed to every handler.
+pub struct AppState {
+    /// Pool of the NOINHERIT app login role: reads a tenant only inside a `TenantTx`.
+    pub db_app: PgPool,
+    pub clock: Arc<dyn Clock>,
+    pub storage: Arc<dyn ObjectStore>,
+    pub base_domain: String,
+}
+
+/// Handler parameter: the shared state.
+pub type AppData<'a> = Data<&'a Arc<AppState>>;
+/// Handler parameter: the tenant the request was routed to, if any.
+pub type RequestTenant<'a> = Data<&'a CurrentTenant>;
+
+pub type Apis = (TenancyApi, SchoolApi);
+
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (TenancyApi, SchoolApi),
+        "afterschool 校内课后服务管理平台",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .server("/api/v1")
+    .description(
+        "石岐街道校内课后服务管理平台 API。租户（学校或机构）由路径前缀 `/t/<代码>/`、\
+         请求头 `X-Tenant` 或域名 `<代码>.<基础域名>` 指定。错误统一为 \
+         `{code, message, details}`。",
+    )
+}
+
+/// The OpenAPI document, as committed in `docs/openapi.json`.
+pub fn spec_json() -> String {
+    api_service().spec()
+}
+
+pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let api = api_service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let tenant_state = state.clone();
+    Route::new()
+        .nest("/api/v1", api)
+        .at("/api/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
+        .data(state)
+        .around(move |ep, req| middleware::resolve_tenant(ep, req, tenant_state.clone()))
+        .with(CatchPanic::new())
+        .around(middleware::request_id_and_errors)
+        .map_to_response()
+}
+
+#[handler]
+fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[handler]
+async fn readyz(state: Data<&Arc<AppState>>) -> Response {
+    let probe = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.0.db_app),
+    )
+    .await;
+    match probe {
+        Ok(Ok(_)) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        other => {
+            tracing::warn!(result = ?other.err().map(|_| "timeout"), "readiness probe failed");
+            error_response(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                &ErrorBody {
+                    code: "DB_UNAVAILABLE".into(),
+                    message: "数据库暂不可用".into(),
+                    details: serde_json::json!({}),
+                },
+            )
+        }
+    }
+}
+
+/// A bound server: its address is known before it starts serving (tests bind port 0).
+pub struct BoundServer {
+    pub port: u16,
+    acceptor: poem::listener::TcpAcceptor,
+}
+
+pub async fn bind(host: &str, port: u16) -> anyhow::Result<BoundServer> {
+    let acceptor = TcpListener::bind(format!("{host}:{port}"))
+        .into_acceptor()
+        .await?;
+    let port = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+        .ok_or_else(|| anyhow::anyhow!("无法获取监听端口"))?;
+    Ok(BoundServer { port, acceptor })
+}
+
+impl BoundServer {
+    /// Serves until `shutdown` completes, then drains for up to 10 s.
+    pub async fn serve(
+        self,
+        state: Arc<AppState>,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(build_app(state), shutdown, Some(Duration::from_secs(10)))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! afterschool — 校内课后服务管理平台.
+//!
+//! One crate, domain modules by feature. `main.rs` only parses the command line and calls
+//! into these modules.
+// No panics on request paths; unit tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::await_holding_lock
+    )
+)]
+
+pub mod agency;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod school;
+pub mod storage;
+pub mod telemetry;
+pub mod tenancy;

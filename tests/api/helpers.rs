@@ -1,0 +1,266 @@
+//! Test harness: one private PostgreSQL cluster per test run (started on first use, stopped
+//! by a watchdog when the test process exits), a migrated template database, and a fresh
+//! database cloned from it for every test. `spawn_app()` serves the real app on port 0.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use afterschool::clock::{Clock, FixedClock};
+use afterschool::config::DatabaseSettings;
+use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
+use afterschool::db::Database;
+use afterschool::http::{self, AppState};
+use afterschool::storage::LocalStore;
+use afterschool::tenancy::manifest::{self, LoadedManifest};
+use afterschool::tenancy::migrate::TenantSets;
+use afterschool::tenancy::model::TenantContext;
+use afterschool::tenancy::provision::{self, ApplyResult};
+use afterschool::tenancy::repo;
+use chrono::TimeZone;
+use sqlx::PgPool;
+
+pub struct TestCluster {
+    pub cluster: EmbeddedCluster,
+    pub template: String,
+}
+
+static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+
+pub const TEMPLATE_DB: &str = "as_template";
+
+fn start_cluster() -> TestCluster {
+    let dir = std::env::temp_dir().join(format!("afterschool-test-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = ClusterOptions {
+        max_connections: 400,
+        durability_off: true,
+    };
+    let mut cluster = EmbeddedCluster::start(&dir, &opts).expect("start the test cluster");
+    // The static is never dropped: a watchdog stops the cluster once this process is gone.
+    cluster.detach();
+    spawn_watchdog(&cluster, &dir);
+    // Tests run inside a tokio runtime; the one-off set-up gets a thread and runtime of its own.
+    let admin_url = cluster.url("postgres");
+    let template_url = cluster.url(TEMPLATE_DB);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let admin = PgPool::connect(&admin_url).await.expect("connect");
+            sqlx::raw_sql(&format!("create database {TEMPLATE_DB}"))
+                .execute(&admin)
+                .await
+                .expect("create template");
+            admin.close().await;
+            let db = Database::open_url(&template_url, &test_db_settings())
+                .await
+                .expect("migrate template");
+            db.shutdown().await;
+        });
+    })
+    .join()
+    .expect("template set-up");
+    TestCluster {
+        cluster,
+        template: TEMPLATE_DB.into(),
+    }
+}
+
+fn spawn_watchdog(cluster: &EmbeddedCluster, dir: &Path) {
+    let pid = std::process::id();
+    let data = cluster.data_dir();
+    let bin = afterschool::db::embedded::find_bin_dir().expect("postgres binaries");
+    let pg_ctl = bin.join("pg_ctl");
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let stop = if as_root {
+        format!(
+            "runuser -u postgres -- {} -D {} stop -m immediate",
+            pg_ctl.display(),
+            data.display()
+        )
+    } else {
+        format!(
+            "{} -D {} stop -m immediate",
+            pg_ctl.display(),
+            data.display()
+        )
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {}",
+        dir.display()
+    );
+    // Deliberately never waited for: the watchdog outlives this process.
+    #[allow(clippy::zombie_processes)]
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn watchdog");
+}
+
+pub fn cluster() -> &'static TestCluster {
+    CLUSTER.get_or_init(start_cluster)
+}
+
+pub fn test_db_settings() -> DatabaseSettings {
+    DatabaseSettings {
+        max_connections: 10,
+        ..DatabaseSettings::default()
+    }
+}
+
+/// A fresh database cloned from the migrated template; returns its admin URL.
+pub async fn fresh_database() -> (String, String) {
+    let c = cluster();
+    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let admin = PgPool::connect(&c.cluster.url("postgres"))
+        .await
+        .expect("connect");
+    sqlx::raw_sql(&format!("create database {name} template {}", c.template))
+        .execute(&admin)
+        .await
+        .expect("clone template");
+    admin.close().await;
+    (name.clone(), c.cluster.url(&name))
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: Database,
+    pub client: reqwest::Client,
+    /// Keeps the local object store's folder alive as long as the app.
+    _objects_dir: tempfile::TempDir,
+}
+
+/// "Today" for tests: a teaching day in the demo autumn term.
+pub fn test_clock() -> Arc<dyn Clock> {
+    Arc::new(FixedClock(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 10, 12, 2, 0, 0)
+            .single()
+            .expect("valid time"),
+    ))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_db_settings()).await
+}
+
+pub async fn spawn_app_with(settings: DatabaseSettings) -> TestApp {
+    let (_, admin_url) = fresh_database().await;
+    let db = Database::open_url(&admin_url, &settings)
+        .await
+        .expect("open database");
+    let objects_dir = tempfile::tempdir().expect("tempdir");
+    let state = Arc::new(AppState {
+        db_app: db.app.clone(),
+        clock: test_clock(),
+        storage: Arc::new(LocalStore::new(objects_dir.path().to_path_buf())),
+        base_domain: "afterschool.test".into(),
+    });
+    let bound = http::bind("127.0.0.1", 0).await.expect("bind");
+    let port = bound.port;
+    tokio::spawn(async move {
+        let _ = bound.serve(state, std::future::pending()).await;
+    });
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        _objects_dir: objects_dir,
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn demo_manifest_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("tenants/demo"))
+        .expect("tenants/demo")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub use afterschool::tenancy::sample::small_school_manifest;
+
+impl TestApp {
+    pub fn sets(&self) -> TenantSets {
+        TenantSets::embedded().expect("embedded sets")
+    }
+
+    pub async fn apply_files(&self, files: &[PathBuf]) -> Vec<ApplyResult> {
+        let manifests = manifest::load_all(files).expect("valid manifests");
+        self.apply(&manifests).await
+    }
+
+    pub async fn apply(&self, manifests: &[LoadedManifest]) -> Vec<ApplyResult> {
+        provision::apply_all(&self.db.admin, &self.db.roles, &self.sets(), manifests)
+            .await
+            .expect("apply")
+    }
+
+    pub async fn apply_demo(&self) -> Vec<ApplyResult> {
+        self.apply_files(&demo_manifest_files()).await
+    }
+
+    /// Provisions small schools with the given codes.
+    pub async fn provision_schools(&self, codes: &[String]) {
+        let manifests: Vec<LoadedManifest> = codes
+            .iter()
+            .map(|c| {
+                let path = PathBuf::from(format!("{c}.toml"));
+                manifest::parse(&path, &small_school_manifest(c)).expect("valid manifest")
+            })
+            .collect();
+        self.apply(&manifests).await;
+    }
+
+    pub async fn tenant(&self, code: &str) -> TenantContext {
+        let r = repo::find_by_code(&self.db.admin, code)
+            .await
+            .expect("query")
+            .expect("tenant exists");
+        TenantContext::from_record(&r).expect("valid record")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET with one extra request header (`X-Tenant`, `Host`, `X-Request-Id` ...).
+    pub async fn get_with(&self, path: &str, header: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .header(header, value)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}

@@ -123,12 +123,14 @@ async fn without_database_url_a_private_cluster_is_created_reused_and_stopped_on
             .env("AFTERSCHOOL__STORAGE__LOCAL_DIR", &objects);
     };
 
+    let log_path = dir.path().join("serve.log");
     let mut serve = bin();
     with_env(&mut serve);
     let mut child = serve
-        .args(["serve", "--port", "0"])
+        .args(["serve", "--port", "0", "--log-format", "json"])
+        .env("AFTERSCHOOL_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -143,7 +145,12 @@ async fn without_database_url_a_private_cluster_is_created_reused_and_stopped_on
     };
     let state = std::fs::read_to_string(pg.join("cluster.json")).unwrap();
     assert!(postmaster_running(&pg.join("data")));
-    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    let ready = reqwest::Client::new()
+        .get(format!("{base}/readyz"))
+        .header("X-Request-Id", "trace-cli-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
 
     // Ctrl-C
@@ -161,6 +168,18 @@ async fn without_database_url_a_private_cluster_is_created_reused_and_stopped_on
         !postmaster_running(&pg.join("data")),
         "the private cluster was stopped"
     );
+    // Every log line of the request carries its id, as JSON.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let request_lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains("trace-cli-42"))
+        .map(|l| serde_json::from_str(l).expect("JSON log line"))
+        .collect();
+    assert!(!request_lines.is_empty(), "{log}");
+    for line in &request_lines {
+        assert_eq!(line["span"]["request_id"], "trace-cli-42", "{line}");
+    }
+    assert!(request_lines.iter().any(|l| l["fields"]["status"] == 200));
 
     // The next start reuses the same cluster (no new initdb, same credentials and port).
     let mut list = bin();

@@ -224,12 +224,18 @@ async fn serve(
     let storage = crate::storage::build_store(&settings.storage)
         .await
         .map_err(|e| anyhow::anyhow!("对象存储配置错误: {e}"))?;
-    let state = Arc::new(AppState {
-        db_app: db.app.clone(),
-        clock: Arc::new(SystemClock),
-        storage,
-        base_domain: settings.http.base_domain.clone(),
-    });
+    let keys = crate::keys::Keys::load(&settings.security)?;
+    let state = Arc::new(
+        AppState::new(
+            db.app.clone(),
+            Arc::new(SystemClock),
+            storage,
+            settings.http.base_domain.clone(),
+            keys,
+            settings.security.clone(),
+        )
+        .await?,
+    );
     let bound = http::bind(&settings.http.host, settings.http.port).await?;
     let base = format!("http://{}:{}", settings.http.host, bound.port);
     tracing::info!(%base, "listening");

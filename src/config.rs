@@ -20,6 +20,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub storage: StorageSettings,
     pub log: LogSettings,
+    pub security: SecuritySettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -121,5 +122,61 @@ impl Settings {
             .validate()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(settings)
+    }
+}
+
+/// Keys and sign-in policy. Keys are base64 of 32 random bytes; when none are configured
+/// (demo, development) they are generated once into `keys_file` (mode 0600).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    /// AEAD keys for personal data, by id; the active one encrypts, all decrypt (rotation).
+    #[serde(skip_serializing)]
+    pub data_keys: Vec<DataKey>,
+    pub active_key_id: u16,
+    /// Key of the keyed hashes used to look personal data up (phone → account).
+    #[serde(skip_serializing)]
+    pub hash_key: Option<SecretString>,
+    /// Key of the audit trail's MAC chain.
+    #[serde(skip_serializing)]
+    pub audit_key: Option<SecretString>,
+    pub keys_file: PathBuf,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub password_max_age_days: i64,
+    pub lockout_threshold: i32,
+    pub lockout_minutes: i64,
+    pub login_per_ip_per_minute: u32,
+    pub login_per_account_per_minute: u32,
+    pub sms_per_ip_per_minute: u32,
+    /// Version of the personal-data rules guardians consent to.
+    pub terms_version: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataKey {
+    pub id: u16,
+    pub key: SecretString,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            data_keys: Vec::new(),
+            active_key_id: 1,
+            hash_key: None,
+            audit_key: None,
+            keys_file: PathBuf::from("var/keys.json"),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            password_max_age_days: 90,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            login_per_ip_per_minute: 30,
+            login_per_account_per_minute: 10,
+            sms_per_ip_per_minute: 10,
+            terms_version: "2026-09".into(),
+        }
     }
 }

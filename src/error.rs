@@ -54,7 +54,10 @@ pub enum ApiError {
     Unprocessable(Json<ErrorBody>),
     /// 请求过于频繁
     #[oai(status = 429)]
-    TooManyRequests(Json<ErrorBody>),
+    TooManyRequests(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] Option<String>,
+    ),
     /// 服务器内部错误
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -96,7 +99,7 @@ impl ApiError {
             ErrorKind::NotFound => ApiError::NotFound(body),
             ErrorKind::Conflict => ApiError::Conflict(body),
             ErrorKind::Unprocessable => ApiError::Unprocessable(body),
-            ErrorKind::TooManyRequests => ApiError::TooManyRequests(body),
+            ErrorKind::TooManyRequests => ApiError::TooManyRequests(body, None),
             ErrorKind::Internal => ApiError::Internal(body),
             ErrorKind::Unavailable => ApiError::Unavailable(body),
         }
@@ -128,7 +131,7 @@ impl ApiError {
             | ApiError::NotFound(b)
             | ApiError::Conflict(b)
             | ApiError::Unprocessable(b)
-            | ApiError::TooManyRequests(b)
+            | ApiError::TooManyRequests(b, _)
             | ApiError::Internal(b)
             | ApiError::Unavailable(b) => &b.0,
         }

@@ -14,12 +14,16 @@
 )]
 
 pub mod agency;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod keys;
+pub mod pii;
 pub mod school;
 pub mod storage;
 pub mod telemetry;

@@ -212,7 +212,16 @@ async fn ensure_shared_roles(
     .await?;
     sqlx::raw_sql(&format!(
         "grant usage on schema platform to {app}, {group};
-         grant select on platform.tenants to {app};"
+         grant select on platform.tenants to {app};
+         grant select, insert, update on platform.accounts, platform.sessions, platform.sms_codes to {app};
+         grant select, insert, delete on platform.role_assignments to {app};
+         grant select, insert on platform.sms_outbox to {app};
+         grant select, insert, update on platform.consents to {app};
+         grant usage on all sequences in schema platform to {app};
+         {audit}",
+        audit = crate::audit::APP_GRANTS
+            .replace("{app}", &app)
+            .replace("{group}", &group),
     ))
     .execute(&mut *tx)
     .await?;

@@ -89,6 +89,13 @@ fn normalise_error(e: poem::Error) -> Response {
     if is_json {
         return resp;
     }
+    // The security scheme's own refusal (no or malformed Authorization header).
+    if status == StatusCode::UNAUTHORIZED {
+        return error_response(
+            status,
+            &body("UNAUTHENTICATED", "请先登录", serde_json::json!({})),
+        );
+    }
     if status.is_server_error() {
         tracing::error!(error = %reason, "unhandled error");
         return error_response(

@@ -18,8 +18,16 @@ use poem::{get, handler, Endpoint, EndpointExt, IntoResponse, Response, Route, S
 use poem_openapi::{OpenApiService, Tags};
 use sqlx::PgPool;
 
+use crate::auth::api::AuthApi;
+use crate::auth::authz::Authz;
+use crate::auth::platform_api::PlatformApi;
+use crate::auth::ratelimit::Limits;
+use crate::auth::role_api::RoleApi;
+use crate::auth::sms::{SimulatedSms, SmsSender};
 use crate::clock::Clock;
+use crate::config::SecuritySettings;
 use crate::error::{error_response, ErrorBody};
+use crate::keys::Keys;
 use crate::school::api::SchoolApi;
 use crate::storage::ObjectStore;
 use crate::tenancy::api::TenancyApi;
@@ -27,10 +35,16 @@ use crate::tenancy::resolve::CurrentTenant;
 
 #[derive(Tags)]
 pub enum ApiTags {
+    /// 登录与账号
+    Auth,
     /// 租户
     Tenancy,
     /// 学校基础信息
     School,
+    /// 角色管理
+    Roles,
+    /// 平台运营
+    Platform,
 }
 
 /// Shared state handed to every handler.
@@ -40,6 +54,39 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub storage: Arc<dyn ObjectStore>,
     pub base_domain: String,
+    pub keys: Keys,
+    /// Read-only after start: shared without a lock.
+    pub authz: Arc<Authz>,
+    pub limits: Arc<Limits>,
+    pub sms: Arc<dyn SmsSender>,
+    pub security: SecuritySettings,
+}
+
+impl AppState {
+    /// The state with the built-in simulators (SMS) as outside parties.
+    pub async fn new(
+        db_app: PgPool,
+        clock: Arc<dyn Clock>,
+        storage: Arc<dyn ObjectStore>,
+        base_domain: String,
+        keys: Keys,
+        security: SecuritySettings,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            sms: Arc::new(SimulatedSms {
+                pool: db_app.clone(),
+                keys: keys.pii.clone(),
+            }),
+            limits: Arc::new(Limits::new(&security)),
+            authz: Arc::new(Authz::embedded().await?),
+            db_app,
+            clock,
+            storage,
+            base_domain,
+            keys,
+            security,
+        })
+    }
 }
 
 /// Handler parameter: the shared state.
@@ -47,11 +94,11 @@ pub type AppData<'a> = Data<&'a Arc<AppState>>;
 /// Handler parameter: the tenant the request was routed to, if any.
 pub type RequestTenant<'a> = Data<&'a CurrentTenant>;
 
-pub type Apis = (TenancyApi, SchoolApi);
+pub type Apis = (AuthApi, TenancyApi, SchoolApi, RoleApi, PlatformApi);
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (TenancyApi, SchoolApi),
+        (AuthApi, TenancyApi, SchoolApi, RoleApi, PlatformApi),
         "afterschool 校内课后服务管理平台",
         env!("CARGO_PKG_VERSION"),
     )
@@ -59,7 +106,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     .description(
         "石岐街道校内课后服务管理平台 API。租户（学校或机构）由路径前缀 `/t/<代码>/`、\
          请求头 `X-Tenant` 或域名 `<代码>.<基础域名>` 指定。错误统一为 \
-         `{code, message, details}`。",
+         `{code, message, details}`。除登录接口外均须携带 `Authorization: Bearer <令牌>`。",
     )
 }
 

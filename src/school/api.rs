@@ -5,6 +5,8 @@ use poem_openapi::{param::Query, payload::Json, OpenApi};
 
 use super::model::{CalendarView, GradeView, PeriodView, VenueView};
 use super::{repo, service};
+use crate::auth::guard::{authorize, Session};
+use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::{ApiTags, AppData, RequestTenant};
 use crate::tenancy::context::TenantTx;
@@ -12,9 +14,23 @@ use crate::tenancy::model::TenantKind;
 
 pub struct SchoolApi;
 
-/// The request's tenant, which must be a school, with its transaction open.
-async fn school_tx(app: &AppData<'_>, tenant: &RequestTenant<'_>) -> Result<TenantTx, ApiError> {
+const CLASSES: Permission = Permission::tenant("school_classes", "school.org", "read");
+const VENUES: Permission = Permission::tenant("school_venues", "school.org", "read");
+const PERIODS: Permission = Permission::tenant("school_periods", "school.org", "read");
+const CALENDAR: Permission = Permission::tenant("school_calendar", "school.calendar", "read");
+
+pub const PERMISSIONS: &[Permission] = &[CLASSES, VENUES, PERIODS, CALENDAR];
+
+/// Authorizes `perm` in the request's tenant, which must be a school, and opens its
+/// transaction.
+async fn school_tx(
+    session: &Session,
+    app: &AppData<'_>,
+    tenant: &RequestTenant<'_>,
+    perm: &Permission,
+) -> Result<TenantTx, ApiError> {
     let t = tenant.0.require_kind(TenantKind::School)?;
+    authorize(app.0, &session.0, tenant.0, perm).await?;
     Ok(TenantTx::begin(&app.0.db_app, t).await?)
 }
 
@@ -28,10 +44,11 @@ impl SchoolApi {
     )]
     async fn classes(
         &self,
+        session: Session,
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<GradeView>>, ApiError> {
-        let mut tx = school_tx(&app, &tenant).await?;
+        let mut tx = school_tx(&session, &app, &tenant, &CLASSES).await?;
         let out = service::grades_with_classes(&mut tx).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -45,10 +62,11 @@ impl SchoolApi {
     )]
     async fn venues(
         &self,
+        session: Session,
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<VenueView>>, ApiError> {
-        let mut tx = school_tx(&app, &tenant).await?;
+        let mut tx = school_tx(&session, &app, &tenant, &VENUES).await?;
         let out = repo::venues(tx.conn()).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -62,10 +80,11 @@ impl SchoolApi {
     )]
     async fn periods(
         &self,
+        session: Session,
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<PeriodView>>, ApiError> {
-        let mut tx = school_tx(&app, &tenant).await?;
+        let mut tx = school_tx(&session, &app, &tenant, &PERIODS).await?;
         let out = repo::periods(tx.conn()).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -82,12 +101,13 @@ impl SchoolApi {
     )]
     async fn calendar(
         &self,
+        session: Session,
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
         /// 学期代码，如 2026-autumn
         term: Query<Option<String>>,
     ) -> Result<Json<CalendarView>, ApiError> {
-        let mut tx = school_tx(&app, &tenant).await?;
+        let mut tx = school_tx(&session, &app, &tenant, &CALENDAR).await?;
         let out = service::calendar(&mut tx, term.0.as_deref(), app.0.clock.today()).await?;
         tx.commit().await?;
         Ok(Json(out))

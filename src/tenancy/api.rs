@@ -2,8 +2,14 @@
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
+use crate::auth::guard::{authorize_tenant, Session};
+use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, RequestTenant};
+use crate::http::{ApiTags, AppData, RequestTenant};
+
+const CURRENT: Permission = Permission::tenant("tenant_current", "tenant.info", "read");
+
+pub const PERMISSIONS: &[Permission] = &[CURRENT];
 
 #[derive(Debug, Object)]
 pub struct TenantInfo {
@@ -23,8 +29,13 @@ impl TenancyApi {
     ///
     /// The tenant named by the path prefix `/t/<code>/`, the `X-Tenant` header or the host.
     #[oai(path = "/tenant", method = "get", operation_id = "tenant_current")]
-    async fn current(&self, tenant: RequestTenant<'_>) -> Result<Json<TenantInfo>, ApiError> {
-        let t = tenant.0.require()?;
+    async fn current(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+    ) -> Result<Json<TenantInfo>, ApiError> {
+        let t = authorize_tenant(app.0, &session.0, tenant.0, &CURRENT).await?;
         Ok(Json(TenantInfo {
             code: t.code.to_string(),
             kind: t.kind.as_str().to_string(),

@@ -6,19 +6,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use afterschool::clock::{Clock, FixedClock};
-use afterschool::config::DatabaseSettings;
+use afterschool::auth::model::Role;
+use afterschool::auth::{repo as auth_repo, roles, service as auth_service};
+use afterschool::clock::Clock;
+pub use afterschool::config::DatabaseSettings;
+use afterschool::config::DatabaseSettings as DbSettings;
+use afterschool::config::SecuritySettings;
 use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
 use afterschool::db::Database;
 use afterschool::http::{self, AppState};
+use afterschool::keys::Keys;
+use afterschool::pii::Phone;
 use afterschool::storage::LocalStore;
 use afterschool::tenancy::manifest::{self, LoadedManifest};
 use afterschool::tenancy::migrate::TenantSets;
 use afterschool::tenancy::model::TenantContext;
 use afterschool::tenancy::provision::{self, ApplyResult};
 use afterschool::tenancy::repo;
-use chrono::TimeZone;
+use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgPool;
+use std::sync::Mutex;
 
 pub struct TestCluster {
     pub cluster: EmbeddedCluster,
@@ -109,7 +116,7 @@ pub fn cluster() -> &'static TestCluster {
     CLUSTER.get_or_init(start_cluster)
 }
 
-pub fn test_db_settings() -> DatabaseSettings {
+pub fn test_db_settings() -> DbSettings {
     DatabaseSettings {
         max_connections: 10,
         ..DatabaseSettings::default()
@@ -135,19 +142,37 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub db: Database,
+    pub admin_url: String,
+    pub keys: Keys,
+    pub clock: Arc<TestClock>,
     pub client: reqwest::Client,
     /// Keeps the local object store's folder alive as long as the app.
     _objects_dir: tempfile::TempDir,
 }
 
-/// "Today" for tests: a teaching day in the demo autumn term.
-pub fn test_clock() -> Arc<dyn Clock> {
-    Arc::new(FixedClock(
-        chrono::Utc
-            .with_ymd_and_hms(2026, 10, 12, 2, 0, 0)
-            .single()
-            .expect("valid time"),
-    ))
+/// A clock tests can move: starts at 2026-10-12 10:00 CST, a teaching day of the demo
+/// autumn term.
+pub struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    pub fn new() -> Self {
+        Self(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 10, 12, 2, 0, 0)
+                .single()
+                .expect("valid time"),
+        ))
+    }
+
+    pub fn advance(&self, d: chrono::Duration) {
+        let mut t = self.0.lock().expect("clock");
+        *t += d;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -155,17 +180,30 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: DatabaseSettings) -> TestApp {
+    spawn_app_at(settings, Arc::new(TestClock::new())).await
+}
+
+pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> TestApp {
     let (_, admin_url) = fresh_database().await;
+    let admin_url_handle = admin_url.clone();
     let db = Database::open_url(&admin_url, &settings)
         .await
         .expect("open database");
     let objects_dir = tempfile::tempdir().expect("tempdir");
-    let state = Arc::new(AppState {
-        db_app: db.app.clone(),
-        clock: test_clock(),
-        storage: Arc::new(LocalStore::new(objects_dir.path().to_path_buf())),
-        base_domain: "afterschool.test".into(),
-    });
+    let keys = Keys::ephemeral();
+    let state = Arc::new(
+        AppState::new(
+            db.app.clone(),
+            clock.clone() as Arc<dyn Clock>,
+            Arc::new(LocalStore::new(objects_dir.path().to_path_buf())),
+            "afterschool.test".into(),
+            keys.clone(),
+            SecuritySettings::default(),
+        )
+        .await
+        .expect("app state"),
+    );
+    let clock_handle = clock.clone();
     let bound = http::bind("127.0.0.1", 0).await.expect("bind");
     let port = bound.port;
     tokio::spawn(async move {
@@ -175,6 +213,9 @@ pub async fn spawn_app_with(settings: DatabaseSettings) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         db,
+        admin_url: admin_url_handle,
+        keys,
+        clock: clock_handle,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -255,6 +296,111 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// An account holding `role` in `tenant` (None: a platform role), signed in with the
+    /// second factor passed. Returns (account id, bearer token).
+    pub async fn sign_in_as(&self, phone: &str, role: Role, tenant: Option<&str>) -> (i64, String) {
+        let tenant_id = match tenant {
+            Some(code) => Some(self.tenant(code).await.id),
+            None => None,
+        };
+        let phone = Phone::parse(phone).expect("phone");
+        let mut conn = self.db.admin.acquire().await.expect("conn");
+        let (_, account_id, _) = roles::grant(
+            &mut conn,
+            &self.keys,
+            &phone,
+            "测试用户",
+            Some("Test#2026ok"),
+            role,
+            tenant_id,
+            None,
+        )
+        .await
+        .or_else(|e| match e {
+            afterschool::auth::error::AuthError::AlreadyAssigned => Ok((0, 0, false)),
+            e => Err(e),
+        })
+        .expect("grant");
+        let account_id = if account_id == 0 {
+            auth_repo::account_by_phone_hash(
+                &self.db.admin,
+                &self.keys.pii.blind_index("phone", phone.as_str()),
+            )
+            .await
+            .expect("query")
+            .expect("account")
+            .id
+        } else {
+            account_id
+        };
+        // Fresh password, so no forced change.
+        auth_repo::set_password(
+            &self.db.admin,
+            account_id,
+            &afterschool::auth::password::hash("Test#2026ok").expect("hash"),
+            self.clock.now(),
+        )
+        .await
+        .expect("password");
+        let token = format!("test-{}", uuid::Uuid::new_v4().simple());
+        auth_repo::create_session(
+            &self.db.admin,
+            &auth_repo::NewSession {
+                token_hash: &auth_service::token_hash(&token),
+                account_id,
+                now: self.clock.now(),
+                expires_at: self.clock.now() + chrono::Duration::hours(12),
+                mfa_passed: true,
+                source_ip: None,
+                user_agent: None,
+            },
+        )
+        .await
+        .expect("session");
+        (account_id, token)
+    }
+
+    /// A school admin of `tenant` (a fixed phone per tenant code).
+    pub async fn admin_token(&self, tenant: &str) -> String {
+        let n: u32 = tenant.bytes().map(u32::from).sum::<u32>() % 10_000;
+        self.sign_in_as(&format!("1390000{n:04}"), Role::SchoolAdmin, Some(tenant))
+            .await
+            .1
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json_as(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let r = self.get_as(token, path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post_json(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{}", self.address, path))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {

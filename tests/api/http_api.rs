@@ -55,7 +55,14 @@ async fn errors_have_one_shape_with_a_chinese_message() {
     assert!(body["message"].as_str().unwrap().contains("不存在"));
     assert!(body["details"].is_object());
 
-    let (status, body) = app.get_json("/api/v1/tenant").await;
+    let (status, body) = app.get_json("/t/sqsf/api/v1/tenant").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+
+    let token = app.admin_token("sqsf").await;
+    let (status, body) = app.get_json_as(&token, "/api/v1/tenant").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("TENANT_REQUIRED"))
@@ -82,14 +89,16 @@ async fn errors_have_one_shape_with_a_chinese_message() {
         "TENANT_AMBIGUOUS"
     );
 
-    let (status, body) = app.get_json("/t/ycys/api/v1/school/classes").await;
+    let (status, body) = app
+        .get_json_as(&token, "/t/ycys/api/v1/school/classes")
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("TENANT_KIND_UNSUPPORTED"))
     );
 
     let (status, body) = app
-        .get_json("/t/sqsf/api/v1/school/calendar?term=1999-spring")
+        .get_json_as(&token, "/t/sqsf/api/v1/school/calendar?term=1999-spring")
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -102,7 +111,12 @@ async fn errors_have_one_shape_with_a_chinese_message() {
 async fn a_suspended_tenant_answers_403_to_every_request_until_resumed() {
     let app = spawn_app().await;
     app.apply_demo().await;
-    assert_eq!(app.get("/t/sqhb/api/v1/tenant").await.status(), 200);
+    let sqhb = app.admin_token("sqhb").await;
+    let sqsf = app.admin_token("sqsf").await;
+    assert_eq!(
+        app.get_as(&sqhb, "/t/sqhb/api/v1/tenant").await.status(),
+        200
+    );
 
     repo::set_status(&app.db.admin, "sqhb", true, Some("测试"))
         .await
@@ -113,18 +127,24 @@ async fn a_suspended_tenant_answers_403_to_every_request_until_resumed() {
         "/t/sqhb/api/v1/school/classes",
         "/t/sqhb/api/v1/no/route",
     ] {
-        let (status, body) = app.get_json(path).await;
+        let (status, body) = app.get_json_as(&sqhb, path).await;
         assert_eq!(status, 403, "{path}");
         assert_eq!(body["code"], "TENANT_SUSPENDED");
         assert!(body["message"].as_str().unwrap().contains("石岐湖滨小学"));
     }
     // Other tenants are unaffected.
-    assert_eq!(app.get("/t/sqsf/api/v1/tenant").await.status(), 200);
+    assert_eq!(
+        app.get_as(&sqsf, "/t/sqsf/api/v1/tenant").await.status(),
+        200
+    );
 
     repo::set_status(&app.db.admin, "sqhb", false, None)
         .await
         .unwrap();
-    assert_eq!(app.get("/t/sqhb/api/v1/tenant").await.status(), 200);
+    assert_eq!(
+        app.get_as(&sqhb, "/t/sqhb/api/v1/tenant").await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -132,17 +152,27 @@ async fn the_three_ways_of_naming_a_tenant_reach_the_same_tenant() {
     let app = spawn_app().await;
     app.apply_demo().await;
 
-    let (_, by_path) = app.get_json("/t/sqqh/api/v1/tenant").await;
+    let token = app.admin_token("sqqh").await;
+    let (_, by_path) = app.get_json_as(&token, "/t/sqqh/api/v1/tenant").await;
     let by_header: serde_json::Value = app
-        .get_with("/api/v1/tenant", "X-Tenant", "sqqh")
+        .client
+        .get(format!("{}/api/v1/tenant", app.address))
+        .header("X-Tenant", "sqqh")
+        .bearer_auth(&token)
+        .send()
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();
-    let host = format!("sqqh.afterschool.test:{}", app.port);
     let by_host: serde_json::Value = app
-        .get_with("/api/v1/tenant", "Host", &host)
+        .client
+        .get(format!("{}/api/v1/tenant", app.address))
+        .header("Host", format!("sqqh.afterschool.test:{}", app.port))
+        .bearer_auth(&token)
+        .send()
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();
@@ -158,7 +188,10 @@ async fn school_views_show_classes_with_aliases_venues_periods_and_the_term_cale
     let app = spawn_app().await;
     app.apply_demo().await;
 
-    let (status, grades) = app.get_json("/t/sqsf/api/v1/school/classes").await;
+    let token = app.admin_token("sqsf").await;
+    let (status, grades) = app
+        .get_json_as(&token, "/t/sqsf/api/v1/school/classes")
+        .await;
     assert_eq!(status, 200);
     let grades = grades.as_array().unwrap();
     assert_eq!(grades.len(), 6);
@@ -166,13 +199,17 @@ async fn school_views_show_classes_with_aliases_venues_periods_and_the_term_cale
     assert_eq!(grades[0]["classes"][0]["name"], "一年级1班");
     assert_eq!(grades[0]["classes"][0]["alias"], "向日葵班");
 
-    let (_, venues) = app.get_json("/t/sqsf/api/v1/school/venues").await;
+    let (_, venues) = app
+        .get_json_as(&token, "/t/sqsf/api/v1/school/venues")
+        .await;
     assert!(venues
         .as_array()
         .unwrap()
         .iter()
         .any(|v| v["kind"] == "canteen"));
-    let (_, periods) = app.get_json("/t/sqsf/api/v1/school/periods").await;
+    let (_, periods) = app
+        .get_json_as(&token, "/t/sqsf/api/v1/school/periods")
+        .await;
     let names: Vec<&str> = periods
         .as_array()
         .unwrap()
@@ -182,7 +219,9 @@ async fn school_views_show_classes_with_aliases_venues_periods_and_the_term_cale
     assert_eq!(names, vec!["周六日", "午托", "课后", "晚托"]);
 
     // Without ?term the test clock (2026-10-12) picks the autumn term.
-    let (status, cal) = app.get_json("/t/sqsf/api/v1/school/calendar").await;
+    let (status, cal) = app
+        .get_json_as(&token, "/t/sqsf/api/v1/school/calendar")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(cal["term"]["code"], "2026-autumn");
     let day = |d: &str| {

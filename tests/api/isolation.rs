@@ -89,6 +89,11 @@ async fn a_thousand_interleaved_requests_for_ten_tenants_never_see_another_tenan
     .await;
     let codes: Vec<String> = (0..10).map(|i| format!("iso{i}")).collect();
     app.provision_schools(&codes).await;
+    let mut tokens = std::collections::HashMap::new();
+    for c in &codes {
+        tokens.insert(c.clone(), app.admin_token(c).await);
+    }
+    let tokens = &tokens;
 
     let requests: Vec<(usize, String)> = (0..1000)
         .map(|i| {
@@ -103,6 +108,7 @@ async fn a_thousand_interleaved_requests_for_ten_tenants_never_see_another_tenan
             let base = app.address.clone();
             let port = app.port;
             async move {
+                let token = tokens[&code].clone();
                 let req = match how {
                     0 => client.get(format!("{base}/t/{code}/api/v1/school/classes")),
                     1 => client
@@ -112,7 +118,7 @@ async fn a_thousand_interleaved_requests_for_ten_tenants_never_see_another_tenan
                         .get(format!("{base}/api/v1/school/classes"))
                         .header("Host", format!("{code}.afterschool.test:{port}")),
                 };
-                let resp = req.send().await.unwrap();
+                let resp = req.bearer_auth(token).send().await.unwrap();
                 let status = resp.status().as_u16();
                 (code, status, resp.json().await.unwrap())
             }

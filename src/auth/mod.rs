@@ -1,0 +1,34 @@
+//! Sign-in, sessions, roles and permissions (issue #3; R-X04 等保, R-X05).
+//!
+//! Owns accounts (keyed by phone, stored encrypted), server-side sessions, the second
+//! factor, SMS codes, rate limits, the Casbin policy and role assignments, and the guard
+//! every protected route calls. Must never let a request act in a tenant where the caller
+//! holds no role, nor answer a denial without auditing it.
+
+pub mod api;
+pub mod authz;
+pub mod error;
+pub mod guard;
+pub mod model;
+pub mod password;
+pub mod platform_api;
+pub mod ratelimit;
+pub mod repo;
+pub mod role_api;
+pub mod roles;
+pub mod service;
+pub mod sms;
+pub mod totp;
+
+use model::Permission;
+
+/// Every route's declared permission (the route walk test checks this covers the spec).
+pub fn route_permissions() -> Vec<Permission> {
+    let mut all = Vec::new();
+    all.extend_from_slice(api::PERMISSIONS);
+    all.extend_from_slice(role_api::PERMISSIONS);
+    all.extend_from_slice(platform_api::PERMISSIONS);
+    all.extend_from_slice(crate::tenancy::api::PERMISSIONS);
+    all.extend_from_slice(crate::school::api::PERMISSIONS);
+    all
+}

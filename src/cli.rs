@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::bootstrap;
+use crate::auth::model::Role;
 use crate::clock::SystemClock;
 use crate::config::{LogFormat, Settings};
 use crate::db::Database;
 use crate::http::{self, AppState};
+use crate::keys::Keys;
 use crate::tenancy::{manifest, migrate, provision, repo};
 
 #[derive(Debug, Parser)]
@@ -49,8 +52,29 @@ pub enum Command {
     /// Manage tenants (schools and agencies)
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manage accounts (the first operators are created here)
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Print the OpenAPI document
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Grant a role to the holder of a phone, creating the account with a random initial
+    /// password (printed once, to be changed at first sign-in)
+    Create {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        /// operator_sys | operator_sec | operator_audit | bureau_officer | school_admin | ...
+        #[arg(long)]
+        role: String,
+        /// School or agency code, for tenant roles
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +127,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let files = manifest_files(&tenants)?;
             let manifests = load_manifests(&files)?;
             let results = provision::apply_all(&db.admin, &db.roles, &sets, &manifests).await?;
+            let keys = Keys::load(&settings.security)?;
+            for (phone, name, role, tenant) in bootstrap::demo_accounts() {
+                if let Err(e) = bootstrap::grant_role(
+                    &db.admin,
+                    &keys,
+                    phone,
+                    name,
+                    role,
+                    tenant,
+                    Some(bootstrap::DEMO_PASSWORD),
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    eprintln!(
+                        "演示账号 {phone}: {}",
+                        crate::error::DomainError::user_message(&e)
+                    );
+                }
+            }
             let codes: Vec<(String, String)> = results
                 .iter()
                 .map(|r| (r.code.clone(), r.kind.label().to_string()))
@@ -117,6 +161,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let failed = report.failed();
             db.shutdown().await;
             Ok(if failed > 0 { 1 } else { 0 })
+        }
+        Command::Account(AccountCommand::Create {
+            phone,
+            name,
+            role,
+            tenant,
+        }) => {
+            let Some(role) = Role::parse(&role) else {
+                eprintln!("未知角色 {role}");
+                return Ok(2);
+            };
+            let db = Database::open(&settings.database).await?;
+            let keys = Keys::load(&settings.security)?;
+            let result = bootstrap::grant_role(
+                &db.admin,
+                &keys,
+                &phone,
+                &name,
+                role,
+                tenant.as_deref(),
+                None,
+                chrono::Utc::now(),
+            )
+            .await;
+            db.shutdown().await;
+            match result {
+                Ok(c) => {
+                    println!("已为账号 {} 授予角色“{}”", c.account_id, role.label());
+                    if let Some(p) = c.initial_password {
+                        println!("初始密码（只显示这一次，首次登录须修改）：{p}");
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("错误: {}", crate::error::DomainError::user_message(&e));
+                    Ok(2)
+                }
+            }
         }
         Command::Tenant(cmd) => {
             let db = Database::open(&settings.database).await?;
@@ -237,6 +319,7 @@ async fn serve(
         .await?,
     );
     let bound = http::bind(&settings.http.host, settings.http.port).await?;
+    let shutdown = shutdown_signal()?;
     let base = format!("http://{}:{}", settings.http.host, bound.port);
     tracing::info!(%base, "listening");
     println!("afterschool 已启动: {base}");
@@ -248,33 +331,37 @@ async fn serve(
         for (code, kind) in tenants {
             println!("  {kind} {code:<12} {base}/t/{code}/api/v1/tenant");
         }
+        println!(
+            "演示账号（密码均为 {}；管理员首次登录后须绑定动态验证码）:",
+            bootstrap::DEMO_PASSWORD
+        );
+        for (phone, name, role, tenant) in bootstrap::demo_accounts() {
+            println!(
+                "  {:<10} {phone}  {name}  {}",
+                role.label(),
+                tenant.unwrap_or("平台")
+            );
+        }
+        println!("  登录: POST {base}/api/v1/auth/login {{\"phone\": \"…\", \"password\": \"…\"}}");
         println!("按 Ctrl-C 停止（内置数据库随之停止）。");
     }
-    bound.serve(state, shutdown_signal()).await?;
+    bound.serve(state, shutdown).await?;
     db.shutdown().await;
     Ok(0)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Registers the Ctrl-C and SIGTERM handlers now (so a signal that arrives right after
+/// start-up is not lost to the default action, which would leave PostgreSQL running) and
+/// returns the future that completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }

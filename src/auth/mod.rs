@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod authz;
+pub mod bootstrap;
 pub mod error;
 pub mod guard;
 pub mod model;

@@ -192,3 +192,47 @@ async fn without_database_url_a_private_cluster_is_created_reused_and_stopped_on
     );
     assert!(!postmaster_running(&pg.join("data")));
 }
+
+#[tokio::test]
+async fn account_create_bootstraps_an_operator_and_refuses_a_second_operator_role() {
+    let (_, url) = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.json");
+    let account = |role: &str| {
+        let mut c = bin();
+        c.env("DATABASE_URL", &url)
+            .env("AFTERSCHOOL__SECURITY__KEYS_FILE", &keys)
+            .args([
+                "account",
+                "create",
+                "--phone",
+                "13800000099",
+                "--name",
+                "运维甲",
+                "--role",
+                role,
+            ]);
+        c
+    };
+
+    let (code, out, err) = run(&mut account("operator_sys"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("系统管理员") && out.contains("初始密码"),
+        "{out}"
+    );
+    let password = out
+        .lines()
+        .find_map(|l| l.split('：').nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(afterschool::auth::password::check_complexity(&password).is_ok());
+
+    let (code, _, err) = run(&mut account("operator_audit"));
+    assert_eq!(code, 2);
+    assert!(err.contains("三员分立"), "{err}");
+    let (code, _, err) = run(&mut account("janitor"));
+    assert_eq!(code, 2);
+    assert!(err.contains("未知角色"), "{err}");
+}

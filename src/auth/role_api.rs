@@ -22,6 +22,8 @@ pub struct AssignRoleRequest {
 #[derive(Debug, Object)]
 pub struct AssignRoleResponse {
     pub id: i64,
+    /// 新账号的初始密码，只显示这一次；首次登录须修改
+    pub initial_password: Option<String>,
 }
 
 const LIST: Permission = Permission::tenant("roles_list", "tenant.roles", "read");
@@ -56,7 +58,7 @@ impl RoleApi {
         body: Json<AssignRoleRequest>,
     ) -> Result<Json<AssignRoleResponse>, ApiError> {
         let t = authorize_tenant(app.0, &session.0, tenant.0, &ASSIGN).await?;
-        let id = roles::assign_in_tenant(
+        let (id, initial_password) = roles::assign_in_tenant(
             app.0,
             &session.0,
             t,
@@ -65,7 +67,10 @@ impl RoleApi {
             body.0.role,
         )
         .await?;
-        Ok(Json(AssignRoleResponse { id }))
+        Ok(Json(AssignRoleResponse {
+            id,
+            initial_password,
+        }))
     }
 
     /// 撤销角色

@@ -136,6 +136,51 @@ async fn audit_in(
     Ok(())
 }
 
+/// Grants `role` to the holder of `phone` (a new account gets a random initial password,
+/// returned once, to change at first sign-in) and audits `action` in the same transaction.
+/// Returns (assignment id, account id, initial password).
+#[allow(clippy::too_many_arguments)]
+async fn grant_audited(
+    st: &AppState,
+    auth: &AuthContext,
+    phone: &Phone,
+    name: &str,
+    role: Role,
+    tenant_id: Option<i64>,
+    action: &str,
+) -> Result<(i64, i64, Option<String>), AuthError> {
+    let existing = repo::account_by_phone_hash(&st.db_app, &phone_hash(st, phone)).await?;
+    let initial = existing.is_none().then(password::generate);
+    let mut tx = st.db_app.begin().await?;
+    let (id, account_id, created) = grant(
+        &mut tx,
+        &st.keys,
+        phone,
+        name,
+        initial.as_deref(),
+        role,
+        tenant_id,
+        Some(auth.account_id),
+    )
+    .await?;
+    audit_in(
+        &mut tx,
+        st,
+        auth,
+        AuditEvent::new(action, format!("account:{account_id}"), Outcome::Success)
+            .at_tenant(tenant_id)
+            .details(serde_json::json!({
+                "role": role.as_str(),
+                "assignment": id,
+                "created": created,
+                "phone": phone.masked(),
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((id, account_id, if created { initial } else { None }))
+}
+
 /// A tenant admin grants a role of the tenant's kind to the holder of `phone`.
 pub async fn assign_in_tenant(
     st: &AppState,
@@ -144,7 +189,7 @@ pub async fn assign_in_tenant(
     phone_raw: &str,
     name: &str,
     role: Role,
-) -> Result<i64, AuthError> {
+) -> Result<(i64, Option<String>), AuthError> {
     let phone = parse_phone(phone_raw)?;
     let name = check_name(name)?;
     if role.domain() != Domain::of_tenant(tenant.kind) {
@@ -153,35 +198,17 @@ pub async fn assign_in_tenant(
             kind: tenant.kind.label(),
         });
     }
-    let mut tx = st.db_app.begin().await?;
-    let (id, account_id, _) = grant(
-        &mut tx,
-        &st.keys,
-        &phone,
-        &name,
-        None,
-        role,
-        Some(tenant.id),
-        Some(auth.account_id),
-    )
-    .await?;
-    audit_in(
-        &mut tx,
+    let (id, _, initial) = grant_audited(
         st,
         auth,
-        AuditEvent::new(
-            "role.assign",
-            format!("account:{account_id}"),
-            Outcome::Success,
-        )
-        .at_tenant(Some(tenant.id))
-        .details(
-            serde_json::json!({ "role": role.as_str(), "assignment": id, "phone": phone.masked() }),
-        ),
+        &phone,
+        &name,
+        role,
+        Some(tenant.id),
+        "role.assign",
     )
     .await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok((id, initial))
 }
 
 pub async fn revoke_in_tenant(
@@ -258,31 +285,9 @@ pub async fn create_account(
             ))
         }
     };
-    let existing = repo::account_by_phone_hash(&st.db_app, &phone_hash(st, &phone)).await?;
-    let initial = existing.is_none().then(password::generate);
-    let mut tx = st.db_app.begin().await?;
-    let (id, account_id, created) = grant(
-        &mut tx,
-        &st.keys,
-        &phone,
-        &name,
-        initial.as_deref(),
-        role,
-        tenant_id,
-        Some(auth.account_id),
-    )
-    .await?;
-    audit_in(
-        &mut tx,
-        st,
-        auth,
-        AuditEvent::new("account.create", format!("account:{account_id}"), Outcome::Success)
-            .at_tenant(tenant_id)
-            .details(serde_json::json!({ "role": role.as_str(), "assignment": id, "created": created, "phone": phone.masked() })),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((account_id, if created { initial } else { None }))
+    let (_, account_id, initial) =
+        grant_audited(st, auth, &phone, &name, role, tenant_id, "account.create").await?;
+    Ok((account_id, initial))
 }
 
 /// The security administrator grants an operator role.
@@ -301,34 +306,7 @@ pub async fn assign_platform(
     }
     let phone = parse_phone(phone_raw)?;
     let name = check_name(name)?;
-    let existing = repo::account_by_phone_hash(&st.db_app, &phone_hash(st, &phone)).await?;
-    let initial = existing.is_none().then(password::generate);
-    let mut tx = st.db_app.begin().await?;
-    let (id, account_id, created) = grant(
-        &mut tx,
-        &st.keys,
-        &phone,
-        &name,
-        initial.as_deref(),
-        role,
-        None,
-        Some(auth.account_id),
-    )
-    .await?;
-    audit_in(
-        &mut tx,
-        st,
-        auth,
-        AuditEvent::new(
-            "role.assign",
-            format!("account:{account_id}"),
-            Outcome::Success,
-        )
-        .details(
-            serde_json::json!({ "role": role.as_str(), "assignment": id, "phone": phone.masked() }),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((id, if created { initial } else { None }))
+    let (id, _, initial) =
+        grant_audited(st, auth, &phone, &name, role, None, "role.assign").await?;
+    Ok((id, initial))
 }

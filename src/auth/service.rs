@@ -399,17 +399,32 @@ pub async fn authenticate(
     })
 }
 
-pub async fn logout(st: &AppState, auth: &AuthContext) -> Result<(), AuthError> {
-    repo::revoke_session(&st.db_app, auth.session_id, st.clock.now()).await?;
+/// Audits an action the signed-in caller took on their own account.
+async fn audit_self(
+    st: &AppState,
+    auth: &AuthContext,
+    action: &str,
+    object: String,
+    details: serde_json::Value,
+) {
     audit_event(
         st,
-        AuditEvent::new(
-            "auth.logout",
-            format!("account:{}", auth.account_id),
-            Outcome::Success,
-        )
-        .who(Some(auth.account_id), None)
-        .with_ip(auth.source_ip.clone()),
+        AuditEvent::new(action, object, Outcome::Success)
+            .who(Some(auth.account_id), None)
+            .with_ip(auth.source_ip.clone())
+            .details(details),
+    )
+    .await;
+}
+
+pub async fn logout(st: &AppState, auth: &AuthContext) -> Result<(), AuthError> {
+    repo::revoke_session(&st.db_app, auth.session_id, st.clock.now()).await?;
+    audit_self(
+        st,
+        auth,
+        "auth.logout",
+        format!("account:{}", auth.account_id),
+        serde_json::json!({}),
     )
     .await;
     Ok(())
@@ -512,15 +527,12 @@ pub async fn totp_enable(st: &AppState, auth: &AuthContext, code: &str) -> Resul
         .ok_or(AuthError::MfaCodeInvalid)?;
     repo::enable_totp(&st.db_app, auth.account_id, step, st.clock.now()).await?;
     repo::set_session_mfa(&st.db_app, auth.session_id).await?;
-    audit_event(
+    audit_self(
         st,
-        AuditEvent::new(
-            "account.totp_enable",
-            format!("account:{}", auth.account_id),
-            Outcome::Success,
-        )
-        .who(Some(auth.account_id), None)
-        .with_ip(auth.source_ip.clone()),
+        auth,
+        "account.totp_enable",
+        format!("account:{}", auth.account_id),
+        serde_json::json!({}),
     )
     .await;
     Ok(())
@@ -549,12 +561,12 @@ pub async fn grant_consent(
     )
     .await?;
     if let Some(id) = id {
-        audit_event(
+        audit_self(
             st,
-            AuditEvent::new("consent.grant", format!("consent:{id}"), Outcome::Success)
-                .who(Some(auth.account_id), None)
-                .with_ip(auth.source_ip.clone())
-                .details(serde_json::json!({ "terms_version": version })),
+            auth,
+            "consent.grant",
+            format!("consent:{id}"),
+            serde_json::json!({ "terms_version": version }),
         )
         .await;
     }
@@ -565,15 +577,12 @@ pub async fn withdraw_consent(st: &AppState, auth: &AuthContext, id: i64) -> Res
     if !repo::withdraw_consent(&st.db_app, auth.account_id, id, st.clock.now()).await? {
         return Err(AuthError::ConsentNotFound);
     }
-    audit_event(
+    audit_self(
         st,
-        AuditEvent::new(
-            "consent.withdraw",
-            format!("consent:{id}"),
-            Outcome::Success,
-        )
-        .who(Some(auth.account_id), None)
-        .with_ip(auth.source_ip.clone()),
+        auth,
+        "consent.withdraw",
+        format!("consent:{id}"),
+        serde_json::json!({}),
     )
     .await;
     Ok(())

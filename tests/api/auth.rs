@@ -685,3 +685,71 @@ async fn a_database_dump_contains_no_clear_phone_number() {
         assert!(!dump.contains(p), "clear phone {p} found in the dump");
     }
 }
+
+#[tokio::test]
+async fn the_system_administrator_creates_a_school_admin_who_must_change_the_initial_password() {
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let (_, sys) = app.sign_in_as("13800000020", Role::OperatorSys, None).await;
+
+    let (status, body) = app
+        .post_json(Some(&sys), "/api/v1/platform/accounts", json!({ "phone": "13800000021", "name": "李校长", "role": "school_admin", "tenant_code": "sqhb" }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let initial = body["initial_password"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post_json(Some(&sys), "/api/v1/platform/accounts", json!({ "phone": "13800000022", "name": "某人", "role": "school_admin", "tenant_code": "ycys" }))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("ROLE_NOT_FOR_TENANT"))
+    );
+    let (status, body) = app
+        .post_json(
+            Some(&sys),
+            "/api/v1/platform/accounts",
+            json!({ "phone": "13800000022", "name": "某人", "role": "operator_audit" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_INPUT"))
+    );
+
+    let (status, body) = login(&app, "13800000021", &initial, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["password_change_required"], true);
+    assert_eq!(body["mfa_setup_required"], true);
+    assert_eq!(audit_actions(&app, "account.create").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_admin_assigned_by_a_school_admin_gets_an_initial_password_to_sign_in_with() {
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let admin = app.admin_token("sqsf").await;
+
+    let (status, body) = app
+        .post_json(
+            Some(&admin),
+            "/t/sqsf/api/v1/roles",
+            json!({ "phone": "13800000023", "name": "副校长", "role": "school_admin" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let initial = body["initial_password"]
+        .as_str()
+        .expect("a new account gets one");
+
+    let (status, body) = login(&app, "13800000023", initial, None).await;
+    assert_eq!(status, 200, "{body}");
+    // An existing account is not given a new password.
+    let (_, body) = app
+        .post_json(
+            Some(&admin),
+            "/t/sqsf/api/v1/roles",
+            json!({ "phone": "13800000023", "name": "副校长", "role": "teacher" }),
+        )
+        .await;
+    assert!(body["initial_password"].is_null());
+}

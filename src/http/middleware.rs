@@ -36,7 +36,13 @@ pub async fn request_id_and_errors<E: Endpoint>(
         tenant = tracing::field::Empty,
     );
     let started = Instant::now();
+    let declared_len = req
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok());
     let mut resp = async move {
+        if declared_len.is_some_and(|n| n > super::MAX_BODY_BYTES) {
+            return normalise_error(poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
         match ep.call(req).await {
             Ok(r) => r.into_response(),
             Err(e) => normalise_error(e),
@@ -94,6 +100,16 @@ fn normalise_error(e: poem::Error) -> Response {
         return error_response(
             status,
             &body("UNAUTHENTICATED", "请先登录", serde_json::json!({})),
+        );
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return error_response(
+            status,
+            &body(
+                "PAYLOAD_TOO_LARGE",
+                "请求内容过大",
+                serde_json::json!({ "max_bytes": super::MAX_BODY_BYTES }),
+            ),
         );
     }
     if status.is_server_error() {

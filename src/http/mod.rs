@@ -47,6 +47,10 @@ pub enum ApiTags {
     Platform,
 }
 
+/// Largest request body accepted (413 beyond it). Uploads (documents, pictures) are the
+/// largest bodies; nothing else comes near.
+pub const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
+
 /// Shared state handed to every handler.
 pub struct AppState {
     /// Pool of the NOINHERIT app login role: reads a tenant only inside a `TenantTx`.

@@ -753,3 +753,39 @@ async fn an_admin_assigned_by_a_school_admin_gets_an_initial_password_to_sign_in
         .await;
     assert!(body["initial_password"].is_null());
 }
+
+#[tokio::test]
+async fn oversized_and_sql_like_sign_in_input_get_a_clean_4xx_and_change_nothing() {
+    let app = spawn_app().await;
+    let big = "x".repeat(13 * 1024 * 1024);
+    let r = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"phone\":\"13800000000\",\"password\":\"{big}\"}}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["code"],
+        "PAYLOAD_TOO_LARGE"
+    );
+
+    let (status, body) = login(&app, "13800000000' or '1'='1", "x' or '1'='1", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("INVALID_PHONE"))
+    );
+    let (status, body) = app
+        .post_json(None, "/api/v1/auth/login", json!({ "phone": 1 }))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("BAD_REQUEST")));
+    let accounts: i64 = sqlx::query_scalar("select count(*) from platform.accounts")
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0);
+}

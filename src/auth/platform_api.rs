@@ -337,6 +337,7 @@ impl PlatformApi {
         from: Query<Option<DateTime<Utc>>>,
         to: Query<Option<DateTime<Utc>>>,
         actor: Query<Option<i64>>,
+        tenant_id: Query<Option<i64>>,
         action: Query<Option<String>>,
         outcome: Query<Option<String>>,
     ) -> Result<Attachment<Vec<u8>>, ApiError> {
@@ -345,7 +346,7 @@ impl PlatformApi {
             from.0,
             to.0,
             actor.0,
-            None,
+            tenant_id.0,
             action.0,
             outcome.0,
             Some(audit::MAX_LIMIT),

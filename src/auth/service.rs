@@ -417,16 +417,15 @@ async fn audit_self(
     .await;
 }
 
+/// Audits an action on the caller's own account that needs no details.
+async fn audit_own_account(st: &AppState, auth: &AuthContext, action: &str) {
+    let object = format!("account:{}", auth.account_id);
+    audit_self(st, auth, action, object, serde_json::json!({})).await;
+}
+
 pub async fn logout(st: &AppState, auth: &AuthContext) -> Result<(), AuthError> {
     repo::revoke_session(&st.db_app, auth.session_id, st.clock.now()).await?;
-    audit_self(
-        st,
-        auth,
-        "auth.logout",
-        format!("account:{}", auth.account_id),
-        serde_json::json!({}),
-    )
-    .await;
+    audit_own_account(st, auth, "auth.logout").await;
     Ok(())
 }
 
@@ -527,14 +526,7 @@ pub async fn totp_enable(st: &AppState, auth: &AuthContext, code: &str) -> Resul
         .ok_or(AuthError::MfaCodeInvalid)?;
     repo::enable_totp(&st.db_app, auth.account_id, step, st.clock.now()).await?;
     repo::set_session_mfa(&st.db_app, auth.session_id).await?;
-    audit_self(
-        st,
-        auth,
-        "account.totp_enable",
-        format!("account:{}", auth.account_id),
-        serde_json::json!({}),
-    )
-    .await;
+    audit_own_account(st, auth, "account.totp_enable").await;
     Ok(())
 }
 

@@ -567,7 +567,16 @@ async fn the_three_operator_roles_cannot_be_held_by_one_account() {
     assert_eq!((status, verify["intact"].as_bool()), (200, Some(true)));
     let export = app.get_as(&auditor, "/api/v1/platform/audit/export").await;
     assert_eq!(export.status(), 200);
-    assert!(export.text().await.unwrap().contains("操作"));
+    let all = export.text().await.unwrap();
+    assert!(all.contains("操作") && all.contains("role.assign"));
+    // The export takes the same filters as the search: no records of an unknown tenant.
+    let filtered = app
+        .get_as(&auditor, "/api/v1/platform/audit/export?tenant_id=999999")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(filtered.contains("操作") && !filtered.contains("role.assign"));
     let (status, _) = app.get_json_as(&security, "/api/v1/platform/audit").await;
     assert_eq!(status, 403);
 }

@@ -26,5 +26,6 @@ pub mod keys;
 pub mod pii;
 pub mod school;
 pub mod storage;
+pub mod tabular;
 pub mod telemetry;
 pub mod tenancy;

@@ -9,7 +9,12 @@
 use sqlx::{Executor, PgConnection, PgPool, Postgres, Transaction};
 
 use super::model::TenantContext;
+use crate::audit::{self, AuditEvent};
+use crate::auth::model::AuthContext;
+use crate::auth::service::EventExt;
 use crate::db::ident;
+use crate::error::ApiError;
+use crate::http::AppState;
 
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
@@ -42,6 +47,43 @@ impl TenantTx {
 
     pub fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+
+    /// Drops the tenant role for the rest of the transaction (until [`Self::enter_role`]):
+    /// the one explicit path by which tenant work also writes `platform` rows (accounts of
+    /// guardians, role grants, the audit trail) in the same transaction. Keep the section
+    /// short and qualify every name with `platform.`.
+    pub async fn leave_role(&mut self) -> Result<(), sqlx::Error> {
+        self.tx.execute("set local role none").await?;
+        Ok(())
+    }
+
+    /// Takes the tenant role back after [`Self::leave_role`].
+    pub async fn enter_role(&mut self) -> Result<(), sqlx::Error> {
+        let stmt = format!("set local role {}", ident(&self.ctx.role));
+        self.tx.execute(stmt.as_str()).await?;
+        Ok(())
+    }
+
+    /// Appends `ev` (actor, tenant and source address filled in) to the audit trail inside
+    /// this transaction, so the record commits or rolls back with the change it describes.
+    /// Call it last before commit: the chain head stays locked until the transaction ends.
+    pub async fn audit(
+        &mut self,
+        st: &AppState,
+        auth: &AuthContext,
+        ev: AuditEvent,
+    ) -> Result<(), ApiError> {
+        let ev = ev
+            .who(Some(auth.account_id), None)
+            .at_tenant(Some(self.ctx.id))
+            .with_ip(auth.source_ip.clone());
+        self.leave_role().await?;
+        audit::append(&mut self.tx, &st.keys.audit, &ev, st.clock.now())
+            .await
+            .map_err(ApiError::internal)?;
+        self.enter_role().await?;
+        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

@@ -65,7 +65,14 @@ async fn tenant_apply_is_idempotent_and_list_and_suspend_work_from_the_command_l
         "{list}"
     );
     let sqhb = list.lines().find(|l| l.starts_with("sqhb")).unwrap();
-    assert!(sqhb.contains("正常") && sqhb.contains(" 1 "), "{list}");
+    let latest = afterschool::tenancy::migrate::TenantSets::embedded()
+        .unwrap()
+        .school
+        .latest();
+    assert!(
+        sqhb.contains("正常") && sqhb.contains(&format!(" {latest} ")),
+        "{list}"
+    );
 
     let (code, _, err) = run(bin()
         .env("DATABASE_URL", &url)

@@ -31,7 +31,12 @@ async fn applying_the_demo_street_creates_each_tenant_with_its_own_role_and_sche
             &app.db.roles.tenant(schema),
             "schema owned by the tenant's role"
         );
-        assert_eq!(*version, 1);
+        let kind = afterschool::tenancy::model::TenantKind::parse(kind).unwrap();
+        assert_eq!(
+            *version,
+            app.sets().for_kind(kind).latest(),
+            "{code} fully migrated"
+        );
     }
     // Seed data landed in the tenant's own schema (R-S02 classes with aliases).
     let (classes, aliases): (i64, i64) =

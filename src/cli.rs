@@ -147,6 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     );
                 }
             }
+            seed_demo_people(&db, &keys).await;
             let codes: Vec<(String, String)> = results
                 .iter()
                 .map(|r| (r.code.clone(), r.kind.label().to_string()))
@@ -295,6 +296,37 @@ async fn tenant_command(db: &Database, cmd: TenantCommand) -> anyhow::Result<i32
                 Ok(2)
             }
         }
+    }
+}
+
+/// Staff, students and guardians of the demo school, so that the demo homeroom teacher
+/// and parent see their class and children. Problems are reported, not fatal.
+async fn seed_demo_people(db: &Database, keys: &Keys) {
+    let result = async {
+        let Some(rec) = crate::tenancy::repo::find_by_code(&db.admin, "sqsf").await? else {
+            return Ok(());
+        };
+        let Some(tenant) = crate::tenancy::model::TenantContext::from_record(&rec) else {
+            return Ok(());
+        };
+        let hash = keys.pii.blind_index("phone", "18800000005");
+        let admin = crate::auth::repo::account_by_phone_hash(&db.admin, &hash)
+            .await?
+            .map(|a| a.id)
+            .unwrap_or_default();
+        crate::people::sample::seed_demo(
+            &db.admin,
+            keys,
+            &tenant,
+            admin,
+            crate::clock::Clock::today(&SystemClock),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.body().message))
+    }
+    .await;
+    if let Err(e) = result {
+        eprintln!("演示学校人员数据未能写入: {e}");
     }
 }
 

@@ -23,6 +23,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod people;
 pub mod pii;
 pub mod school;
 pub mod storage;

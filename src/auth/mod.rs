@@ -31,5 +31,8 @@ pub fn route_permissions() -> Vec<Permission> {
     all.extend_from_slice(platform_api::PERMISSIONS);
     all.extend_from_slice(crate::tenancy::api::PERMISSIONS);
     all.extend_from_slice(crate::school::api::PERMISSIONS);
+    all.extend_from_slice(crate::school::config_api::PERMISSIONS);
+    all.extend_from_slice(crate::people::api::PERMISSIONS);
+    all.extend_from_slice(crate::people::import_api::PERMISSIONS);
     all
 }

@@ -28,7 +28,10 @@ use crate::clock::Clock;
 use crate::config::SecuritySettings;
 use crate::error::{error_response, ErrorBody};
 use crate::keys::Keys;
+use crate::people::api::PeopleApi;
+use crate::people::import_api::ImportApi;
 use crate::school::api::SchoolApi;
+use crate::school::config_api::SchoolConfigApi;
 use crate::storage::ObjectStore;
 use crate::tenancy::api::TenancyApi;
 use crate::tenancy::resolve::CurrentTenant;
@@ -98,11 +101,29 @@ pub type AppData<'a> = Data<&'a Arc<AppState>>;
 /// Handler parameter: the tenant the request was routed to, if any.
 pub type RequestTenant<'a> = Data<&'a CurrentTenant>;
 
-pub type Apis = (AuthApi, TenancyApi, SchoolApi, RoleApi, PlatformApi);
+pub type Apis = (
+    AuthApi,
+    TenancyApi,
+    SchoolApi,
+    SchoolConfigApi,
+    PeopleApi,
+    ImportApi,
+    RoleApi,
+    PlatformApi,
+);
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (AuthApi, TenancyApi, SchoolApi, RoleApi, PlatformApi),
+        (
+            AuthApi,
+            TenancyApi,
+            SchoolApi,
+            SchoolConfigApi,
+            PeopleApi,
+            ImportApi,
+            RoleApi,
+            PlatformApi,
+        ),
         "afterschool 校内课后服务管理平台",
         env!("CARGO_PKG_VERSION"),
     )

@@ -20,5 +20,6 @@ mod phone;
 
 pub use crypto::{KeyId, Keyring};
 pub use error::{CryptoFailure, PiiError};
+pub(crate) use id_number::check_char;
 pub use id_number::{IdNumber, Sex};
 pub use phone::Phone;

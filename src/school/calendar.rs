@@ -39,6 +39,16 @@ impl DayKind {
         }
     }
 
+    /// The kind of a stored calendar exception (`calendar_exceptions.kind`).
+    pub fn parse_exception(s: &str) -> Option<Self> {
+        match s {
+            "holiday" => Some(DayKind::Holiday),
+            "makeup" => Some(DayKind::Makeup),
+            "closure" => Some(DayKind::Closure),
+            _ => None,
+        }
+    }
+
     /// Whether school (and so custody and meals) runs that day.
     pub fn is_school_day(self) -> bool {
         matches!(self, DayKind::Teaching | DayKind::Makeup)
@@ -62,11 +72,20 @@ impl TermCalendar {
         if let Some((kind, name)) = self.exceptions.get(&d) {
             return (*kind, Some(name.as_str()));
         }
+        (self.weekly_kind(d), None)
+    }
+
+    /// What the weekly rule alone makes of `d` (Teaching, Weekend or OutsideTerm), whatever
+    /// exception it may carry: the base an exception is checked against.
+    pub fn weekly_kind(&self, d: NaiveDate) -> DayKind {
+        if d < self.starts_on || d > self.ends_on {
+            return DayKind::OutsideTerm;
+        }
         let wd = d.weekday().number_from_monday() as i16;
         if self.teaching_weekdays.contains(&wd) {
-            (DayKind::Teaching, None)
+            DayKind::Teaching
         } else {
-            (DayKind::Weekend, None)
+            DayKind::Weekend
         }
     }
 
@@ -117,6 +136,16 @@ mod tests {
         assert_eq!(c.day(d("2026-10-10")).0, DayKind::Makeup); // Saturday, 调休
         assert!(c.day(d("2026-10-10")).0.is_school_day());
         assert_eq!(c.day(d("2026-11-02")).0, DayKind::OutsideTerm);
+    }
+
+    #[test]
+    fn the_weekly_rule_ignores_exceptions() {
+        let c = autumn_2026();
+        assert_eq!(c.weekly_kind(d("2026-10-01")), DayKind::Teaching); // 国庆 holiday
+        assert_eq!(c.weekly_kind(d("2026-10-10")), DayKind::Weekend); // 调休 Saturday
+        assert_eq!(c.weekly_kind(d("2026-08-31")), DayKind::OutsideTerm);
+        assert_eq!(DayKind::parse_exception("makeup"), Some(DayKind::Makeup));
+        assert_eq!(DayKind::parse_exception("teaching"), None);
     }
 
     #[test]

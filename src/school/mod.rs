@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod calendar;
+pub mod config;
+pub mod config_api;
 pub mod model;
 pub mod repo;
 pub mod service;

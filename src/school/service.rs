@@ -10,10 +10,14 @@ use super::repo;
 use crate::error::{ApiError, ErrorKind};
 use crate::tenancy::context::TenantTx;
 
-pub async fn grades_with_classes(tx: &mut TenantTx) -> Result<Vec<GradeView>, ApiError> {
+/// Every grade with its active classes (and graduated ones when `include_graduated`).
+pub async fn grades_with_classes(
+    tx: &mut TenantTx,
+    include_graduated: bool,
+) -> Result<Vec<GradeView>, ApiError> {
     let grades = repo::grades(tx.conn()).await?;
     let mut by_grade: HashMap<i64, Vec<_>> = HashMap::new();
-    for c in repo::classes(tx.conn()).await? {
+    for c in repo::classes(tx.conn(), include_graduated).await? {
         by_grade.entry(c.grade_id).or_default().push(c);
     }
     Ok(grades
@@ -37,12 +41,7 @@ pub async fn calendar(
 ) -> Result<CalendarView, ApiError> {
     let terms = repo::terms(tx.conn()).await?;
     let term = pick_term(&terms, code, today).ok_or_else(|| match code {
-        Some(c) => ApiError::new(
-            ErrorKind::NotFound,
-            "TERM_NOT_FOUND",
-            format!("找不到学期“{c}”"),
-            serde_json::json!({ "term": c }),
-        ),
+        Some(c) => term_not_found(c),
         None => ApiError::new(
             ErrorKind::NotFound,
             "TERM_NOT_FOUND",
@@ -50,43 +49,60 @@ pub async fn calendar(
             serde_json::json!({}),
         ),
     })?;
+    let cal = term_calendar(tx, term).await?;
+    let days = cal.days().map(|d| calendar_day(&cal, d)).collect();
+    Ok(CalendarView {
+        term: term_view(term, &cal),
+        days,
+    })
+}
+
+pub(super) fn term_not_found(code: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::NotFound,
+        "TERM_NOT_FOUND",
+        format!("找不到学期“{code}”"),
+        serde_json::json!({ "term": code }),
+    )
+}
+
+/// The term's calendar as stored now: weekly rule plus exceptions.
+pub(super) async fn term_calendar(
+    tx: &mut TenantTx,
+    term: &TermRow,
+) -> Result<TermCalendar, ApiError> {
     let mut exceptions = HashMap::new();
     for (day, kind, name) in repo::exceptions(tx.conn(), term.id).await? {
-        let kind = match kind.as_str() {
-            "holiday" => DayKind::Holiday,
-            "closure" => DayKind::Closure,
-            _ => DayKind::Makeup,
-        };
+        // The table's check constraint allows only the three exception kinds.
+        let kind = DayKind::parse_exception(&kind).unwrap_or(DayKind::Makeup);
         exceptions.insert(day, (kind, name));
     }
-    let cal = TermCalendar {
+    Ok(TermCalendar {
         starts_on: term.starts_on,
         ends_on: term.ends_on,
         teaching_weekdays: term.teaching_weekdays.clone(),
         exceptions,
-    };
-    let days = cal
-        .days()
-        .map(|d| {
-            let (kind, name) = cal.day(d);
-            CalendarDay {
-                date: d,
-                weekday: d.weekday().number_from_monday() as u8,
-                kind: kind.as_str().to_string(),
-                label: name.unwrap_or(kind.label()).to_string(),
-            }
-        })
-        .collect();
-    Ok(CalendarView {
-        term: TermView {
-            code: term.code.clone(),
-            name: term.name.clone(),
-            starts_on: term.starts_on,
-            ends_on: term.ends_on,
-            school_days: cal.school_days() as u32,
-        },
-        days,
     })
+}
+
+pub(super) fn calendar_day(cal: &TermCalendar, d: NaiveDate) -> CalendarDay {
+    let (kind, name) = cal.day(d);
+    CalendarDay {
+        date: d,
+        weekday: d.weekday().number_from_monday() as u8,
+        kind: kind.as_str().to_string(),
+        label: name.unwrap_or(kind.label()).to_string(),
+    }
+}
+
+pub(super) fn term_view(term: &TermRow, cal: &TermCalendar) -> TermView {
+    TermView {
+        code: term.code.clone(),
+        name: term.name.clone(),
+        starts_on: term.starts_on,
+        ends_on: term.ends_on,
+        school_days: cal.school_days() as u32,
+    }
 }
 
 fn pick_term<'a>(

@@ -7,6 +7,8 @@ mod helpers;
 mod http_api;
 mod isolation;
 mod migrate;
+mod people;
 mod route_walk;
+mod school_config;
 mod storage;
 mod tenancy;

@@ -46,12 +46,51 @@ fn example(spec: &Value, schema: &Value) -> Value {
     }
 }
 
+/// A value for a path or query parameter that its parser accepts.
+fn param_example(spec: &Value, schema: &Value) -> String {
+    if schema["format"] == "uuid" {
+        return "00000000-0000-7000-8000-000000000001".into();
+    }
+    match example(spec, schema) {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// The operation's path with every path parameter filled in, plus its required query
+/// parameters, so that the request reaches the guard (not the parameter parser).
+fn concrete_path(spec: &Value, path: &str, op: &Value) -> String {
+    let mut out = path.to_string();
+    let mut query = Vec::new();
+    for p in op["parameters"].as_array().into_iter().flatten() {
+        let name = p["name"].as_str().unwrap_or_default();
+        let value = param_example(spec, &p["schema"]);
+        match p["in"].as_str() {
+            Some("path") => out = out.replace(&format!("{{{name}}}"), &value),
+            Some("query") if p["required"] == true => query.push(format!("{name}={value}")),
+            _ => {}
+        }
+    }
+    if !query.is_empty() {
+        out = format!("{out}?{}", query.join("&"));
+    }
+    out
+}
+
+/// A request body of the declared media type: JSON from the schema, or a multipart form
+/// with a small file for uploads.
+#[derive(Clone)]
+enum Body {
+    Json(Value),
+    Multipart,
+}
+
 async fn call(
     app: &TestApp,
     method: &str,
     path: &str,
     token: Option<&str>,
-    body: Option<&Value>,
+    body: Option<&Body>,
 ) -> (u16, Value) {
     let url = format!("{}{}", app.address, path);
     let mut req = match method {
@@ -65,8 +104,14 @@ async fn call(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    if let Some(b) = body {
-        req = req.json(b);
+    match body {
+        Some(Body::Json(b)) => req = req.json(b),
+        Some(Body::Multipart) => {
+            let part =
+                reqwest::multipart::Part::bytes(b"a,b\r\n1,2\r\n".to_vec()).file_name("walk.csv");
+            req = req.multipart(reqwest::multipart::Form::new().part("file", part));
+        }
+        None => {}
     }
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
@@ -122,11 +167,16 @@ async fn every_route_refuses_no_session_another_tenant_and_a_role_without_the_pe
                 .get(op_id)
                 .unwrap_or_else(|| panic!("{method} {path} ({op_id}) declares no permission"));
             // The media type key carries a charset; take whichever JSON one is declared.
-            let body = op["requestBody"]["content"]
-                .as_object()
+            let content = op["requestBody"]["content"].as_object();
+            let body = content
                 .and_then(|c| c.iter().find(|(k, _)| k.starts_with("application/json")))
-                .map(|(_, media)| example(&spec, &media["schema"]));
-            let concrete = path.replace("{id}", "1");
+                .map(|(_, media)| Body::Json(example(&spec, &media["schema"])))
+                .or_else(|| {
+                    content
+                        .filter(|c| c.keys().any(|k| k.starts_with("multipart/form-data")))
+                        .map(|_| Body::Multipart)
+                });
+            let concrete = concrete_path(&spec, path, op);
             let what = format!("{method} {path}");
             match perm.access {
                 Access::Public => continue,

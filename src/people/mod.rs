@@ -1,0 +1,15 @@
+//! A school's people (R-S03, R-S04; fields F3 and F4): departments, staff, students and
+//! their guardians, homeroom teachers, and the bulk import of all of them.
+//!
+//! Owns the only code that writes those tables. Clear ID numbers and phones exist only in
+//! memory while a record is validated and encrypted, and in the audited reveal answers;
+//! everything stored or listed is ciphertext, a keyed hash or the masked form.
+//! Must never read another tenant's schema: every query runs in a [`crate::tenancy::context::TenantTx`].
+
+pub mod api;
+pub mod import;
+pub mod import_api;
+pub mod model;
+pub mod repo;
+pub mod sample;
+pub mod service;

@@ -261,7 +261,10 @@ async fn seed_school(tx: &mut PgConnection, m: &SchoolManifest) -> Result<(), sq
          from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as c(grade_code, code, name, alias)
          join grades g on g.code = c.grade_code
          on conflict (code) do update
-             set grade_id = excluded.grade_id, name = excluded.name, alias = excluded.alias",
+             set grade_id = excluded.grade_id, name = excluded.name, alias = excluded.alias
+             -- after the first promotion the school's own class list is the truth: a
+             -- re-applied manifest adds classes but never moves a promoted one back
+             where not exists (select 1 from promotions)",
     )
     .bind(&c_grade)
     .bind(&c_code)

@@ -706,3 +706,45 @@ async fn templates_download_with_chinese_headers_and_text_columns() {
     assert!(csv.starts_with('\u{feff}'));
     assert!(csv.contains("工号*,姓名*,身份证号*,手机号*,教师资格证书号码"));
 }
+
+#[tokio::test]
+async fn a_staff_member_is_made_inspector_through_the_audited_grant_path() {
+    let (app, admin) = demo().await;
+    let (_, staff) = app
+        .send_json(
+            reqwest::Method::POST,
+            &admin,
+            &format!("{T}/school/staff"),
+            Some(staff_body("T020", &id((1980, 8, 8), 333), "13800138020")),
+        )
+        .await;
+    let sid = staff["id"].as_i64().unwrap();
+    let (s, b) = app
+        .send_json(
+            reqwest::Method::POST,
+            &admin,
+            &format!("{T}/school/staff/{sid}/roles"),
+            Some(json!({ "role": "inspector" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, roles) = app.get_json_as(&admin, &format!("{T}/roles")).await;
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["role"] == "inspector" && r["phone_masked"] == "138****8020"),
+        "{roles}"
+    );
+    // a homeroom role is given through the class, not here
+    let (s, e) = app
+        .send_json(
+            reqwest::Method::POST,
+            &admin,
+            &format!("{T}/school/staff/{sid}/roles"),
+            Some(json!({ "role": "homeroom_teacher" })),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("ROLE_NOT_ASSIGNABLE")));
+}

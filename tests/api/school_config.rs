@@ -1395,3 +1395,46 @@ async fn a_teacher_reads_the_organisation_but_cannot_change_it() {
     let cal = get(&app, &teacher, "/calendar").await;
     assert_eq!(day(&cal, "2026-11-11")["kind"], "teaching");
 }
+
+#[tokio::test]
+async fn reapplying_a_changed_manifest_after_promotion_never_moves_classes_back() {
+    let (app, token) = demo().await;
+    let (status, out) = send(
+        &app,
+        "post",
+        &token,
+        "/classes/promote",
+        Some(json!({ "school_year": 2027 })),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+
+    // The operator edits the manifest (a new venue) and applies it again.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("school_sqsf.toml");
+    let text =
+        std::fs::read_to_string(crate::helpers::repo_root().join("tenants/demo/school_sqsf.toml"))
+            .unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\n[[venues]]\ncode = \"newhall\"\nname = \"新礼堂\"\nkind = \"hall\"\ncapacity = 300\n"),
+    )
+    .unwrap();
+    app.apply_files(&[path]).await;
+
+    let (name, alias): (String, Option<String>) =
+        sqlx::query_as("select name, alias from school_sqsf.classes where code = 'g2c1'")
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(
+        (name.as_str(), alias.as_deref()),
+        ("二年级1班", Some("向日葵班"))
+    );
+    let venue: i64 =
+        sqlx::query_scalar("select count(*) from school_sqsf.venues where code = 'newhall'")
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(venue, 1);
+}

@@ -352,6 +352,11 @@ async fn serve(
     );
     let bound = http::bind(&settings.http.host, settings.http.port).await?;
     let shutdown = shutdown_signal()?;
+    // Expired holds and waitlist offers move on even when nobody books.
+    tokio::spawn(crate::enrollment::waitlist::run_sweeper(
+        state.clone(),
+        std::time::Duration::from_secs(30),
+    ));
     let base = format!("http://{}:{}", settings.http.host, bound.port);
     tracing::info!(%base, "listening");
     println!("afterschool 已启动: {base}");

@@ -34,5 +34,8 @@ pub fn route_permissions() -> Vec<Permission> {
     all.extend_from_slice(crate::school::config_api::PERMISSIONS);
     all.extend_from_slice(crate::people::api::PERMISSIONS);
     all.extend_from_slice(crate::people::import_api::PERMISSIONS);
+    all.extend_from_slice(crate::courses::api::PERMISSIONS);
+    all.extend_from_slice(crate::enrollment::api::PERMISSIONS);
+    all.extend_from_slice(crate::enrollment::staff_api::PERMISSIONS);
     all
 }

@@ -26,6 +26,9 @@ use crate::auth::role_api::RoleApi;
 use crate::auth::sms::{SimulatedSms, SmsSender};
 use crate::clock::Clock;
 use crate::config::SecuritySettings;
+use crate::courses::api::CourseApi;
+use crate::enrollment::api::EnrollmentApi;
+use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
 use crate::keys::Keys;
 use crate::people::api::PeopleApi;
@@ -108,6 +111,9 @@ pub type Apis = (
     SchoolConfigApi,
     PeopleApi,
     ImportApi,
+    CourseApi,
+    EnrollmentApi,
+    EnrollmentStaffApi,
     RoleApi,
     PlatformApi,
 );
@@ -121,6 +127,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             SchoolConfigApi,
             PeopleApi,
             ImportApi,
+            CourseApi,
+            EnrollmentApi,
+            EnrollmentStaffApi,
             RoleApi,
             PlatformApi,
         ),

@@ -67,7 +67,7 @@ pub(super) fn term_not_found(code: &str) -> ApiError {
 }
 
 /// The term's calendar as stored now: weekly rule plus exceptions.
-pub(super) async fn term_calendar(
+pub(crate) async fn term_calendar(
     tx: &mut TenantTx,
     term: &TermRow,
 ) -> Result<TermCalendar, ApiError> {

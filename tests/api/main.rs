@@ -3,6 +3,10 @@
 mod audit;
 mod auth;
 mod cli;
+mod courses;
+mod enrollment;
+mod enrollment_requests;
+mod fixtures;
 mod helpers;
 mod http_api;
 mod isolation;

@@ -1,0 +1,479 @@
+//! Booking rules (R-P02, R-P03, R-P04, R-P11, R-P12): what a child may book, the clash
+//! check against everything the child already holds, the seat taken with one guarded
+//! update (capacity is never exceeded), the hold until payment and its expiry.
+//!
+//! Must never trust a student id from the request: every parent action starts from
+//! `repo::own_child`, which answers only for children the caller is a guardian of.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde_json::json;
+
+use super::model::*;
+use super::repo::{self, EnrollmentRow};
+use crate::audit::{AuditEvent, Outcome};
+use crate::auth::model::AuthContext;
+use crate::courses::repo::{self as courses, CourseRow};
+use crate::error::{ApiError, ErrorKind};
+use crate::http::AppState;
+use crate::tenancy::context::TenantTx;
+
+fn err(
+    kind: ErrorKind,
+    code: &str,
+    msg: impl Into<String>,
+    details: serde_json::Value,
+) -> ApiError {
+    ApiError::new(kind, code, msg, details)
+}
+
+fn child_not_found(id: i64) -> ApiError {
+    // The same answer for "no such child" and "not your child": ids do not leak.
+    err(
+        ErrorKind::NotFound,
+        "CHILD_NOT_FOUND",
+        "找不到该孩子，或您不是该孩子的家长",
+        json!({ "student_id": id }),
+    )
+}
+
+pub const WEEKDAY_ZH: [&str; 8] = ["", "周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+
+/// "周一、周三" for `[1, 3]`.
+pub fn weekdays_zh(days: &[i16]) -> String {
+    days.iter()
+        .filter_map(|d| WEEKDAY_ZH.get(*d as usize))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// (id, name, grade level) of the caller's own child.
+pub async fn own_child(
+    tx: &mut TenantTx,
+    auth: &AuthContext,
+    student_id: i64,
+) -> Result<(i64, String, i16), ApiError> {
+    repo::own_child(tx.conn(), student_id, auth.account_id)
+        .await?
+        .ok_or_else(|| child_not_found(student_id))
+}
+
+/// Checks one course against the rules of booking for this child at `now`.
+pub fn check_bookable(c: &CourseRow, level: i16, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if c.status != "published" {
+        return Err(err(
+            ErrorKind::Unprocessable,
+            "COURSE_NOT_OPEN",
+            format!("“{}”未发布或已停止报名", c.name),
+            json!({ "course_id": c.id }),
+        ));
+    }
+    if now < c.reg_opens_at || now >= c.reg_closes_at {
+        return Err(err(
+            ErrorKind::Unprocessable,
+            "ENROLL_OUTSIDE_WINDOW",
+            format!(
+                "“{}”的报名时间为 {} 至 {}",
+                c.name,
+                c.reg_opens_at
+                    .with_timezone(&crate::clock::cst())
+                    .format("%Y-%m-%d %H:%M"),
+                c.reg_closes_at
+                    .with_timezone(&crate::clock::cst())
+                    .format("%Y-%m-%d %H:%M")
+            ),
+            json!({ "course_id": c.id, "opens_at": c.reg_opens_at, "closes_at": c.reg_closes_at }),
+        ));
+    }
+    if !c.eligible_levels.contains(&level) {
+        return Err(err(
+            ErrorKind::Unprocessable,
+            "ENROLL_NOT_ELIGIBLE",
+            format!("“{}”不面向孩子所在年级开放", c.name),
+            json!({ "course_id": c.id, "eligible_levels": c.eligible_levels }),
+        ));
+    }
+    Ok(())
+}
+
+/// Books `course_id` for the caller's child: the course itself, or every sub-item of a
+/// series course, all or nothing. Returns the held enrollments.
+pub async fn book(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    student_id: i64,
+    course_id: i64,
+) -> Result<Vec<EnrollmentView>, ApiError> {
+    let now = st.clock.now();
+    let (student, _, level) = own_child(tx, auth, student_id).await?;
+    let course = courses::course_for_booking(tx.conn(), course_id)
+        .await?
+        .ok_or_else(|| {
+            err(
+                ErrorKind::NotFound,
+                "COURSE_NOT_FOUND",
+                "找不到该课程",
+                json!({ "course_id": course_id }),
+            )
+        })?;
+    let subs = courses::sub_items(tx.conn(), course.id).await?;
+    let items = if subs.is_empty() { vec![course] } else { subs };
+    let mut ids = Vec::with_capacity(items.len());
+    for c in &items {
+        check_bookable(c, level, now)?;
+        if c.allocation == "lottery" {
+            return Err(err(
+                ErrorKind::Unprocessable,
+                "LOTTERY_APPLY_INSTEAD",
+                format!("“{}”名额以抽签分配，请在报名期内提交抽签申请", c.name),
+                json!({ "course_id": c.id }),
+            ));
+        }
+        super::waitlist::expire_and_promote(tx.conn(), c.id, now).await?;
+        let clashes = repo::clashes(
+            tx.conn(),
+            student,
+            &c.weekdays,
+            c.starts_at,
+            c.ends_at,
+            c.starts_on,
+            c.ends_on,
+            now,
+        )
+        .await?;
+        if let Some(k) = clashes.iter().find(|k| k.course_id != c.id) {
+            let common: Vec<i16> = c
+                .weekdays
+                .iter()
+                .copied()
+                .filter(|d| k.weekdays.contains(d))
+                .collect();
+            return Err(err(
+                ErrorKind::Conflict,
+                "ENROLL_TIME_CONFLICT",
+                format!(
+                    "时间冲突：“{}”与已报名的“{}”都在{} {}–{}",
+                    c.name,
+                    k.name,
+                    weekdays_zh(&common),
+                    k.starts_at
+                        .format("%H:%M")
+                        .to_string()
+                        .max(c.starts_at.format("%H:%M").to_string()),
+                    k.ends_at
+                        .format("%H:%M")
+                        .to_string()
+                        .min(c.ends_at.format("%H:%M").to_string()),
+                ),
+                json!({
+                    "course_id": c.id,
+                    "conflicts_with": { "course_id": k.course_id, "name": k.name,
+                        "weekdays": common, "starts_at": k.starts_at.format("%H:%M").to_string(),
+                        "ends_at": k.ends_at.format("%H:%M").to_string() },
+                }),
+            ));
+        }
+        if !repo::take_seat(tx.conn(), c.id).await? {
+            return Err(err(
+                ErrorKind::Conflict,
+                "ENROLL_FULL",
+                format!("“{}”名额已满，可加入候补名单", c.name),
+                json!({ "course_id": c.id, "waitlist": true }),
+            ));
+        }
+        let expires = now + Duration::minutes(i64::from(c.hold_minutes));
+        let id = repo::insert_hold(tx.conn(), c.id, student, expires, auth.account_id, now)
+            .await?
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::Conflict,
+                    "ENROLL_DUPLICATE",
+                    format!("孩子已报名“{}”，无需重复报名", c.name),
+                    json!({ "course_id": c.id }),
+                )
+            })?;
+        ids.push(id);
+    }
+    tx.audit(
+        st,
+        auth,
+        AuditEvent::new(
+            "enrollment.hold",
+            format!("student:{student}"),
+            Outcome::Success,
+        )
+        .details(json!({ "course_id": course_id, "enrollments": ids })),
+    )
+    .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = repo::enrollment(tx.conn(), id).await? {
+            out.push(view(r, now));
+        }
+    }
+    Ok(out)
+}
+
+/// What the row means at `now`: a hold past its expiry is shown as expired even before the
+/// sweep writes it.
+pub fn view(r: EnrollmentRow, now: DateTime<Utc>) -> EnrollmentView {
+    let status = match (r.status.as_str(), r.hold_expires_at) {
+        ("held", Some(t)) if t <= now => "expired".to_string(),
+        _ => r.status.clone(),
+    };
+    EnrollmentView {
+        status_label: status_label(&status).into(),
+        status,
+        id: r.id,
+        course_id: r.course_id,
+        course_name: r.course_name,
+        class_type: r.class_type,
+        student_id: r.student_id,
+        hold_expires_at: r.hold_expires_at,
+        created_at: r.created_at,
+        confirmed_at: r.confirmed_at,
+        ended_at: r.ended_at,
+        end_reason: r.end_reason,
+        weekdays: r.weekdays,
+        starts_at: r.starts_at.format("%H:%M").to_string(),
+        ends_at: r.ends_at.format("%H:%M").to_string(),
+        starts_on: r.starts_on,
+        ends_on: r.ends_on,
+        venue: r.venue,
+    }
+}
+
+fn status_label(s: &str) -> &'static str {
+    match s {
+        "held" => "待支付（名额保留中）",
+        "confirmed" => "已报名",
+        "expired" => "已过期（未支付）",
+        "cancelled" => "已取消",
+        "withdrawn" => "已退课",
+        _ => "未知",
+    }
+}
+
+/// The parent lets go of a booking that is not paid yet; the seat goes back at once.
+pub async fn cancel_hold(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    enrollment_id: i64,
+) -> Result<(), ApiError> {
+    let now = st.clock.now();
+    let not_found = || {
+        err(
+            ErrorKind::NotFound,
+            "ENROLLMENT_NOT_FOUND",
+            "找不到该报名记录",
+            json!({ "id": enrollment_id }),
+        )
+    };
+    let r = repo::enrollment(tx.conn(), enrollment_id)
+        .await?
+        .ok_or_else(not_found)?;
+    own_child(tx, auth, r.student_id)
+        .await
+        .map_err(|_| not_found())?;
+    if r.status != "held" {
+        return Err(err(
+            ErrorKind::Conflict,
+            "ENROLLMENT_NOT_HELD",
+            "只能取消待支付的报名；已报名的课程请提交退课申请",
+            json!({ "id": enrollment_id, "status": r.status }),
+        ));
+    }
+    if repo::end(tx.conn(), r.id, "cancelled", "家长取消", now).await? {
+        repo::give_seat_back(tx.conn(), r.course_id).await?;
+        sqlx::query(
+            "update waitlist set status = 'left', updated_at = $2 where enrollment_id = $1",
+        )
+        .bind(r.id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        super::waitlist::promote(tx.conn(), r.course_id, now).await?;
+    }
+    tx.audit(
+        st,
+        auth,
+        AuditEvent::new(
+            "enrollment.cancel",
+            format!("enrollment:{}", r.id),
+            Outcome::Success,
+        ),
+    )
+    .await
+}
+
+/// Confirms a held booking once it is paid (the payments issue calls this; a school admin
+/// may record an offline payment through the API). A hold that ran out is refused.
+pub async fn confirm(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    enrollment_id: i64,
+) -> Result<EnrollmentView, ApiError> {
+    let now = st.clock.now();
+    let r = repo::enrollment(tx.conn(), enrollment_id)
+        .await?
+        .ok_or_else(|| {
+            err(
+                ErrorKind::NotFound,
+                "ENROLLMENT_NOT_FOUND",
+                "找不到该报名记录",
+                json!({ "id": enrollment_id }),
+            )
+        })?;
+    if !repo::confirm(tx.conn(), r.id, now).await? {
+        let expired = r.status == "held" || r.status == "expired";
+        return Err(err(
+            ErrorKind::Conflict,
+            if expired {
+                "HOLD_EXPIRED"
+            } else {
+                "ENROLLMENT_NOT_HELD"
+            },
+            if expired {
+                "名额保留已超时，请重新报名"
+            } else {
+                "该报名不在待支付状态"
+            },
+            json!({ "id": enrollment_id, "status": r.status }),
+        ));
+    }
+    sqlx::query(
+        "update waitlist set status = 'accepted', updated_at = $2 where enrollment_id = $1",
+    )
+    .bind(r.id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    tx.audit(
+        st,
+        auth,
+        AuditEvent::new(
+            "enrollment.confirm",
+            format!("enrollment:{}", r.id),
+            Outcome::Success,
+        ),
+    )
+    .await?;
+    let row = repo::enrollment(tx.conn(), r.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("confirmed enrollment vanished"))?;
+    Ok(view(row, now))
+}
+
+/// What the child may book (R-P02), with places left and whether it is booked already.
+pub async fn offers(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    student_id: i64,
+) -> Result<Vec<OfferView>, ApiError> {
+    let (student, _, level) = own_child(tx, auth, student_id).await?;
+    let now = st.clock.now();
+    let rows = repo::offers(tx.conn(), level, student, st.clock.today(), now).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OfferView {
+            open: now >= r.reg_opens_at && now < r.reg_closes_at,
+            id: r.id,
+            code: r.code,
+            parent_id: r.parent_id,
+            class_type: r.class_type,
+            name: r.name,
+            category: r.category,
+            intro: r.intro,
+            schedule: format!(
+                "{} {}–{}",
+                weekdays_zh(&r.weekdays),
+                r.starts_at.format("%H:%M"),
+                r.ends_at.format("%H:%M")
+            ),
+            weekdays: r.weekdays,
+            starts_at: r.starts_at.format("%H:%M").to_string(),
+            ends_at: r.ends_at.format("%H:%M").to_string(),
+            starts_on: r.starts_on,
+            ends_on: r.ends_on,
+            price: format!("{:.2}", r.price),
+            pricing: r.pricing,
+            reg_opens_at: r.reg_opens_at,
+            reg_closes_at: r.reg_closes_at,
+            remaining: r.remaining,
+            venue: r.venue,
+            teachers: r.teachers,
+            booked: r.booked,
+        })
+        .collect())
+}
+
+/// Enrollment records of the child (R-P12), newest first.
+pub async fn records(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    student_id: i64,
+) -> Result<Vec<EnrollmentView>, ApiError> {
+    let (student, _, _) = own_child(tx, auth, student_id).await?;
+    let now = st.clock.now();
+    Ok(repo::of_student(tx.conn(), student)
+        .await?
+        .into_iter()
+        .map(|r| view(r, now))
+        .collect())
+}
+
+/// The child's weekly timetable (R-P11): live bookings by weekday and time, for the week
+/// containing `today`.
+pub async fn timetable(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    student_id: i64,
+) -> Result<TimetableView, ApiError> {
+    let (student, name, _) = own_child(tx, auth, student_id).await?;
+    let now = st.clock.now();
+    let today = st.clock.today();
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let live: Vec<EnrollmentView> = repo::of_student(tx.conn(), student)
+        .await?
+        .into_iter()
+        .map(|r| view(r, now))
+        .filter(|e| e.status == "held" || e.status == "confirmed")
+        .collect();
+    let days = (1..=7i16)
+        .map(|wd| {
+            let date = monday + Duration::days(i64::from(wd - 1));
+            let mut slots: Vec<TimetableSlot> = live
+                .iter()
+                .filter(|e| e.weekdays.contains(&wd) && e.starts_on <= date && date <= e.ends_on)
+                .map(|e| TimetableSlot {
+                    enrollment_id: e.id,
+                    course_name: e.course_name.clone(),
+                    class_type: e.class_type.clone(),
+                    starts_at: e.starts_at.clone(),
+                    ends_at: e.ends_at.clone(),
+                    venue: e.venue.clone(),
+                    status: e.status.clone(),
+                })
+                .collect();
+            slots.sort_by(|a, b| a.starts_at.cmp(&b.starts_at));
+            TimetableDay {
+                date,
+                weekday: wd,
+                label: WEEKDAY_ZH[wd as usize].to_string(),
+                slots,
+            }
+        })
+        .collect();
+    Ok(TimetableView {
+        student_id: student,
+        student_name: name,
+        week_of: monday,
+        days,
+    })
+}

@@ -51,6 +51,10 @@ pub struct OfferView {
     pub price: String,
     /// per_day 按托管天数计费 | per_course 按课程计费
     pub pricing: String,
+    /// 按天计费时：本学期实际托管天数（按校历扣除节假日、停课）
+    pub served_days: Option<u32>,
+    /// 应付总额（元）：按天计费为 单价 × 托管天数
+    pub total: String,
     pub reg_opens_at: DateTime<Utc>,
     pub reg_closes_at: DateTime<Utc>,
     /// 当前是否在报名时间内

@@ -215,6 +215,7 @@ pub async fn confirm(c: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sqlx:
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OfferRow {
     pub id: i64,
+    pub term_id: i64,
     pub code: String,
     pub parent_id: Option<i64>,
     pub class_type: String,
@@ -244,7 +245,7 @@ pub async fn offers(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<OfferRow>> {
     sqlx::query_as(
-        "select c.id, c.code, c.parent_id, c.class_type, c.name, c.category, c.intro, c.weekdays,
+        "select c.id, c.term_id, c.code, c.parent_id, c.class_type, c.name, c.category, c.intro, c.weekdays,
                 c.starts_at, c.ends_at, c.starts_on, c.ends_on, c.price, c.pricing,
                 c.reg_opens_at, c.reg_closes_at,
                 greatest(s.capacity - s.taken, 0) as remaining, v.name as venue,

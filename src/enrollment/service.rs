@@ -377,9 +377,28 @@ pub async fn offers(
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let now = st.clock.now();
     let rows = repo::offers(tx.conn(), level, student, st.clock.today(), now).await?;
+    let calendars = super::staff::calendars(tx).await?;
     Ok(rows
         .into_iter()
-        .map(|r| OfferView {
+        .map(|r| {
+            // Custody is charged per served day: the course's weekdays within its dates on
+            // which the term calendar lets it run (holidays and closures are not charged).
+            let served_days = (r.pricing == "per_day").then(|| {
+                calendars
+                    .iter()
+                    .find(|(t, _)| *t == r.term_id)
+                    .map(|(_, cal)| served_days(cal, &r.weekdays, r.starts_on, r.ends_on))
+                    .unwrap_or(0)
+            });
+            let total = match served_days {
+                Some(n) => r.price * rust_decimal::Decimal::from(n),
+                None => r.price,
+            };
+            (r, served_days, total)
+        })
+        .map(|(r, served_days, total)| OfferView {
+            served_days,
+            total: format!("{total:.2}"),
             open: now >= r.reg_opens_at && now < r.reg_closes_at,
             id: r.id,
             code: r.code,
@@ -409,6 +428,20 @@ pub async fn offers(
             booked: r.booked,
         })
         .collect())
+}
+
+/// Days from `from` to `to` on one of `weekdays` that the calendar lets a session run.
+pub fn served_days(
+    cal: &crate::school::calendar::TermCalendar,
+    weekdays: &[i16],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> u32 {
+    from.iter_days()
+        .take_while(|d| *d <= to)
+        .filter(|d| weekdays.contains(&(d.weekday().number_from_monday() as i16)))
+        .filter(|d| super::staff::session_runs(cal, *d))
+        .count() as u32
 }
 
 /// Enrollment records of the child (R-P12), newest first.

@@ -230,7 +230,7 @@ pub fn session_runs(cal: &TermCalendar, d: NaiveDate) -> bool {
 }
 
 /// Every term's calendar as stored now, by term id.
-async fn calendars(tx: &mut TenantTx) -> Result<Vec<(i64, TermCalendar)>, ApiError> {
+pub(crate) async fn calendars(tx: &mut TenantTx) -> Result<Vec<(i64, TermCalendar)>, ApiError> {
     let mut out = Vec::new();
     for t in crate::school::repo::terms(tx.conn()).await? {
         let cal = crate::school::service::term_calendar(tx, &t).await?;

@@ -473,3 +473,41 @@ async fn a_lottery_is_drawn_once_after_the_window_from_a_seed_anyone_can_replay(
         .await;
     assert_eq!((s, &again["order"]), (200, &d["order"]));
 }
+
+#[tokio::test]
+async fn r_p04_custody_is_priced_per_served_day_of_the_term_calendar() {
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let fam = families(&app, 1).await;
+    let mut c = Course::new(&app, "noon", "午托");
+    c.weekdays = &[1, 2, 3, 4, 5];
+    c.starts_at = "12:00";
+    c.ends_at = "14:00";
+    let course = insert_course(&app, &c).await;
+    sqlx::query(
+        "update school_sqsf.courses set class_type = 'custody', pricing = 'per_day', price = 15
+         where id = $1",
+    )
+    .bind(course)
+    .execute(&app.db.admin)
+    .await
+    .unwrap();
+
+    // Independent count: the calendar's teaching days (Mon–Fri, holidays excluded).
+    let (_, cal) = app
+        .get_json_as(&fam[0].1, &format!("{T}/school/calendar"))
+        .await;
+    let teaching = cal["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "teaching")
+        .count() as u64;
+    assert!(teaching > 80, "{teaching}");
+    let (_, offers) = app
+        .get_json_as(&fam[0].1, &format!("{T}/school/children/{}/offers", fam[0].0))
+        .await;
+    let o = offers.as_array().unwrap().iter().find(|o| o["id"] == course).unwrap();
+    assert_eq!(o["served_days"], teaching, "{o}");
+    assert_eq!(o["total"], format!("{}.00", 15 * teaching));
+}

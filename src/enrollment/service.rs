@@ -195,6 +195,14 @@ pub async fn book(
             })?;
         ids.push(id);
     }
+    // Read back before the audit append: the chain head stays locked from the append to
+    // the commit, so nothing else may run after it.
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(r) = repo::enrollment(tx.conn(), *id).await? {
+            out.push(view(r, now));
+        }
+    }
     tx.audit(
         st,
         auth,
@@ -206,12 +214,6 @@ pub async fn book(
         .details(json!({ "course_id": course_id, "enrollments": ids })),
     )
     .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(r) = repo::enrollment(tx.conn(), id).await? {
-            out.push(view(r, now));
-        }
-    }
     Ok(out)
 }
 
@@ -351,6 +353,9 @@ pub async fn confirm(
     .bind(now)
     .execute(tx.conn())
     .await?;
+    let row = repo::enrollment(tx.conn(), r.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("confirmed enrollment vanished"))?;
     tx.audit(
         st,
         auth,
@@ -361,9 +366,6 @@ pub async fn confirm(
         ),
     )
     .await?;
-    let row = repo::enrollment(tx.conn(), r.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("confirmed enrollment vanished"))?;
     Ok(view(row, now))
 }
 

@@ -505,9 +505,17 @@ async fn r_p04_custody_is_priced_per_served_day_of_the_term_calendar() {
         .count() as u64;
     assert!(teaching > 80, "{teaching}");
     let (_, offers) = app
-        .get_json_as(&fam[0].1, &format!("{T}/school/children/{}/offers", fam[0].0))
+        .get_json_as(
+            &fam[0].1,
+            &format!("{T}/school/children/{}/offers", fam[0].0),
+        )
         .await;
-    let o = offers.as_array().unwrap().iter().find(|o| o["id"] == course).unwrap();
+    let o = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == course)
+        .unwrap();
     assert_eq!(o["served_days"], teaching, "{o}");
     assert_eq!(o["total"], format!("{}.00", 15 * teaching));
 }

@@ -1,0 +1,1088 @@
+//! Enrollment-rush figure of issue #5: 20 schools, 40,000 students (one guardian each),
+//! 400 courses; the registration window opens and every parent books at once over HTTP
+//! against the real server on a private PostgreSQL cluster (default durability), with a
+//! fixed number of requests in flight. Then:
+//!
+//! - checks, per school, by SQL as the owner: no course over capacity, `taken` equal to
+//!   the live enrollments, the live enrollments exactly the 200 answers (none lost, none
+//!   duplicated, no child twice), every refused-as-full course really full, one audit
+//!   record per hold and the audit chain intact;
+//! - `pgbench` on the same cluster with the statements the server issued for one booking,
+//!   read from the server log of a probe booking made with `log_statement = 'all'`
+//!   (script template: `benches/rush/booking.sql`, one generated copy per school), and the
+//!   ratio of the server's requests per second to pgbench's transactions per second.
+//!
+//! pgbench runs twice: with `--pgbench-clients` clients (the figure), then, for reference,
+//! with as many clients as the server has database connections (`--pgbench-pool-run 0`
+//! skips that). While the rush and pgbench run, `pg_stat_activity` is sampled to show what
+//! the backends wait for.
+//!
+//! Run: `cargo bench --bench enrollment_rush`
+//! (`-- --schools 20 --students 2000 --courses 20 --capacity 60 --clients 200
+//! --pgbench-clients 200 --pgbench-secs 20 --pool 32 --seed 2026` are the defaults).
+//! Exits non-zero when a check fails or any answer is neither 200 nor ENROLL_FULL.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use afterschool::auth::model::Role;
+use afterschool::auth::{password, repo as auth_repo, roles, service as auth_service};
+use afterschool::clock::{Clock, SystemClock};
+use afterschool::config::{DatabaseSettings, SecuritySettings};
+use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
+use afterschool::db::Database;
+use afterschool::http::{self, AppState};
+use afterschool::keys::Keys;
+use afterschool::people::sample;
+use afterschool::pii::Phone;
+use afterschool::storage::LocalStore;
+use afterschool::tenancy::manifest;
+use afterschool::tenancy::migrate::TenantSets;
+use afterschool::tenancy::provision::apply_one;
+use afterschool::tenancy::sample::small_school_manifest;
+use futures::StreamExt;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+/// The pgbench script, with `{{...}}` placeholders filled in per school.
+const SCRIPT_TEMPLATE: &str = include_str!("rush/booking.sql");
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Opts {
+    schools: usize,
+    students: usize,
+    courses: usize,
+    capacity: usize,
+    clients: usize,
+    pgbench_clients: usize,
+    pgbench_secs: usize,
+    pool: usize,
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let o = Opts {
+        schools: arg("--schools", 20).clamp(1, 99),
+        students: arg("--students", 2000).clamp(1, 99_999),
+        courses: arg("--courses", 20).max(1),
+        capacity: arg("--capacity", 60).clamp(1, 2000),
+        clients: arg("--clients", 200).max(1),
+        pgbench_clients: arg("--pgbench-clients", 200).max(1),
+        pgbench_secs: arg("--pgbench-secs", 20).max(1),
+        pool: arg(
+            "--pool",
+            DatabaseSettings::default().max_connections as usize,
+        )
+        .max(1),
+        seed: arg("--seed", 2026) as u64,
+    };
+    let dir = std::env::temp_dir().join(format!("afterschool-bench-rush-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // pgbench's clients come on top of the server's pools.
+    let opts = ClusterOptions {
+        max_connections: (o.pgbench_clients + o.pool + 60).max(200) as u32,
+        durability_off: false,
+    };
+    let mut cluster = EmbeddedCluster::start(&dir, &opts)?;
+    let result = run(&cluster, &dir, o).await;
+    cluster.stop()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            eprintln!("FAILED: see the checks above");
+            std::process::exit(1);
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One school of the run.
+struct School {
+    /// 1-based number, part of the pgbench session tokens
+    n: usize,
+    code: String,
+    schema: String,
+    role: String,
+    tenant_id: i64,
+    /// (student id, guardian account id), by student id
+    families: Vec<(i64, i64)>,
+    courses: Vec<i64>,
+}
+
+/// The manifest of `small_school_manifest` with grades 2 to 6 added (two classes each).
+fn school_manifest(code: &str) -> String {
+    let mut extra = String::new();
+    for (level, zh) in [(2, "二"), (3, "三"), (4, "四"), (5, "五"), (6, "六")] {
+        extra.push_str(&format!(
+            "[[grades]]\ncode = \"g{level}\"\nname = \"{zh}年级\"\nlevel = {level}\nclasses = [\n  \
+             {{ code = \"g{level}c1\", name = \"{code}-{zh}年级1班\", alias = \"{code}-{zh}年级甲班\" }},\n  \
+             {{ code = \"g{level}c2\", name = \"{code}-{zh}年级2班\", alias = \"{code}-{zh}年级乙班\" }},\n]\n\n"
+        ));
+    }
+    small_school_manifest(code).replacen("[[venues]]", &format!("{extra}[[venues]]"), 1)
+}
+
+/// The session token of the guardian of `student` in school `n`: a random base per run plus
+/// a number pgbench can derive (`:base + :school * 1000000 + :sid`).
+fn token_of(base: i64, n: usize, student: i64) -> String {
+    (base + n as i64 * 1_000_000 + student).to_string()
+}
+
+/// The 1-minute load average: other work on the machine shows in every figure here.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// `log_statement` for the whole cluster (`None`: back to the default), effective at once.
+async fn set_log_statement(admin: &sqlx::PgPool, value: Option<&str>) -> anyhow::Result<()> {
+    let stmt = match value {
+        Some(v) => format!("alter system set log_statement = '{v}'"),
+        None => "alter system reset log_statement".to_string(),
+    };
+    sqlx::raw_sql(&stmt).execute(admin).await?;
+    sqlx::raw_sql("select pg_reload_conf()")
+        .execute(admin)
+        .await?;
+    // Backends pick the new value up at their next command; give the signal time to land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(())
+}
+
+/// Samples, every 200 ms until `stop`, what the database backends selected by `filter` (an
+/// SQL condition on `pg_stat_activity`) are doing; returns the number of samples and the
+/// average number of backends per activity.
+async fn sample_activity(
+    admin: sqlx::PgPool,
+    filter: String,
+    stop: Arc<AtomicBool>,
+) -> (usize, BTreeMap<String, f64>) {
+    let sql = format!(
+        "select case
+                  when state = 'active' and wait_event_type = 'Lock'
+                    then 'waiting for a lock (' || wait_event || ')'
+                         || case when query like '%audit_head%' then ' in the audit append: select ... audit_head for update'
+                                 else ': ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 60) end
+                  when state = 'active' and wait_event is null then 'running on CPU'
+                  when state = 'active' then 'active, waiting on ' || wait_event_type || '/' || wait_event
+                  when state = 'idle in transaction' then 'in a transaction, waiting for the client'
+                  else coalesce(state, '?')
+                end as what, count(*)
+         from pg_stat_activity
+         where datname = 'bench' and pid <> pg_backend_pid() and ({filter})
+         group by 1"
+    );
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    let mut n = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(rows) = sqlx::query_as::<_, (String, i64)>(&sql)
+            .fetch_all(&admin)
+            .await
+        {
+            n += 1;
+            for (what, c) in rows {
+                *sums.entry(what).or_default() += c as f64;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for v in sums.values_mut() {
+        *v /= n.max(1) as f64;
+    }
+    (n, sums)
+}
+
+fn print_activity(title: &str, (n, avg): &(usize, BTreeMap<String, f64>)) {
+    println!("{title} (average backends over {n} samples of pg_stat_activity):");
+    let mut rows: Vec<(&String, &f64)> = avg.iter().collect();
+    rows.sort_by(|a, b| b.1.total_cmp(a.1));
+    for (what, v) in rows {
+        println!("  {v:6.1}  {what}");
+    }
+}
+
+/// What one booking request got back.
+struct Answer {
+    school: usize,
+    student: i64,
+    course: i64,
+    status: u16,
+    code: String,
+    body: Value,
+    latency: Duration,
+}
+
+async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<bool> {
+    let total_started = Instant::now();
+    let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await?;
+    sqlx::raw_sql("create database bench")
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    let settings = DatabaseSettings {
+        max_connections: o.pool as u32,
+        ..DatabaseSettings::default()
+    };
+    let db = Database::open_url(&cluster.url("bench"), &settings).await?;
+    let sets = TenantSets::embedded()?;
+    println!(
+        "afterschool enrollment rush: {} schools x {} students (one guardian each) = {} families, \
+         {} schools x {} courses x {} places = {} places; {} requests in flight; server pool {} connections",
+        o.schools,
+        o.students,
+        o.schools * o.students,
+        o.schools,
+        o.courses,
+        o.capacity,
+        o.schools * o.courses * o.capacity,
+        o.clients,
+        o.pool
+    );
+
+    // --- schools -------------------------------------------------------------------------
+    let started = Instant::now();
+    let mut schools = Vec::with_capacity(o.schools);
+    for n in 1..=o.schools {
+        let code = format!("rush{n}");
+        let m = manifest::parse(
+            &PathBuf::from(format!("{code}.toml")),
+            &school_manifest(&code),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        apply_one(&db.admin, &db.roles, &sets, &m).await?;
+        let (tenant_id, schema, role): (i64, String, String) =
+            sqlx::query_as("select id, schema_name, db_role from platform.tenants where code = $1")
+                .bind(&code)
+                .fetch_one(&db.admin)
+                .await?;
+        schools.push(School {
+            n,
+            code,
+            schema,
+            role,
+            tenant_id,
+            families: Vec::new(),
+            courses: Vec::new(),
+        });
+    }
+    println!(
+        "setup: {} schools provisioned in {:.1} s",
+        o.schools,
+        started.elapsed().as_secs_f64()
+    );
+
+    let keys = Keys::ephemeral();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let objects = dir.join("objects");
+    let state = Arc::new(
+        AppState::new(
+            db.app.clone(),
+            clock.clone(),
+            Arc::new(LocalStore::new(objects.clone())),
+            "afterschool.bench".into(),
+            keys.clone(),
+            SecuritySettings::default(),
+        )
+        .await?,
+    );
+    let bound = http::bind("127.0.0.1", 0).await?;
+    let address = format!("http://127.0.0.1:{}", bound.port);
+    tokio::spawn(async move {
+        let _ = bound.serve(state, std::future::pending()).await;
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(o.clients + 16)
+        .timeout(Duration::from_secs(120))
+        .build()?;
+
+    // --- a signed-in school admin per school, as the test harness makes one ----------------
+    let mut admin_tokens = Vec::with_capacity(o.schools);
+    for s in &schools {
+        let phone =
+            Phone::parse(&format!("139000001{:02}", s.n)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut conn = db.admin.acquire().await?;
+        let (_, account_id, _) = roles::grant(
+            &mut conn,
+            &keys,
+            &phone,
+            "基准测试管理员",
+            Some("Bench#2026ok"),
+            Role::SchoolAdmin,
+            Some(s.tenant_id),
+            None,
+        )
+        .await?;
+        drop(conn);
+        auth_repo::set_password(
+            &db.admin,
+            account_id,
+            &password::hash("Bench#2026ok")?,
+            clock.now(),
+        )
+        .await?;
+        let token = format!("bench-{}", uuid::Uuid::new_v4().simple());
+        auth_repo::create_session(
+            &db.admin,
+            &auth_repo::NewSession {
+                token_hash: &auth_service::token_hash(&token),
+                account_id,
+                now: clock.now(),
+                expires_at: clock.now() + chrono::Duration::hours(12),
+                mfa_passed: true,
+                source_ip: None,
+                user_agent: None,
+            },
+        )
+        .await?;
+        admin_tokens.push(token);
+    }
+
+    // --- rosters, imported over HTTP (students and guardians; guardians get accounts) -----
+    let started = Instant::now();
+    let imports = schools.iter().zip(&admin_tokens).map(|(s, token)| {
+        let client = client.clone();
+        let admin = db.admin.clone();
+        let address = address.clone();
+        let (code, schema, n) = (s.code.clone(), s.schema.clone(), s.n);
+        async move {
+            let classes: Vec<String> =
+                sqlx::query_scalar(&format!("select name from {schema}.classes order by code"))
+                    .fetch_all(&admin)
+                    .await?;
+            let refs: Vec<&str> = classes.iter().map(String::as_str).collect();
+            let (st, g) = sample::roster(o.students, &refs, 19_000_000_000 + n as u64 * 100_000);
+            let bytes = sample::roster_xlsx(st, g)?;
+            let base = format!("{address}/t/{code}/api/v1");
+            let form = reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("名单.xlsx"),
+            );
+            let job: Value = client
+                .post(format!("{base}/school/imports?kind=students"))
+                .bearer_auth(token)
+                .multipart(form)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let id = job["id"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("upload refused for {code}: {job}"))?
+                .to_string();
+            let done = loop {
+                let j: Value = client
+                    .get(format!("{base}/school/imports/{id}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if j["status"] != "running" {
+                    break j;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            anyhow::ensure!(
+                done["status"] == "succeeded",
+                "import {code} failed: {done}"
+            );
+            anyhow::Ok(())
+        }
+    });
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(imports)
+        .buffer_unordered(2)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    println!(
+        "setup: {} students + {} guardians imported over HTTP in {:.1} s",
+        o.schools * o.students,
+        o.schools * o.students,
+        started.elapsed().as_secs_f64()
+    );
+
+    // --- courses, as the publishing endpoints would leave them ------------------------------
+    let now = clock.now();
+    for s in &mut schools {
+        for k in 0..o.courses {
+            let weekday = (k % 5 + 1) as i16;
+            let id: i64 = sqlx::query_scalar(&format!(
+                "insert into {schema}.courses (code, parent_id, class_type, name, category, term_id,
+                        weekdays, starts_at, ends_at, starts_on, ends_on, capacity, price, pricing,
+                        eligible_levels, reg_opens_at, reg_closes_at, status)
+                 select $1, null, 'training', $2, '体育', t.id, $3, '16:30'::time, '18:00'::time,
+                        t.starts_on, t.ends_on, $4, 300, 'per_course', $5, $6, $7, 'published'
+                 from {schema}.terms t where t.code = '2026-autumn'
+                 returning id",
+                schema = s.schema
+            ))
+            .bind(format!("rush{k:02}"))
+            .bind(format!("课后课程{k:02}"))
+            .bind(vec![weekday])
+            .bind(o.capacity as i32)
+            .bind(vec![1i16, 2, 3, 4, 5, 6])
+            .bind(now - chrono::Duration::hours(1))
+            .bind(now + chrono::Duration::days(7))
+            .fetch_one(&db.admin)
+            .await?;
+            sqlx::query(&format!(
+                "insert into {}.course_seats (course_id, capacity) values ($1, $2)",
+                s.schema
+            ))
+            .bind(id)
+            .bind(o.capacity as i32)
+            .execute(&db.admin)
+            .await?;
+            s.courses.push(id);
+        }
+        s.families = sqlx::query_as(&format!(
+            "select s.id, g.account_id
+             from {schema}.students s
+             join {schema}.student_guardians sg on sg.student_id = s.id
+             join {schema}.guardians g on g.id = sg.guardian_id
+             order by s.id",
+            schema = s.schema
+        ))
+        .fetch_all(&db.admin)
+        .await?;
+        anyhow::ensure!(
+            s.families.len() == o.students,
+            "{}: expected {} students with one guardian, found {}",
+            s.code,
+            o.students,
+            s.families.len()
+        );
+        // pgbench picks ids with random(1, n): they must be 1..n.
+        let contiguous = s
+            .families
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.0 == i as i64 + 1)
+            && s.courses
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == i as i64 + 1);
+        anyhow::ensure!(contiguous, "{}: student or course ids are not 1..n", s.code);
+    }
+
+    // --- parent sessions, straight into platform.sessions (no argon2 sign-ins) -----------
+    // last seen five minutes ago: the parents opened the app before the window opened, so
+    // the guard touches the session on their booking request (as it does once a minute).
+    let base: i64 = rand::thread_rng().gen_range(1_000_000_000_000..9_000_000_000_000);
+    let mut hashes: Vec<Vec<u8>> = Vec::new();
+    let mut accounts: Vec<i64> = Vec::new();
+    let mut tokens: HashMap<(usize, i64), String> = HashMap::new();
+    for s in &schools {
+        for (student, account) in &s.families {
+            let t = token_of(base, s.n, *student);
+            hashes.push(auth_service::token_hash(&t));
+            accounts.push(*account);
+            tokens.insert((s.n, *student), t);
+        }
+    }
+    let started = Instant::now();
+    sqlx::query(
+        "insert into platform.sessions
+             (token_hash, account_id, created_at, last_seen_at, expires_at, mfa_passed)
+         select h, a, $3, $4, $5, true from unnest($1::bytea[], $2::bigint[]) as u(h, a)",
+    )
+    .bind(&hashes)
+    .bind(&accounts)
+    .bind(now - chrono::Duration::minutes(10))
+    .bind(now - chrono::Duration::minutes(5))
+    .bind(now + chrono::Duration::hours(12))
+    .execute(&db.admin)
+    .await?;
+    println!(
+        "setup: {} courses, {} parent sessions inserted in {:.1} s (setup total {:.1} s)",
+        o.schools * o.courses,
+        hashes.len(),
+        started.elapsed().as_secs_f64(),
+        total_started.elapsed().as_secs_f64()
+    );
+    sqlx::raw_sql("vacuum analyze").execute(&db.admin).await?;
+
+    // --- one probe booking with every statement logged -----------------------------------
+    let log_path = cluster.data_dir().join("server.log");
+    let probe_school = &schools[0];
+    let (probe_student, _) = probe_school.families[0];
+    let probe_course = probe_school.courses[0];
+    let probe_token = &tokens[&(probe_school.n, probe_student)];
+    let probe_url = format!(
+        "{address}/t/{}/api/v1/school/enrollments",
+        probe_school.code
+    );
+    let log_start = std::fs::metadata(&log_path)?.len();
+    set_log_statement(&db.admin, Some("all")).await?;
+    sqlx::raw_sql("select 'rush-probe-begin'")
+        .execute(&db.admin)
+        .await?;
+    let r = client
+        .post(&probe_url)
+        .bearer_auth(probe_token)
+        .json(&json!({ "student_id": probe_student, "course_id": probe_course }))
+        .send()
+        .await?;
+    let probe_status = r.status().as_u16();
+    let probe_body: Value = r.json().await.unwrap_or(Value::Null);
+    sqlx::raw_sql("select 'rush-probe-end'")
+        .execute(&db.admin)
+        .await?;
+    set_log_statement(&db.admin, None).await?;
+    anyhow::ensure!(
+        probe_status == 200,
+        "probe booking failed: {probe_status} {probe_body}"
+    );
+    let log = std::fs::read(&log_path)?;
+    let log = String::from_utf8_lossy(&log[log_start as usize..]).to_string();
+    let begin = log.find("rush-probe-begin").unwrap_or(0);
+    let begin = log[begin..].find('\n').map_or(begin, |i| begin + i + 1);
+    let end = log[begin..]
+        .find("rush-probe-end")
+        .and_then(|i| log[..begin + i].rfind('\n'))
+        .unwrap_or(log.len());
+    let probe_log = &log[begin..end];
+    let statements = probe_log
+        .lines()
+        .filter(|l| l.contains("LOG:  statement:") || l.contains("LOG:  execute "))
+        .count();
+    println!("\n--- statements the server issued for one booking (server log, log_statement = 'all') ---");
+    println!("{}", probe_log.trim_end());
+    println!("--- {statements} statements ---\n");
+    // The probe's hold is let go again through the API, and its session made stale again,
+    // so that family books in the rush like every other one.
+    let id = probe_body[0]["id"].as_i64().unwrap_or_default();
+    let r = client
+        .delete(format!("{probe_url}/{id}"))
+        .bearer_auth(probe_token)
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().as_u16() == 200, "cancelling the probe failed");
+    sqlx::query("update platform.sessions set last_seen_at = $2 where token_hash = $1")
+        .bind(auth_service::token_hash(probe_token))
+        .bind(now - chrono::Duration::minutes(5))
+        .execute(&db.admin)
+        .await?;
+
+    // --- the rush ------------------------------------------------------------------------
+    let mut rng = StdRng::seed_from_u64(o.seed);
+    let mut jobs: Vec<(usize, i64, i64, String)> = Vec::with_capacity(tokens.len());
+    for (i, s) in schools.iter().enumerate() {
+        for (student, _) in &s.families {
+            let course = *s.courses.choose(&mut rng).unwrap_or(&1);
+            jobs.push((i, *student, course, tokens[&(s.n, *student)].clone()));
+        }
+    }
+    jobs.shuffle(&mut rng);
+    let urls: Vec<String> = schools
+        .iter()
+        .map(|s| format!("{address}/t/{}/api/v1/school/enrollments", s.code))
+        .collect();
+    println!(
+        "rush: {} parents book one course each, {} requests in flight (load average {} before) ...",
+        jobs.len(),
+        o.clients,
+        load()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = tokio::spawn(sample_activity(
+        db.admin.clone(),
+        format!("usename = '{}'", db.roles.app()),
+        stop.clone(),
+    ));
+    let started = Instant::now();
+    let answers: Vec<Answer> =
+        futures::stream::iter(jobs.into_iter().map(|(i, student, course, token)| {
+            let client = client.clone();
+            let url = urls[i].clone();
+            async move {
+                let t = Instant::now();
+                let r = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "student_id": student, "course_id": course }))
+                    .send()
+                    .await;
+                let (status, body) = match r {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let body = r.json::<Value>().await.unwrap_or(Value::Null);
+                        (status, body)
+                    }
+                    Err(e) => (0, json!({ "transport_error": e.to_string() })),
+                };
+                let code = body["code"].as_str().unwrap_or_default().to_string();
+                Answer {
+                    school: i,
+                    student,
+                    course,
+                    status,
+                    code,
+                    body,
+                    latency: t.elapsed(),
+                }
+            }
+        }))
+        .buffer_unordered(o.clients)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+    let rush_load = load();
+    stop.store(true, Ordering::Relaxed);
+    let rush_activity = sampler.await?;
+
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    let full = answers
+        .iter()
+        .filter(|a| a.status == 409 && a.code == "ENROLL_FULL")
+        .count();
+    let other: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| !(a.status == 200 || (a.status == 409 && a.code == "ENROLL_FULL")))
+        .collect();
+    let mut lat: Vec<Duration> = answers.iter().map(|a| a.latency).collect();
+    lat.sort();
+    let mut lat_ok: Vec<Duration> = answers
+        .iter()
+        .filter(|a| a.status == 200)
+        .map(|a| a.latency)
+        .collect();
+    lat_ok.sort();
+    let rps = answers.len() as f64 / wall.as_secs_f64();
+    println!(
+        "rush: {} requests in {:.2} s = {:.0} req/s ({:.0} holds/s); 200 held {}, 409 ENROLL_FULL {}, other {} (load average {rush_load} after)",
+        answers.len(),
+        wall.as_secs_f64(),
+        rps,
+        ok as f64 / wall.as_secs_f64(),
+        ok,
+        full,
+        other.len()
+    );
+    println!(
+        "latency, all answers:  p50 {:7.1} ms   p95 {:7.1} ms   p99 {:7.1} ms   max {:7.1} ms",
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.95)),
+        ms(percentile(&lat, 0.99)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO))
+    );
+    println!(
+        "latency, 200 answers:  p50 {:7.1} ms   p95 {:7.1} ms   p99 {:7.1} ms   max {:7.1} ms",
+        ms(percentile(&lat_ok, 0.5)),
+        ms(percentile(&lat_ok, 0.95)),
+        ms(percentile(&lat_ok, 0.99)),
+        ms(*lat_ok.last().unwrap_or(&Duration::ZERO))
+    );
+    print_activity(
+        "server's database connections during the rush",
+        &rush_activity,
+    );
+    let mut passed = true;
+    if !other.is_empty() {
+        passed = false;
+        let mut by: BTreeMap<(u16, String), usize> = BTreeMap::new();
+        for a in &other {
+            *by.entry((a.status, a.code.clone())).or_default() += 1;
+        }
+        println!(
+            "FAIL: {} answers were neither 200 nor 409 ENROLL_FULL:",
+            other.len()
+        );
+        for ((status, code), n) in &by {
+            println!("  {status} {code}: {n}");
+        }
+        for a in other.iter().take(10) {
+            println!(
+                "  e.g. {} student {} course {}: {} {}",
+                schools[a.school].code, a.student, a.course, a.status, a.body
+            );
+        }
+    }
+
+    // --- checks ------------------------------------------------------------------------
+    let started = Instant::now();
+    let mut problems: Vec<String> = Vec::new();
+    for (i, s) in schools.iter().enumerate() {
+        let schema = &s.schema;
+        // (enrollment id, course, student) of every 200 answer
+        let mut answered: HashSet<(i64, i64, i64)> = HashSet::new();
+        let mut full_courses: HashSet<i64> = HashSet::new();
+        for a in answers.iter().filter(|a| a.school == i) {
+            if a.status == 200 {
+                let items = a.body.as_array().cloned().unwrap_or_default();
+                if items.len() != 1 {
+                    problems.push(format!(
+                        "{}: a 200 answer without one enrollment: {}",
+                        s.code, a.body
+                    ));
+                }
+                for e in items {
+                    let id = e["id"].as_i64().unwrap_or(-1);
+                    if e["status"] != "held"
+                        || e["course_id"] != a.course
+                        || e["student_id"] != a.student
+                    {
+                        problems.push(format!(
+                            "{}: 200 answer does not match its request: {e}",
+                            s.code
+                        ));
+                    }
+                    if !answered.insert((id, a.course, a.student)) {
+                        problems.push(format!("{}: enrollment id {id} answered twice", s.code));
+                    }
+                }
+            } else if a.code == "ENROLL_FULL" {
+                full_courses.insert(a.course);
+            }
+        }
+        let live: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+            "select id, course_id, student_id from {schema}.enrollments
+             where status in ('held', 'confirmed')"
+        ))
+        .fetch_all(&db.admin)
+        .await?;
+        let live_set: HashSet<(i64, i64, i64)> = live.iter().copied().collect();
+        if live.len() != answered.len() {
+            problems.push(format!(
+                "{}: {} live enrollments but {} bookings answered 200",
+                s.code,
+                live.len(),
+                answered.len()
+            ));
+        }
+        let lost = answered.difference(&live_set).count();
+        let unanswered = live_set.difference(&answered).count();
+        if lost > 0 || unanswered > 0 {
+            problems.push(format!(
+                "{}: {lost} answered bookings missing from the database, {unanswered} live enrollments nobody was told about",
+                s.code
+            ));
+        }
+        let seats: Vec<(i64, i32, i32, i32, i64)> = sqlx::query_as(&format!(
+            "select c.id, c.capacity, cs.capacity, cs.taken,
+                    (select count(*) from {schema}.enrollments e
+                     where e.course_id = c.id and e.status in ('held', 'confirmed'))
+             from {schema}.courses c join {schema}.course_seats cs on cs.course_id = c.id
+             order by c.id"
+        ))
+        .fetch_all(&db.admin)
+        .await?;
+        for (course, cap, seat_cap, taken, count) in &seats {
+            if *taken as i64 != *count || taken > cap || taken > seat_cap || count > &(*cap as i64)
+            {
+                problems.push(format!(
+                    "{} course {course}: capacity {cap}/{seat_cap}, taken {taken}, live enrollments {count}",
+                    s.code
+                ));
+            }
+            if full_courses.contains(course) && taken < cap {
+                problems.push(format!(
+                    "{} course {course}: answered ENROLL_FULL but only {taken} of {cap} places taken",
+                    s.code
+                ));
+            }
+        }
+        let twice: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from (select student_id from {schema}.enrollments
+             where status in ('held', 'confirmed') group by student_id having count(*) > 1) d"
+        ))
+        .fetch_one(&db.admin)
+        .await?;
+        let pair_twice: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from (select course_id, student_id from {schema}.enrollments
+             where status in ('held', 'confirmed') group by 1, 2 having count(*) > 1) d"
+        ))
+        .fetch_one(&db.admin)
+        .await?;
+        if twice > 0 || pair_twice > 0 {
+            problems.push(format!(
+                "{}: {twice} children with more than one live booking, {pair_twice} (course, child) pairs twice",
+                s.code
+            ));
+        }
+        // one enrollment.hold audit record per 200 answer (plus the probe's in school 1)
+        let audited: i64 = sqlx::query_scalar(
+            "select count(*) from platform.audit_log where action = 'enrollment.hold' and tenant_id = $1",
+        )
+        .bind(s.tenant_id)
+        .fetch_one(&db.admin)
+        .await?;
+        let expected = answered.len() as i64 + i64::from(i == 0);
+        if audited != expected {
+            problems.push(format!(
+                "{}: {audited} enrollment.hold audit records, expected {expected}",
+                s.code
+            ));
+        }
+    }
+    let report = afterschool::audit::verify(&db.admin, &keys.audit).await?;
+    if !report.is_intact() {
+        problems.push(format!("audit chain broken: {report:?}"));
+    }
+    let total_taken: i64 = {
+        let mut t = 0i64;
+        for s in &schools {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "select coalesce(sum(taken), 0)::bigint from {}.course_seats",
+                s.schema
+            ))
+            .fetch_one(&db.admin)
+            .await?;
+            t += n;
+        }
+        t
+    };
+    println!(
+        "checks ({:.1} s): {} places taken of {}, {} live enrollments = {} answers 200, audit chain {} records intact: {}",
+        started.elapsed().as_secs_f64(),
+        total_taken,
+        o.schools * o.courses * o.capacity,
+        total_taken,
+        ok,
+        report.checked,
+        if problems.is_empty() { "all passed" } else { "FAILED" }
+    );
+    println!("  per course: taken == live enrollments <= capacity; courses answered ENROLL_FULL are full");
+    println!("  per school: live enrollments == the 200 answers (same ids, courses, children); no child or (course, child) twice");
+    println!("  per school: one enrollment.hold audit record per 200 answer; audit chain verifies");
+    for p in problems.iter().take(40) {
+        println!("FAIL: {p}");
+    }
+    if !problems.is_empty() {
+        passed = false;
+    }
+
+    // --- pgbench with the same statements --------------------------------------------------
+    let scripts = dir.join("pgbench");
+    std::fs::create_dir_all(&scripts)?;
+    let mut files = Vec::new();
+    for s in &schools {
+        let text = SCRIPT_TEMPLATE
+            .replace("{{schema}}", &s.schema)
+            .replace("{{role}}", &s.role)
+            .replace("{{code}}", &s.code)
+            .replace("{{tenant_id}}", &s.tenant_id.to_string())
+            .replace("{{school}}", &s.n.to_string())
+            .replace("{{students}}", &s.families.len().to_string())
+            .replace("{{courses}}", &s.courses.len().to_string());
+        let path = scripts.join(format!("booking_{}.sql", s.code));
+        std::fs::write(&path, text)?;
+        files.push(path);
+    }
+    println!(
+        "\n--- pgbench script (benches/rush/booking.sql as generated for {}; one copy per school) ---",
+        schools[0].code
+    );
+    print!("{}", std::fs::read_to_string(&files[0])?);
+    println!("---");
+    let bench = Pgbench {
+        db: &db,
+        url: cluster.url("bench"),
+        schools: &schools,
+        files: &files,
+        base,
+        secs: o.pgbench_secs,
+        clock: clock.clone(),
+    };
+    let tps = bench.run(o.pgbench_clients).await?;
+    // For reference: as many pgbench clients as the server has database connections.
+    let tps_pool = if o.pool != o.pgbench_clients && arg("--pgbench-pool-run", 1) == 1 {
+        bench.run(o.pool).await?
+    } else {
+        None
+    };
+    let checks = if problems.is_empty() && other.is_empty() {
+        "passed"
+    } else {
+        "FAILED"
+    };
+    match tps {
+        Some(tps) => {
+            println!(
+                "\nRESULT: server {rps:.0} req/s ({:.0} holds/s) vs pgbench -c {} {tps:.0} tps on the same statements: ratio {:.2} (holds only {:.2}; goal >= 0.50); p99 {:.1} ms at {} clients (goal < 100 ms); checks {checks}",
+                ok as f64 / wall.as_secs_f64(),
+                o.pgbench_clients,
+                rps / tps,
+                ok as f64 / wall.as_secs_f64() / tps,
+                ms(percentile(&lat, 0.99)),
+                o.clients,
+            );
+            if let Some(t) = tps_pool {
+                println!(
+                    "        reference: pgbench -c {} (the server's pool size) {t:.0} tps: ratio {:.2} (holds only {:.2})",
+                    o.pool,
+                    rps / t,
+                    ok as f64 / wall.as_secs_f64() / t
+                );
+            }
+        }
+        None => {
+            println!("pgbench failed");
+            passed = false;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&objects);
+    Ok(passed)
+}
+
+/// pgbench with the per-school booking scripts against the bench database.
+struct Pgbench<'a> {
+    db: &'a Database,
+    url: String,
+    schools: &'a [School],
+    files: &'a [PathBuf],
+    base: i64,
+    secs: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Pgbench<'_> {
+    /// Resets the booked state, runs pgbench with `clients` clients, prints its report;
+    /// `None` when it failed.
+    async fn run(&self, clients: usize) -> anyhow::Result<Option<f64>> {
+        let (db, schools) = (self.db, self.schools);
+        // Booked state reset (enrollments removed, counters zero) and the seat counters made
+        // huge, so every pgbench transaction does the work of a successful booking.
+        for s in schools {
+            sqlx::raw_sql(&format!(
+                "delete from {schema}.enrollments; update {schema}.course_seats set taken = 0, capacity = 1000000",
+                schema = s.schema
+            ))
+            .execute(&db.admin)
+            .await?;
+        }
+        sqlx::raw_sql("vacuum analyze").execute(&db.admin).await?;
+        let pg_now = self.clock.now();
+        let fmt =
+            |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
+        let mut cmd = tokio::process::Command::new("pgbench");
+        cmd.arg("-n")
+            .arg("-r")
+            .args(["-c", &clients.to_string()])
+            .args(["-j", "2"])
+            .args(["-T", &self.secs.to_string()])
+            .args(["-M", "prepared"])
+            .args(["-D", &format!("base={}", self.base)])
+            .args(["-D", &format!("now={}", fmt(pg_now))])
+            .args([
+                "-D",
+                &format!("expires={}", fmt(pg_now + chrono::Duration::minutes(30))),
+            ])
+            .args([
+                "-D",
+                &format!("details={}", json!({ "course_id": 1, "enrollments": [1] })),
+            ])
+            .args(["-D", "ip=127.0.0.1"])
+            .args(["-D", "action=enrollment.hold"])
+            .args(["-D", "object=student:1"])
+            .args(["-D", "outcome=success"])
+            .args(["-D", "e_id=1"]);
+        for s in schools {
+            cmd.args(["-D", &format!("code{}={}", s.n, s.code)]);
+        }
+        for f in self.files {
+            cmd.arg("-f").arg(f);
+        }
+        cmd.arg(&self.url)
+            // Statements are prepared at a client's first use of a script, before its
+            // transaction sets the search path: start each connection in one school's schema.
+            .env(
+                "PGOPTIONS",
+                format!("-c search_path={},platform", schools[0].schema),
+            );
+        println!(
+            "\nPGOPTIONS='-c search_path={},platform' pgbench -n -r -c {clients} -j 2 -T {} -M prepared -D base={} -D now=.. -D expires=.. -D details=.. -D ip=.. -D action=.. -D object=.. -D outcome=.. -D e_id=1 -D code<n>=rush<n> -f booking_rush<n>.sql (x{}) <bench database url>",
+            schools[0].schema,
+            self.secs,
+            self.base,
+            self.files.len()
+        );
+        let audit_before: i64 = sqlx::query_scalar("select count(*) from platform.audit_log")
+            .fetch_one(&db.admin)
+            .await?;
+        let pg_load = load();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = tokio::spawn(sample_activity(
+            db.admin.clone(),
+            "application_name = 'pgbench'".into(),
+            stop.clone(),
+        ));
+        let out = cmd.output().await?;
+        stop.store(true, Ordering::Relaxed);
+        let pg_activity = sampler.await?;
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let summary: Vec<&str> = stdout
+            .lines()
+            .take_while(|l| !l.starts_with("SQL script 2:"))
+            .collect();
+        println!("{}", summary.join("\n"));
+        print_activity(&format!("pgbench -c {clients} connections"), &pg_activity);
+        if !out.status.success() || !stdout.contains("tps = ") {
+            println!("pgbench stdout in full:\n{stdout}");
+        }
+        if !stderr.trim().is_empty() {
+            println!("pgbench stderr (first lines):");
+            for l in stderr.lines().take(20) {
+                println!("  {l}");
+            }
+        }
+        let tps = stdout
+            .lines()
+            .find(|l| l.starts_with("tps = "))
+            .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok());
+        let audit_after: i64 = sqlx::query_scalar("select count(*) from platform.audit_log")
+            .fetch_one(&db.admin)
+            .await?;
+        let mut held = Vec::new();
+        for s in schools {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "select count(*) from {}.enrollments where status = 'held'",
+                s.schema
+            ))
+            .fetch_one(&db.admin)
+            .await?;
+            held.push(n);
+        }
+        println!(
+            "pgbench -c {clients}: {} transactions committed (audit rows added), held places per school {:?}; load average {pg_load} before, {} after",
+            audit_after - audit_before,
+            held,
+            load()
+        );
+        Ok(tps.filter(|_| out.status.success() && held.iter().all(|n| *n > 0)))
+    }
+}

@@ -21,7 +21,7 @@ use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{ApiTags, AppData, RequestTenant};
-use crate::people::api::school_tx;
+use crate::school::api::school_tx;
 use crate::school::config::Actor;
 use crate::storage::StorageError;
 

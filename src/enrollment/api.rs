@@ -10,7 +10,7 @@ use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::{ApiTags, AppData, RequestTenant};
-use crate::people::api::school_tx;
+use crate::school::api::school_tx;
 
 pub struct EnrollmentApi;
 

@@ -106,18 +106,9 @@ pub struct RequestView {
     pub refund_status_label: Option<String>,
 }
 
-fn err(
-    kind: ErrorKind,
-    code: &str,
-    msg: impl Into<String>,
-    details: serde_json::Value,
-) -> ApiError {
-    ApiError::new(kind, code, msg, details)
-}
-
 fn request_not_found(id: i64) -> ApiError {
     // The same answer for "no such request" and "not in your classes": ids do not leak.
-    err(
+    ApiError::new(
         ErrorKind::NotFound,
         "REQUEST_NOT_FOUND",
         "找不到该申请",
@@ -126,7 +117,7 @@ fn request_not_found(id: i64) -> ApiError {
 }
 
 fn enrollment_not_found(id: i64) -> ApiError {
-    err(
+    ApiError::new(
         ErrorKind::NotFound,
         "ENROLLMENT_NOT_FOUND",
         "找不到该报名记录",
@@ -135,7 +126,7 @@ fn enrollment_not_found(id: i64) -> ApiError {
 }
 
 fn decided(id: i64, status: &str) -> ApiError {
-    err(
+    ApiError::new(
         ErrorKind::Conflict,
         "REQUEST_DECIDED",
         format!("该申请{}，不能再处理", status_label(status)),
@@ -144,7 +135,7 @@ fn decided(id: i64, status: &str) -> ApiError {
 }
 
 fn target_invalid(target: Option<i64>, why: impl Into<String>) -> ApiError {
-    err(
+    ApiError::new(
         ErrorKind::Unprocessable,
         "TRANSFER_TARGET_INVALID",
         why,
@@ -299,7 +290,7 @@ pub async fn file(
         } else {
             format!("该报名{}，不能再申请退课或调班", current.status_label)
         };
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "REQUEST_NOT_ALLOWED",
             msg,
@@ -307,7 +298,7 @@ pub async fn file(
         ));
     }
     if e.ends_on < st.clock.today() {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "REQUEST_NOT_ALLOWED",
             format!("“{}”已结课，不能再申请退课或调班", e.course_name),
@@ -328,7 +319,7 @@ pub async fn file(
     )
     .await?
     .ok_or_else(|| {
-        err(
+        ApiError::new(
             ErrorKind::Conflict,
             "REQUEST_PENDING",
             format!(
@@ -473,7 +464,7 @@ pub async fn reject(
 ) -> Result<RequestView, ApiError> {
     let now = st.clock.now();
     let comment = text("审核意见", comment)?.ok_or_else(|| {
-        err(
+        ApiError::new(
             ErrorKind::Unprocessable,
             "REVIEW_COMMENT_REQUIRED",
             "驳回申请时请填写审核意见，告诉家长原因",
@@ -514,7 +505,7 @@ pub async fn approve(
         .await?
         .ok_or_else(|| ApiError::internal(format!("enrollment {} vanished", r.enrollment_id)))?;
     if e.status != "confirmed" {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "REQUEST_NOT_ALLOWED",
             "该报名已不在已报名状态，请驳回此申请",
@@ -596,7 +587,7 @@ async fn transfer(
             .filter(|d| k.weekdays.contains(d))
             .collect();
         let days = service::weekdays_zh(&common);
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "ENROLL_TIME_CONFLICT",
             format!(
@@ -615,7 +606,7 @@ async fn transfer(
         ));
     }
     if !repo::take_seat(tx.conn(), c.id).await? {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "TRANSFER_TARGET_FULL",
             format!("“{}”名额已满，暂不能调班", c.name),
@@ -625,7 +616,7 @@ async fn transfer(
     let new_id = rq::insert_confirmed(tx.conn(), c.id, r.student_id, r.requested_by, now)
         .await?
         .ok_or_else(|| {
-            err(
+            ApiError::new(
                 ErrorKind::Conflict,
                 "ENROLL_DUPLICATE",
                 format!("孩子已报名“{}”", c.name),
@@ -664,7 +655,7 @@ pub async fn cancel_by_school(
     }
     let current = service::view(e.clone(), now);
     if current.status != "held" && current.status != "confirmed" {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "ENROLLMENT_NOT_LIVE",
             format!("该报名{}，无需取消", current.status_label),
@@ -672,7 +663,7 @@ pub async fn cancel_by_school(
         ));
     }
     if !repo::end(tx.conn(), e.id, "cancelled", &reason, now).await? {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "ENROLLMENT_NOT_LIVE",
             "该报名已结束，无需取消",

@@ -17,18 +17,9 @@ use crate::error::{ApiError, ErrorKind};
 use crate::http::AppState;
 use crate::tenancy::context::TenantTx;
 
-fn err(
-    kind: ErrorKind,
-    code: &str,
-    msg: impl Into<String>,
-    details: serde_json::Value,
-) -> ApiError {
-    ApiError::new(kind, code, msg, details)
-}
-
 fn child_not_found(id: i64) -> ApiError {
     // The same answer for "no such child" and "not your child": ids do not leak.
-    err(
+    ApiError::new(
         ErrorKind::NotFound,
         "CHILD_NOT_FOUND",
         "找不到该孩子，或您不是该孩子的家长",
@@ -61,7 +52,7 @@ pub async fn own_child(
 /// Checks one course against the rules of booking for this child at `now`.
 pub fn check_bookable(c: &CourseRow, level: i16, now: DateTime<Utc>) -> Result<(), ApiError> {
     if c.status != "published" {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Unprocessable,
             "COURSE_NOT_OPEN",
             format!("“{}”未发布或已停止报名", c.name),
@@ -69,7 +60,7 @@ pub fn check_bookable(c: &CourseRow, level: i16, now: DateTime<Utc>) -> Result<(
         ));
     }
     if now < c.reg_opens_at || now >= c.reg_closes_at {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Unprocessable,
             "ENROLL_OUTSIDE_WINDOW",
             format!(
@@ -86,7 +77,7 @@ pub fn check_bookable(c: &CourseRow, level: i16, now: DateTime<Utc>) -> Result<(
         ));
     }
     if !c.eligible_levels.contains(&level) {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Unprocessable,
             "ENROLL_NOT_ELIGIBLE",
             format!("“{}”不面向孩子所在年级开放", c.name),
@@ -110,7 +101,7 @@ pub async fn book(
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
         .ok_or_else(|| {
-            err(
+            ApiError::new(
                 ErrorKind::NotFound,
                 "COURSE_NOT_FOUND",
                 "找不到该课程",
@@ -123,7 +114,7 @@ pub async fn book(
     for c in &items {
         check_bookable(c, level, now)?;
         if c.allocation == "lottery" {
-            return Err(err(
+            return Err(ApiError::new(
                 ErrorKind::Unprocessable,
                 "LOTTERY_APPLY_INSTEAD",
                 format!("“{}”名额以抽签分配，请在报名期内提交抽签申请", c.name),
@@ -149,7 +140,7 @@ pub async fn book(
                 .copied()
                 .filter(|d| k.weekdays.contains(d))
                 .collect();
-            return Err(err(
+            return Err(ApiError::new(
                 ErrorKind::Conflict,
                 "ENROLL_TIME_CONFLICT",
                 format!(
@@ -175,7 +166,7 @@ pub async fn book(
             ));
         }
         if !repo::take_seat(tx.conn(), c.id).await? {
-            return Err(err(
+            return Err(ApiError::new(
                 ErrorKind::Conflict,
                 "ENROLL_FULL",
                 format!("“{}”名额已满，可加入候补名单", c.name),
@@ -186,7 +177,7 @@ pub async fn book(
         let id = repo::insert_hold(tx.conn(), c.id, student, expires, auth.account_id, now)
             .await?
             .ok_or_else(|| {
-                err(
+                ApiError::new(
                     ErrorKind::Conflict,
                     "ENROLL_DUPLICATE",
                     format!("孩子已报名“{}”，无需重复报名", c.name),
@@ -266,7 +257,7 @@ pub async fn cancel_hold(
 ) -> Result<(), ApiError> {
     let now = st.clock.now();
     let not_found = || {
-        err(
+        ApiError::new(
             ErrorKind::NotFound,
             "ENROLLMENT_NOT_FOUND",
             "找不到该报名记录",
@@ -280,7 +271,7 @@ pub async fn cancel_hold(
         .await
         .map_err(|_| not_found())?;
     if r.status != "held" {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "ENROLLMENT_NOT_HELD",
             "只能取消待支付的报名；已报名的课程请提交退课申请",
@@ -322,7 +313,7 @@ pub async fn confirm(
     let r = repo::enrollment(tx.conn(), enrollment_id)
         .await?
         .ok_or_else(|| {
-            err(
+            ApiError::new(
                 ErrorKind::NotFound,
                 "ENROLLMENT_NOT_FOUND",
                 "找不到该报名记录",
@@ -331,7 +322,7 @@ pub async fn confirm(
         })?;
     if !repo::confirm(tx.conn(), r.id, now).await? {
         let expired = r.status == "held" || r.status == "expired";
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             if expired {
                 "HOLD_EXPIRED"

@@ -318,13 +318,7 @@ pub async fn my_timetable(
     auth: &AuthContext,
     tx: &mut TenantTx,
 ) -> Result<TeachingTimetableView, ApiError> {
-    // Staff are matched to accounts by equal phone hashes; the account row is platform data.
-    tx.leave_role().await?;
-    let hash = crate::people::repo::account_phone_hash(tx.conn(), auth.account_id).await?;
-    tx.enter_role().await?;
-    let Some(hash) = hash else {
-        return Err(ApiError::internal("signed-in account has no row"));
-    };
+    let hash = crate::people::service::caller_phone_hash(tx, auth.account_id).await?;
     let teacher_name = staff_name(tx.conn(), &hash).await?;
     let rows = taught(tx.conn(), &hash, st.clock.today()).await?;
     let mut by_day: BTreeMap<i16, Vec<TeachingSlot>> = (1..=7).map(|d| (d, Vec::new())).collect();

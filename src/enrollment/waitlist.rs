@@ -24,15 +24,6 @@ use crate::http::AppState;
 use crate::tenancy::context::TenantTx;
 use crate::tenancy::model::TenantContext;
 
-fn err(
-    kind: ErrorKind,
-    code: &str,
-    msg: impl Into<String>,
-    details: serde_json::Value,
-) -> ApiError {
-    ApiError::new(kind, code, msg, details)
-}
-
 /// Offers free seats of `course` to the line, first come (or first drawn) first. Returns
 /// the enrollments made.
 pub async fn promote(
@@ -173,7 +164,7 @@ pub async fn join(
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
         .ok_or_else(|| {
-            err(
+            ApiError::new(
                 ErrorKind::NotFound,
                 "COURSE_NOT_FOUND",
                 "找不到该课程",
@@ -190,7 +181,7 @@ pub async fn join(
                 .fetch_one(tx.conn())
                 .await?;
         if free {
-            return Err(err(
+            return Err(ApiError::new(
                 ErrorKind::Conflict,
                 "WAITLIST_NOT_NEEDED",
                 format!("“{}”还有名额，请直接报名", course.name),
@@ -214,7 +205,7 @@ pub async fn join(
     .fetch_optional(tx.conn())
     .await?;
     let Some(id) = id else {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "WAITLIST_DUPLICATE",
             format!("孩子已报名或已在“{}”的候补/抽签名单中", course.name),
@@ -341,7 +332,7 @@ pub async fn draw(
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
         .ok_or_else(|| {
-            err(
+            ApiError::new(
                 ErrorKind::NotFound,
                 "COURSE_NOT_FOUND",
                 "找不到该课程",
@@ -349,7 +340,7 @@ pub async fn draw(
             )
         })?;
     if course.allocation != "lottery" {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Unprocessable,
             "NOT_A_LOTTERY",
             "该课程按报名先后分配名额，无需抽签",
@@ -357,7 +348,7 @@ pub async fn draw(
         ));
     }
     if now < course.reg_closes_at {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "DRAW_TOO_EARLY",
             "报名尚未截止，截止后才能抽签",
@@ -376,7 +367,7 @@ pub async fn draw(
     .execute(tx.conn())
     .await?;
     if inserted.rows_affected() == 0 {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::Conflict,
             "ALREADY_DRAWN",
             "该课程已抽签，结果不能重抽",
@@ -430,7 +421,7 @@ pub async fn draw_result(tx: &mut TenantTx, course_id: i64) -> Result<DrawView, 
     .fetch_optional(tx.conn())
     .await?;
     let Some((seed, drawn_at, applicants, winners)) = d else {
-        return Err(err(
+        return Err(ApiError::new(
             ErrorKind::NotFound,
             "NOT_DRAWN",
             "该课程尚未抽签",

@@ -9,13 +9,12 @@ use serde_json::json;
 use super::model::*;
 use super::{repo, service};
 use crate::auth::api::Done;
-use crate::auth::guard::{authorize, Session};
+use crate::auth::guard::Session;
 use crate::auth::model::{Permission, Role};
 use crate::auth::role_api::AssignRoleResponse;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{ApiTags, AppData, RequestTenant};
-use crate::tenancy::context::TenantTx;
-use crate::tenancy::model::TenantKind;
+use crate::school::api::school_tx;
 
 pub struct PeopleApi;
 
@@ -63,19 +62,6 @@ pub const PERMISSIONS: &[Permission] = &[
     GUARDIAN_REMOVE,
     MY_CHILDREN,
 ];
-
-/// Authorizes `perm` in the request's tenant, which must be a school, and opens its
-/// transaction.
-pub(crate) async fn school_tx(
-    session: &Session,
-    app: &AppData<'_>,
-    tenant: &RequestTenant<'_>,
-    perm: &Permission,
-) -> Result<TenantTx, ApiError> {
-    let t = tenant.0.require_kind(TenantKind::School)?;
-    authorize(app.0, &session.0, tenant.0, perm).await?;
-    Ok(TenantTx::begin(&app.0.db_app, t).await?)
-}
 
 #[derive(Debug, Object)]
 pub struct NameRequest {

@@ -8,12 +8,12 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
-use super::api::school_tx;
 use super::import::{self, ImportJobView, ImportKind};
 use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::school::api::school_tx;
 
 pub struct ImportApi;
 

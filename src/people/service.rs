@@ -322,13 +322,18 @@ pub async fn scope(
     {
         return Ok(Scope::All);
     }
-    let hash = phone_hash_of(tx, auth.account_id).await?;
+    let hash = caller_phone_hash(tx, auth.account_id).await?;
     Ok(Scope::Classes(
         repo::homeroom_classes(tx.conn(), &hash).await?,
     ))
 }
 
-async fn phone_hash_of(tx: &mut TenantTx, account_id: i64) -> Result<Vec<u8>, ApiError> {
+/// The signed-in account's phone hash: staff and guardians are matched to accounts by
+/// equal hashes, and the account row is platform data.
+pub(crate) async fn caller_phone_hash(
+    tx: &mut TenantTx,
+    account_id: i64,
+) -> Result<Vec<u8>, ApiError> {
     tx.leave_role().await?;
     let h = repo::account_phone_hash(tx.conn(), account_id).await?;
     tx.enter_role().await?;

@@ -22,7 +22,7 @@ pub const PERMISSIONS: &[Permission] = &[CALENDAR];
 
 /// Authorizes `perm` in the request's tenant, which must be a school, and opens its
 /// transaction.
-pub(super) async fn school_tx(
+pub(crate) async fn school_tx(
     session: &Session,
     app: &AppData<'_>,
     tenant: &RequestTenant<'_>,

@@ -357,6 +357,12 @@ async fn serve(
         state.clone(),
         std::time::Duration::from_secs(30),
     ));
+    // Audit records are chained about a second after they commit.
+    tokio::spawn(crate::audit::run_sealer(
+        state.db_app.clone(),
+        state.keys.audit.clone(),
+        std::time::Duration::from_secs(1),
+    ));
     let base = format!("http://{}:{}", settings.http.host, bound.port);
     tracing::info!(%base, "listening");
     println!("afterschool 已启动: {base}");

@@ -121,7 +121,24 @@ impl AuditEvent {
         if !self.details.is_object() {
             return Err(AuditError::InvalidEvent("details 须为 JSON 对象".into()));
         }
+        if has_fraction(&self.details) {
+            return Err(AuditError::InvalidEvent(
+                "details 中的数字须为整数（金额等小数请写成字符串）".into(),
+            ));
+        }
         Ok(())
+    }
+}
+
+/// Whether a number anywhere in `v` is not an integer. Such numbers are refused because
+/// jsonb stores them as `numeric` and gives back another spelling (`1e2` comes back as
+/// `100`, `-0.0` as `0.0`), while the row MAC is taken over the value as written.
+fn has_fraction(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_fraction),
+        Value::Object(map) => map.values().any(has_fraction),
+        _ => false,
     }
 }
 
@@ -157,17 +174,6 @@ pub struct AuditRecord {
     pub object: String,
     pub outcome: Outcome,
     pub details: Value,
-    /// MAC of the previous record (32 zero bytes for the first one).
-    #[serde(with = "hex_bytes")]
-    pub prev_mac: Vec<u8>,
-    #[serde(with = "hex_bytes")]
-    pub mac: Vec<u8>,
-}
-
-mod hex_bytes {
-    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
-    }
 }
 
 #[cfg(test)]
@@ -206,6 +212,16 @@ mod tests {
         let ev = AuditEvent::new("auth.login", "account:1", Outcome::Success)
             .details(serde_json::json!([1, 2]));
         assert!(matches!(ev.validate(), Err(AuditError::InvalidEvent(_))));
+    }
+
+    #[test]
+    fn numbers_in_details_must_be_integers() {
+        let ok = AuditEvent::new("auth.login", "account:1", Outcome::Success)
+            .details(serde_json::json!({"n": [1, -2, {"big": u64::MAX}], "amount": "12.50"}));
+        assert!(ok.validate().is_ok());
+        let bad = AuditEvent::new("auth.login", "account:1", Outcome::Success)
+            .details(serde_json::json!({"deep": [{"x": 1.5}]}));
+        assert!(matches!(bad.validate(), Err(AuditError::InvalidEvent(_))));
     }
 
     #[test]

@@ -7,13 +7,20 @@
 //! - **append-only in the product**: triggers refuse `UPDATE`, `DELETE` and `TRUNCATE` on
 //!   the table for everybody, the owner included, and the app roles are granted `INSERT`
 //!   only ([`APP_GRANTS`]);
-//! - **tamper-evident outside it**: every record carries
-//!   `HMAC-SHA256(key, previous MAC || canonical bytes of the record)`. The key lives in the
-//!   application's configuration, never in the database, so a DBA who disables the triggers
-//!   and edits, deletes or re-orders records cannot produce MACs that [`verify`] accepts.
+//! - **tamper-evident outside it**: every record is chained,
+//!   `mac = HMAC-SHA256(key, previous mac || canonical bytes of the record)`, and carries a
+//!   row MAC its writer computed with the same key. The key lives in the application's
+//!   configuration, never in the database, so a DBA who disables the triggers and edits,
+//!   inserts, deletes or re-orders records cannot produce MACs that [`verify`] accepts.
 //!
-//! Writers serialise on the single row of `platform.audit_head` (the newest id and MAC), so
-//! the chain stays linear however many requests append at once.
+//! Writing never waits for other writers: [`append`] is one `INSERT`, and a trigger queues
+//! the record in `platform.audit_pending` in the same transaction. The chain is built after
+//! commit by [`seal`] (every server runs [`run_sealer`]; `verify` seals first), one batch
+//! at a time under the single row of `platform.audit_head`, so it stays linear however
+//! many requests append at once (migration `0004_audit_seal.sql` says why: a head locked
+//! until each writer's commit capped the platform near 170 audited changes a second).
+//! A record is unsealed for about a second; in that window its row MAC still exposes an
+//! edit, and its queue entry a removal of the record alone.
 //!
 //! Which entry point to use:
 //! - [`append`] inside the transaction that makes a change to personal data or money: the
@@ -31,7 +38,7 @@ mod event;
 mod key;
 mod search;
 
-pub use chain::{append, append_standalone, verify, VerifyReport, GENESIS_MAC};
+pub use chain::{append, append_standalone, run_sealer, seal, verify, VerifyReport, GENESIS_MAC};
 pub use csv::to_csv;
 pub use error::AuditError;
 pub use event::{AuditEvent, AuditRecord, Outcome};
@@ -42,19 +49,23 @@ pub use search::{search, AuditFilter, DEFAULT_LIMIT, MAX_LIMIT};
 /// owner after migrations. Replace `{app}` with the quoted app login role and `{group}` with
 /// the quoted tenant group role (`crate::db::ident(&roles.app())` etc.).
 ///
-/// - `{app}` (platform code, sign-in, operators' audit screens) appends, searches and
-///   verifies: `SELECT, INSERT` on the log, `SELECT, UPDATE` on the head.
-/// - `{group}` (code running as a tenant role) only appends: `INSERT` on the log but no
-///   `SELECT`, so one school cannot read another's records; `SELECT, UPDATE` on the head
-///   because `SELECT ... FOR UPDATE` needs both.
-/// - Both need `USAGE` on the identity sequence: `append` draws the id with `nextval`
-///   before inserting, because the id is part of the MAC and the row cannot be updated.
+/// - `{app}` (platform code, sign-in, operators' audit screens, the sealer) appends,
+///   searches, seals and verifies.
+/// - `{group}` (code running as a tenant role) only appends: `INSERT` on the log and the
+///   queue (the enqueue trigger runs with the writer's rights) and `SELECT` on the `id`
+///   column alone, which `RETURNING id` needs; no other column, so one school cannot read
+///   another's records.
+/// - Both need `USAGE` on the identity sequence.
 ///
-/// Deliberately no `UPDATE`, `DELETE` or `TRUNCATE` on the log, nor `DELETE` on the head;
-/// the triggers refuse those even to the owner.
+/// Deliberately no `UPDATE`, `DELETE` or `TRUNCATE` on the log or the seals, nor `DELETE` on
+/// the head; the triggers refuse those even to the owner. Only the sealer dequeues.
 pub const APP_GRANTS: &str = "\
 grant select, insert on platform.audit_log to {app};
 grant insert on platform.audit_log to {group};
-grant select, update on platform.audit_head to {app}, {group};
+grant select (id) on platform.audit_log to {group};
+grant select, insert on platform.audit_seal to {app};
+grant select, insert, delete on platform.audit_pending to {app};
+grant insert on platform.audit_pending to {group};
+grant select, update on platform.audit_head to {app};
 grant usage on sequence platform.audit_log_id_seq to {app}, {group};
 ";

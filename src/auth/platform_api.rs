@@ -96,6 +96,8 @@ pub struct VerifyView {
     pub first_broken: Option<i64>,
     pub reason: Option<String>,
     pub intact: bool,
+    /// 校验开始后才提交、尚待封存入链的记录数（写入 MAC 已校验）
+    pub pending: u64,
 }
 
 const ACCOUNTS_CREATE: Permission =
@@ -380,6 +382,7 @@ impl PlatformApi {
             checked: r.checked,
             first_broken: r.first_broken,
             reason: r.reason,
+            pending: r.pending,
         }))
     }
 }

@@ -1,7 +1,7 @@
 //! The per-request tenant transaction.
 //!
 //! Every tenant request runs in one transaction that begins with
-//! `select set_config('search_path', '<schema>,platform', true); set local role <role>`,
+//! `begin; select set_config('search_path', '<schema>,platform', true); set local role <role>`,
 //! sent as one simple-query batch (one round trip). Both settings are transaction-local, so
 //! nothing leaks to the next user of the pooled connection. Must never use a session-level
 //! `SET`.
@@ -23,18 +23,17 @@ pub struct TenantTx {
 
 impl TenantTx {
     pub async fn begin(app: &PgPool, ctx: &TenantContext) -> Result<Self, sqlx::Error> {
-        let mut tx = app.begin().await?;
         // Schema and role come from the registry, whose CHECK constraints pin them to
         // `^[a-z][a-z0-9_]{0,62}$`; that is why they may be spliced into the batch.
-        // A `&str` without arguments goes out as one simple-query message: both statements
-        // in one round trip. (`sqlx::raw_sql` would do the same, but its future is not
-        // `Send` for every lifetime, which request handlers need.)
+        // `BEGIN` and both settings go out as one simple-query message: one round trip for
+        // the three. Should a setting fail, the transaction is not open and sqlx answers
+        // `BeginFailed` (and rolls back), so no request runs without its tenant role.
         let batch = format!(
-            "select set_config('search_path', '{},platform', true); set local role {}",
+            "begin; select set_config('search_path', '{},platform', true); set local role {}",
             ctx.schema,
             ident(&ctx.role)
         );
-        tx.execute(batch.as_str()).await?;
+        let tx = app.begin_with(batch).await?;
         Ok(Self {
             tx,
             ctx: ctx.clone(),
@@ -67,7 +66,8 @@ impl TenantTx {
 
     /// Appends `ev` (actor, tenant and source address filled in) to the audit trail inside
     /// this transaction, so the record commits or rolls back with the change it describes.
-    /// Call it last before commit: the chain head stays locked until the transaction ends.
+    /// One `INSERT` under the tenant role (which may append but not read the trail); it
+    /// takes no lock shared with other transactions, so it can go anywhere in the work.
     pub async fn audit(
         &mut self,
         st: &AppState,
@@ -78,11 +78,9 @@ impl TenantTx {
             .who(Some(auth.account_id), None)
             .at_tenant(Some(self.ctx.id))
             .with_ip(auth.source_ip.clone());
-        self.leave_role().await?;
         audit::append(&mut self.tx, &st.keys.audit, &ev, st.clock.now())
             .await
             .map_err(ApiError::internal)?;
-        self.enter_role().await?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! tamper-evident outside it, linear under concurrency, searchable and exportable.
 
 use afterschool::audit::{
-    append, append_standalone, search, to_csv, verify, AuditEvent, AuditFilter, AuditKey,
+    append, append_standalone, seal, search, to_csv, verify, AuditEvent, AuditFilter, AuditKey,
     AuditRecord, Outcome, APP_GRANTS,
 };
 use afterschool::db::ident;
@@ -43,8 +43,10 @@ async fn tamper(app: &TestApp, sql: &str) {
     let mut tx = app.db.admin.begin().await.unwrap();
     sqlx::raw_sql(&format!(
         "alter table platform.audit_log disable trigger user;
+         alter table platform.audit_seal disable trigger user;
          {sql};
-         alter table platform.audit_log enable trigger user;"
+         alter table platform.audit_log enable trigger user;
+         alter table platform.audit_seal enable trigger user;"
     ))
     .execute(&mut *tx)
     .await
@@ -81,25 +83,54 @@ async fn appended_records_form_a_chain_that_verifies() {
     assert_eq!(report.checked, 5);
     assert_eq!(report.first_broken, None, "{report:?}");
     assert!(report.is_intact());
-    let rows: Vec<(Vec<u8>, Vec<u8>)> =
-        sqlx::query_as("select prev_mac, mac from platform.audit_log order by id")
-            .fetch_all(&app.db.admin)
-            .await
-            .unwrap();
+    let seals: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "select seq, log_id, prev_mac, mac from platform.audit_seal order by seq",
+    )
+    .fetch_all(&app.db.admin)
+    .await
+    .unwrap();
     assert_eq!(
-        rows[0].0,
-        vec![0u8; 32],
-        "the first record links to genesis"
+        seals.iter().map(|s| s.1).collect::<Vec<_>>(),
+        ids,
+        "sealed in id order"
     );
-    for w in rows.windows(2) {
-        assert_eq!(w[1].0, w[0].1, "each record links to the previous MAC");
+    assert_eq!(seals[0].2, vec![0u8; 32], "the first record links to genesis");
+    for w in seals.windows(2) {
+        assert_eq!(w[1].2, w[0].3, "each record links to the previous MAC");
+        assert_eq!(w[1].0, w[0].0 + 1, "sequence numbers have no gaps");
     }
     let head: (Option<i64>, Vec<u8>) =
-        sqlx::query_as("select last_id, last_mac from platform.audit_head")
+        sqlx::query_as("select last_seq, last_mac from platform.audit_head")
             .fetch_one(&app.db.admin)
             .await
             .unwrap();
-    assert_eq!(head, (ids.last().copied(), rows[4].1.clone()));
+    assert_eq!(head, (Some(seals[4].0), seals[4].3.clone()));
+    let queued: i64 = sqlx::query_scalar("select count(*) from platform.audit_pending")
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "verify seals what is queued before it checks");
+}
+
+#[tokio::test]
+async fn records_wait_in_the_queue_until_sealed_and_seal_in_id_order() {
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+
+    let ids = append_logins(&app.db.admin, &key, 3).await;
+    let queued: Vec<i64> =
+        sqlx::query_scalar("select log_id from platform.audit_pending order by log_id")
+            .fetch_all(&app.db.admin)
+            .await
+            .unwrap();
+    let sealed = seal(&app.db.admin, &key).await.unwrap();
+    let again = seal(&app.db.admin, &key).await.unwrap();
+
+    assert_eq!(queued, ids, "each committed append is queued");
+    assert_eq!(sealed, 3);
+    assert_eq!(again, 0, "nothing is sealed twice");
+    let report = verify(&app.db.admin, &key).await.unwrap();
+    assert_eq!((report.checked, report.pending), (3, 0), "{report:?}");
 }
 
 #[tokio::test]
@@ -159,8 +190,9 @@ async fn editing_a_record_outside_the_product_is_reported_at_that_record() {
     let app = spawn_app().await;
     let key = AuditKey::generate();
     let ids = append_logins(&app.db.admin, &key, 5).await;
+    seal(&app.db.admin, &key).await.unwrap();
 
-    // Act: a DBA rewrites the object of the third record.
+    // Act: a DBA rewrites the object of the third record after it was sealed.
     tamper(
         &app,
         &format!(
@@ -197,11 +229,56 @@ async fn editing_details_outside_the_product_is_reported_at_that_record() {
 }
 
 #[tokio::test]
-async fn deleting_a_middle_record_outside_the_product_is_reported_at_the_next_record() {
+async fn editing_a_record_before_it_is_sealed_is_caught_by_its_row_mac() {
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+    let ids = append_logins(&app.db.admin, &key, 3).await;
+
+    // Still queued: the sealer would chain the edited content as if it were genuine.
+    tamper(
+        &app,
+        &format!(
+            "update platform.audit_log set actor_account_id = 999 where id = {}",
+            ids[1]
+        ),
+    )
+    .await;
+    let report = verify(&app.db.admin, &key).await.unwrap();
+
+    assert_eq!(report.first_broken, Some(ids[1]), "{report:?}");
+    assert!(report.reason.unwrap().contains("写入 MAC"));
+}
+
+#[tokio::test]
+async fn a_record_inserted_without_the_key_is_reported() {
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+    let ids = append_logins(&app.db.admin, &key, 2).await;
+
+    // A DBA forges a login record; the enqueue trigger even queues it for sealing.
+    sqlx::query(
+        "insert into platform.audit_log
+             (uid, at, actor_account_id, action, object, outcome, details, row_mac)
+         values (gen_random_uuid(), now(), 5, 'auth.login', 'account:5', 'success', '{}',
+                 decode(repeat('ab', 32), 'hex'))",
+    )
+    .execute(&app.db.admin)
+    .await
+    .unwrap();
+    let report = verify(&app.db.admin, &key).await.unwrap();
+
+    assert_eq!(report.checked, 2, "{report:?}");
+    assert!(report.first_broken > Some(ids[1]), "{report:?}");
+    assert!(report.reason.unwrap().contains("不是由本系统写入"));
+}
+
+#[tokio::test]
+async fn deleting_a_sealed_record_outside_the_product_is_reported_at_that_record() {
     // Arrange
     let app = spawn_app().await;
     let key = AuditKey::generate();
     let ids = append_logins(&app.db.admin, &key, 5).await;
+    seal(&app.db.admin, &key).await.unwrap();
 
     // Act
     tamper(
@@ -212,26 +289,80 @@ async fn deleting_a_middle_record_outside_the_product_is_reported_at_the_next_re
     let report = verify(&app.db.admin, &key).await.unwrap();
 
     // Assert
-    assert_eq!(report.first_broken, Some(ids[3]), "{report:?}");
+    assert_eq!(report.first_broken, Some(ids[2]), "{report:?}");
     assert_eq!(report.checked, 2);
-    assert!(report.reason.unwrap().contains("链接断开"));
+    assert!(report.reason.unwrap().contains("被删除"));
 }
 
 #[tokio::test]
-async fn deleting_the_newest_record_outside_the_product_is_caught_by_the_head() {
+async fn deleting_a_record_still_queued_is_reported_by_its_queue_entry() {
     let app = spawn_app().await;
     let key = AuditKey::generate();
     let ids = append_logins(&app.db.admin, &key, 3).await;
 
     tamper(
         &app,
-        &format!("delete from platform.audit_log where id = {}", ids[2]),
+        &format!("delete from platform.audit_log where id = {}", ids[1]),
     )
     .await;
     let report = verify(&app.db.admin, &key).await.unwrap();
 
-    assert_eq!(report.first_broken, Some(ids[2]), "{report:?}");
+    assert_eq!(report.first_broken, Some(ids[1]), "{report:?}");
+    assert!(report.reason.unwrap().contains("待封存的记录不存在"));
+}
+
+#[tokio::test]
+async fn removing_a_queue_entry_so_a_record_is_never_sealed_is_reported() {
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+    let ids = append_logins(&app.db.admin, &key, 3).await;
+
+    sqlx::query("delete from platform.audit_pending where log_id = $1")
+        .bind(ids[0])
+        .execute(&app.db.admin)
+        .await
+        .unwrap();
+    let report = verify(&app.db.admin, &key).await.unwrap();
+
+    assert_eq!(report.first_broken, Some(ids[0]), "{report:?}");
+    assert!(report.reason.unwrap().contains("既未封存"));
+}
+
+#[tokio::test]
+async fn deleting_a_middle_seal_is_reported_at_the_next_record() {
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+    let ids = append_logins(&app.db.admin, &key, 5).await;
+    seal(&app.db.admin, &key).await.unwrap();
+
+    tamper(
+        &app,
+        &format!("delete from platform.audit_seal where log_id = {}", ids[2]),
+    )
+    .await;
+    let report = verify(&app.db.admin, &key).await.unwrap();
+
+    assert_eq!(report.first_broken, Some(ids[3]), "{report:?}");
     assert_eq!(report.checked, 2);
+    assert!(report.reason.unwrap().contains("链接断开"));
+}
+
+#[tokio::test]
+async fn deleting_the_newest_seal_is_caught_by_the_head() {
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+    let ids = append_logins(&app.db.admin, &key, 3).await;
+    seal(&app.db.admin, &key).await.unwrap();
+
+    tamper(
+        &app,
+        &format!("delete from platform.audit_seal where log_id = {}", ids[2]),
+    )
+    .await;
+    let report = verify(&app.db.admin, &key).await.unwrap();
+
+    assert_eq!(report.checked, 2, "{report:?}");
+    assert!(report.reason.unwrap().contains("链头"));
 }
 
 #[tokio::test]
@@ -399,12 +530,12 @@ async fn a_tenant_role_can_append_but_not_read_the_trail() {
 
 #[tokio::test]
 async fn details_with_out_of_order_nested_keys_still_verify() {
-    // Arrange: keys out of order at every depth, numbers jsonb normalises, unicode.
+    // Arrange: keys out of order at every depth, large integers, unicode.
     let app = spawn_app().await;
     let key = AuditKey::generate();
     let details: serde_json::Value = serde_json::from_str(
-        r#"{"zeta": {"b": [ {"y": 1, "x": -0.0} ], "a": "学生 \"张三\"",
-            "longer_key": 1e2}, "alpha": [3, 2, 1], "mid": {"q": null, "p": true}}"#,
+        r#"{"zeta": {"b": [ {"y": 1, "x": -9223372036854775808} ], "a": "学生 \"张三\"",
+            "longer_key": 18446744073709551615}, "alpha": [3, 2, 1], "mid": {"q": null, "p": true}}"#,
     )
     .unwrap();
     let ev = AuditEvent::new("student.update", "student:1001", Outcome::Success)
@@ -465,8 +596,17 @@ async fn an_invalid_event_is_refused_without_touching_the_chain() {
     )
     .await;
 
+    let fraction = append_standalone(
+        &app.db.admin,
+        &key,
+        &AuditEvent::new("auth.login", "x", Outcome::Success).details(json!({"amount": 12.5})),
+        t0(),
+    )
+    .await;
+
     assert!(bad_action.is_err());
     assert!(bad_details.is_err());
+    assert!(fraction.is_err(), "amounts go in as strings");
     assert_eq!(count(&app.db.admin).await, 0);
 }
 
@@ -693,4 +833,34 @@ async fn csv_export_has_bom_chinese_header_quoting_and_a_formula_guard() {
         to_csv(&[]),
         "\u{feff}时间,操作人,角色,租户,来源IP,操作,对象,结果,详情\r\n"
     );
+}
+
+#[tokio::test]
+async fn sealers_running_at_once_never_fork_or_double_the_chain() {
+    // Arrange: records queued, then four servers' sealers start together.
+    let app = spawn_app().await;
+    let key = AuditKey::generate();
+    let ids = append_logins(&app.db.admin, &key, 40).await;
+
+    // Act
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (pool, key) = (app.db.admin.clone(), key.clone());
+        tasks.push(tokio::spawn(async move { seal(&pool, &key).await.unwrap() }));
+    }
+    let mut sealed = 0;
+    for t in tasks {
+        sealed += t.await.unwrap();
+    }
+
+    // Assert
+    assert_eq!(sealed, 40, "each record sealed by exactly one sealer");
+    let log_ids: Vec<i64> =
+        sqlx::query_scalar("select log_id from platform.audit_seal order by seq")
+            .fetch_all(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(log_ids, ids);
+    let report = verify(&app.db.admin, &key).await.unwrap();
+    assert!(report.is_intact() && report.checked == 40, "{report:?}");
 }

@@ -169,6 +169,25 @@ pub struct SessionRow {
     pub password_changed_at: Option<DateTime<Utc>>,
     pub has_password: bool,
     pub totp_enabled: bool,
+    /// The account's role assignments, oldest first, as `(id, role, tenant_id)`: read in
+    /// the same round trip because every authenticated request needs them.
+    pub assignments: sqlx::types::Json<Vec<(i64, String, Option<i64>)>>,
+}
+
+impl SessionRow {
+    /// [`Self::assignments`] with unknown role names dropped, as [`assignments`] does.
+    pub fn assignments(&self) -> Vec<Assignment> {
+        self.assignments
+            .iter()
+            .filter_map(|(id, role, tenant_id)| {
+                Some(Assignment {
+                    id: *id,
+                    role: Role::parse(role)?,
+                    tenant_id: *tenant_id,
+                })
+            })
+            .collect()
+    }
 }
 
 pub async fn session_by_token_hash(db: &PgPool, hash: &[u8]) -> sqlx::Result<Option<SessionRow>> {
@@ -176,7 +195,10 @@ pub async fn session_by_token_hash(db: &PgPool, hash: &[u8]) -> sqlx::Result<Opt
         "select s.id, s.account_id, s.last_seen_at, s.expires_at, s.revoked_at, s.mfa_passed,
                 a.display_name, a.status, a.password_changed_at,
                 a.password_hash is not null as has_password,
-                a.totp_enabled_at is not null as totp_enabled
+                a.totp_enabled_at is not null as totp_enabled,
+                coalesce((select json_agg(json_build_array(r.id, r.role, r.tenant_id) order by r.id)
+                          from platform.role_assignments r where r.account_id = s.account_id),
+                         '[]') as assignments
          from platform.sessions s join platform.accounts a on a.id = s.account_id
          where s.token_hash = $1",
     )

@@ -385,7 +385,7 @@ pub async fn authenticate(
     if now - s.last_seen_at > Duration::seconds(60) {
         repo::touch_session(&st.db_app, s.id, now).await?;
     }
-    let assignments = repo::assignments(&st.db_app, s.account_id).await?;
+    let assignments = s.assignments();
     let roles: Vec<Role> = assignments.iter().map(|a| a.role).collect();
     Ok(AuthContext {
         account_id: s.account_id,

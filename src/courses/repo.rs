@@ -54,6 +54,23 @@ pub async fn course_for_booking(c: &mut PgConnection, id: i64) -> sqlx::Result<O
         .await
 }
 
+/// A course and, for a series, its sub-items in date order: one round trip for booking.
+pub async fn course_with_items(
+    c: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(CourseRow, Vec<CourseRow>)>> {
+    let rows: Vec<CourseRow> = sqlx::query_as(concat!(
+        course_row_select!(),
+        " where id = $1 or parent_id = $1 order by starts_on, starts_at, code"
+    ))
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await?;
+    let (mut course, items): (Vec<CourseRow>, Vec<CourseRow>) =
+        rows.into_iter().partition(|r| r.id == id);
+    Ok(course.pop().map(|c| (c, items)))
+}
+
 /// The sub-items of a series course, in date order.
 pub async fn sub_items(c: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<CourseRow>> {
     sqlx::query_as(concat!(

@@ -2,7 +2,7 @@
 //! parameter, never from the database's `now()`, so tests control expiry.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection, Row};
 
 /// The child, if the signed-in account is one of its guardians: (id, name, grade level).
 pub async fn own_child(
@@ -109,6 +109,65 @@ pub async fn give_seat_back(c: &mut PgConnection, course: i64) -> sqlx::Result<(
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// What [`hold`] did.
+#[derive(Debug)]
+pub enum Hold {
+    /// No place left: nothing changed.
+    Full,
+    /// The child already has a live enrollment for the course; a place was taken, so the
+    /// caller must roll back.
+    Duplicate,
+    Held(EnrollmentRow),
+}
+
+/// Takes a place (guarded update of the course's counter) and inserts the held enrollment,
+/// returning it as [`enrollment`] reads it: the booking's hot path in one round trip.
+pub async fn hold(
+    c: &mut PgConnection,
+    course: i64,
+    student: i64,
+    expires: DateTime<Utc>,
+    booked_by: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Hold> {
+    let row = sqlx::query(
+        "with seat as (
+             update course_seats set taken = taken + 1
+             where course_id = $1 and taken < capacity
+             returning course_id
+         ), e as (
+             insert into enrollments
+                 (course_id, student_id, status, hold_expires_at, booked_by, created_at)
+             select course_id, $2, 'held', $3, $4, $5 from seat
+             on conflict (course_id, student_id) where status in ('held', 'confirmed') do nothing
+             returning *
+         )
+         select exists (select 1 from seat) as seated, r.*
+         from (select 1) one left join (
+             select e.id, e.course_id, c.name as course_name, c.class_type, e.student_id,
+                    e.status, e.hold_expires_at, e.created_at, e.confirmed_at, e.ended_at,
+                    e.end_reason, c.weekdays, c.starts_at, c.ends_at, c.starts_on, c.ends_on,
+                    v.name as venue
+             from e join courses c on c.id = e.course_id
+             left join venues v on v.id = c.venue_id
+         ) r on true",
+    )
+    .bind(course)
+    .bind(student)
+    .bind(expires)
+    .bind(booked_by)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    if !row.try_get::<bool, _>("seated")? {
+        return Ok(Hold::Full);
+    }
+    if row.try_get::<Option<i64>, _>("id")?.is_none() {
+        return Ok(Hold::Duplicate);
+    }
+    Ok(Hold::Held(EnrollmentRow::from_row(&row)?))
 }
 
 /// A held enrollment; `None` when the child already has a live one for the course.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::json;
 
 use super::model::*;
-use super::repo::{self, EnrollmentRow};
+use super::repo::{self, EnrollmentRow, Hold};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::courses::repo::{self as courses, CourseRow};
@@ -98,7 +98,7 @@ pub async fn book(
 ) -> Result<Vec<EnrollmentView>, ApiError> {
     let now = st.clock.now();
     let (student, _, level) = own_child(tx, auth, student_id).await?;
-    let course = courses::course_for_booking(tx.conn(), course_id)
+    let (course, subs) = courses::course_with_items(tx.conn(), course_id)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -108,9 +108,8 @@ pub async fn book(
                 json!({ "course_id": course_id }),
             )
         })?;
-    let subs = courses::sub_items(tx.conn(), course.id).await?;
     let items = if subs.is_empty() { vec![course] } else { subs };
-    let mut ids = Vec::with_capacity(items.len());
+    let mut out = Vec::with_capacity(items.len());
     for c in &items {
         check_bookable(c, level, now)?;
         if c.allocation == "lottery" {
@@ -121,7 +120,6 @@ pub async fn book(
                 json!({ "course_id": c.id }),
             ));
         }
-        super::waitlist::expire_and_promote(tx.conn(), c.id, now).await?;
         let clashes = repo::clashes(
             tx.conn(),
             student,
@@ -165,35 +163,37 @@ pub async fn book(
                 }),
             ));
         }
-        if !repo::take_seat(tx.conn(), c.id).await? {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                "ENROLL_FULL",
-                format!("“{}”名额已满，可加入候补名单", c.name),
-                json!({ "course_id": c.id, "waitlist": true }),
-            ));
-        }
+        // Stale holds are expired only when they stand in the way: a course with places
+        // left has nobody waiting, so the common path skips that round trip.
         let expires = now + Duration::minutes(i64::from(c.hold_minutes));
-        let id = repo::insert_hold(tx.conn(), c.id, student, expires, auth.account_id, now)
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
+        let by = auth.account_id;
+        let mut held = repo::hold(tx.conn(), c.id, student, expires, by, now).await?;
+        if matches!(held, Hold::Full)
+            && super::waitlist::expire_and_promote(tx.conn(), c.id, now).await?
+        {
+            held = repo::hold(tx.conn(), c.id, student, expires, by, now).await?;
+        }
+        match held {
+            Hold::Held(row) => out.push(view(row, now)),
+            Hold::Full => {
+                return Err(ApiError::new(
+                    ErrorKind::Conflict,
+                    "ENROLL_FULL",
+                    format!("“{}”名额已满，可加入候补名单", c.name),
+                    json!({ "course_id": c.id, "waitlist": true }),
+                ))
+            }
+            Hold::Duplicate => {
+                return Err(ApiError::new(
                     ErrorKind::Conflict,
                     "ENROLL_DUPLICATE",
                     format!("孩子已报名“{}”，无需重复报名", c.name),
                     json!({ "course_id": c.id }),
-                )
-            })?;
-        ids.push(id);
-    }
-    // Read back before the audit append: the chain head stays locked from the append to
-    // the commit, so nothing else may run after it.
-    let mut out = Vec::with_capacity(ids.len());
-    for id in &ids {
-        if let Some(r) = repo::enrollment(tx.conn(), *id).await? {
-            out.push(view(r, now));
+                ))
+            }
         }
     }
+    let ids: Vec<i64> = out.iter().map(|e| e.id).collect();
     tx.audit(
         st,
         auth,

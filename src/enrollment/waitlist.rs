@@ -83,12 +83,12 @@ pub async fn promote(
 }
 
 /// Expires the course's stale holds (offers among them included) and passes the freed
-/// seats on to the line.
+/// seats on to the line. `true` when a hold expired.
 pub async fn expire_and_promote(
     c: &mut PgConnection,
     course: i64,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let expired = repo::expire_stale_holds(c, course, now).await?;
     if !expired.is_empty() {
         sqlx::query(
@@ -101,7 +101,7 @@ pub async fn expire_and_promote(
         .await?;
         promote(c, course, now).await?;
     }
-    Ok(())
+    Ok(!expired.is_empty())
 }
 
 /// One pass over a school: every course with a hold that ran out. The server runs this

@@ -11,4 +11,5 @@
 pub mod api;
 pub mod model;
 pub mod repo;
+pub mod sample;
 pub mod service;

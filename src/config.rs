@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::storage::StorageSettings;
+use crate::wechatpay::WechatPaySettings;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -21,6 +22,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub log: LogSettings,
     pub security: SecuritySettings,
+    pub wechatpay: WechatPaySettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -119,6 +121,10 @@ impl Settings {
         let settings: Settings = fig.extract()?;
         settings
             .storage
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        settings
+            .wechatpay
             .validate()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(settings)

@@ -318,11 +318,7 @@ pub async fn seal(pool: &PgPool, key: &AuditKey) -> Result<u64, AuditError> {
 
 /// Runs [`seal`] every `every` for the life of the server, so records are chained within
 /// about that long of their commit.
-pub async fn run_sealer(
-    pool: PgPool,
-    key: std::sync::Arc<AuditKey>,
-    every: std::time::Duration,
-) {
+pub async fn run_sealer(pool: PgPool, key: std::sync::Arc<AuditKey>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -381,10 +377,11 @@ pub async fn verify(pool: &PgPool, key: &AuditKey) -> Result<VerifyReport, Audit
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
-    let head: Option<(Option<i64>, Vec<u8>, Option<i64>)> =
-        sqlx::query_as("select last_seq, last_mac, legacy_upto from platform.audit_head where id = 1")
-            .fetch_optional(&mut *tx)
-            .await?;
+    let head: Option<(Option<i64>, Vec<u8>, Option<i64>)> = sqlx::query_as(
+        "select last_seq, last_mac, legacy_upto from platform.audit_head where id = 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some((head_seq, head_mac, legacy_upto)) = head else {
         return Ok(VerifyReport::broken(0, None, "缺少链头记录 audit_head"));
     };

@@ -83,18 +83,21 @@ async fn appended_records_form_a_chain_that_verifies() {
     assert_eq!(report.checked, 5);
     assert_eq!(report.first_broken, None, "{report:?}");
     assert!(report.is_intact());
-    let seals: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "select seq, log_id, prev_mac, mac from platform.audit_seal order by seq",
-    )
-    .fetch_all(&app.db.admin)
-    .await
-    .unwrap();
+    let seals: Vec<(i64, i64, Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("select seq, log_id, prev_mac, mac from platform.audit_seal order by seq")
+            .fetch_all(&app.db.admin)
+            .await
+            .unwrap();
     assert_eq!(
         seals.iter().map(|s| s.1).collect::<Vec<_>>(),
         ids,
         "sealed in id order"
     );
-    assert_eq!(seals[0].2, vec![0u8; 32], "the first record links to genesis");
+    assert_eq!(
+        seals[0].2,
+        vec![0u8; 32],
+        "the first record links to genesis"
+    );
     for w in seals.windows(2) {
         assert_eq!(w[1].2, w[0].3, "each record links to the previous MAC");
         assert_eq!(w[1].0, w[0].0 + 1, "sequence numbers have no gaps");
@@ -846,7 +849,9 @@ async fn sealers_running_at_once_never_fork_or_double_the_chain() {
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let (pool, key) = (app.db.admin.clone(), key.clone());
-        tasks.push(tokio::spawn(async move { seal(&pool, &key).await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { seal(&pool, &key).await.unwrap() },
+        ));
     }
     let mut sealed = 0;
     for t in tasks {

@@ -330,6 +330,32 @@ async fn seed_demo_people(db: &Database, keys: &Keys) {
     }
 }
 
+/// Published courses of the demo school (after its people: they name the demo teachers).
+/// Problems are reported, not fatal.
+async fn seed_demo_courses(st: &AppState) {
+    let result = async {
+        let Some(rec) = crate::tenancy::repo::find_by_code(&st.db_app, "sqsf").await? else {
+            return Ok(0);
+        };
+        let Some(tenant) = crate::tenancy::model::TenantContext::from_record(&rec) else {
+            return Ok(0);
+        };
+        let hash = st.keys.pii.blind_index("phone", "18800000005");
+        let Some(admin) = crate::auth::repo::account_by_phone_hash(&st.db_app, &hash).await? else {
+            return Ok(0);
+        };
+        crate::courses::sample::seed_demo(st, &tenant, admin.id, st.clock.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.body().message))
+    }
+    .await;
+    match result {
+        Ok(0) => {}
+        Ok(n) => println!("演示学校已发布 {n} 门课程（午托、晚托、社团、系列课）"),
+        Err(e) => eprintln!("演示学校课程未能写入: {e}"),
+    }
+}
+
 async fn serve(
     settings: &Settings,
     db: Database,
@@ -348,12 +374,22 @@ async fn serve(
             keys,
             settings.security.clone(),
         )
-        .await?,
+        .await?
+        .with_wechatpay(&settings.wechatpay)?,
     );
+    if demo.is_some() {
+        seed_demo_courses(&state).await;
+    }
     let bound = http::bind(&settings.http.host, settings.http.port).await?;
     let shutdown = shutdown_signal()?;
     // Expired holds and waitlist offers move on even when nobody books.
     tokio::spawn(crate::enrollment::waitlist::run_sweeper(
+        state.clone(),
+        std::time::Duration::from_secs(30),
+    ));
+    // Unpaid orders close with their holds; refunds WeChat has not accepted are resubmitted;
+    // at start, orders paid while the server was down are settled by query.
+    tokio::spawn(crate::payments::service::run_sweeper(
         state.clone(),
         std::time::Duration::from_secs(30),
     ));
@@ -363,6 +399,13 @@ async fn serve(
         state.keys.audit.clone(),
         std::time::Duration::from_secs(1),
     ));
+    // The WeChat Pay simulator delivers callbacks and completes refunds on its own clock.
+    if let Some(sim) = state.wxpay_sim.clone() {
+        tokio::spawn(crate::wechatpay::sim::run(
+            sim,
+            std::time::Duration::from_millis(settings.wechatpay.sim.tick_millis),
+        ));
+    }
     let base = format!("http://{}:{}", settings.http.host, bound.port);
     tracing::info!(%base, "listening");
     println!("afterschool 已启动: {base}");

@@ -37,5 +37,6 @@ pub fn route_permissions() -> Vec<Permission> {
     all.extend_from_slice(crate::courses::api::PERMISSIONS);
     all.extend_from_slice(crate::enrollment::api::PERMISSIONS);
     all.extend_from_slice(crate::enrollment::staff_api::PERMISSIONS);
+    all.extend_from_slice(crate::payments::api::PERMISSIONS);
     all
 }

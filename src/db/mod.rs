@@ -218,10 +218,16 @@ async fn ensure_shared_roles(
          grant select, insert on platform.sms_outbox to {app};
          grant select, insert, update on platform.consents to {app};
          grant usage on all sequences in schema platform to {app};
-         {audit}",
+         {audit}
+         {wechatpay}
+         {ledger}
+         {payments}",
         audit = crate::audit::APP_GRANTS
             .replace("{app}", &app)
             .replace("{group}", &group),
+        wechatpay = crate::wechatpay::APP_GRANTS.replace("{app}", &app),
+        ledger = crate::ledger::APP_GRANTS.replace("{app}", &app),
+        payments = crate::payments::APP_GRANTS.replace("{app}", &app),
     ))
     .execute(&mut *tx)
     .await?;

@@ -119,7 +119,7 @@ pub enum Hold {
     /// The child already has a live enrollment for the course; a place was taken, so the
     /// caller must roll back.
     Duplicate,
-    Held(EnrollmentRow),
+    Held(Box<EnrollmentRow>),
 }
 
 /// Takes a place (guarded update of the course's counter) and inserts the held enrollment,
@@ -167,7 +167,7 @@ pub async fn hold(
     if row.try_get::<Option<i64>, _>("id")?.is_none() {
         return Ok(Hold::Duplicate);
     }
-    Ok(Hold::Held(EnrollmentRow::from_row(&row)?))
+    Ok(Hold::Held(Box::new(EnrollmentRow::from_row(&row)?)))
 }
 
 /// A held enrollment; `None` when the child already has a live one for the course.

@@ -523,7 +523,19 @@ pub async fn approve(
         }
         repo::give_seat_back(tx.conn(), e.course_id).await?;
         waitlist::promote(tx.conn(), e.course_id, now).await?;
-        rq::insert_refund(tx.conn(), e.id, Some(r.id), &r.reason, now).await?;
+        if let Some(rr) = rq::insert_refund(tx.conn(), e.id, Some(r.id), &r.reason, now).await? {
+            let refund = crate::payments::service::refund_enrollment(
+                st,
+                tx,
+                e.id,
+                rr,
+                &r.reason,
+                auth.account_id,
+                "withdrawal",
+            )
+            .await?;
+            details["refund_id"] = json!(refund);
+        }
     }
     if !rq::decide(
         tx.conn(),
@@ -676,8 +688,20 @@ pub async fn cancel_by_school(
     let closed =
         rq::cancel_pending_of(tx.conn(), e.id, auth.account_id, "学校已取消该报名", now).await?;
     let paid = current.status == "confirmed";
+    let mut refund = None;
     if paid {
-        rq::insert_refund(tx.conn(), e.id, None, &reason, now).await?;
+        if let Some(rr) = rq::insert_refund(tx.conn(), e.id, None, &reason, now).await? {
+            refund = crate::payments::service::refund_enrollment(
+                st,
+                tx,
+                e.id,
+                rr,
+                &reason,
+                auth.account_id,
+                "admin",
+            )
+            .await?;
+        }
     }
     tx.audit(
         st,
@@ -689,7 +713,8 @@ pub async fn cancel_by_school(
         )
         .details(
             json!({ "course_id": e.course_id, "student_id": e.student_id,
-                         "was": current.status, "refund": paid, "requests_closed": closed }),
+                         "was": current.status, "refund": paid, "refund_id": refund,
+                         "requests_closed": closed }),
         ),
     )
     .await?;

@@ -197,25 +197,26 @@ pub async fn cancel_pending_of(
 }
 
 /// What the school owes back for a paid enrollment that ended early; one per enrollment.
+/// `None` when the enrollment already had one.
 pub async fn insert_refund(
     c: &mut PgConnection,
     enrollment: i64,
     request: Option<i64>,
     reason: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
         "insert into refund_requests (enrollment_id, request_id, reason, status, created_at)
          values ($1, $2, $3, 'requested', $4)
-         on conflict (enrollment_id) do nothing",
+         on conflict (enrollment_id) do nothing
+         returning id",
     )
     .bind(enrollment)
     .bind(request)
     .bind(reason)
     .bind(now)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+    .fetch_optional(&mut *c)
+    .await
 }
 
 /// A confirmed enrollment made by an approved transfer (the seat is taken by the caller);

@@ -174,7 +174,7 @@ pub async fn book(
             held = repo::hold(tx.conn(), c.id, student, expires, by, now).await?;
         }
         match held {
-            Hold::Held(row) => out.push(view(row, now)),
+            Hold::Held(row) => out.push(view(*row, now)),
             Hold::Full => {
                 return Err(ApiError::new(
                     ErrorKind::Conflict,

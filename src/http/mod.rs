@@ -14,7 +14,7 @@ use std::time::Duration;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::CatchPanic;
 use poem::web::{Data, Json};
-use poem::{get, handler, Endpoint, EndpointExt, IntoResponse, Response, Route, Server};
+use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Response, Route, Server};
 use poem_openapi::{OpenApiService, Tags};
 use sqlx::PgPool;
 
@@ -31,6 +31,7 @@ use crate::enrollment::api::EnrollmentApi;
 use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
 use crate::keys::Keys;
+use crate::payments::api::PaymentApi;
 use crate::people::api::PeopleApi;
 use crate::people::import_api::ImportApi;
 use crate::school::api::SchoolApi;
@@ -38,6 +39,7 @@ use crate::school::config_api::SchoolConfigApi;
 use crate::storage::ObjectStore;
 use crate::tenancy::api::TenancyApi;
 use crate::tenancy::resolve::CurrentTenant;
+use crate::wechatpay::{self, WechatPay, WechatPaySettings};
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -70,10 +72,16 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub sms: Arc<dyn SmsSender>,
     pub security: SecuritySettings,
+    /// WeChat Pay: the client talking to the embedded simulator by default, to the real
+    /// platform after [`AppState::with_wechatpay`] with a `live` configuration.
+    pub wechatpay: Arc<dyn WechatPay>,
+    /// The WeChat Pay simulator served under `/sim/wxpay`; `None` in live mode (the routes
+    /// are then not mounted).
+    pub wxpay_sim: Option<Arc<wechatpay::Simulator>>,
 }
 
 impl AppState {
-    /// The state with the built-in simulators (SMS) as outside parties.
+    /// The state with the built-in simulators (SMS, WeChat Pay) as outside parties.
     pub async fn new(
         db_app: PgPool,
         clock: Arc<dyn Clock>,
@@ -82,7 +90,10 @@ impl AppState {
         keys: Keys,
         security: SecuritySettings,
     ) -> anyhow::Result<Self> {
+        let wxpay = wechatpay::build(&WechatPaySettings::default(), db_app.clone(), clock.clone())?;
         Ok(Self {
+            wechatpay: wxpay.client,
+            wxpay_sim: wxpay.simulator,
             sms: Arc::new(SimulatedSms {
                 pool: db_app.clone(),
                 keys: keys.pii.clone(),
@@ -96,6 +107,15 @@ impl AppState {
             keys,
             security,
         })
+    }
+
+    /// Replaces the WeChat Pay wiring with the one `settings` describe (`live` drops the
+    /// simulator). Fails on a configuration that must not start.
+    pub fn with_wechatpay(mut self, settings: &WechatPaySettings) -> anyhow::Result<Self> {
+        let wxpay = wechatpay::build(settings, self.db_app.clone(), self.clock.clone())?;
+        self.wechatpay = wxpay.client;
+        self.wxpay_sim = wxpay.simulator;
+        Ok(self)
     }
 }
 
@@ -114,6 +134,7 @@ pub type Apis = (
     CourseApi,
     EnrollmentApi,
     EnrollmentStaffApi,
+    PaymentApi,
     RoleApi,
     PlatformApi,
 );
@@ -130,6 +151,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             CourseApi,
             EnrollmentApi,
             EnrollmentStaffApi,
+            PaymentApi,
             RoleApi,
             PlatformApi,
         ),
@@ -154,12 +176,20 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let tenant_state = state.clone();
-    Route::new()
+    let mut routes = Route::new()
         .nest("/api/v1", api)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .at(
+            wechatpay::NOTIFY_PATH,
+            post(crate::payments::callback::notify),
+        );
+    if let Some(sim) = state.wxpay_sim.clone() {
+        routes = routes.nest(wechatpay::config::SIM_PREFIX, wechatpay::sim::routes(sim));
+    }
+    routes
         .data(state)
         .around(move |ep, req| middleware::resolve_tenant(ep, req, tenant_state.clone()))
         .with(CatchPanic::new())
@@ -198,6 +228,8 @@ async fn readyz(state: Data<&Arc<AppState>>) -> Response {
 /// A bound server: its address is known before it starts serving (tests bind port 0).
 pub struct BoundServer {
     pub port: u16,
+    /// Where this server reaches itself (`http://127.0.0.1:8080`).
+    pub local_base: String,
     acceptor: poem::listener::TcpAcceptor,
 }
 
@@ -210,7 +242,16 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<BoundServer> {
         .first()
         .and_then(|a| a.as_socket_addr().map(|s| s.port()))
         .ok_or_else(|| anyhow::anyhow!("无法获取监听端口"))?;
-    Ok(BoundServer { port, acceptor })
+    let reach = match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "::" | "[::]" => "[::1]",
+        h => h,
+    };
+    Ok(BoundServer {
+        port,
+        local_base: format!("http://{reach}:{port}"),
+        acceptor,
+    })
 }
 
 impl BoundServer {
@@ -220,6 +261,9 @@ impl BoundServer {
         state: Arc<AppState>,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
+        if let Some(sim) = &state.wxpay_sim {
+            sim.set_local_base(self.local_base.clone());
+        }
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(build_app(state), shutdown, Some(Duration::from_secs(10)))
             .await?;

@@ -146,6 +146,8 @@ pub struct TestApp {
     pub keys: Keys,
     pub clock: Arc<TestClock>,
     pub client: reqwest::Client,
+    /// The running server's state (simulators, sweepers' entry points).
+    pub state: Arc<AppState>,
     /// Keeps the local object store's folder alive as long as the app.
     _objects_dir: tempfile::TempDir,
 }
@@ -206,6 +208,7 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
     let clock_handle = clock.clone();
     let bound = http::bind("127.0.0.1", 0).await.expect("bind");
     let port = bound.port;
+    let state_handle = state.clone();
     tokio::spawn(async move {
         let _ = bound.serve(state, std::future::pending()).await;
     });
@@ -220,6 +223,7 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
+        state: state_handle,
         _objects_dir: objects_dir,
     }
 }
@@ -397,6 +401,29 @@ impl TestApp {
             .json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Any method with an optional bearer token and JSON body; the status and the JSON
+    /// answer (`Null` when there is none).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
         }
         let r = req.send().await.expect("request");
         let status = r.status().as_u16();

@@ -29,25 +29,6 @@ async fn demo() -> (TestApp, String) {
 }
 
 impl TestApp {
-    async fn send_json(
-        &self,
-        method: reqwest::Method,
-        token: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.address, path))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
     async fn upload(&self, token: &str, kind: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
         let form = reqwest::multipart::Form::new().part(
             "file",
@@ -114,7 +95,7 @@ async fn staff_record_keeps_every_f3_field_masked_with_derived_age_and_teaching_
     let (s, body) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff"),
             Some(staff_body("T001", &idn, "13912345678")),
         )
@@ -153,7 +134,7 @@ async fn staff_record_keeps_every_f3_field_masked_with_derived_age_and_teaching_
     let (s, e) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff"),
             Some(staff_body("T002", &idn, "13912345679")),
         )
@@ -171,7 +152,7 @@ async fn bad_staff_input_names_every_field_and_changes_nothing() {
     let (s, e) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff"),
             Some(b),
         )
@@ -202,7 +183,7 @@ async fn clear_id_numbers_are_shown_only_to_admins_and_every_read_is_audited() {
     let (s, st) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/students"),
             Some(json!({"name": "陈小明", "id_number": idn, "class_id": class})),
         )
@@ -245,7 +226,7 @@ async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
         let (s, b) = app
             .send_json(
                 reqwest::Method::POST,
-                &admin,
+                Some(&admin),
                 &format!("{T}/school/students"),
                 Some(json!({"name": format!("学生{i}"), "id_number": id((2016, 1, 1 + i as u32), 11), "class_id": c})),
             )
@@ -255,7 +236,7 @@ async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
     let (_, staff) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff"),
             Some(staff_body("T010", &id((1990, 2, 2), 222), "13800138010")),
         )
@@ -264,7 +245,7 @@ async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
     let (s, b) = app
         .send_json(
             reqwest::Method::PUT,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/classes/{mine}/homeroom"),
             Some(json!({ "staff_id": staff_id })),
         )
@@ -305,7 +286,7 @@ async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
     let (s, _) = app
         .send_json(
             reqwest::Method::DELETE,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/classes/{mine}/homeroom"),
             None,
         )
@@ -331,7 +312,7 @@ async fn a_parent_sees_their_own_children_only_after_consenting() {
         let (_, st) = app
             .send_json(
                 reqwest::Method::POST,
-                &admin,
+                Some(&admin),
                 &format!("{T}/school/students"),
                 Some(json!({"name": name, "id_number": id((2019, 3, 3 + i as u32), 40), "class_id": class})),
             )
@@ -341,7 +322,7 @@ async fn a_parent_sees_their_own_children_only_after_consenting() {
     let (s, st) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/students/{}/guardians", ids[0]),
             Some(json!({"name": "林妈妈", "relation": "mother", "phone": "13711112222"})),
         )
@@ -532,7 +513,7 @@ async fn staff_import_from_a_gbk_csv_and_guardians_from_a_utf8_csv() {
     let (s, _) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/students"),
             Some(json!({"name": "张小花", "id_number": kid, "class_id": class})),
         )
@@ -713,7 +694,7 @@ async fn a_staff_member_is_made_inspector_through_the_audited_grant_path() {
     let (_, staff) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff"),
             Some(staff_body("T020", &id((1980, 8, 8), 333), "13800138020")),
         )
@@ -722,7 +703,7 @@ async fn a_staff_member_is_made_inspector_through_the_audited_grant_path() {
     let (s, b) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff/{sid}/roles"),
             Some(json!({ "role": "inspector" })),
         )
@@ -741,7 +722,7 @@ async fn a_staff_member_is_made_inspector_through_the_audited_grant_path() {
     let (s, e) = app
         .send_json(
             reqwest::Method::POST,
-            &admin,
+            Some(&admin),
             &format!("{T}/school/staff/{sid}/roles"),
             Some(json!({ "role": "homeroom_teacher" })),
         )

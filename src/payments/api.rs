@@ -1,0 +1,192 @@
+//! Payment endpoints: a parent pays held enrollments and follows orders and refunds (R-P06,
+//! R-P05); a school admin sees the school's orders and refunds a line (R-S08).
+
+use chrono::NaiveDate;
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Attachment, AttachmentType};
+use poem_openapi::{payload::Json, OpenApi};
+
+use super::model::*;
+use super::report::{self, Grouping, SettlementView};
+use super::service;
+use crate::auth::guard::{authorize_tenant, client_info, Session};
+use crate::auth::model::Permission;
+use crate::error::ApiError;
+use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::people::import_api::FileFormat;
+use crate::school::api::school_tx;
+
+pub struct PaymentApi;
+
+const ORDER_CREATE: Permission =
+    Permission::tenant("payment_order_create", "school.payments", "pay");
+const ORDERS_MINE: Permission = Permission::tenant("payment_orders_mine", "school.payments", "pay");
+const ORDERS_SCHOOL: Permission =
+    Permission::tenant("payment_orders_school", "school.payments", "manage");
+const REFUND_CREATE: Permission =
+    Permission::tenant("payment_refund_create", "school.payments", "manage");
+
+const SETTLEMENT: Permission =
+    Permission::tenant("payment_settlement", "school.payments", "manage");
+const SETTLEMENT_FILE: Permission =
+    Permission::tenant("payment_settlement_download", "school.payments", "manage");
+
+pub const PERMISSIONS: &[Permission] = &[
+    ORDER_CREATE,
+    ORDERS_MINE,
+    ORDERS_SCHOOL,
+    REFUND_CREATE,
+    SETTLEMENT,
+    SETTLEMENT_FILE,
+];
+
+#[OpenApi(tag = "ApiTags::School")]
+impl PaymentApi {
+    /// 家长：为名额保留中的报名下单并拉起微信支付（R-P06）
+    ///
+    /// 同一幂等键重试返回同一订单；支付成功以微信支付通知为准，报名随之确认。
+    #[oai(
+        path = "/school/payments/orders",
+        method = "post",
+        operation_id = "payment_order_create"
+    )]
+    async fn create_order(
+        &self,
+        req: &Request,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<NewOrder>,
+    ) -> Result<Json<OrderView>, ApiError> {
+        let tx = school_tx(&session, &app, &tenant, &ORDER_CREATE).await?;
+        let ip = client_info(req).ip;
+        Ok(Json(
+            service::create_order(app.0, &session.0, tx, body.0, ip).await?,
+        ))
+    }
+
+    /// 家长：我在本校的订单与退款进度
+    #[oai(
+        path = "/school/payments/orders/mine",
+        method = "get",
+        operation_id = "payment_orders_mine"
+    )]
+    async fn my_orders(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+    ) -> Result<Json<Vec<OrderView>>, ApiError> {
+        let t = authorize_tenant(app.0, &session.0, tenant.0, &ORDERS_MINE).await?;
+        Ok(Json(service::my_orders(app.0, &session.0, t).await?))
+    }
+
+    /// 学校管理员：本校订单（R-S08），可按状态筛选
+    #[oai(
+        path = "/school/payments/orders",
+        method = "get",
+        operation_id = "payment_orders_school"
+    )]
+    async fn school_orders(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// created 待支付 | paid 已支付 | closed 已关闭
+        status: Query<Option<String>>,
+    ) -> Result<Json<Vec<OrderView>>, ApiError> {
+        let t = authorize_tenant(app.0, &session.0, tenant.0, &ORDERS_SCHOOL).await?;
+        Ok(Json(
+            service::school_orders(app.0, t, status.0.as_deref()).await?,
+        ))
+    }
+
+    /// 学校管理员：为订单明细发起退款（R-S08），金额不超过尚未结算的部分
+    #[oai(
+        path = "/school/payments/refunds",
+        method = "post",
+        operation_id = "payment_refund_create"
+    )]
+    async fn refund(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<NewRefund>,
+    ) -> Result<Json<RefundView>, ApiError> {
+        let tx = school_tx(&session, &app, &tenant, &REFUND_CREATE).await?;
+        Ok(Json(
+            service::refund_line(app.0, &session.0, tx, body.0).await?,
+        ))
+    }
+
+    /// 学校管理员：结算报表（R-S10），按课程、明细或日期统计实收、已结算、退款与存管余额
+    #[oai(
+        path = "/school/payments/settlement",
+        method = "get",
+        operation_id = "payment_settlement"
+    )]
+    async fn settlement(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 开始日期 YYYY-MM-DD（北京时间）
+        from: Query<NaiveDate>,
+        /// 结束日期 YYYY-MM-DD（含当日）
+        to: Query<NaiveDate>,
+        /// course 按课程（默认）| item 按明细 | day 按日
+        group: Query<Option<Grouping>>,
+    ) -> Result<Json<SettlementView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &SETTLEMENT).await?;
+        let v = report::settlement(
+            app.0,
+            &mut tx,
+            from.0,
+            to.0,
+            group.0.unwrap_or(Grouping::Course),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Json(v))
+    }
+
+    /// 学校管理员：下载结算报表（.xlsx 或 .csv）
+    #[oai(
+        path = "/school/payments/settlement/download",
+        method = "get",
+        operation_id = "payment_settlement_download"
+    )]
+    // One parameter per query field: poem-openapi has no struct-valued query extractor.
+    #[allow(clippy::too_many_arguments)]
+    async fn settlement_download(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        from: Query<NaiveDate>,
+        to: Query<NaiveDate>,
+        group: Query<Option<Grouping>>,
+        /// xlsx（默认）| csv
+        format: Query<Option<FileFormat>>,
+    ) -> Result<Attachment<Vec<u8>>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &SETTLEMENT_FILE).await?;
+        let school = tx.tenant().name.clone();
+        let v = report::settlement(
+            app.0,
+            &mut tx,
+            from.0,
+            to.0,
+            group.0.unwrap_or(Grouping::Course),
+        )
+        .await?;
+        tx.commit().await?;
+        let csv = format.0 == Some(FileFormat::Csv);
+        let bytes = report::to_file(&v, &school, csv)?;
+        let ext = if csv { "csv" } else { "xlsx" };
+        Ok(Attachment::new(bytes)
+            .attachment_type(AttachmentType::Attachment)
+            .filename(format!("结算报表_{}_{}.{ext}", v.from, v.to)))
+    }
+}

@@ -1,0 +1,166 @@
+//! What the payments API takes and answers.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+
+use crate::wechatpay::JsapiPayParams;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PayChannel {
+    /// 微信内支付（JSAPI，需已绑定 openid）
+    Jsapi,
+    /// 微信外的手机浏览器（H5）
+    H5,
+}
+
+impl PayChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayChannel::Jsapi => "jsapi",
+            PayChannel::H5 => "h5",
+        }
+    }
+}
+
+/// 下单：为孩子已保留名额的报名付款
+#[derive(Debug, Clone, Object)]
+pub struct NewOrder {
+    /// 要支付的报名（须为自己孩子的、名额保留中的报名），1..10 个
+    pub enrollment_ids: Vec<i64>,
+    pub channel: PayChannel,
+    /// 客户端生成的幂等键（8..64 位字母、数字、_ 或 -）：网络重试时用同一个键，返回同一订单
+    pub idempotency_key: String,
+}
+
+/// 订单明细行：一个孩子的一项服务
+#[derive(Debug, Clone, Object)]
+pub struct LineView {
+    pub id: i64,
+    pub enrollment_id: i64,
+    pub student_id: i64,
+    pub course_id: i64,
+    pub description: String,
+    /// 金额（元）
+    pub amount: String,
+    /// per_lesson 按课次结算给收款方（一课一消）| per_day 按服务天数结算
+    pub release_rule: String,
+    /// 课次数或服务天数
+    pub units: i32,
+}
+
+/// 退款
+#[derive(Debug, Clone, Object)]
+pub struct RefundView {
+    pub id: i64,
+    pub out_refund_no: String,
+    pub order_id: i64,
+    pub line_id: i64,
+    /// 金额（元）
+    pub amount: String,
+    pub reason: String,
+    /// withdrawal 退课审批通过 | admin 学校发起 | auto 系统自动
+    pub source: String,
+    /// requested | processing | succeeded | abnormal | closed
+    pub status: String,
+    /// 申请中 | 退款中 | 已到账 | 异常 | 已关闭
+    pub status_label: String,
+    pub created_at: DateTime<Utc>,
+    pub succeeded_at: Option<DateTime<Utc>>,
+}
+
+/// 拉起支付所需的参数（三者之一）
+#[derive(Debug, Clone, Object)]
+pub struct PayView {
+    /// JSAPI：交给 WeixinJSBridge 的 getBrandWCPayRequest 参数
+    pub jsapi: Option<JsapiParamsView>,
+    /// H5：跳转到该地址完成支付
+    pub h5_url: Option<String>,
+    /// 演示环境：模拟收银台页面
+    pub cashier_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct JsapiParamsView {
+    #[oai(rename = "appId")]
+    pub app_id: String,
+    #[oai(rename = "timeStamp")]
+    pub time_stamp: String,
+    #[oai(rename = "nonceStr")]
+    pub nonce_str: String,
+    pub package: String,
+    #[oai(rename = "signType")]
+    pub sign_type: String,
+    #[oai(rename = "paySign")]
+    pub pay_sign: String,
+}
+
+impl From<JsapiPayParams> for JsapiParamsView {
+    fn from(p: JsapiPayParams) -> Self {
+        Self {
+            app_id: p.app_id,
+            time_stamp: p.time_stamp,
+            nonce_str: p.nonce_str,
+            package: p.package,
+            sign_type: p.sign_type,
+            pay_sign: p.pay_sign,
+        }
+    }
+}
+
+/// 支付订单
+#[derive(Debug, Clone, Object)]
+pub struct OrderView {
+    pub id: i64,
+    /// 商户订单号
+    pub out_trade_no: String,
+    /// created 待支付 | paid 已支付 | closed 已关闭
+    pub status: String,
+    pub status_label: String,
+    pub channel: String,
+    pub description: String,
+    /// 金额（元）
+    pub amount: String,
+    /// 未支付则在此时关闭（与名额保留同时到期）
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<String>,
+    pub transaction_id: Option<String>,
+    pub lines: Vec<LineView>,
+    pub refunds: Vec<RefundView>,
+    /// 待支付订单的支付参数
+    pub pay: Option<PayView>,
+}
+
+/// 学校发起退款
+#[derive(Debug, Clone, Object)]
+pub struct NewRefund {
+    /// 订单明细行
+    pub line_id: i64,
+    /// 退款金额（元），省略时为该项尚未结算的全部金额
+    pub amount: Option<String>,
+    /// 退款原因，1..80 字
+    pub reason: String,
+}
+
+pub fn order_status_label(s: &str) -> &'static str {
+    match s {
+        "created" => "待支付",
+        "paid" => "已支付",
+        "closed" => "已关闭",
+        _ => "未知",
+    }
+}
+
+pub fn refund_status_label(s: &str) -> &'static str {
+    match s {
+        "requested" => "申请中",
+        "processing" => "退款中",
+        "succeeded" => "已到账",
+        "abnormal" => "异常",
+        "closed" => "已关闭",
+        _ => "未知",
+    }
+}

@@ -1,0 +1,585 @@
+//! SQL of the payments domain: `platform.payment_orders`, `order_lines`, `refunds`,
+//! `payment_callbacks` and `wx_openids` (migration `0007_payments.sql`), plus the few reads
+//! of the tenant's own enrollments an order needs. Platform statements name their schema;
+//! tenant ones run under the tenant role inside a `TenantTx`.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub out_trade_no: String,
+    pub tenant_id: i64,
+    pub account_id: i64,
+    pub idempotency_key: String,
+    pub channel: String,
+    pub description: String,
+    pub amount: Decimal,
+    pub status: String,
+    pub prepay_id: Option<String>,
+    pub h5_url: Option<String>,
+    pub transaction_id: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<String>,
+}
+
+const ORDER_COLUMNS: &str = "id, out_trade_no, tenant_id, account_id, idempotency_key, channel,
+    description, amount, status, prepay_id, h5_url, transaction_id, expires_at, created_at,
+    paid_at, closed_at, close_reason";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LineRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub tenant_id: i64,
+    pub enrollment_id: i64,
+    pub student_id: i64,
+    pub course_id: i64,
+    pub description: String,
+    pub amount: Decimal,
+    pub release_rule: String,
+    pub units: i32,
+    pub live: bool,
+}
+
+const LINE_COLUMNS: &str = "id, order_id, tenant_id, enrollment_id, student_id, course_id,
+    description, amount, release_rule, units, live";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRow {
+    pub id: i64,
+    pub out_refund_no: String,
+    pub order_id: i64,
+    pub line_id: i64,
+    pub tenant_id: i64,
+    pub amount: Decimal,
+    pub reason: String,
+    pub source: String,
+    pub refund_request_id: Option<i64>,
+    pub status: String,
+    pub wx_refund_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub succeeded_at: Option<DateTime<Utc>>,
+}
+
+const REFUND_COLUMNS: &str = "id, out_refund_no, order_id, line_id, tenant_id, amount, reason,
+    source, refund_request_id, status, wx_refund_id, created_at, updated_at, succeeded_at";
+
+/// A line to insert.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub enrollment_id: i64,
+    pub student_id: i64,
+    pub course_id: i64,
+    pub description: String,
+    pub amount: Decimal,
+    pub release_rule: &'static str,
+    pub units: i32,
+}
+
+// --- tenant side ------------------------------------------------------------------------------
+
+/// A held enrollment of one of the caller's children, with what pricing needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PayableEnrollment {
+    pub id: i64,
+    pub student_id: i64,
+    pub student_name: String,
+    pub course_id: i64,
+    pub course_name: String,
+    pub status: String,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub term_id: i64,
+    pub class_type: String,
+    pub pricing: String,
+    pub price: Decimal,
+    pub weekdays: Vec<i16>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub starts_at: NaiveTime,
+}
+
+/// The enrollments among `ids` that belong to a child of `account_id` (tenant role).
+pub async fn payable_enrollments(
+    c: &mut PgConnection,
+    ids: &[i64],
+    account_id: i64,
+) -> sqlx::Result<Vec<PayableEnrollment>> {
+    sqlx::query_as(
+        "select e.id, e.student_id, s.name as student_name, e.course_id, c.name as course_name,
+                e.status, e.hold_expires_at, c.term_id, c.class_type, c.pricing, c.price,
+                c.weekdays, c.starts_on, c.ends_on, c.starts_at
+         from enrollments e
+         join students s on s.id = e.student_id
+         join courses c on c.id = e.course_id
+         where e.id = any($1)
+           and exists (select 1 from student_guardians sg join guardians g on g.id = sg.guardian_id
+                       where sg.student_id = e.student_id and g.account_id = $2)
+         order by e.id",
+    )
+    .bind(ids)
+    .bind(account_id)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// Confirms a paid enrollment (tenant role). A hold that ran out while the parent paid is
+/// confirmed too as long as it still holds its place (`held`); `false` when the place was
+/// already given up (`expired`, `cancelled`, ...).
+pub async fn confirm_paid(
+    c: &mut PgConnection,
+    enrollment_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update enrollments set status = 'confirmed', confirmed_at = $2, hold_expires_at = null
+         where id = $1 and status = 'held'",
+    )
+    .bind(enrollment_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+// --- orders -------------------------------------------------------------------------------------
+
+pub async fn order_by_key(
+    c: &mut PgConnection,
+    account_id: i64,
+    key: &str,
+) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from platform.payment_orders
+         where account_id = $1 and idempotency_key = $2"
+    ))
+    .bind(account_id)
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+pub async fn order(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from platform.payment_orders where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+/// Locks the order until the transaction ends: callbacks, queries and closing of one order
+/// run one after the other.
+pub async fn lock_order_by_trade_no(
+    c: &mut PgConnection,
+    out_trade_no: &str,
+) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from platform.payment_orders where out_trade_no = $1 for update"
+    ))
+    .bind(out_trade_no)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+/// The order that holds a live line for one of `enrollments`, if any.
+pub async fn live_order_for(
+    c: &mut PgConnection,
+    tenant_id: i64,
+    enrollments: &[i64],
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "select order_id from platform.order_lines
+         where tenant_id = $1 and enrollment_id = any($2) and live limit 1",
+    )
+    .bind(tenant_id)
+    .bind(enrollments)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_order(
+    c: &mut PgConnection,
+    out_trade_no: &str,
+    tenant_id: i64,
+    account_id: i64,
+    key: &str,
+    channel: &str,
+    description: &str,
+    amount: Decimal,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into platform.payment_orders
+             (out_trade_no, tenant_id, account_id, idempotency_key, channel, description, amount,
+              expires_at, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         returning id",
+    )
+    .bind(out_trade_no)
+    .bind(tenant_id)
+    .bind(account_id)
+    .bind(key)
+    .bind(channel)
+    .bind(description)
+    .bind(amount)
+    .bind(expires_at)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await
+}
+
+pub async fn insert_lines(
+    c: &mut PgConnection,
+    order_id: i64,
+    tenant_id: i64,
+    lines: &[NewLine],
+) -> sqlx::Result<()> {
+    for l in lines {
+        sqlx::query(
+            "insert into platform.order_lines
+                 (order_id, tenant_id, enrollment_id, student_id, course_id, description,
+                  amount, release_rule, units)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(order_id)
+        .bind(tenant_id)
+        .bind(l.enrollment_id)
+        .bind(l.student_id)
+        .bind(l.course_id)
+        .bind(&l.description)
+        .bind(l.amount)
+        .bind(l.release_rule)
+        .bind(l.units)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn lines_of(c: &mut PgConnection, order_ids: &[i64]) -> sqlx::Result<Vec<LineRow>> {
+    sqlx::query_as(&format!(
+        "select {LINE_COLUMNS} from platform.order_lines where order_id = any($1) order by id"
+    ))
+    .bind(order_ids)
+    .fetch_all(&mut *c)
+    .await
+}
+
+pub async fn lines_by_id(c: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<LineRow>> {
+    sqlx::query_as(&format!(
+        "select {LINE_COLUMNS} from platform.order_lines where id = any($1)"
+    ))
+    .bind(ids)
+    .fetch_all(&mut *c)
+    .await
+}
+
+pub async fn line(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<LineRow>> {
+    sqlx::query_as(&format!(
+        "select {LINE_COLUMNS} from platform.order_lines where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+/// The line of an enrollment whose order was paid.
+pub async fn paid_line_of_enrollment(
+    c: &mut PgConnection,
+    tenant_id: i64,
+    enrollment_id: i64,
+) -> sqlx::Result<Option<LineRow>> {
+    sqlx::query_as(&format!(
+        "select {cols} from platform.order_lines l
+         where l.tenant_id = $1 and l.enrollment_id = $2 and l.live
+           and exists (select 1 from platform.payment_orders o
+                       where o.id = l.order_id and o.status = 'paid')",
+        cols = LINE_COLUMNS
+            .split(',')
+            .map(|c| format!("l.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(tenant_id)
+    .bind(enrollment_id)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+pub async fn set_prepay(
+    c: &mut PgConnection,
+    id: i64,
+    prepay_id: Option<&str>,
+    h5_url: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update platform.payment_orders
+         set prepay_id = coalesce($2, prepay_id), h5_url = coalesce($3, h5_url)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(prepay_id)
+    .bind(h5_url)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_paid(
+    c: &mut PgConnection,
+    id: i64,
+    transaction_id: &str,
+    openid: Option<&str>,
+    paid_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update platform.payment_orders
+         set status = 'paid', transaction_id = $2, payer_openid = $3, paid_at = $4
+         where id = $1",
+    )
+    .bind(id)
+    .bind(transaction_id)
+    .bind(openid)
+    .bind(paid_at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Closes an unpaid order and frees its enrollments for a new order.
+pub async fn mark_closed(
+    c: &mut PgConnection,
+    id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update platform.payment_orders set status = 'closed', closed_at = $2, close_reason = $3
+         where id = $1 and status = 'created'",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("update platform.order_lines set live = false where order_id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Unpaid orders whose time ran out (or all unpaid ones with a prepay, for `recover`).
+pub async fn open_orders(
+    c: &mut PgConnection,
+    expired_by: Option<DateTime<Utc>>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from platform.payment_orders
+         where status = 'created' and ($1::timestamptz is null or expires_at <= $1)
+         order by expires_at limit $2"
+    ))
+    .bind(expired_by)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// Orders of a tenant, newest first; `account_id` narrows to one payer.
+pub async fn orders_of(
+    c: &mut PgConnection,
+    tenant_id: i64,
+    account_id: Option<i64>,
+    status: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from platform.payment_orders
+         where tenant_id = $1 and ($2::bigint is null or account_id = $2)
+           and ($3::text is null or status = $3)
+         order by created_at desc, id desc limit $4"
+    ))
+    .bind(tenant_id)
+    .bind(account_id)
+    .bind(status)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await
+}
+
+// --- refunds ------------------------------------------------------------------------------------
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_refund(
+    c: &mut PgConnection,
+    out_refund_no: &str,
+    line: &LineRow,
+    amount: Decimal,
+    reason: &str,
+    source: &str,
+    refund_request_id: Option<i64>,
+    created_by: Option<i64>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into platform.refunds
+             (out_refund_no, order_id, line_id, tenant_id, amount, reason, source,
+              refund_request_id, created_by, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         returning id",
+    )
+    .bind(out_refund_no)
+    .bind(line.order_id)
+    .bind(line.id)
+    .bind(line.tenant_id)
+    .bind(amount)
+    .bind(reason)
+    .bind(source)
+    .bind(refund_request_id)
+    .bind(created_by)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await
+}
+
+pub async fn refund(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(&format!(
+        "select {REFUND_COLUMNS} from platform.refunds where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+pub async fn lock_refund_by_no(
+    c: &mut PgConnection,
+    out_refund_no: &str,
+) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(&format!(
+        "select {REFUND_COLUMNS} from platform.refunds where out_refund_no = $1 for update"
+    ))
+    .bind(out_refund_no)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+pub async fn set_refund_status(
+    c: &mut PgConnection,
+    id: i64,
+    status: &str,
+    wx_refund_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update platform.refunds
+         set status = $2, wx_refund_id = coalesce($3, wx_refund_id), updated_at = $4,
+             succeeded_at = case when $2 = 'succeeded' then $4 else succeeded_at end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(wx_refund_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub async fn refunds_of_orders(
+    c: &mut PgConnection,
+    order_ids: &[i64],
+) -> sqlx::Result<Vec<RefundRow>> {
+    sqlx::query_as(&format!(
+        "select {REFUND_COLUMNS} from platform.refunds where order_id = any($1) order by id"
+    ))
+    .bind(order_ids)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// Refunds not yet accepted by WeChat (submission failed or the server stopped first).
+pub async fn unsubmitted_refunds(
+    c: &mut PgConnection,
+    before: DateTime<Utc>,
+) -> sqlx::Result<Vec<RefundRow>> {
+    sqlx::query_as(&format!(
+        "select {REFUND_COLUMNS} from platform.refunds
+         where status = 'requested' and updated_at <= $1 order by id limit 100"
+    ))
+    .bind(before)
+    .fetch_all(&mut *c)
+    .await
+}
+
+// --- callbacks and openids ------------------------------------------------------------------
+
+/// Records a callback as processed; `false` when it was recorded before (a retry or a
+/// duplicate). Concurrent duplicates wait here for the first to commit.
+pub async fn claim_callback(
+    c: &mut PgConnection,
+    notification_id: &str,
+    event_type: &str,
+    reference: &str,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "insert into platform.payment_callbacks
+             (notification_id, event_type, reference, received_at, outcome)
+         values ($1, $2, $3, $4, $5)
+         on conflict (notification_id) do nothing",
+    )
+    .bind(notification_id)
+    .bind(event_type)
+    .bind(reference)
+    .bind(now)
+    .bind(outcome)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn openid(
+    c: &mut PgConnection,
+    account_id: i64,
+    appid: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select openid from platform.wx_openids where account_id = $1 and appid = $2",
+    )
+    .bind(account_id)
+    .bind(appid)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+pub async fn bind_openid(
+    c: &mut PgConnection,
+    account_id: i64,
+    appid: &str,
+    openid: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into platform.wx_openids (account_id, appid, openid, bound_at)
+         values ($1, $2, $3, $4)
+         on conflict (account_id, appid) do update set openid = excluded.openid, bound_at = excluded.bound_at",
+    )
+    .bind(account_id)
+    .bind(appid)
+    .bind(openid)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,746 @@
+//! Payments end to end (issue #6; R-P06, R-P05's refund, R-S08): a parent pays a hold at
+//! the WeChat Pay simulator's cashier, the callback confirms the booking exactly once,
+//! unpaid orders close with their holds, a lost callback is recovered by query, refunds
+//! give back the unreleased part and never more.
+
+use std::time::Duration;
+
+use afterschool::payments::service as pay;
+use afterschool::wechatpay::{TradeState, Transaction};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fixtures::{families, insert_course, relogin, Course};
+use crate::helpers::{spawn_app, TestApp};
+
+const T: &str = "/t/sqsf/api/v1";
+
+/// A demo school with `n` families and one published course (300.00, capacity `cap`).
+async fn school(n: usize, cap: i32) -> (TestApp, Vec<(i64, String)>, i64) {
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let fam = families(&app, n).await;
+    let mut c = Course::new(&app, "swim", "游泳");
+    c.capacity = cap;
+    let course = insert_course(&app, &c).await;
+    (app, fam, course)
+}
+
+async fn book(app: &TestApp, token: &str, student: i64, course: i64) -> i64 {
+    let (s, b) = app
+        .send_json(
+            Method::POST,
+            Some(token),
+            &format!("{T}/school/enrollments"),
+            Some(json!({ "student_id": student, "course_id": course })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    b[0]["id"].as_i64().unwrap()
+}
+
+async fn order(app: &TestApp, token: &str, enrollments: &[i64], key: &str) -> (u16, Value) {
+    app.send_json(
+        Method::POST,
+        Some(token),
+        &format!("{T}/school/payments/orders"),
+        Some(json!({ "enrollment_ids": enrollments, "channel": "h5", "idempotency_key": key })),
+    )
+    .await
+}
+
+/// Pays at the simulated cashier (the page's 确认支付 button).
+async fn pay_at_cashier(app: &TestApp, h5_url: &str) {
+    let prepay = h5_url.split("prepay_id=").nth(1).unwrap().to_string();
+    let r = app
+        .client
+        .post(format!("{}/sim/wxpay/cashier", app.address))
+        .form(&[("prepay_id", prepay.as_str()), ("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn order_status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select status from platform.payment_orders where id = $1")
+        .bind(id)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+async fn enrollment_status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select status from school_sqsf.enrollments where id = $1")
+        .bind(id)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+/// Waits (real time) until the order reaches `status`.
+async fn until_order(app: &TestApp, id: i64, status: &str) {
+    for _ in 0..100 {
+        if order_status(app, id).await == status {
+            return;
+        }
+        let _ = app
+            .send_json(
+                Method::POST,
+                None,
+                "/sim/wxpay/control",
+                Some(json!({ "deliver_due": true })),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "order {id} never became {status}: {}",
+        order_status(app, id).await
+    );
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+/// A paid enrollment: booked, ordered, paid at the cashier, confirmed. Returns
+/// (enrollment, order id, line id).
+async fn paid(app: &TestApp, token: &str, student: i64, course: i64, key: &str) -> (i64, i64, i64) {
+    let e = book(app, token, student, course).await;
+    let (s, o) = order(app, token, &[e], key).await;
+    assert_eq!(s, 200, "{o}");
+    pay_at_cashier(app, o["pay"]["h5_url"].as_str().unwrap()).await;
+    let id = o["id"].as_i64().unwrap();
+    until_order(app, id, "paid").await;
+    (e, id, o["lines"][0]["id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn r_p06_a_parent_pays_a_hold_at_the_cashier_and_the_booking_is_confirmed() {
+    // Arrange
+    let (app, fam, course) = school(1, 5).await;
+    let (child, token) = (fam[0].0, fam[0].1.clone());
+    let e = book(&app, &token, child, course).await;
+
+    // Act: order, then the cashier
+    let (s, o) = order(&app, &token, &[e], "pay-first-0001").await;
+    assert_eq!(s, 200, "{o}");
+    assert_eq!(
+        (o["status"].as_str(), o["amount"].as_str()),
+        (Some("created"), Some("300.00"))
+    );
+    assert_eq!(
+        enrollment_status(&app, e).await,
+        "held",
+        "not confirmed on the client's word"
+    );
+    let url = o["pay"]["h5_url"].as_str().unwrap();
+    pay_at_cashier(&app, url).await;
+    let id = o["id"].as_i64().unwrap();
+    until_order(&app, id, "paid").await;
+
+    // Assert
+    assert_eq!(enrollment_status(&app, e).await, "confirmed");
+    let (s, mine) = app
+        .send_json(
+            Method::GET,
+            Some(&token),
+            &format!("{T}/school/payments/orders/mine"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{mine}");
+    assert_eq!(mine[0]["status_label"], "已支付");
+    assert!(mine[0]["transaction_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("4200"));
+    let paid_in: rust_decimal::Decimal =
+        sqlx::query_scalar("select paid from platform.ledger_lines where line_id = $1")
+            .bind(o["lines"][0]["id"].as_i64().unwrap())
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(paid_in.to_string(), "300.00");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.audit_log where action = 'payment.order.paid'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_retried_order_request_returns_the_same_order_and_nothing_is_ordered_twice() {
+    let (app, fam, course) = school(1, 5).await;
+    let (child, token) = (fam[0].0, fam[0].1.clone());
+    let e = book(&app, &token, child, course).await;
+
+    let (s1, a) = order(&app, &token, &[e], "retry-key-0001").await;
+    let (s2, b) = order(&app, &token, &[e], "retry-key-0001").await;
+    let (s3, c) = order(&app, &token, &[e], "another-key-02").await;
+    let (s4, d) = order(&app, &token, &[e, e], "another-key-03").await;
+
+    assert_eq!((s1, s2), (200, 200), "{a} {b}");
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(a["out_trade_no"], b["out_trade_no"]);
+    assert_eq!(
+        (s3, c["code"].as_str()),
+        (409, Some("PAYMENT_ORDER_EXISTS")),
+        "{c}"
+    );
+    assert_eq!(
+        (s4, d["code"].as_str()),
+        (422, Some("ORDER_LINES_INVALID")),
+        "{d}"
+    );
+    assert_eq!(
+        count(&app, "select count(*) from platform.payment_orders").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_order_requests_are_refused_with_their_own_codes_and_change_nothing() {
+    let (app, fam, course) = school(2, 5).await;
+    let e = book(&app, &fam[0].1, fam[0].0, course).await;
+    let other = book(&app, &fam[1].1, fam[1].0, course).await;
+
+    let (s_key, key) = order(&app, &fam[0].1, &[e], "short").await;
+    let (s_empty, empty) = order(&app, &fam[0].1, &[], "empty-list-01").await;
+    let (s_theirs, theirs) = order(&app, &fam[0].1, &[other], "not-mine-0001").await;
+    let (s_jsapi, jsapi) = app
+        .send_json(
+            Method::POST,
+            Some(&fam[0].1),
+            &format!("{T}/school/payments/orders"),
+            Some(json!({ "enrollment_ids": [e], "channel": "jsapi", "idempotency_key": "jsapi-no-openid" })),
+        )
+        .await;
+    app.clock.advance(chrono::Duration::minutes(31));
+    let token = relogin(&app, 0).await;
+    let (s_late, late) = order(&app, &token, &[e], "too-late-0001").await;
+
+    assert_eq!(
+        (s_key, key["code"].as_str()),
+        (422, Some("IDEMPOTENCY_KEY_INVALID"))
+    );
+    assert_eq!(
+        (s_empty, empty["code"].as_str()),
+        (422, Some("ORDER_LINES_INVALID"))
+    );
+    assert_eq!(
+        (s_theirs, theirs["code"].as_str()),
+        (404, Some("ENROLLMENT_NOT_FOUND"))
+    );
+    assert_eq!(
+        (s_jsapi, jsapi["code"].as_str()),
+        (409, Some("WX_OPENID_REQUIRED")),
+        "{jsapi}"
+    );
+    assert_eq!(
+        (s_late, late["code"].as_str()),
+        (409, Some("HOLD_EXPIRED")),
+        "{late}"
+    );
+    // Only the JSAPI order got as far as a row (it waits for the openid); no H5 order.
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.payment_orders where channel = 'h5'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn five_copies_of_one_callback_at_once_confirm_the_booking_once() {
+    let (app, fam, course) = school(1, 5).await;
+    let (s, _) = app
+        .send_json(
+            Method::POST,
+            None,
+            "/sim/wxpay/control",
+            Some(json!({ "duplicate_callbacks": 5 })),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    let (e, id, line) = paid(&app, &fam[0].1, fam[0].0, course, "dup-callbacks-1").await;
+    // Let every copy arrive.
+    for _ in 0..10 {
+        let _ = app
+            .send_json(
+                Method::POST,
+                None,
+                "/sim/wxpay/control",
+                Some(json!({ "deliver_due": true })),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(order_status(&app, id).await, "paid");
+    assert_eq!(enrollment_status(&app, e).await, "confirmed");
+    assert_eq!(
+        count(&app, "select count(*) from platform.payment_callbacks").await,
+        1,
+        "one notification id, recorded once"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.ledger_journals where kind = 'payment'"
+        )
+        .await,
+        1
+    );
+    let paid_in: rust_decimal::Decimal =
+        sqlx::query_scalar("select paid from platform.ledger_lines where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(paid_in.to_string(), "300.00");
+}
+
+#[tokio::test]
+async fn a_forged_callback_is_refused_audited_and_changes_nothing() {
+    let (app, fam, course) = school(1, 5).await;
+    let e = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (_, o) = order(&app, &fam[0].1, &[e], "forged-cb-0001").await;
+
+    let r = app
+        .client
+        .post(format!("{}/api/v1/payments/wechatpay/notify", app.address))
+        .header(
+            "Wechatpay-Timestamp",
+            chrono::Utc::now().timestamp().to_string(),
+        )
+        .header("Wechatpay-Nonce", "abc123")
+        .header(
+            "Wechatpay-Serial",
+            "PUB_KEY_ID_0000000000000000000000000000",
+        )
+        .header("Wechatpay-Signature", "Zm9yZ2Vk")
+        .header("content-type", "application/json")
+        .body(r#"{"id":"x","event_type":"TRANSACTION.SUCCESS","resource":{}}"#)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "FAIL");
+    assert_eq!(
+        order_status(&app, o["id"].as_i64().unwrap()).await,
+        "created"
+    );
+    assert_eq!(enrollment_status(&app, e).await, "held");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.audit_log where action = 'payment.callback.rejected'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_transaction_whose_amount_is_not_the_orders_is_rejected_and_audited() {
+    let (app, fam, course) = school(1, 5).await;
+    let e = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (_, o) = order(&app, &fam[0].1, &[e], "mismatch-0001").await;
+    let tr: Transaction = serde_json::from_value(json!({
+        "appid": app.state.wechatpay.appid(), "mchid": app.state.wechatpay.mchid(),
+        "out_trade_no": o["out_trade_no"], "transaction_id": "4200000000000000000001",
+        "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
+        "amount": { "total": 1, "payer_total": 1, "currency": "CNY", "payer_currency": "CNY" }
+    }))
+    .unwrap();
+    assert_eq!(tr.trade_state, TradeState::Success);
+
+    let r = pay::settle_transaction(&app.state, &tr, Some("notif-mismatch")).await;
+
+    assert!(
+        matches!(
+            r,
+            Err(pay::SettleError::Rejected {
+                code: "WXPAY_AMOUNT_MISMATCH",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert_eq!(
+        order_status(&app, o["id"].as_i64().unwrap()).await,
+        "created"
+    );
+    assert_eq!(enrollment_status(&app, e).await, "held");
+    assert_eq!(
+        count(&app, "select count(*) from platform.payment_callbacks").await,
+        0
+    );
+    assert_eq!(
+        count(&app, "select count(*) from platform.ledger_journals").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_payment_whose_callback_was_lost_is_settled_by_query_on_restart() {
+    let (app, fam, course) = school(1, 5).await;
+    let e = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (_, o) = order(&app, &fam[0].1, &[e], "lost-callback-1").await;
+    let prepay = o["pay"]["h5_url"]
+        .as_str()
+        .unwrap()
+        .split("prepay_id=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    // The parent pays; the server is down, so the callback is never delivered.
+    let sim = app.state.wxpay_sim.clone().unwrap();
+    sim.pay(&prepay).await.unwrap();
+    assert_eq!(
+        order_status(&app, o["id"].as_i64().unwrap()).await,
+        "created"
+    );
+
+    // Act: the server starts again.
+    let found = pay::recover(&app.state).await.unwrap();
+
+    assert_eq!(found, 1);
+    assert_eq!(order_status(&app, o["id"].as_i64().unwrap()).await, "paid");
+    assert_eq!(enrollment_status(&app, e).await, "confirmed");
+}
+
+#[tokio::test]
+async fn an_unpaid_order_closes_with_its_hold_and_the_place_goes_to_the_next_parent() {
+    // Arrange: one place, held and ordered by family 0, never paid.
+    let (app, fam, course) = school(2, 1).await;
+    let e = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (_, o) = order(&app, &fam[0].1, &[e], "never-paid-0001").await;
+    let id = o["id"].as_i64().unwrap();
+
+    // Act: the hold runs out; the sweeper closes the order; family 1 books.
+    app.clock.advance(chrono::Duration::minutes(31));
+    let closed = pay::close_expired(&app.state).await.unwrap();
+    let token = relogin(&app, 1).await;
+    let e1 = book(&app, &token, fam[1].0, course).await;
+
+    // Assert
+    assert_eq!(closed, 1);
+    assert_eq!(order_status(&app, id).await, "closed");
+    assert_ne!(e1, e);
+    let prepay = o["pay"]["h5_url"]
+        .as_str()
+        .unwrap()
+        .split("prepay_id=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let late = app
+        .client
+        .post(format!("{}/sim/wxpay/cashier", app.address))
+        .form(&[("prepay_id", prepay.as_str()), ("action", "pay")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !late.contains("支付成功"),
+        "a closed order cannot be paid: {late}"
+    );
+    assert_eq!(order_status(&app, id).await, "closed");
+}
+
+#[tokio::test]
+async fn r_p05_an_approved_withdrawal_refunds_the_paid_amount_and_the_parent_sees_it_arrive() {
+    // Arrange: a paid booking, a withdrawal request.
+    let (app, fam, course) = school(1, 5).await;
+    let (e, id, line) = paid(&app, &fam[0].1, fam[0].0, course, "withdraw-paid-1").await;
+    let (s, req) = app
+        .send_json(
+            Method::POST,
+            Some(&fam[0].1),
+            &format!("{T}/school/requests"),
+            Some(json!({ "enrollment_id": e, "kind": "withdraw", "reason": "孩子生病" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{req}");
+    let admin = app.admin_token("sqsf").await;
+
+    // Act: approved; the simulator completes the refund and calls back.
+    let (s, approved) = app
+        .send_json(
+            Method::POST,
+            Some(&admin),
+            &format!("{T}/school/requests/{}/approve", req["id"]),
+            Some(json!({ "comment": "同意" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{approved}");
+    let mut status = String::new();
+    for _ in 0..100 {
+        let _ = app
+            .send_json(
+                Method::POST,
+                None,
+                "/sim/wxpay/control",
+                Some(json!({ "deliver_due": true })),
+            )
+            .await;
+        status = sqlx::query_scalar("select status from platform.refunds where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+        if status == "succeeded" {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Assert
+    assert_eq!(status, "succeeded");
+    let token = relogin(&app, 0).await;
+    let (_, mine) = app
+        .send_json(
+            Method::GET,
+            Some(&token),
+            &format!("{T}/school/payments/orders/mine"),
+            None,
+        )
+        .await;
+    let o = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .unwrap();
+    assert_eq!(o["refunds"][0]["status_label"], "已到账", "{o}");
+    assert_eq!(o["refunds"][0]["amount"], "300.00");
+    let rr: String = sqlx::query_scalar(
+        "select status from school_sqsf.refund_requests where enrollment_id = $1",
+    )
+    .bind(e)
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert_eq!(rr, "refunded");
+    let refunded: rust_decimal::Decimal =
+        sqlx::query_scalar("select refunded from platform.ledger_lines where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(refunded.to_string(), "300.00");
+}
+
+#[tokio::test]
+async fn r_s08_two_refunds_racing_for_one_line_never_return_more_than_was_paid() {
+    let (app, fam, course) = school(1, 5).await;
+    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "race-refund-01").await;
+    let admin = app.admin_token("sqsf").await;
+
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (client, url, admin) = (
+            app.client.clone(),
+            format!("{}{T}/school/payments/refunds", app.address),
+            admin.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(admin)
+                .json(&json!({ "line_id": line, "amount": "200.00", "reason": format!("退款{i}") }))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut ok = 0;
+    let mut refused = Vec::new();
+    for t in tasks {
+        let (s, b) = t.await.unwrap();
+        if s == 200 {
+            ok += 1;
+        } else {
+            refused.push((s, b["code"].as_str().unwrap_or_default().to_string()));
+        }
+    }
+
+    assert_eq!(ok, 1, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|(s, c)| *s == 409 && c == "LEDGER_EXCEEDS_HELD"),
+        "{refused:?}"
+    );
+    let reserved: rust_decimal::Decimal = sqlx::query_scalar(
+        "select refund_reserved + refunded from platform.ledger_lines where line_id = $1",
+    )
+    .bind(line)
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert_eq!(reserved.to_string(), "200.00");
+    let (s, bad) = app
+        .send_json(
+            Method::POST,
+            Some(&admin),
+            &format!("{T}/school/payments/refunds"),
+            Some(json!({ "line_id": line, "amount": "-1", "reason": "x" })),
+        )
+        .await;
+    assert_eq!(
+        (s, bad["code"].as_str()),
+        (422, Some("REFUND_AMOUNT_INVALID")),
+        "{bad}"
+    );
+    let (s, orders) = app
+        .send_json(
+            Method::GET,
+            Some(&admin),
+            &format!("{T}/school/payments/orders?status=paid"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{orders}");
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn r_s10_the_settlement_statement_adds_up_to_the_ledger_and_downloads_as_xlsx_and_csv() {
+    // Arrange: two paid bookings, one of them refunded 100.00.
+    let (app, fam, course) = school(2, 5).await;
+    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "report-paid-01").await;
+    paid(&app, &fam[1].1, fam[1].0, course, "report-paid-02").await;
+    let admin = app.admin_token("sqsf").await;
+    let (s, r) = app
+        .send_json(
+            Method::POST,
+            Some(&admin),
+            &format!("{T}/school/payments/refunds"),
+            Some(json!({ "line_id": line, "amount": "100.00", "reason": "部分退费" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    for _ in 0..60 {
+        let _ = app
+            .send_json(
+                Method::POST,
+                None,
+                "/sim/wxpay/control",
+                Some(json!({ "deliver_due": true })),
+            )
+            .await;
+        let st: String =
+            sqlx::query_scalar("select status from platform.refunds where line_id = $1")
+                .bind(line)
+                .fetch_one(&app.db.admin)
+                .await
+                .unwrap();
+        if st == "succeeded" {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let admin = app.admin_token("sqsf").await;
+    let q = "from=2026-10-01&to=2026-10-31";
+
+    // Act
+    let (s, by_course) = app
+        .send_json(
+            Method::GET,
+            Some(&admin),
+            &format!("{T}/school/payments/settlement?{q}"),
+            None,
+        )
+        .await;
+    let (_, by_item) = app
+        .send_json(
+            Method::GET,
+            Some(&admin),
+            &format!("{T}/school/payments/settlement?{q}&group=item"),
+            None,
+        )
+        .await;
+    let (bad, err) = app
+        .send_json(
+            Method::GET,
+            Some(&admin),
+            &format!("{T}/school/payments/settlement?from=2026-10-31&to=2026-10-01"),
+            None,
+        )
+        .await;
+    let xlsx = app
+        .get_as(
+            &admin,
+            &format!("{T}/school/payments/settlement/download?{q}"),
+        )
+        .await;
+    let xlsx_status = xlsx.status().as_u16();
+    let xlsx_bytes = xlsx.bytes().await.unwrap();
+    let csv = app
+        .get_as(
+            &admin,
+            &format!("{T}/school/payments/settlement/download?{q}&format=csv"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(s, 200, "{by_course}");
+    let t = &by_course["total"];
+    assert_eq!(
+        (t["paid"].as_str(), t["refunded"].as_str()),
+        (Some("600.00"), Some("100.00")),
+        "{t}"
+    );
+    assert_eq!(
+        t["held"], "500.00",
+        "paid = released + refunded + held: {t}"
+    );
+    assert_eq!(by_course["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(by_course["rows"][0]["name"], "游泳");
+    assert_eq!(by_course["rows"][0]["orders"], 2);
+    assert_eq!(by_item["rows"].as_array().unwrap().len(), 2);
+    // The ledger itself: what is held for the school equals the statement's held total.
+    let held: rust_decimal::Decimal = sqlx::query_scalar(
+        "select coalesce(sum(credit) - sum(debit), 0) from platform.ledger_entries where account like 'held:%'",
+    )
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert_eq!(held.round_dp(2).to_string(), "500.00");
+    assert_eq!(
+        (bad, err["code"].as_str()),
+        (422, Some("REPORT_PERIOD_INVALID"))
+    );
+    assert_eq!(xlsx_status, 200);
+    assert!(xlsx_bytes.starts_with(b"PK"), "an xlsx is a zip");
+    assert!(csv.starts_with('\u{feff}'), "CSV with BOM for Excel");
+    assert!(
+        csv.contains("游泳") && csv.contains("合计") && csv.contains("600.00"),
+        "{csv}"
+    );
+}

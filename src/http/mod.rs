@@ -78,6 +78,8 @@ pub struct AppState {
     /// The WeChat Pay simulator served under `/sim/wxpay`; `None` in live mode (the routes
     /// are then not mounted).
     pub wxpay_sim: Option<Arc<wechatpay::Simulator>>,
+    /// WeChat web OAuth (the parent's openid): the simulator unless live.
+    pub wx_oauth: crate::payments::oauth::OAuthConfig,
 }
 
 impl AppState {
@@ -94,6 +96,10 @@ impl AppState {
         Ok(Self {
             wechatpay: wxpay.client,
             wxpay_sim: wxpay.simulator,
+            wx_oauth: crate::payments::oauth::OAuthConfig {
+                app_secret: None,
+                live: false,
+            },
             sms: Arc::new(SimulatedSms {
                 pool: db_app.clone(),
                 keys: keys.pii.clone(),
@@ -115,6 +121,10 @@ impl AppState {
         let wxpay = wechatpay::build(settings, self.db_app.clone(), self.clock.clone())?;
         self.wechatpay = wxpay.client;
         self.wxpay_sim = wxpay.simulator;
+        self.wx_oauth = crate::payments::oauth::OAuthConfig {
+            app_secret: settings.app_secret.clone(),
+            live: settings.mode == wechatpay::WechatPayMode::Live,
+        };
         Ok(self)
     }
 }
@@ -187,7 +197,17 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
             post(crate::payments::callback::notify),
         );
     if let Some(sim) = state.wxpay_sim.clone() {
-        routes = routes.nest(wechatpay::config::SIM_PREFIX, wechatpay::sim::routes(sim));
+        use crate::payments::oauth;
+        routes = routes
+            .nest(wechatpay::config::SIM_PREFIX, wechatpay::sim::routes(sim))
+            .at(
+                format!("{}/connect/oauth2/authorize", oauth::SIM_PREFIX),
+                get(oauth::sim_authorize),
+            )
+            .at(
+                format!("{}/sns/oauth2/access_token", oauth::SIM_PREFIX),
+                get(oauth::sim_access_token),
+            );
     }
     routes
         .data(state)

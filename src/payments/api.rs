@@ -5,12 +5,12 @@ use chrono::NaiveDate;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Attachment, AttachmentType};
-use poem_openapi::{payload::Json, OpenApi};
+use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::model::*;
 use super::report::{self, Grouping, SettlementView};
 use super::service;
-use crate::auth::guard::{authorize_tenant, client_info, Session};
+use crate::auth::guard::{authorize, authorize_tenant, client_info, Session};
 use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::{ApiTags, AppData, RequestTenant};
@@ -27,6 +27,8 @@ const ORDERS_SCHOOL: Permission =
 const REFUND_CREATE: Permission =
     Permission::tenant("payment_refund_create", "school.payments", "manage");
 
+const OAUTH_URL: Permission = Permission::signed_in("wechat_oauth_url");
+const OAUTH_BIND: Permission = Permission::signed_in("wechat_openid_bind");
 const SETTLEMENT: Permission =
     Permission::tenant("payment_settlement", "school.payments", "manage");
 const SETTLEMENT_FILE: Permission =
@@ -39,7 +41,34 @@ pub const PERMISSIONS: &[Permission] = &[
     REFUND_CREATE,
     SETTLEMENT,
     SETTLEMENT_FILE,
+    OAUTH_URL,
+    OAUTH_BIND,
 ];
+
+#[derive(Debug, Object)]
+pub struct OAuthUrl {
+    /// 在微信内置浏览器中跳转到此地址（静默授权）
+    pub url: String,
+}
+
+#[derive(Debug, Object)]
+pub struct OpenidBind {
+    /// 微信回跳时带回的 code
+    pub code: String,
+    /// 微信回跳时带回的 state
+    pub state: String,
+}
+
+#[derive(Debug, Object)]
+pub struct OpenidBound {
+    pub bound: bool,
+}
+
+/// This server as the browser reached it (for the simulator's addresses).
+fn base_of(req: &Request) -> String {
+    let host = req.header("host").unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
 
 #[OpenApi(tag = "ApiTags::School")]
 impl PaymentApi {
@@ -188,5 +217,51 @@ impl PaymentApi {
         Ok(Attachment::new(bytes)
             .attachment_type(AttachmentType::Attachment)
             .filename(format!("结算报表_{}_{}.{ext}", v.from, v.to)))
+    }
+
+    /// 家长：微信静默授权地址（JSAPI 支付前获取 openid）
+    #[oai(
+        path = "/payments/wechatpay/oauth-url",
+        method = "get",
+        operation_id = "wechat_oauth_url"
+    )]
+    async fn oauth_url(
+        &self,
+        req: &Request,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 授权后回到的页面地址
+        redirect_uri: Query<String>,
+    ) -> Result<Json<OAuthUrl>, ApiError> {
+        authorize(app.0, &session.0, tenant.0, &OAUTH_URL).await?;
+        let url = super::oauth::authorize_url(app.0, &session.0, &base_of(req), &redirect_uri.0)?;
+        Ok(Json(OAuthUrl { url }))
+    }
+
+    /// 家长：用微信回跳的 code 绑定 openid
+    #[oai(
+        path = "/payments/wechatpay/openid",
+        method = "post",
+        operation_id = "wechat_openid_bind"
+    )]
+    async fn bind_openid(
+        &self,
+        req: &Request,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<OpenidBind>,
+    ) -> Result<Json<OpenidBound>, ApiError> {
+        authorize(app.0, &session.0, tenant.0, &OAUTH_BIND).await?;
+        super::oauth::bind(
+            app.0,
+            &session.0,
+            &base_of(req),
+            &body.0.code,
+            &body.0.state,
+        )
+        .await?;
+        Ok(Json(OpenidBound { bound: true }))
     }
 }

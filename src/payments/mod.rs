@@ -14,6 +14,7 @@
 pub mod api;
 pub mod callback;
 pub mod model;
+pub mod oauth;
 pub mod repo;
 pub mod report;
 pub mod service;

@@ -38,6 +38,9 @@ pub struct WechatPaySettings {
     pub mchid: String,
     /// 公众号 / 小程序 AppID
     pub appid: String,
+    /// The AppSecret of `appid`, for the web OAuth that yields a parent's openid (live).
+    #[serde(skip_serializing)]
+    pub app_secret: Option<SecretString>,
     /// Serial of the merchant API certificate (live).
     pub merchant_serial: Option<String>,
     /// PEM of the merchant API private key `apiclient_key.pem` (live).
@@ -64,6 +67,7 @@ impl Default for WechatPaySettings {
             base_url: None,
             mchid: "1900000109".into(),
             appid: "wx8888888888888888".into(),
+            app_secret: None,
             merchant_serial: None,
             merchant_key_file: None,
             apiv3_key: None,
@@ -137,6 +141,9 @@ impl WechatPaySettings {
         }
         if self.appid.trim().is_empty() {
             missing.push("wechatpay.appid");
+        }
+        if self.app_secret.is_none() {
+            missing.push("wechatpay.app_secret");
         }
         if self.merchant_serial.is_none() {
             missing.push("wechatpay.merchant_serial");

@@ -744,3 +744,93 @@ async fn r_s10_the_settlement_statement_adds_up_to_the_ledger_and_downloads_as_x
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn r_p06_inside_wechat_a_parent_binds_an_openid_silently_and_pays_with_jsapi() {
+    let (app, fam, course) = school(1, 5).await;
+    let token = fam[0].1.clone();
+    let e = book(&app, &token, fam[0].0, course).await;
+    let back = "https://h5.example.cn/pay";
+
+    // Act: the page asks where to send the browser; WeChat (simulated) redirects back.
+    let (s, u) = app
+        .send_json(
+            Method::GET,
+            Some(&token),
+            &format!("/api/v1/payments/wechatpay/oauth-url?redirect_uri={back}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{u}");
+    let url = u["url"].as_str().unwrap();
+    assert!(
+        url.contains("scope=snsapi_base") && url.ends_with("#wechat_redirect"),
+        "{url}"
+    );
+    let r = app
+        .client
+        .get(url.replace("#wechat_redirect", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(back));
+    let q: std::collections::HashMap<String, String> =
+        location.query_pairs().into_owned().collect();
+    let (bad_state, bs) = app
+        .send_json(
+            Method::POST,
+            Some(&token),
+            "/api/v1/payments/wechatpay/openid",
+            Some(json!({ "code": q["code"], "state": "0000" })),
+        )
+        .await;
+    let (bad_code, bc) = app
+        .send_json(
+            Method::POST,
+            Some(&token),
+            "/api/v1/payments/wechatpay/openid",
+            Some(json!({ "code": "forged.code.1.abc", "state": q["state"] })),
+        )
+        .await;
+    let (s, bound) = app
+        .send_json(
+            Method::POST,
+            Some(&token),
+            "/api/v1/payments/wechatpay/openid",
+            Some(json!({ "code": q["code"], "state": q["state"] })),
+        )
+        .await;
+    let (so, o) = app
+        .send_json(
+            Method::POST,
+            Some(&token),
+            &format!("{T}/school/payments/orders"),
+            Some(json!({ "enrollment_ids": [e], "channel": "jsapi", "idempotency_key": "jsapi-bound-01" })),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        (bad_state, bs["code"].as_str()),
+        (403, Some("OAUTH_STATE_MISMATCH"))
+    );
+    assert_eq!(
+        (bad_code, bc["code"].as_str()),
+        (422, Some("WX_OAUTH_CODE_INVALID")),
+        "{bc}"
+    );
+    assert_eq!((s, bound["bound"].as_bool()), (200, Some(true)), "{bound}");
+    assert_eq!(so, 200, "{o}");
+    let p = &o["pay"]["jsapi"];
+    assert!(
+        p["package"].as_str().unwrap().starts_with("prepay_id="),
+        "{o}"
+    );
+    assert_eq!(p["signType"], "RSA");
+    assert!(
+        o["pay"]["cashier_url"].as_str().is_some(),
+        "the demo's stand-in for WeixinJSBridge"
+    );
+}

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use poem::Request;
-use poem_openapi::param::Query;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Attachment, AttachmentType};
 use poem_openapi::{payload::Json, Object, OpenApi};
 
@@ -27,6 +27,7 @@ const ORDERS_SCHOOL: Permission =
 const REFUND_CREATE: Permission =
     Permission::tenant("payment_refund_create", "school.payments", "manage");
 
+const DAY_CLOSE: Permission = Permission::platform("escrow_day_close", "platform.escrow", "manage");
 const OAUTH_URL: Permission = Permission::signed_in("wechat_oauth_url");
 const OAUTH_BIND: Permission = Permission::signed_in("wechat_openid_bind");
 const SETTLEMENT: Permission =
@@ -43,6 +44,7 @@ pub const PERMISSIONS: &[Permission] = &[
     SETTLEMENT_FILE,
     OAUTH_URL,
     OAUTH_BIND,
+    DAY_CLOSE,
 ];
 
 #[derive(Debug, Object)]
@@ -263,5 +265,23 @@ impl PaymentApi {
         )
         .await?;
         Ok(Json(OpenidBound { bound: true }))
+    }
+
+    /// 系统管理员：存管日终处理（一课一消/按天结算、微信结算入存管账户、银行对账），可重复执行
+    #[oai(
+        path = "/platform/escrow/days/:date/close",
+        method = "post",
+        operation_id = "escrow_day_close"
+    )]
+    async fn close_day(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 日期 YYYY-MM-DD（北京时间）
+        date: Path<NaiveDate>,
+    ) -> Result<Json<super::daily::DayCloseView>, ApiError> {
+        authorize(app.0, &session.0, tenant.0, &DAY_CLOSE).await?;
+        Ok(Json(super::daily::close_day(app.0, date.0).await?))
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod callback;
+pub mod daily;
 pub mod model;
 pub mod oauth;
 pub mod repo;

@@ -1119,8 +1119,12 @@ pub async fn handle_notification(st: &AppState, n: &Notification) -> Result<(), 
     }
 }
 
-/// One pass of the payments sweeper: close expired orders, resubmit refunds.
+/// One pass of the payments sweeper: close expired orders, resubmit refunds, close
+/// yesterday's escrow day once it is due.
 pub async fn sweep(st: &AppState) {
+    if let Err(e) = super::daily::close_yesterday_if_due(st).await {
+        tracing::warn!(error = %e.body().message, "payments sweep: day close failed");
+    }
     if let Err(e) = close_expired(st).await {
         tracing::warn!(error = %e.body().message, "payments sweep: closing failed");
     }

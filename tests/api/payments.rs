@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use afterschool::clock::Clock;
 use afterschool::payments::service as pay;
 use afterschool::wechatpay::{TradeState, Transaction};
 use reqwest::Method;
@@ -833,4 +834,89 @@ async fn r_p06_inside_wechat_a_parent_binds_an_openid_silently_and_pays_with_jsa
         o["pay"]["cashier_url"].as_str().is_some(),
         "the demo's stand-in for WeixinJSBridge"
     );
+}
+
+#[tokio::test]
+async fn r_x02_the_day_close_releases_delivered_lessons_settles_into_escrow_and_reconciles() {
+    // Arrange: a paid course (Mondays and Wednesdays) booked on Monday 2026-10-12.
+    let (app, fam, course) = school(1, 5).await;
+    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "day-close-0001").await;
+    let units: i32 = sqlx::query_scalar("select units from platform.order_lines where id = $1")
+        .bind(line)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 10, 12).unwrap();
+    let early = afterschool::payments::daily::close_day(&app.state, monday).await;
+    app.clock.advance(chrono::Duration::hours(16)); // Tuesday 02:00 Beijing time
+
+    // Act
+    let first = afterschool::payments::daily::close_day(&app.state, monday)
+        .await
+        .unwrap();
+    let again = afterschool::payments::daily::close_day(&app.state, monday)
+        .await
+        .unwrap();
+
+    // Assert
+    assert!(early.is_err(), "a day is closed only once it is over");
+    assert_eq!(first.released_lines, 1);
+    let share = rust_decimal::Decimal::new(30000, 2) / rust_decimal::Decimal::from(units);
+    assert_eq!(
+        first.released,
+        format!(
+            "{:.2}",
+            share.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
+        )
+    );
+    assert_eq!(first.settled_to_bank, "300.00");
+    assert_eq!(
+        (first.matched, first.differences.len()),
+        (1, 0),
+        "{:?}",
+        first.differences
+    );
+    assert_eq!(
+        again.released_lines, 0,
+        "closing twice releases nothing more"
+    );
+    assert!(again.differences.is_empty());
+    let escrow: rust_decimal::Decimal = sqlx::query_scalar(
+        "select coalesce(sum(debit) - sum(credit), 0) from platform.ledger_entries where account = 'bank:escrow'",
+    )
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert_eq!(escrow.round_dp(2).to_string(), "300.00");
+
+    // A line on the bank statement the ledger does not know is reported, not swallowed.
+    let mut conn = app.db.admin.acquire().await.unwrap();
+    afterschool::bank::sim::add_unknown_line(
+        &mut conn,
+        afterschool::bank::sim::ESCROW_ACCOUNT_NO,
+        monday,
+        afterschool::bank::Direction::Credit,
+        afterschool::ledger::Money::parse("12.34").unwrap(),
+        "UNKNOWN-0001",
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let third = afterschool::payments::daily::close_day(&app.state, monday)
+        .await
+        .unwrap();
+    assert_eq!(third.differences.len(), 1, "{:?}", third.differences);
+    assert_eq!(third.differences[0].kind, "missing_in_ledger");
+
+    // Parents may not close the escrow's day.
+    let (s, b) = app
+        .send_json(
+            Method::POST,
+            Some(&relogin(&app, 0).await),
+            "/api/v1/platform/escrow/days/2026-10-12/close",
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "{b}");
 }

@@ -51,6 +51,9 @@ fn param_example(spec: &Value, schema: &Value) -> String {
     if schema["format"] == "uuid" {
         return "00000000-0000-7000-8000-000000000001".into();
     }
+    if schema["format"] == "naive-date" {
+        return "2026-10-12".into();
+    }
     match example(spec, schema) {
         Value::String(s) => s,
         other => other.to_string(),

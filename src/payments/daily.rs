@@ -1,0 +1,261 @@
+//! The escrow's day close (R-X02), run by the payments sweeper for yesterday once it is past
+//! 01:00 Beijing time, or by the operator for any day:
+//!
+//! 1. **release**: every paid line whose course had a session that day (the term calendar
+//!    decides, as for the parents' timetable) releases one unit to the school: one lesson
+//!    for courses (一课一消), one served day for custody. Withdrawn enrollments release
+//!    nothing (their unreleased part was refunded).
+//! 2. **settlement**: WeChat Pay settles the day's payments net of its refunds into the
+//!    escrow account at the custodian bank (the bank simulator books it; the ledger moves
+//!    it from `wxpay:clearing` to `bank:escrow`, or back when refunds exceed payments).
+//! 3. **reconciliation**: the bank's statement for the day against the ledger; the run and
+//!    every difference are kept.
+//!
+//! Every step is idempotent on its reference, so closing a day twice changes nothing.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use poem_openapi::Object;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::bank::{self, sim::ESCROW_ACCOUNT_NO};
+use crate::clock::cst;
+use crate::error::{ApiError, ErrorKind};
+use crate::http::AppState;
+use crate::ledger::{self, LedgerError, LineId, Money};
+use crate::tenancy::context::TenantTx;
+use crate::tenancy::model::TenantContext;
+
+/// 日终处理结果
+#[derive(Debug, Clone, Object)]
+pub struct DayCloseView {
+    pub date: NaiveDate,
+    /// 本日结算给学校的明细数（一课一消 / 按服务天数）
+    pub released_lines: u32,
+    /// 本日结算给学校的金额（元）
+    pub released: String,
+    /// 微信支付结算入存管账户的净额（元，负数表示存管账户垫付退款）
+    pub settled_to_bank: String,
+    /// 对账：匹配的流水数
+    pub matched: u32,
+    /// 对账差异（银行有账本无、账本有银行无、金额不符）
+    pub differences: Vec<DifferenceView>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct DifferenceView {
+    /// missing_in_ledger | missing_in_bank | amount_mismatch
+    pub kind: String,
+    pub reference: String,
+    pub bank_amount: Option<String>,
+    pub ledger_amount: Option<String>,
+}
+
+fn day_bounds(date: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let start = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| cst().from_local_datetime(&t).single())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| ApiError::internal("date out of range"))
+    };
+    Ok((start(date)?, start(date + Duration::days(1))?))
+}
+
+fn ledger_err(e: LedgerError) -> ApiError {
+    ApiError::from_domain(&e)
+}
+
+fn bank_err(e: bank::BankError) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// Step 1 for one school: the units its paid lines delivered on `date`.
+async fn release_school(
+    st: &AppState,
+    tenant: &TenantContext,
+    date: NaiveDate,
+    at: DateTime<Utc>,
+) -> Result<(u32, Money), ApiError> {
+    let mut tx = TenantTx::begin(&st.db_app, tenant).await?;
+    let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
+    let weekday = chrono::Datelike::weekday(&date).number_from_monday() as i16;
+    let courses: Vec<(i64, i64)> = sqlx::query_as(
+        "select id, term_id from courses
+         where $1 = any(weekdays) and starts_on <= $2 and ends_on >= $2",
+    )
+    .bind(weekday)
+    .bind(date)
+    .fetch_all(tx.conn())
+    .await?;
+    let ran: Vec<i64> = courses
+        .into_iter()
+        .filter(|(_, term)| {
+            calendars
+                .iter()
+                .find(|(t, _)| t == term)
+                .is_some_and(|(_, cal)| crate::enrollment::staff::session_runs(cal, date))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    if ran.is_empty() {
+        tx.commit().await?;
+        return Ok((0, Money::ZERO));
+    }
+    let confirmed: Vec<i64> = sqlx::query_scalar(
+        "select id from enrollments where course_id = any($1) and status = 'confirmed'",
+    )
+    .bind(&ran)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.leave_role().await?;
+    let lines: Vec<(i64, String, i32)> = sqlx::query_as(
+        "select l.id, l.release_rule, l.units from platform.order_lines l
+         join platform.payment_orders o on o.id = l.order_id and o.status = 'paid'
+         where l.tenant_id = $1 and l.live and l.enrollment_id = any($2)
+         order by l.id",
+    )
+    .bind(tenant.id)
+    .bind(&confirmed)
+    .fetch_all(tx.conn())
+    .await?;
+    let (mut n, mut total) = (0u32, Money::ZERO);
+    for (line, rule, units) in lines {
+        let units = u32::try_from(units.max(1)).unwrap_or(1);
+        let posted = if rule == "per_day" {
+            ledger::release_day(tx.conn(), LineId(line), units, &format!("day:{date}"), at).await
+        } else {
+            ledger::release_lesson(
+                tx.conn(),
+                LineId(line),
+                units,
+                &format!("lesson:{date}"),
+                at,
+            )
+            .await
+        };
+        match posted {
+            Ok(p) => {
+                if !p.replayed {
+                    n += 1;
+                    total = total.checked_add(p.amount).unwrap_or(total);
+                }
+            }
+            // Fully released or refunded lines, and more sessions than were paid for.
+            Err(
+                LedgerError::UnitsExhausted { .. }
+                | LedgerError::NothingToRelease(_)
+                | LedgerError::NotPaid(_),
+            ) => {}
+            Err(e) => return Err(ledger_err(e)),
+        }
+    }
+    tx.enter_role().await?;
+    tx.commit().await?;
+    Ok((n, total))
+}
+
+/// Closes `date`: releases, WeChat's settlement into escrow, reconciliation.
+pub async fn close_day(st: &AppState, date: NaiveDate) -> Result<DayCloseView, ApiError> {
+    let (start, end) = day_bounds(date)?;
+    if end > st.clock.now() {
+        return Err(ApiError::new(
+            ErrorKind::Unprocessable,
+            "DAY_NOT_OVER",
+            "只能对已结束的日期做日终处理",
+            json!({ "date": date }),
+        ));
+    }
+    // Everything of the day is stamped at its last second, so it reconciles on that day.
+    let at = end - Duration::seconds(1);
+    let mut released_lines = 0;
+    let mut released = Money::ZERO;
+    for rec in crate::tenancy::repo::list(&st.db_app).await? {
+        if rec.kind != "school" || rec.is_suspended() {
+            continue;
+        }
+        let Some(t) = TenantContext::from_record(&rec) else {
+            continue;
+        };
+        let (n, m) = release_school(st, &t, date, at).await?;
+        released_lines += n;
+        released = released.checked_add(m).unwrap_or(released);
+    }
+
+    let mut tx = st.db_app.begin().await?;
+    let sums: (Option<Decimal>, Option<Decimal>) = sqlx::query_as(
+        "select sum(amount) filter (where kind = 'payment'),
+                sum(amount) filter (where kind = 'refund_settle')
+         from platform.ledger_journals where at >= $1 and at < $2",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_one(&mut *tx)
+    .await?;
+    let net = sums.0.unwrap_or_default() - sums.1.unwrap_or_default();
+    let reference = format!("WXSETTLE{}", date.format("%Y%m%d"));
+    if net > Decimal::ZERO {
+        let m = Money::from_decimal(net).map_err(ApiError::internal)?;
+        bank::sim::credit_settlement(&mut tx, ESCROW_ACCOUNT_NO, date, m, &reference, at)
+            .await
+            .map_err(bank_err)?;
+        ledger::settle_to_bank(&mut tx, None, &reference, m, at)
+            .await
+            .map_err(ledger_err)?;
+    } else if net < Decimal::ZERO {
+        let m = Money::from_decimal(-net).map_err(ApiError::internal)?;
+        bank::sim::debit_refund(&mut tx, ESCROW_ACCOUNT_NO, date, m, &reference, at)
+            .await
+            .map_err(bank_err)?;
+        ledger::fund_refunds(&mut tx, &reference, m, at)
+            .await
+            .map_err(ledger_err)?;
+    }
+    let report = bank::reconcile(&mut tx, ESCROW_ACCOUNT_NO, date, st.clock.now())
+        .await
+        .map_err(bank_err)?;
+    tx.commit().await?;
+    Ok(DayCloseView {
+        date,
+        released_lines,
+        released: released.to_string(),
+        settled_to_bank: format!("{:.2}", net),
+        matched: report.matched,
+        differences: report
+            .differences
+            .iter()
+            .map(|d| DifferenceView {
+                kind: match d.kind {
+                    bank::DifferenceKind::MissingInLedger => "missing_in_ledger",
+                    bank::DifferenceKind::MissingInBank => "missing_in_bank",
+                    bank::DifferenceKind::AmountMismatch => "amount_mismatch",
+                }
+                .to_string(),
+                reference: d.reference.clone(),
+                bank_amount: d.bank_amount.map(|m| m.to_string()),
+                ledger_amount: d.ledger_amount.map(|m| m.to_string()),
+            })
+            .collect(),
+    })
+}
+
+/// Closes yesterday (Beijing time) if it is past 01:00 and yesterday has no reconciliation
+/// run yet. Called by the payments sweeper.
+pub async fn close_yesterday_if_due(st: &AppState) -> Result<Option<DayCloseView>, ApiError> {
+    let local = st.clock.now().with_timezone(&cst());
+    if chrono::Timelike::hour(&local) < 1 {
+        return Ok(None);
+    }
+    let yesterday = local.date_naive() - Duration::days(1);
+    let done: bool = sqlx::query_scalar(
+        "select exists (select 1 from platform.reconciliation_runs
+                        where account_no = $1 and value_date = $2)",
+    )
+    .bind(ESCROW_ACCOUNT_NO)
+    .bind(yesterday)
+    .fetch_one(&st.db_app)
+    .await?;
+    if done {
+        return Ok(None);
+    }
+    close_day(st, yesterday).await.map(Some)
+}

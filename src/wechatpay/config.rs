@@ -204,6 +204,7 @@ mod tests {
             merchant_serial: Some("3775B6A45ACD588826D15E583A95F5DD2D8EAC8A".into()),
             merchant_key_file: Some("/etc/afterschool/apiclient_key.pem".into()),
             apiv3_key: Some(SecretString::from("0123456789abcdefghijklmnopqrstuv")),
+            app_secret: Some(SecretString::from("0123456789abcdef0123456789abcdef")),
             platform_public_key_id: Some("PUB_KEY_ID_0114232134912410000000000000".into()),
             platform_public_key_file: Some("/etc/afterschool/pub_key.pem".into()),
             notify_base_url: Some("https://pay.example.cn".into()),
@@ -246,6 +247,11 @@ mod tests {
             ..live()
         };
         assert!(s.validate().unwrap_err().contains("apiv3_key"));
+        let s = WechatPaySettings {
+            app_secret: None,
+            ..live()
+        };
+        assert!(s.validate().unwrap_err().contains("app_secret"));
         let s = WechatPaySettings {
             platform_public_key_id: None,
             platform_public_key_file: None,

@@ -956,6 +956,7 @@ async fn a_live_configuration_pointing_at_the_simulator_refuses_to_start() {
         merchant_serial: Some(app.creds.merchant.serial_no.clone()),
         merchant_key_file: Some("/nonexistent/apiclient_key.pem".into()),
         apiv3_key: Some(app.creds.merchant.apiv3_key.clone().into()),
+        app_secret: Some("0123456789abcdef0123456789abcdef".to_string().into()),
         platform_public_key_id: Some(app.creds.platform_public_key_id.clone()),
         platform_public_key_file: Some("/nonexistent/pub_key.pem".into()),
         notify_base_url: Some("https://pay.example.cn".into()),

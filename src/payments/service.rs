@@ -1106,17 +1106,61 @@ pub async fn handle_notification(st: &AppState, n: &Notification) -> Result<(), 
             out_refund_no,
             refund_status,
             refund_id,
+            amount,
             ..
-        }) => apply_refund_status(
-            st,
-            out_refund_no,
-            *refund_status,
-            Some(refund_id),
-            Some(&n.id),
-        )
-        .await
-        .map_err(SettleError::from),
+        }) => {
+            check_refund_amount(st, out_refund_no, amount.refund).await?;
+            apply_refund_status(
+                st,
+                out_refund_no,
+                *refund_status,
+                Some(refund_id),
+                Some(&n.id),
+            )
+            .await
+            .map_err(SettleError::from)
+        }
     }
+}
+
+/// A refund callback must name our refund with our amount; anything else is refused and
+/// audited, and changes nothing.
+async fn check_refund_amount(
+    st: &AppState,
+    out_refund_no: &str,
+    refund_fen: i64,
+) -> Result<(), SettleError> {
+    let ours: Option<(i64, i64, Decimal)> = sqlx::query_as(
+        "select id, tenant_id, amount from platform.refunds where out_refund_no = $1",
+    )
+    .bind(out_refund_no)
+    .fetch_optional(&st.db_app)
+    .await?;
+    let Some((id, tenant_id, amount)) = ours else {
+        return Err(SettleError::Retry(format!(
+            "refund {out_refund_no} not found (yet)"
+        )));
+    };
+    let expected = money(amount)?.to_fen();
+    if expected == refund_fen {
+        return Ok(());
+    }
+    let reason = format!("refund {refund_fen} fen, ours {expected} fen");
+    crate::auth::service::audit_event(
+        st,
+        AuditEvent::new(
+            "payment.callback.rejected",
+            format!("refund:{id}"),
+            Outcome::Failure,
+        )
+        .tenant(tenant_id)
+        .details(json!({ "out_refund_no": out_refund_no, "reason": reason })),
+    )
+    .await;
+    Err(SettleError::Rejected {
+        code: "WXPAY_AMOUNT_MISMATCH",
+        reason,
+    })
 }
 
 /// One pass of the payments sweeper: close expired orders, resubmit refunds, close

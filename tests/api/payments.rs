@@ -920,3 +920,96 @@ async fn r_x02_the_day_close_releases_delivered_lessons_settles_into_escrow_and_
         .await;
     assert_eq!(s, 403, "{b}");
 }
+
+#[tokio::test]
+async fn a_callback_that_arrives_before_our_order_commits_is_answered_retry_and_changes_nothing() {
+    let (app, _, _) = school(1, 5).await;
+    let tr: Transaction = serde_json::from_value(json!({
+        "appid": app.state.wechatpay.appid(), "mchid": app.state.wechatpay.mchid(),
+        "out_trade_no": "AS20261012999999notyet00", "transaction_id": "4200000000000000000002",
+        "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
+        "amount": { "total": 30000, "payer_total": 30000, "currency": "CNY", "payer_currency": "CNY" }
+    }))
+    .unwrap();
+
+    let r = pay::settle_transaction(&app.state, &tr, Some("notif-early")).await;
+
+    assert!(matches!(r, Err(pay::SettleError::Retry(_))), "{r:?}");
+    assert_eq!(
+        count(&app, "select count(*) from platform.payment_callbacks").await,
+        0
+    );
+    assert_eq!(
+        count(&app, "select count(*) from platform.ledger_journals").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_refund_callback_with_another_amount_is_refused_and_the_refund_stays_as_it_was() {
+    use afterschool::wechatpay::model::{RefundNotice, RefundNoticeAmount, WxTime};
+    use afterschool::wechatpay::{EventType, Notification, NotificationResource, RefundStatus};
+    let (app, fam, course) = school(1, 5).await;
+    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "refund-amount-1").await;
+    let admin = app.admin_token("sqsf").await;
+    let (s, r) = app
+        .send_json(
+            Method::POST,
+            Some(&admin),
+            &format!("{T}/school/payments/refunds"),
+            Some(json!({ "line_id": line, "amount": "100.00", "reason": "部分退费" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let before: String =
+        sqlx::query_scalar("select status from platform.refunds where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    let n = Notification {
+        id: "notif-refund-forged".into(),
+        create_time: WxTime::from_utc(app.clock.now()),
+        event_type: EventType::RefundSuccess,
+        summary: "退款成功".into(),
+        resource: NotificationResource::Refund(RefundNotice {
+            mchid: app.state.wechatpay.mchid().into(),
+            transaction_id: "4200000000000000000003".into(),
+            out_trade_no: "whatever".into(),
+            refund_id: "50000000000000000001".into(),
+            out_refund_no: r["out_refund_no"].as_str().unwrap().into(),
+            refund_status: RefundStatus::Success,
+            success_time: None,
+            user_received_account: "支付用户零钱".into(),
+            amount: RefundNoticeAmount {
+                total: 30000,
+                refund: 30000,
+                payer_total: 30000,
+                payer_refund: 30000,
+            },
+        }),
+    };
+
+    let outcome = pay::handle_notification(&app.state, &n).await;
+
+    assert!(
+        matches!(outcome, Err(pay::SettleError::Rejected { .. })),
+        "{outcome:?}"
+    );
+    let after: String =
+        sqlx::query_scalar("select status from platform.refunds where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(after, before);
+    assert_ne!(after, "succeeded");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.audit_log where action = 'payment.callback.rejected'"
+        )
+        .await,
+        1
+    );
+}

@@ -369,18 +369,21 @@ pub async fn offers(
 ) -> Result<Vec<OfferView>, ApiError> {
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let now = st.clock.now();
-    let rows = repo::offers(tx.conn(), level, student, st.clock.today(), now).await?;
+    let today = st.clock.today();
+    let rows = repo::offers(tx.conn(), level, student, today, now).await?;
     let calendars = super::staff::calendars(tx).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            // Custody is charged per served day: the course's weekdays within its dates on
-            // which the term calendar lets it run (holidays and closures are not charged).
+            // Custody is charged per served day still to come: the course's weekdays from
+            // today (or its start) to its end on which the term calendar lets it run
+            // (holidays and closures are not charged). The order charges the same.
+            let from = r.starts_on.max(today);
             let served_days = (r.pricing == "per_day").then(|| {
                 calendars
                     .iter()
                     .find(|(t, _)| *t == r.term_id)
-                    .map(|(_, cal)| served_days(cal, &r.weekdays, r.starts_on, r.ends_on))
+                    .map(|(_, cal)| served_days(cal, &r.weekdays, from, r.ends_on))
                     .unwrap_or(0)
             });
             let total = match served_days {

@@ -375,16 +375,16 @@ pub async fn offers(
     Ok(rows
         .into_iter()
         .map(|r| {
-            // Custody is charged per served day still to come: the course's weekdays from
-            // today (or its start) to its end on which the term calendar lets it run
-            // (holidays and closures are not charged). The order charges the same.
-            let from = r.starts_on.max(today);
+            // Custody is charged per served day still to come (the order charges the same).
             let served_days = (r.pricing == "per_day").then(|| {
-                calendars
-                    .iter()
-                    .find(|(t, _)| *t == r.term_id)
-                    .map(|(_, cal)| served_days(cal, &r.weekdays, from, r.ends_on))
-                    .unwrap_or(0)
+                sessions_to_come(
+                    &calendars,
+                    r.term_id,
+                    &r.weekdays,
+                    r.starts_on,
+                    r.ends_on,
+                    today,
+                )
             });
             let total = match served_days {
                 Some(n) => r.price * rust_decimal::Decimal::from(n),
@@ -424,6 +424,26 @@ pub async fn offers(
             booked: r.booked,
         })
         .collect())
+}
+
+/// Sessions still to come of a course: its weekdays from `today` (or its start) to its end
+/// on which its term's calendar lets it run (holidays and closures do not count). Custody
+/// is charged for these and a course's money is released over them; offers and orders use
+/// this one count.
+pub fn sessions_to_come(
+    calendars: &[(i64, crate::school::calendar::TermCalendar)],
+    term_id: i64,
+    weekdays: &[i16],
+    starts_on: chrono::NaiveDate,
+    ends_on: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> u32 {
+    calendars
+        .iter()
+        .find(|(t, _)| *t == term_id)
+        .map_or(0, |(_, cal)| {
+            served_days(cal, weekdays, starts_on.max(today), ends_on)
+        })
 }
 
 /// Days from `from` to `to` on one of `weekdays` that the calendar lets a session run.

@@ -164,15 +164,15 @@ pub async fn create_order(
     let today = st.clock.today();
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
-        let cal = calendars
-            .iter()
-            .find(|(t, _)| *t == r.term_id)
-            .map(|(_, c)| c);
-        let from = r.starts_on.max(today);
-        let sessions = cal
-            .map(|c| crate::enrollment::service::served_days(c, &r.weekdays, from, r.ends_on))
-            .unwrap_or(0)
-            .max(1);
+        let sessions = crate::enrollment::service::sessions_to_come(
+            &calendars,
+            r.term_id,
+            &r.weekdays,
+            r.starts_on,
+            r.ends_on,
+            today,
+        )
+        .max(1);
         let amount = if r.pricing == "per_day" {
             r.price * Decimal::from(sessions)
         } else {

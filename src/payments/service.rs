@@ -493,15 +493,7 @@ impl From<ApiError> for SettleError {
 }
 
 async fn tenant_of(st: &AppState, tenant_id: i64) -> Result<TenantContext, SettleError> {
-    let code: Option<String> =
-        sqlx::query_scalar("select code from platform.tenants where id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&st.db_app)
-            .await?;
-    let rec = match code {
-        Some(c) => crate::tenancy::repo::find_by_code(&st.db_app, &c).await?,
-        None => None,
-    };
+    let rec = crate::tenancy::repo::find_by_id(&st.db_app, tenant_id).await?;
     rec.as_ref()
         .and_then(TenantContext::from_record)
         .ok_or_else(|| SettleError::Retry(format!("tenant {tenant_id} not found")))

@@ -19,6 +19,18 @@ pub async fn find_by_code<'e>(
     .await
 }
 
+pub async fn find_by_id<'e>(
+    db: impl PgExecutor<'e>,
+    id: i64,
+) -> sqlx::Result<Option<TenantRecord>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from platform.tenants where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn list(db: &PgPool) -> sqlx::Result<Vec<TenantRecord>> {
     sqlx::query_as(&format!(
         "select {COLUMNS} from platform.tenants order by kind desc, code"

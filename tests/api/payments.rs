@@ -101,6 +101,33 @@ async fn until_order(app: &TestApp, id: i64, status: &str) {
     );
 }
 
+/// Lets the simulator complete refunds (moving the clock past its delay) until the line's
+/// refund reaches `status`; the last status seen.
+async fn until_refund(app: &TestApp, line: i64, status: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        let _ = app
+            .send_json(
+                Method::POST,
+                None,
+                "/sim/wxpay/control",
+                Some(json!({ "deliver_due": true })),
+            )
+            .await;
+        seen = sqlx::query_scalar("select status from platform.refunds where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+        if seen == status {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(&app.db.admin)
@@ -492,27 +519,7 @@ async fn r_p05_an_approved_withdrawal_refunds_the_paid_amount_and_the_parent_see
         )
         .await;
     assert_eq!(s, 200, "{approved}");
-    let mut status = String::new();
-    for _ in 0..100 {
-        let _ = app
-            .send_json(
-                Method::POST,
-                None,
-                "/sim/wxpay/control",
-                Some(json!({ "deliver_due": true })),
-            )
-            .await;
-        status = sqlx::query_scalar("select status from platform.refunds where line_id = $1")
-            .bind(line)
-            .fetch_one(&app.db.admin)
-            .await
-            .unwrap();
-        if status == "succeeded" {
-            break;
-        }
-        app.clock.advance(chrono::Duration::seconds(10));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = until_refund(&app, line, "succeeded").await;
 
     // Assert
     assert_eq!(status, "succeeded");
@@ -642,27 +649,7 @@ async fn r_s10_the_settlement_statement_adds_up_to_the_ledger_and_downloads_as_x
         )
         .await;
     assert_eq!(s, 200, "{r}");
-    for _ in 0..60 {
-        let _ = app
-            .send_json(
-                Method::POST,
-                None,
-                "/sim/wxpay/control",
-                Some(json!({ "deliver_due": true })),
-            )
-            .await;
-        let st: String =
-            sqlx::query_scalar("select status from platform.refunds where line_id = $1")
-                .bind(line)
-                .fetch_one(&app.db.admin)
-                .await
-                .unwrap();
-        if st == "succeeded" {
-            break;
-        }
-        app.clock.advance(chrono::Duration::seconds(10));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(until_refund(&app, line, "succeeded").await, "succeeded");
     let admin = app.admin_token("sqsf").await;
     let q = "from=2026-10-01&to=2026-10-31";
 

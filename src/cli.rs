@@ -409,6 +409,7 @@ async fn serve(
     let base = format!("http://{}:{}", settings.http.host, bound.port);
     tracing::info!(%base, "listening");
     println!("afterschool 已启动: {base}");
+    println!("  登录（家长、教师手机页面与管理后台）: {base}/login");
     println!("  API 文档 (Swagger UI): {base}/api/docs");
     println!("  OpenAPI 规范:          {base}/api/openapi.json");
     println!("  健康检查:              {base}/healthz  {base}/readyz");
@@ -418,17 +419,16 @@ async fn serve(
             println!("  {kind} {code:<12} {base}/t/{code}/api/v1/tenant");
         }
         println!(
-            "演示账号（密码均为 {}；管理员首次登录后须绑定动态验证码）:",
+            "演示账号（密码均为 {}；管理员首次登录后按页面提示绑定身份验证器）:",
             bootstrap::DEMO_PASSWORD
         );
         for (phone, name, role, tenant) in bootstrap::demo_accounts() {
             println!(
-                "  {:<10} {phone}  {name}  {}",
+                "  {:<8} {phone}  {name:<10} {base}{}",
                 role.label(),
-                tenant.unwrap_or("平台")
+                crate::web::auth_pages::home_url(role, tenant)
             );
         }
-        println!("  登录: POST {base}/api/v1/auth/login {{\"phone\": \"…\", \"password\": \"…\"}}");
         println!("按 Ctrl-C 停止（内置数据库随之停止）。");
     }
     bound.serve(state, shutdown).await?;

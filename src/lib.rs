@@ -35,4 +35,5 @@ pub mod storage;
 pub mod tabular;
 pub mod telemetry;
 pub mod tenancy;
+pub mod web;
 pub mod wechatpay;

@@ -102,19 +102,19 @@ pub struct VerifyView {
 
 const ACCOUNTS_CREATE: Permission =
     Permission::platform("platform_accounts_create", "platform.accounts", "write");
-const TENANTS_LIST: Permission =
+pub(crate) const TENANTS_LIST: Permission =
     Permission::platform("platform_tenants", "platform.tenants", "read");
-const SMS_OUTBOX: Permission =
+pub(crate) const SMS_OUTBOX: Permission =
     Permission::platform("platform_sms_outbox", "platform.simulators", "read");
 const ROLES_LIST: Permission =
     Permission::platform("platform_roles_list", "platform.roles", "read");
 const ROLES_ASSIGN: Permission =
     Permission::platform("platform_roles_assign", "platform.roles", "write");
-const AUDIT_SEARCH: Permission =
+pub(crate) const AUDIT_SEARCH: Permission =
     Permission::platform("platform_audit_search", "platform.audit", "read");
-const AUDIT_EXPORT: Permission =
+pub(crate) const AUDIT_EXPORT: Permission =
     Permission::platform("platform_audit_export", "platform.audit", "read");
-const AUDIT_VERIFY: Permission =
+pub(crate) const AUDIT_VERIFY: Permission =
     Permission::platform("platform_audit_verify", "platform.audit", "read");
 
 pub const PERMISSIONS: &[Permission] = &[

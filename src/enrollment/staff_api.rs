@@ -20,21 +20,25 @@ use crate::school::api::school_tx;
 
 pub struct EnrollmentStaffApi;
 
-const REQUEST_FILE: Permission =
+pub(crate) const REQUEST_FILE: Permission =
     Permission::tenant("enrollment_request_file", "school.requests", "file");
-const CHILD_REQUESTS: Permission = Permission::tenant("child_requests", "school.requests", "file");
-const REQUEST_CANCEL: Permission =
+pub(crate) const CHILD_REQUESTS: Permission =
+    Permission::tenant("child_requests", "school.requests", "file");
+pub(crate) const REQUEST_CANCEL: Permission =
     Permission::tenant("enrollment_request_cancel", "school.requests", "file");
-const REQUESTS: Permission = Permission::tenant("enrollment_requests", "school.requests", "review");
-const REQUEST_APPROVE: Permission =
+pub(crate) const REQUESTS: Permission =
+    Permission::tenant("enrollment_requests", "school.requests", "review");
+pub(crate) const REQUEST_APPROVE: Permission =
     Permission::tenant("enrollment_request_approve", "school.requests", "review");
-const REQUEST_REJECT: Permission =
+pub(crate) const REQUEST_REJECT: Permission =
     Permission::tenant("enrollment_request_reject", "school.requests", "review");
-const CANCEL_BY_SCHOOL: Permission =
+pub(crate) const CANCEL_BY_SCHOOL: Permission =
     Permission::tenant("enrollment_cancel_by_school", "school.requests", "review");
-const STATUS: Permission = Permission::tenant("enrollment_status", "school.enrollment", "view");
+pub(crate) const STATUS: Permission =
+    Permission::tenant("enrollment_status", "school.enrollment", "view");
 const SESSIONS: Permission = Permission::tenant("school_sessions", "school.enrollment", "view");
-const MY_TIMETABLE: Permission = Permission::tenant("my_timetable", "school.timetable", "read");
+pub(crate) const MY_TIMETABLE: Permission =
+    Permission::tenant("my_timetable", "school.timetable", "read");
 
 pub const PERMISSIONS: &[Permission] = &[
     REQUEST_FILE,

@@ -209,6 +209,9 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
                 get(oauth::sim_access_token),
             );
     }
+    // The pages take every path the API and the simulators do not: browsers get HTML
+    // answers, including for pages that do not exist.
+    routes = routes.nest("/", crate::web::endpoint());
     routes
         .data(state)
         .around(move |ep, req| middleware::resolve_tenant(ep, req, tenant_state.clone()))

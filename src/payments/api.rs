@@ -19,20 +19,20 @@ use crate::school::api::school_tx;
 
 pub struct PaymentApi;
 
-const ORDER_CREATE: Permission =
+pub(crate) const ORDER_CREATE: Permission =
     Permission::tenant("payment_order_create", "school.payments", "pay");
-const ORDERS_MINE: Permission = Permission::tenant("payment_orders_mine", "school.payments", "pay");
-const ORDERS_SCHOOL: Permission =
+pub(crate) const ORDERS_MINE: Permission = Permission::tenant("payment_orders_mine", "school.payments", "pay");
+pub(crate) const ORDERS_SCHOOL: Permission =
     Permission::tenant("payment_orders_school", "school.payments", "manage");
-const REFUND_CREATE: Permission =
+pub(crate) const REFUND_CREATE: Permission =
     Permission::tenant("payment_refund_create", "school.payments", "manage");
 
-const DAY_CLOSE: Permission = Permission::platform("escrow_day_close", "platform.escrow", "manage");
+pub(crate) const DAY_CLOSE: Permission = Permission::platform("escrow_day_close", "platform.escrow", "manage");
 const OAUTH_URL: Permission = Permission::signed_in("wechat_oauth_url");
 const OAUTH_BIND: Permission = Permission::signed_in("wechat_openid_bind");
-const SETTLEMENT: Permission =
+pub(crate) const SETTLEMENT: Permission =
     Permission::tenant("payment_settlement", "school.payments", "manage");
-const SETTLEMENT_FILE: Permission =
+pub(crate) const SETTLEMENT_FILE: Permission =
     Permission::tenant("payment_settlement_download", "school.payments", "manage");
 
 pub const PERMISSIONS: &[Permission] = &[
@@ -67,7 +67,7 @@ pub struct OpenidBound {
 }
 
 /// This server as the browser reached it (for the simulator's addresses).
-fn base_of(req: &Request) -> String {
+pub(crate) fn base_of(req: &Request) -> String {
     let host = req.header("host").unwrap_or("127.0.0.1");
     format!("http://{host}")
 }

@@ -18,27 +18,46 @@ use crate::school::api::school_tx;
 
 pub struct PeopleApi;
 
-const DEPT_LIST: Permission = Permission::tenant("departments_list", "school.people", "read");
-const DEPT_CREATE: Permission = Permission::tenant("departments_create", "school.people", "write");
-const DEPT_RENAME: Permission = Permission::tenant("departments_rename", "school.people", "write");
-const DEPT_DELETE: Permission = Permission::tenant("departments_delete", "school.people", "write");
-const STAFF_LIST: Permission = Permission::tenant("staff_list", "school.people", "write");
-const STAFF_CREATE: Permission = Permission::tenant("staff_create", "school.people", "write");
-const STAFF_UPDATE: Permission = Permission::tenant("staff_update", "school.people", "write");
-const STAFF_LEAVE: Permission = Permission::tenant("staff_leave", "school.people", "write");
-const STAFF_REVEAL: Permission = Permission::tenant("staff_reveal", "school.people", "reveal");
-const STAFF_ROLE: Permission = Permission::tenant("staff_grant_role", "tenant.roles", "write");
-const HOMEROOM_SET: Permission = Permission::tenant("homeroom_set", "tenant.roles", "write");
-const HOMEROOM_CLEAR: Permission = Permission::tenant("homeroom_clear", "tenant.roles", "write");
-const STUDENT_LIST: Permission = Permission::tenant("students_list", "school.people", "read");
-const STUDENT_CREATE: Permission = Permission::tenant("students_create", "school.people", "write");
-const STUDENT_UPDATE: Permission = Permission::tenant("students_update", "school.people", "write");
-const STUDENT_LEAVE: Permission = Permission::tenant("students_leave", "school.people", "write");
-const STUDENT_REVEAL: Permission = Permission::tenant("students_reveal", "school.people", "reveal");
-const GUARDIAN_ADD: Permission = Permission::tenant("guardians_add", "school.people", "write");
-const GUARDIAN_REMOVE: Permission =
+pub(crate) const DEPT_LIST: Permission =
+    Permission::tenant("departments_list", "school.people", "read");
+pub(crate) const DEPT_CREATE: Permission =
+    Permission::tenant("departments_create", "school.people", "write");
+pub(crate) const DEPT_RENAME: Permission =
+    Permission::tenant("departments_rename", "school.people", "write");
+pub(crate) const DEPT_DELETE: Permission =
+    Permission::tenant("departments_delete", "school.people", "write");
+pub(crate) const STAFF_LIST: Permission =
+    Permission::tenant("staff_list", "school.people", "write");
+pub(crate) const STAFF_CREATE: Permission =
+    Permission::tenant("staff_create", "school.people", "write");
+pub(crate) const STAFF_UPDATE: Permission =
+    Permission::tenant("staff_update", "school.people", "write");
+pub(crate) const STAFF_LEAVE: Permission =
+    Permission::tenant("staff_leave", "school.people", "write");
+pub(crate) const STAFF_REVEAL: Permission =
+    Permission::tenant("staff_reveal", "school.people", "reveal");
+pub(crate) const STAFF_ROLE: Permission =
+    Permission::tenant("staff_grant_role", "tenant.roles", "write");
+pub(crate) const HOMEROOM_SET: Permission =
+    Permission::tenant("homeroom_set", "tenant.roles", "write");
+pub(crate) const HOMEROOM_CLEAR: Permission =
+    Permission::tenant("homeroom_clear", "tenant.roles", "write");
+pub(crate) const STUDENT_LIST: Permission =
+    Permission::tenant("students_list", "school.people", "read");
+pub(crate) const STUDENT_CREATE: Permission =
+    Permission::tenant("students_create", "school.people", "write");
+pub(crate) const STUDENT_UPDATE: Permission =
+    Permission::tenant("students_update", "school.people", "write");
+pub(crate) const STUDENT_LEAVE: Permission =
+    Permission::tenant("students_leave", "school.people", "write");
+pub(crate) const STUDENT_REVEAL: Permission =
+    Permission::tenant("students_reveal", "school.people", "reveal");
+pub(crate) const GUARDIAN_ADD: Permission =
+    Permission::tenant("guardians_add", "school.people", "write");
+pub(crate) const GUARDIAN_REMOVE: Permission =
     Permission::tenant("guardians_remove", "school.people", "write");
-const MY_CHILDREN: Permission = Permission::tenant("my_children", "school.family", "read");
+pub(crate) const MY_CHILDREN: Permission =
+    Permission::tenant("my_children", "school.family", "read");
 
 pub const PERMISSIONS: &[Permission] = &[
     DEPT_LIST,

@@ -17,11 +17,14 @@ use crate::school::api::school_tx;
 
 pub struct ImportApi;
 
-const TEMPLATE: Permission = Permission::tenant("imports_template", "school.people", "write");
-const UPLOAD: Permission = Permission::tenant("imports_upload", "school.people", "write");
-const LIST: Permission = Permission::tenant("imports_list", "school.people", "write");
-const SHOW: Permission = Permission::tenant("imports_show", "school.people", "write");
-const REPORT: Permission = Permission::tenant("imports_report", "school.people", "write");
+pub(crate) const TEMPLATE: Permission =
+    Permission::tenant("imports_template", "school.people", "write");
+pub(crate) const UPLOAD: Permission =
+    Permission::tenant("imports_upload", "school.people", "write");
+pub(crate) const LIST: Permission = Permission::tenant("imports_list", "school.people", "write");
+pub(crate) const SHOW: Permission = Permission::tenant("imports_show", "school.people", "write");
+pub(crate) const REPORT: Permission =
+    Permission::tenant("imports_report", "school.people", "write");
 
 pub const PERMISSIONS: &[Permission] = &[TEMPLATE, UPLOAD, LIST, SHOW, REPORT];
 

@@ -16,7 +16,8 @@ use crate::tenancy::model::TenantKind;
 
 pub struct SchoolApi;
 
-const CALENDAR: Permission = Permission::tenant("school_calendar", "school.calendar", "read");
+pub(crate) const CALENDAR: Permission =
+    Permission::tenant("school_calendar", "school.calendar", "read");
 
 pub const PERMISSIONS: &[Permission] = &[CALENDAR];
 

@@ -27,29 +27,42 @@ use crate::http::{ApiTags, AppData, RequestTenant};
 
 pub struct SchoolConfigApi;
 
-const CLASSES: Permission = Permission::tenant("school_classes", "school.org", "read");
-const VENUES: Permission = Permission::tenant("school_venues", "school.org", "read");
-const PERIODS: Permission = Permission::tenant("school_periods", "school.org", "read");
-const GRADE_CREATE: Permission = Permission::tenant("school_grade_create", "school.org", "write");
-const GRADE_UPDATE: Permission = Permission::tenant("school_grade_update", "school.org", "write");
-const GRADE_DELETE: Permission = Permission::tenant("school_grade_delete", "school.org", "write");
-const CLASS_CREATE: Permission = Permission::tenant("school_class_create", "school.org", "write");
-const CLASS_UPDATE: Permission = Permission::tenant("school_class_update", "school.org", "write");
-const CLASS_DELETE: Permission = Permission::tenant("school_class_delete", "school.org", "write");
-const CLASS_PROMOTE: Permission = Permission::tenant("school_class_promote", "school.org", "write");
-const VENUE_CREATE: Permission = Permission::tenant("school_venue_create", "school.org", "write");
-const VENUE_UPDATE: Permission = Permission::tenant("school_venue_update", "school.org", "write");
-const VENUE_DELETE: Permission = Permission::tenant("school_venue_delete", "school.org", "write");
-const PERIOD_CREATE: Permission = Permission::tenant("school_period_create", "school.org", "write");
-const PERIOD_UPDATE: Permission = Permission::tenant("school_period_update", "school.org", "write");
-const PERIOD_DELETE: Permission = Permission::tenant("school_period_delete", "school.org", "write");
-const TERM_CREATE: Permission =
+pub(crate) const CLASSES: Permission = Permission::tenant("school_classes", "school.org", "read");
+pub(crate) const VENUES: Permission = Permission::tenant("school_venues", "school.org", "read");
+pub(crate) const PERIODS: Permission = Permission::tenant("school_periods", "school.org", "read");
+pub(crate) const GRADE_CREATE: Permission =
+    Permission::tenant("school_grade_create", "school.org", "write");
+pub(crate) const GRADE_UPDATE: Permission =
+    Permission::tenant("school_grade_update", "school.org", "write");
+pub(crate) const GRADE_DELETE: Permission =
+    Permission::tenant("school_grade_delete", "school.org", "write");
+pub(crate) const CLASS_CREATE: Permission =
+    Permission::tenant("school_class_create", "school.org", "write");
+pub(crate) const CLASS_UPDATE: Permission =
+    Permission::tenant("school_class_update", "school.org", "write");
+pub(crate) const CLASS_DELETE: Permission =
+    Permission::tenant("school_class_delete", "school.org", "write");
+pub(crate) const CLASS_PROMOTE: Permission =
+    Permission::tenant("school_class_promote", "school.org", "write");
+pub(crate) const VENUE_CREATE: Permission =
+    Permission::tenant("school_venue_create", "school.org", "write");
+pub(crate) const VENUE_UPDATE: Permission =
+    Permission::tenant("school_venue_update", "school.org", "write");
+pub(crate) const VENUE_DELETE: Permission =
+    Permission::tenant("school_venue_delete", "school.org", "write");
+pub(crate) const PERIOD_CREATE: Permission =
+    Permission::tenant("school_period_create", "school.org", "write");
+pub(crate) const PERIOD_UPDATE: Permission =
+    Permission::tenant("school_period_update", "school.org", "write");
+pub(crate) const PERIOD_DELETE: Permission =
+    Permission::tenant("school_period_delete", "school.org", "write");
+pub(crate) const TERM_CREATE: Permission =
     Permission::tenant("school_term_create", "school.calendar", "write");
-const TERM_UPDATE: Permission =
+pub(crate) const TERM_UPDATE: Permission =
     Permission::tenant("school_term_update", "school.calendar", "write");
-const TERM_DAY_SET: Permission =
+pub(crate) const TERM_DAY_SET: Permission =
     Permission::tenant("school_term_day_set", "school.calendar", "write");
-const TERM_DAY_DELETE: Permission =
+pub(crate) const TERM_DAY_DELETE: Permission =
     Permission::tenant("school_term_day_delete", "school.calendar", "write");
 
 pub const PERMISSIONS: &[Permission] = &[

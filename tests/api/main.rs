@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod browser;
 mod cli;
 mod courses;
 mod enrollment;
@@ -10,6 +11,11 @@ mod fixtures;
 mod helpers;
 mod http_api;
 mod isolation;
+mod journeys_courses;
+mod journeys_parent;
+mod journeys_platform;
+mod journeys_school;
+mod journeys_teacher;
 mod ledger;
 mod migrate;
 mod payments;
@@ -18,4 +24,5 @@ mod route_walk;
 mod school_config;
 mod storage;
 mod tenancy;
+mod web_pages;
 mod wechatpay;

@@ -231,12 +231,14 @@ async fn certificates(req: &Request, Data(sim): Sim<'_>) -> Response {
 #[derive(Debug, Deserialize)]
 struct CashierQuery {
     prepay_id: String,
+    redirect_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct CashierForm {
     prepay_id: String,
     action: String,
+    redirect_url: Option<String>,
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -278,13 +280,35 @@ async fn cashier_page(Query(q): Query<CashierQuery>, Data(sim): Sim<'_>) -> Resp
                 Ok(Some(m)) => m.material.name.clone(),
                 _ => sim.settings().merchant_name.clone(),
             };
-            html(StatusCode::OK, cashier::checkout(&order, &name))
+            html(
+                StatusCode::OK,
+                cashier::checkout(
+                    &order,
+                    &name,
+                    cashier::safe_redirect(q.redirect_url.as_deref()),
+                ),
+            )
         }
     }
 }
 
 #[handler]
 async fn cashier_submit(Form(f): Form<CashierForm>, Data(sim): Sim<'_>) -> Response {
+    let back = cashier::safe_redirect(f.redirect_url.as_deref()).map(str::to_owned);
+    let resp = cashier_outcome(f, sim).await;
+    match back {
+        None => resp,
+        Some(b) => {
+            let status = resp.status();
+            match resp.into_body().into_string().await {
+                Ok(body) => html(status, cashier::with_back_link(body, Some(&b))),
+                Err(_) => system_error_page(),
+            }
+        }
+    }
+}
+
+async fn cashier_outcome(f: CashierForm, sim: &Arc<Simulator>) -> Response {
     if f.action == "cancel" {
         // The payer closing the sheet changes nothing on the platform: the order stays
         // NOTPAY until it is paid, closed or expires.

@@ -57,8 +57,16 @@ button {{ width: 100%; padding: 12px; font-size: 17px; border-radius: 8px; borde
 }
 
 /// The cashier for an order that can still be paid.
-pub fn checkout(order: &OrderRow, merchant_name: &str) -> String {
+pub fn checkout(order: &OrderRow, merchant_name: &str, redirect_url: Option<&str>) -> String {
     let prepay = escape(&order.prepay_id);
+    let back = redirect_url
+        .map(|r| {
+            format!(
+                r#"<input type="hidden" name="redirect_url" value="{}">"#,
+                escape(r)
+            )
+        })
+        .unwrap_or_default();
     page(
         "微信支付",
         &format!(
@@ -66,7 +74,7 @@ pub fn checkout(order: &OrderRow, merchant_name: &str) -> String {
 <div class="desc">{desc}</div>
 <div class="amount"><small>¥</small>{amount}</div>
 <form method="post" action="cashier">
-<input type="hidden" name="prepay_id" value="{prepay}">
+<input type="hidden" name="prepay_id" value="{prepay}">{back}
 <button class="pay" type="submit" name="action" value="pay">确认支付</button>
 <button class="cancel" type="submit" name="action" value="cancel">取消</button>
 </form>
@@ -78,6 +86,24 @@ pub fn checkout(order: &OrderRow, merchant_name: &str) -> String {
             no = escape(&order.out_trade_no),
         ),
     )
+}
+
+/// The merchant page the payer returns to (WeChat's H5 `redirect_url`): only a path on this
+/// site, so the cashier cannot be used to send payers elsewhere.
+pub fn safe_redirect(r: Option<&str>) -> Option<&str> {
+    r.filter(|u| u.starts_with('/') && !u.starts_with("//") && !u.contains('\\'))
+}
+
+/// `page` with a "return to the merchant" link at its end.
+pub fn with_back_link(page: String, redirect_url: Option<&str>) -> String {
+    match redirect_url {
+        Some(r) => page.replacen(
+            "</body>",
+            &format!(r#"<p style="text-align:center"><a class="back" id="back-to-merchant" href="{}">返回商户</a></p></body>"#, escape(r)),
+            1,
+        ),
+        None => page,
+    }
 }
 
 /// A page that only states something (paid, cancelled, closed, unknown).

@@ -1,0 +1,137 @@
+//! The PC console's frame: who may enter which console, the side navigation of each (school,
+//! agency, bureau, operator), and the school's overview page. The pages themselves live in
+//! `console_*` modules, one per area, each with its own `mount`.
+
+use maud::{html, Markup};
+use poem::{get, handler, Route};
+
+use super::layout::{self, NavItem};
+use super::session::Web;
+use super::{page, PageResult, WebError};
+use crate::auth::model::Role;
+use crate::tenancy::model::TenantKind;
+
+pub fn mount(r: Route) -> Route {
+    let r = r.at("/console", get(overview));
+    let r = super::console_people::mount(r);
+    let r = super::console_courses::mount(r);
+    super::console_platform::mount(r)
+}
+
+/// The school console's navigation (links under the tenant).
+pub fn school_nav(web: &Web) -> Vec<NavItem> {
+    let item = |group, path: &str, label| NavItem {
+        group,
+        path: web.link(path),
+        label,
+    };
+    vec![
+        item("概览", "/console", "工作台"),
+        item("基础信息", "/console/classes", "年级与班级"),
+        item("基础信息", "/console/departments", "部门"),
+        item("基础信息", "/console/staff", "教职工"),
+        item("基础信息", "/console/students", "学生"),
+        item("基础信息", "/console/imports", "批量导入"),
+        item("基础信息", "/console/settings", "场地与时段"),
+        item("基础信息", "/console/calendar", "学期校历"),
+        item("课程与报名", "/console/courses", "课程发布"),
+        item("课程与报名", "/console/enrollments", "报名管理"),
+        item("课程与报名", "/console/requests", "退课与调班"),
+        item("收费", "/console/orders", "订单与退款"),
+        item("收费", "/console/settlement", "结算报表"),
+    ]
+}
+
+/// The agency console's navigation.
+pub fn agency_nav(web: &Web) -> Vec<NavItem> {
+    vec![NavItem {
+        group: "机构",
+        path: web.link("/console"),
+        label: "机构概况",
+    }]
+}
+
+/// The platform console's navigation (bureau officers and the operator's roles).
+pub fn platform_nav(web: &Web) -> Vec<NavItem> {
+    let mut out = Vec::new();
+    let roles = web.auth.platform_roles();
+    let item = |group, path: &str, label| NavItem {
+        group,
+        path: path.to_string(),
+        label,
+    };
+    if roles.contains(&Role::BureauOfficer) {
+        out.push(item("教体中心", "/console/bureau", "辖区概况"));
+    }
+    if roles.iter().any(|r| {
+        matches!(
+            r,
+            Role::OperatorSys | Role::OperatorSec | Role::OperatorAudit
+        )
+    }) {
+        out.push(item("平台运营", "/console/platform", "租户"));
+        out.push(item("平台运营", "/console/platform/audit", "审计日志"));
+        out.push(item("模拟器", "/console/platform/sim/sms", "短信收件箱"));
+        out.push(item("模拟器", "/console/platform/sim/wxpay", "微信支付"));
+        out.push(item("模拟器", "/console/platform/sim/bank", "监管银行"));
+    }
+    out
+}
+
+/// A school console page: the frame with the school's navigation around `body`.
+pub fn school_page(web: &Web, title: &str, active: &str, body: Markup) -> Markup {
+    layout::console(web, title, &school_nav(web), &web.link(active), body)
+}
+
+/// A platform console page.
+pub fn platform_page(web: &Web, title: &str, active: &str, body: Markup) -> Markup {
+    layout::console(web, title, &platform_nav(web), active, body)
+}
+
+#[handler]
+async fn overview(web: Web) -> PageResult {
+    let t = web.tenant()?.clone();
+    if t.kind == TenantKind::Agency {
+        return page(layout::console(
+            &web,
+            "机构概况",
+            &agency_nav(&web),
+            &web.link("/console"),
+            html! {
+                div.card {
+                    h2 { (t.name) }
+                    p.muted { "机构代码 " (t.code.as_str()) }
+                    p { "机构的课程由学校导入后在学校的课程发布中管理。" }
+                }
+            },
+        ));
+    }
+    if !web.has_role(Role::SchoolAdmin) {
+        return Err(WebError::Api(crate::error::ApiError::new(
+            crate::error::ErrorKind::Forbidden,
+            "PERMISSION_DENIED",
+            "管理后台仅供学校管理员使用",
+            serde_json::json!({}),
+        )));
+    }
+    page(school_page(
+        &web,
+        "工作台",
+        "/console",
+        html! {
+            div.card {
+                h2 { (t.name) }
+                p.muted { "学校代码 " (t.code.as_str()) }
+            }
+            div.card {
+                h3 { "常用操作" }
+                ul.list {
+                    li { a href=(web.link("/console/imports")) { "批量导入学生、教职工 ›" } }
+                    li { a href=(web.link("/console/courses")) { "发布课程与托管 ›" } }
+                    li { a href=(web.link("/console/requests")) { "审批退课与调班 ›" } }
+                    li { a href=(web.link("/console/settlement")) { "查看结算报表 ›" } }
+                }
+            }
+        },
+    ))
+}

@@ -1,0 +1,658 @@
+//! The parent's mobile pages (R-P02…R-P06, R-P11, R-P12): the children, the courses a child
+//! may book with places left and the clash warning, booking, paying at the cashier, the
+//! week's timetable, and the records of bookings, orders and refunds.
+//!
+//! The child a page is about travels in the `child` query parameter; without it the first
+//! child is shown. Must never show or act on a child that is not the caller's own: every
+//! read goes through the same service calls (and their guardian checks) as the API.
+
+use maud::{html, Markup};
+use poem::http::StatusCode;
+use poem::web::{Path, Query};
+use poem::{get, handler, post, Request, Route};
+use serde::Deserialize;
+
+use super::layout::{self, notice, weekday, when, yuan, Tone};
+use super::session::{see_other, Web};
+use super::{html_response, page, PageResult, WebError};
+use crate::auth::guard::client_info;
+use crate::enrollment::api as enroll_api;
+use crate::enrollment::model::{EnrollmentView, OfferView};
+use crate::enrollment::service as enroll;
+use crate::error::ApiError;
+use crate::payments::model::{NewOrder, OrderView, PayChannel};
+use crate::payments::service as pay;
+use crate::people::model::StudentView;
+
+pub fn mount(r: Route) -> Route {
+    r.at("/m", get(home_page))
+        .at("/m/consent", post(consent_submit))
+        .at("/m/courses", get(courses_page))
+        .at("/m/courses/:id", get(course_detail))
+        .at("/m/courses/:id/book", post(book_submit))
+        .at("/m/records", get(records_page))
+        .at("/m/enrollments/:id/cancel", post(cancel_submit))
+        .at("/m/pay", post(pay_now))
+        .at("/m/wechat-return", get(wechat_return))
+        .at("/m/timetable", get(timetable_page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ChildQuery {
+    pub child: Option<i64>,
+    /// A short notice key after a redirect (`booked`, `paid`, …).
+    pub done: Option<String>,
+    /// The idempotency key of a payment that went to WeChat's authorisation first: the
+    /// retry must find the same order.
+    pub key: Option<String>,
+}
+
+/// The caller's children, or the consent page when the rules are not yet agreed to.
+async fn children(web: &Web) -> Result<Result<Vec<StudentView>, Markup>, WebError> {
+    let mut tx = web.school_tx(&crate::people::api::MY_CHILDREN).await?;
+    match crate::people::service::my_children(&web.app, &web.auth, &mut tx).await {
+        Ok(list) => {
+            tx.commit().await?;
+            Ok(Ok(list))
+        }
+        Err(e) if e.body().code == "CONSENT_REQUIRED" => Ok(Err(consent_page(web))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn consent_page(web: &Web) -> Markup {
+    layout::mobile(
+        web,
+        "个人信息处理规则",
+        "/m",
+        html! {
+            div.card {
+                h2 { "《个人信息处理规则》" }
+                p { "为办理课后服务报名、缴费和托管考勤，学校需要处理您和孩子的以下信息：孩子姓名、班级、身份证号（仅用于核验年龄和身份），监护人姓名和手机号。" }
+                p { "这些信息加密保存在学校的数据空间内，页面和日志中只显示脱敏后的内容；除依法向教育主管部门报送外，不会提供给第三方。" }
+                p { "您可以随时在“我的”中撤回同意；撤回后将无法继续在线报名。" }
+                form method="post" action=(web.post_url("/m/consent")) {
+                    button.block type="submit" id="consent-agree" { "我已阅读并同意" }
+                }
+            }
+        },
+    )
+}
+
+#[handler]
+async fn consent_submit(web: Web) -> PageResult {
+    crate::auth::service::grant_consent(&web.app, &web.auth, None)
+        .await
+        .map_err(|e| WebError::Api(e.into()))?;
+    Ok(see_other(&web.link("/m")))
+}
+
+/// The child the page is about: the one asked for (if the caller's own) or the first.
+fn pick(list: &[StudentView], asked: Option<i64>) -> Result<Option<&StudentView>, WebError> {
+    match asked {
+        Some(id) => list
+            .iter()
+            .find(|c| c.id == id)
+            .map(Some)
+            .ok_or(WebError::NotFound),
+        None => Ok(list.first()),
+    }
+}
+
+fn child_switcher(web: &Web, list: &[StudentView], current: &StudentView, path: &str) -> Markup {
+    html! {
+        @if list.len() > 1 {
+            div.toolbar.children {
+                span.muted { "孩子：" }
+                @for c in list {
+                    @if c.id == current.id { strong.tag { (c.name) } }
+                    @else { a.tag.grey href=(web.link(&format!("{path}?child={}", c.id))) { (c.name) } }
+                }
+            }
+        }
+    }
+}
+
+fn done_notice(done: Option<&str>) -> Markup {
+    let text = match done {
+        Some("booked") => "报名成功，名额已为您保留，请在截止时间前完成支付",
+        Some("paid") => "已返回商户页面。支付结果以微信支付通知为准，通常几秒内更新",
+        Some("cancelled") => "已取消报名，名额已释放",
+        Some("wx_bound") => "微信授权完成，请再次点击“微信支付”",
+        _ => return html! {},
+    };
+    notice(Tone::Ok, text)
+}
+
+fn no_children(web: &Web) -> Markup {
+    layout::mobile(
+        web,
+        "首页",
+        "/m",
+        notice(
+            Tone::Warn,
+            "本校还没有登记您为监护人的学生。请联系班主任核对您在学校登记的手机号。",
+        ),
+    )
+}
+
+#[handler]
+async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
+    let list = match children(&web).await? {
+        Ok(l) => l,
+        Err(consent) => return page(consent),
+    };
+    let Some(child) = pick(&list, q.child)? else {
+        return page(no_children(&web));
+    };
+    let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
+    let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
+    tx.commit().await?;
+    let held: Vec<&EnrollmentView> = records.iter().filter(|e| e.status == "held").collect();
+    let active = records.iter().filter(|e| e.status == "confirmed").count();
+    let q_child = format!("?child={}", child.id);
+    page(layout::mobile(
+        &web,
+        "课后服务",
+        "/m",
+        html! {
+            (done_notice(q.done.as_deref()))
+            (child_switcher(&web, &list, child, "/m"))
+            div.card {
+                div.row { h2 { (child.name) } span.muted { (child.class_name) } }
+                p.muted { "已报名 " (active) " 项" @if !held.is_empty() { "，" (held.len()) " 项待支付" } }
+            }
+            @if !held.is_empty() {
+                (notice(Tone::Warn, "有报名待支付，超过保留时间名额将自动释放"))
+                (pay_form(&web, child.id, &held, q.key.as_deref()))
+            }
+            div.card {
+                ul.list {
+                    li { a href=(web.link(&format!("/m/courses{q_child}"))) { "选课报名 ›" } }
+                    li { a href=(web.link(&format!("/m/timetable{q_child}"))) { "本周课表 ›" } }
+                    li { a href=(web.link(&format!("/m/records{q_child}"))) { "报名与缴费记录 ›" } }
+                }
+            }
+        },
+    ))
+}
+
+fn pay_form(web: &Web, child: i64, held: &[&EnrollmentView], key: Option<&str>) -> Markup {
+    // One key per rendering: pressing 去支付 twice (or the network retrying the post) finds
+    // the same order instead of opening a second one. After WeChat's authorisation the key
+    // of the first attempt comes back, so the retry pays the order already opened.
+    let key = key
+        .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    html! {
+        form.card method="post" action=(web.post_url(&format!("/m/pay?child={child}"))) id="pay-form" {
+            h3 { "待支付" }
+            @for e in held {
+                div.row {
+                    label.inline { input type="checkbox" name="enrollment_id" value=(e.id) checked; " " (e.course_name) }
+                    @if let Some(t) = e.hold_expires_at { small.muted { "保留至 " (when(t)) } }
+                }
+            }
+            input type="hidden" name="key" value=(key);
+            p {}
+            button.block type="submit" id="pay-submit" { "微信支付" }
+        }
+    }
+}
+
+#[handler]
+async fn courses_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
+    let list = match children(&web).await? {
+        Ok(l) => l,
+        Err(consent) => return page(consent),
+    };
+    let Some(child) = pick(&list, q.child)? else {
+        return page(no_children(&web));
+    };
+    let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
+    let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
+    tx.commit().await?;
+    let tops: Vec<&OfferView> = offers.iter().filter(|o| o.parent_id.is_none()).collect();
+    page(layout::mobile(
+        &web,
+        "选课报名",
+        "/m/courses",
+        html! {
+            (child_switcher(&web, &list, child, "/m/courses"))
+            @if tops.is_empty() { (notice(Tone::Warn, "目前没有可报名的课程或托管")) }
+            @for o in &tops {
+                a.card.offer href=(web.link(&format!("/m/courses/{}?child={}", o.id, child.id))) style="display:block;color:inherit" {
+                    div.row {
+                        h3 { (o.name) }
+                        (offer_tag(o))
+                    }
+                    p.muted { (o.schedule) @if let Some(v) = &o.venue { " · " (v) } }
+                    div.row {
+                        span.price { (yuan(&o.total)) }
+                        span.muted { "剩余 " (o.remaining) " 个名额" }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn offer_tag(o: &OfferView) -> Markup {
+    html! {
+        @match o.booked.as_deref() {
+            Some("held") => span.tag.warn { "待支付" },
+            Some("confirmed") => span.tag { "已报名" },
+            _ => @if !o.open { span.tag.grey { "未在报名时间" } }
+                 @else if o.remaining <= 0 { span.tag.bad { "已满" } }
+                 @else { span.tag { (if o.class_type == "custody" { "托管" } else { "课程" }) } },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CourseQuery {
+    child: Option<i64>,
+}
+
+async fn course_page(
+    web: &Web,
+    course_id: i64,
+    asked: Option<i64>,
+    error: Option<&ApiError>,
+) -> PageResult {
+    let list = match children(web).await? {
+        Ok(l) => l,
+        Err(consent) => return page(consent),
+    };
+    let Some(child) = pick(&list, asked)? else {
+        return page(no_children(web));
+    };
+    let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
+    let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
+    tx.commit().await?;
+    let Some(o) = offers.iter().find(|o| o.id == course_id) else {
+        return Err(WebError::NotFound);
+    };
+    let items: Vec<&OfferView> = offers
+        .iter()
+        .filter(|i| i.parent_id == Some(o.id))
+        .collect();
+    let status = error.map(super::api_status).unwrap_or(StatusCode::OK);
+    let can_book = o.open && o.booked.is_none() && o.remaining > 0;
+    let body = layout::mobile(
+        web,
+        &o.name,
+        "/m/courses",
+        html! {
+            p { a href=(web.link(&format!("/m/courses?child={}", child.id))) { "‹ 返回课程列表" } }
+            div.card {
+                div.row { h2 { (o.name) } (offer_tag(o)) }
+                p { (o.intro) }
+                dl.kv {
+                    dt { "孩子" } dd { (child.name) " · " (child.class_name) }
+                    dt { "时间" } dd { (o.schedule) }
+                    dt { "日期" } dd { (o.starts_on) " 至 " (o.ends_on) }
+                    @if let Some(v) = &o.venue { dt { "地点" } dd { (v) } }
+                    @if !o.teachers.is_empty() { dt { "老师" } dd { (o.teachers.join("、")) } }
+                    dt { "收费" } dd {
+                        @if o.pricing == "per_day" {
+                            (yuan(&o.price)) " / 天"
+                            @if let Some(d) = o.served_days { " × " (d) " 天（按校历扣除节假日）" }
+                        } @else { (yuan(&o.price)) }
+                    }
+                    dt { "应付" } dd.price { (yuan(&o.total)) }
+                    dt { "名额" } dd { "剩余 " (o.remaining) }
+                    dt { "报名时间" } dd { (when(o.reg_opens_at)) " 至 " (when(o.reg_closes_at)) }
+                }
+                @if !items.is_empty() {
+                    h3 { "系列课程包含" }
+                    ul.list { @for i in &items { li { (i.name) br; small.muted { (i.schedule) } } } }
+                }
+            }
+            @if let Some(e) = error {
+                div.notice.error role="alert" id="book-error" data-code=(e.body().code) {
+                    (e.body().message)
+                }
+            }
+            @if can_book {
+                form method="post" action=(web.post_url(&format!("/m/courses/{}/book?child={}", o.id, child.id))) {
+                    button.block type="submit" id="book-submit" { "立即报名" }
+                }
+            } @else if o.booked.as_deref() == Some("held") {
+                a.btn.block href=(web.link(&format!("/m?child={}", child.id))) { "去支付" }
+            }
+        },
+    );
+    Ok(html_response(status, body))
+}
+
+#[handler]
+async fn course_detail(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>) -> PageResult {
+    course_page(&web, id, q.child, None).await
+}
+
+#[handler]
+async fn book_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>) -> PageResult {
+    let Some(child) = q.child else {
+        return Err(WebError::NotFound);
+    };
+    let mut tx = web.school_tx(&enroll_api::BOOK).await?;
+    match enroll::book(&web.app, &web.auth, &mut tx, child, id).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(see_other(
+                &web.link(&format!("/m?child={child}&done=booked")),
+            ))
+        }
+        Err(e) if !super::api_status(&e).is_server_error() => {
+            drop(tx);
+            course_page(&web, id, Some(child), Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[handler]
+async fn cancel_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>) -> PageResult {
+    let mut tx = web.school_tx(&enroll_api::CANCEL).await?;
+    enroll::cancel_hold(&web.app, &web.auth, &mut tx, id).await?;
+    tx.commit().await?;
+    let child = q.child.map(|c| format!("child={c}&")).unwrap_or_default();
+    Ok(see_other(
+        &web.link(&format!("/m/records?{child}done=cancelled")),
+    ))
+}
+
+#[handler]
+async fn pay_now(
+    web: Web,
+    req: &Request,
+    Query(q): Query<CourseQuery>,
+    body: String,
+) -> PageResult {
+    // Repeated checkbox names: parsed by hand (serde's urlencoded forms keep only one).
+    let mut ids = Vec::new();
+    let mut key = String::new();
+    for (k, v) in form_urlencoded(&body) {
+        match k.as_str() {
+            "enrollment_id" => ids.extend(v.parse::<i64>().ok()),
+            "key" => key = v,
+            _ => {}
+        }
+    }
+    let child = q.child.unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(see_other(&web.link(&format!("/m?child={child}"))));
+    }
+    // Inside WeChat's browser WeChat Pay takes JSAPI orders only (H5 payment is refused
+    // there); any other browser pays through the H5 cashier.
+    let in_wechat = req
+        .header("user-agent")
+        .is_some_and(|ua| ua.contains("MicroMessenger"));
+    let channel = if in_wechat {
+        PayChannel::Jsapi
+    } else {
+        PayChannel::H5
+    };
+    let tx = web.school_tx(&crate::payments::api::ORDER_CREATE).await?;
+    let result = pay::create_order(
+        &web.app,
+        &web.auth,
+        tx,
+        NewOrder {
+            enrollment_ids: ids,
+            channel,
+            idempotency_key: key.clone(),
+        },
+        client_info(req).ip,
+    )
+    .await;
+    let back = web.link(&format!("/m/records?child={child}&done=paid"));
+    let order = match result {
+        Ok(o) => o,
+        Err(e) if e.body().code == "WX_OPENID_REQUIRED" => {
+            // First payment in WeChat: silent authorisation for the openid, then back here.
+            let base = crate::payments::api::base_of(req);
+            let return_to = format!(
+                "{base}{}",
+                web.link(&format!("/m/wechat-return?child={child}&key={key}"))
+            );
+            let url =
+                crate::payments::oauth::authorize_url(&web.app, &web.auth, &base, &return_to)?;
+            return Ok(see_other(&url));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(pay) = order.pay.as_ref() else {
+        return Ok(see_other(&back));
+    };
+    if let Some(params) = &pay.jsapi {
+        return page(jsapi_page(
+            &web,
+            &order,
+            params,
+            pay.cashier_url.as_deref(),
+            &back,
+        ));
+    }
+    match pay.cashier_url.clone().or(pay.h5_url.clone()) {
+        Some(url) => {
+            // WeChat's H5 cashier returns the payer to `redirect_url` when done.
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Ok(see_other(&format!(
+                "{url}{sep}redirect_url={}",
+                urlencoding::encode(&back)
+            )))
+        }
+        None => Ok(see_other(&back)),
+    }
+}
+
+/// The JSAPI payment sheet: WeChat's `getBrandWCPayRequest` with the signed parameters. In
+/// the demo (no WeChat around the page) the simulator's cashier stands in.
+fn jsapi_page(
+    web: &Web,
+    order: &OrderView,
+    p: &crate::payments::model::JsapiParamsView,
+    cashier: Option<&str>,
+    back: &str,
+) -> Markup {
+    let params = serde_json::json!({
+        "appId": p.app_id, "timeStamp": p.time_stamp, "nonceStr": p.nonce_str,
+        "package": p.package, "signType": p.sign_type, "paySign": p.pay_sign,
+    })
+    .to_string();
+    let cashier = cashier.map(|c| {
+        let sep = if c.contains('?') { '&' } else { '?' };
+        format!("{c}{sep}redirect_url={}", urlencoding::encode(back))
+    });
+    // The parameters go in a data attribute (escaped by the template), never into the
+    // script's source.
+    let script = r#"(function(){
+var el=document.getElementById('jsapi');if(!el)return;
+var p=JSON.parse(el.getAttribute('data-params')),back=el.getAttribute('data-back');
+function pay(){WeixinJSBridge.invoke('getBrandWCPayRequest',p,function(r){
+if(r.err_msg==='get_brand_wcpay_request:ok'){location.href=back;}
+else{document.getElementById('jsapi-state').textContent='支付未完成，可重新点击支付';}});}
+if(typeof WeixinJSBridge==='undefined'){document.addEventListener('WeixinJSBridgeReady',pay,false);}
+else{pay();}
+window.payAgain=function(){if(typeof WeixinJSBridge!=='undefined'){pay();}};
+})();"#;
+    layout::mobile(
+        web,
+        "微信支付",
+        "/m",
+        html! {
+            div.card #jsapi data-params=(params) data-back=(back) {
+                h2 { (order.description) }
+                p.price { (yuan(&order.amount)) }
+                p #jsapi-state.muted { "正在拉起微信支付…" }
+                button.block type="button" onclick="payAgain()" { "重新支付" }
+            }
+            @if let Some(c) = &cashier {
+                (notice(Tone::Warn, "演示环境：没有真实的微信支付组件，请使用模拟收银台完成支付"))
+                a.btn.block.secondary #sim-cashier href=(c) { "打开模拟收银台" }
+            }
+            p { a href=(back) { "查看订单" } }
+            script { (maud::PreEscaped(script)) }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct WechatReturn {
+    code: Option<String>,
+    state: Option<String>,
+    child: Option<i64>,
+    key: Option<String>,
+}
+
+/// Where WeChat's silent authorisation comes back: binds the openid, then back to the
+/// payment with the same idempotency key.
+#[handler]
+async fn wechat_return(web: Web, req: &Request, Query(q): Query<WechatReturn>) -> PageResult {
+    let (Some(code), Some(state)) = (q.code.as_deref(), q.state.as_deref()) else {
+        return Err(WebError::Api(ApiError::new(
+            crate::error::ErrorKind::BadRequest,
+            "OAUTH_CODE_MISSING",
+            "微信授权未完成，请返回重新支付",
+            serde_json::json!({}),
+        )));
+    };
+    let base = crate::payments::api::base_of(req);
+    crate::payments::oauth::bind(&web.app, &web.auth, &base, code, state).await?;
+    let child = q.child.unwrap_or_default();
+    let key = q
+        .key
+        .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|k| format!("&key={k}"))
+        .unwrap_or_default();
+    Ok(see_other(
+        &web.link(&format!("/m?child={child}&done=wx_bound{key}")),
+    ))
+}
+
+/// `application/x-www-form-urlencoded` pairs, decoded (`+` is a space).
+pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let dec = |s: &str| {
+                urlencoding::decode(&s.replace('+', " "))
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+#[handler]
+async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
+    let list = match children(&web).await? {
+        Ok(l) => l,
+        Err(consent) => return page(consent),
+    };
+    let Some(child) = pick(&list, q.child)? else {
+        return page(no_children(&web));
+    };
+    let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
+    let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
+    tx.commit().await?;
+    let tenant = web.authorize(&crate::payments::api::ORDERS_MINE).await?;
+    let orders: Vec<OrderView> = pay::my_orders(&web.app, &web.auth, tenant)
+        .await?
+        .into_iter()
+        .filter(|o| o.lines.iter().any(|l| l.student_id == child.id))
+        .collect();
+    let waiting = q.done.as_deref() == Some("paid") && orders.iter().any(|o| o.status == "created");
+    let mut body = html! {
+        (done_notice(q.done.as_deref()))
+        (child_switcher(&web, &list, child, "/m/records"))
+        h2 { "报名记录" }
+        @if records.is_empty() { p.muted { "还没有报名记录" } }
+        div.card {
+            ul.list #enrollments {
+                @for e in &records {
+                    li data-status=(e.status) {
+                        div.row {
+                            strong { (e.course_name) }
+                            span class={ "tag" @match e.status.as_str() { "held" => " warn", "confirmed" => "", _ => " grey" } } { (e.status_label) }
+                        }
+                        small.muted { (e.weekdays.iter().map(|d| weekday(*d)).collect::<Vec<_>>().join("、")) " " (e.starts_at) "–" (e.ends_at) }
+                        @if e.status == "held" {
+                            form.inline method="post" action=(web.post_url(&format!("/m/enrollments/{}/cancel?child={}", e.id, child.id))) {
+                                " " button.link type="submit" { "取消报名" }
+                            }
+                        }
+                        @if e.status == "confirmed" {
+                            " " a.request href=(web.link(&format!("/m/requests/new?child={}&enrollment={}", child.id, e.id))) { "申请退课/调班" }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href=(web.link(&format!("/m/requests?child={}", child.id))) { "我的退课与调班申请 ›" } }
+        h2 { "订单与退款" }
+        @if orders.is_empty() { p.muted { "还没有订单" } }
+        @for o in &orders {
+            div.card.order data-status=(o.status) {
+                div.row {
+                    strong { (o.description) }
+                    span class={ "tag" @if o.status == "created" { " warn" } @else if o.status == "closed" { " grey" } } { (o.status_label) }
+                }
+                div.row { small.muted { "订单号 " (o.out_trade_no) } span.price { (yuan(&o.amount)) } }
+                @for r in &o.refunds {
+                    div.row.refund data-status=(r.status) {
+                        small { "退款 " (yuan(&r.amount)) " · " (r.reason) }
+                        span class={ "tag" @if r.status == "succeeded" { "" } @else if r.status == "abnormal" { " bad" } @else { " warn" } } { (r.status_label) }
+                    }
+                }
+            }
+        }
+    };
+    if waiting {
+        body = html! { meta http-equiv="refresh" content="3"; (body) };
+    }
+    page(layout::mobile(&web, "报名与缴费记录", "/m/records", body))
+}
+
+#[handler]
+async fn timetable_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
+    let list = match children(&web).await? {
+        Ok(l) => l,
+        Err(consent) => return page(consent),
+    };
+    let Some(child) = pick(&list, q.child)? else {
+        return page(no_children(&web));
+    };
+    let mut tx = web.school_tx(&enroll_api::TIMETABLE).await?;
+    let week = enroll::timetable(&web.app, &web.auth, &mut tx, child.id).await?;
+    tx.commit().await?;
+    page(layout::mobile(
+        &web,
+        "本周课表",
+        "/m/timetable",
+        html! {
+            (child_switcher(&web, &list, child, "/m/timetable"))
+            p.muted { (week.student_name) " · " (week.week_of) " 这一周" }
+            div.week #timetable {
+                @for d in &week.days {
+                    div.day {
+                        h3 { (d.label) " " small.muted { (d.date.format("%m-%d")) } }
+                        @for s in &d.slots {
+                            div class={ "slot" @if s.status == "held" { " held" } } {
+                                strong { (s.course_name) } br;
+                                (s.starts_at) "–" (s.ends_at)
+                                @if let Some(v) = &s.venue { br; small { (v) } }
+                                @if s.status == "held" { br; small { "待支付" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}

@@ -1,0 +1,7 @@
+//! (being written)
+
+use poem::Route;
+
+pub fn mount(r: Route) -> Route {
+    r
+}

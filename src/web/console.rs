@@ -51,31 +51,72 @@ pub fn agency_nav(web: &Web) -> Vec<NavItem> {
     }]
 }
 
-/// The platform console's navigation (bureau officers and the operator's roles).
+/// The platform console's navigation (bureau officers and the operator's roles): only the
+/// entries the caller's roles may open (三员分立: each operator role sees its own work).
 pub fn platform_nav(web: &Web) -> Vec<NavItem> {
-    let mut out = Vec::new();
     let roles = web.auth.platform_roles();
-    let item = |group, path: &str, label| NavItem {
-        group,
-        path: path.to_string(),
-        label,
+    let may = |obj: &str, act: &str| {
+        web.app
+            .authz
+            .any_allows(&roles, crate::auth::model::Domain::Platform, obj, act)
     };
-    if roles.contains(&Role::BureauOfficer) {
-        out.push(item("教体中心", "/console/bureau", "辖区概况"));
-    }
-    if roles.iter().any(|r| {
-        matches!(
-            r,
-            Role::OperatorSys | Role::OperatorSec | Role::OperatorAudit
-        )
-    }) {
-        out.push(item("平台运营", "/console/platform", "租户"));
-        out.push(item("平台运营", "/console/platform/audit", "审计日志"));
-        out.push(item("模拟器", "/console/platform/sim/sms", "短信收件箱"));
-        out.push(item("模拟器", "/console/platform/sim/wxpay", "微信支付"));
-        out.push(item("模拟器", "/console/platform/sim/bank", "监管银行"));
-    }
-    out
+    let entries: [(&str, &str, &str, &str, &str); 6] = [
+        (
+            "教体中心",
+            "/console/bureau",
+            "辖区概况",
+            "platform.tenants",
+            "read",
+        ),
+        (
+            "平台运营",
+            "/console/platform",
+            "租户",
+            "platform.tenants",
+            "read",
+        ),
+        (
+            "平台运营",
+            "/console/platform/audit",
+            "审计日志",
+            "platform.audit",
+            "read",
+        ),
+        (
+            "模拟器",
+            "/console/platform/sim/sms",
+            "短信收件箱",
+            "platform.simulators",
+            "read",
+        ),
+        (
+            "模拟器",
+            "/console/platform/sim/wxpay",
+            "微信支付",
+            "platform.simulators",
+            "read",
+        ),
+        (
+            "模拟器",
+            "/console/platform/sim/bank",
+            "监管银行",
+            "platform.simulators",
+            "read",
+        ),
+    ];
+    let bureau = roles.contains(&Role::BureauOfficer);
+    entries
+        .into_iter()
+        // The bureau's overview is the bureau's page; the operator's tenant list is the
+        // operator's, though both read tenants.
+        .filter(|(_, path, ..)| (*path == "/console/bureau") == bureau)
+        .filter(|(.., obj, act)| may(obj, act))
+        .map(|(group, path, label, ..)| NavItem {
+            group,
+            path: path.to_string(),
+            label,
+        })
+        .collect()
 }
 
 /// A school console page: the frame with the school's navigation around `body`.

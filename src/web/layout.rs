@@ -120,12 +120,10 @@ pub fn console(web: &Web, title: &str, nav: &[NavItem], active: &str, body: Mark
                 }
                 div.shell {
                     nav.side {
-                        @let mut last = "";
-                        @for item in nav {
-                            @if item.group != last {
+                        @for (i, item) in nav.iter().enumerate() {
+                            @if i == 0 || nav[i - 1].group != item.group {
                                 div.group { (item.group) }
                             }
-                            @let _ = { last = item.group; };
                             a href=(item.path) class=[(item.path == active).then_some("on")] { (item.label) }
                         }
                     }

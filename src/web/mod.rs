@@ -30,8 +30,8 @@ pub use session::Web;
 /// Why a page could not be shown. Answered as a page, never as JSON.
 #[derive(Debug)]
 pub enum WebError {
-    /// Not signed in (or the session ended): the redirect to the sign-in page.
-    Login(Response),
+    /// Not signed in (or the session ended): the sign-in page to send the browser to.
+    Login(String),
     /// A form posted without this session's CSRF token or from another origin.
     Csrf,
     NotFound,
@@ -98,13 +98,7 @@ impl poem::error::ResponseError for WebError {
 
     fn as_response(&self) -> Response {
         let (title, message, code) = match self {
-            WebError::Login(r) => {
-                let mut out = Response::builder().status(StatusCode::SEE_OTHER);
-                if let Some(loc) = r.headers().get(header::LOCATION) {
-                    out = out.header(header::LOCATION, loc.clone());
-                }
-                return out.finish();
-            }
+            WebError::Login(to) => return session::see_other(to),
             WebError::Csrf => (
                 "页面已过期",
                 "页面已过期或来源不明，请返回后刷新页面再试".to_string(),

@@ -9,7 +9,7 @@
 use maud::{html, Markup};
 use poem::http::StatusCode;
 use poem::web::{Path, Query};
-use poem::{get, handler, post, Request, Route};
+use poem::{get, handler, post, Request, Response, Route};
 use serde::Deserialize;
 
 use super::layout::{self, notice, weekday, when, yuan, Tone};
@@ -60,6 +60,39 @@ async fn children(web: &Web) -> Result<Result<Vec<StudentView>, Markup>, WebErro
     }
 }
 
+/// The caller's children and the one a page is about.
+pub struct Family {
+    pub list: Vec<StudentView>,
+    current: usize,
+}
+
+impl Family {
+    pub fn child(&self) -> &StudentView {
+        &self.list[self.current]
+    }
+}
+
+/// The family a parent page shows, or the page to show instead: the data rules to agree
+/// to, or a note that the school has no child of this parent. A child that is not the
+/// caller's own is a 404.
+pub async fn family(web: &Web, asked: Option<i64>) -> Result<Result<Family, Response>, WebError> {
+    let list = match children(web).await? {
+        Ok(l) => l,
+        Err(consent) => return Ok(Err(super::html_response(StatusCode::OK, consent))),
+    };
+    let current = match asked {
+        Some(id) => list
+            .iter()
+            .position(|c| c.id == id)
+            .ok_or(WebError::NotFound)?,
+        None if list.is_empty() => {
+            return Ok(Err(super::html_response(StatusCode::OK, no_children(web))))
+        }
+        None => 0,
+    };
+    Ok(Ok(Family { list, current }))
+}
+
 fn consent_page(web: &Web) -> Markup {
     layout::mobile(
         web,
@@ -85,18 +118,6 @@ async fn consent_submit(web: Web) -> PageResult {
         .await
         .map_err(|e| WebError::Api(e.into()))?;
     Ok(see_other(&web.link("/m")))
-}
-
-/// The child the page is about: the one asked for (if the caller's own) or the first.
-fn pick(list: &[StudentView], asked: Option<i64>) -> Result<Option<&StudentView>, WebError> {
-    match asked {
-        Some(id) => list
-            .iter()
-            .find(|c| c.id == id)
-            .map(Some)
-            .ok_or(WebError::NotFound),
-        None => Ok(list.first()),
-    }
 }
 
 fn child_switcher(web: &Web, list: &[StudentView], current: &StudentView, path: &str) -> Markup {
@@ -138,13 +159,11 @@ fn no_children(web: &Web) -> Markup {
 
 #[handler]
 async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
-    let list = match children(&web).await? {
-        Ok(l) => l,
-        Err(consent) => return page(consent),
+    let fam = match family(&web, q.child).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
-    let Some(child) = pick(&list, q.child)? else {
-        return page(no_children(&web));
-    };
+    let (list, child) = (&fam.list, fam.child());
     let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -157,7 +176,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         "/m",
         html! {
             (done_notice(q.done.as_deref()))
-            (child_switcher(&web, &list, child, "/m"))
+            (child_switcher(&web, list, child, "/m"))
             div.card {
                 div.row { h2 { (child.name) } span.muted { (child.class_name) } }
                 p.muted { "已报名 " (active) " 项" @if !held.is_empty() { "，" (held.len()) " 项待支付" } }
@@ -203,13 +222,11 @@ fn pay_form(web: &Web, child: i64, held: &[&EnrollmentView], key: Option<&str>) 
 
 #[handler]
 async fn courses_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
-    let list = match children(&web).await? {
-        Ok(l) => l,
-        Err(consent) => return page(consent),
+    let fam = match family(&web, q.child).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
-    let Some(child) = pick(&list, q.child)? else {
-        return page(no_children(&web));
-    };
+    let (list, child) = (&fam.list, fam.child());
     let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
     let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -219,7 +236,7 @@ async fn courses_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         "选课报名",
         "/m/courses",
         html! {
-            (child_switcher(&web, &list, child, "/m/courses"))
+            (child_switcher(&web, list, child, "/m/courses"))
             @if tops.is_empty() { (notice(Tone::Warn, "目前没有可报名的课程或托管")) }
             @for o in &tops {
                 a.card.offer href=(web.link(&format!("/m/courses/{}?child={}", o.id, child.id))) style="display:block;color:inherit" {
@@ -261,13 +278,11 @@ async fn course_page(
     asked: Option<i64>,
     error: Option<&ApiError>,
 ) -> PageResult {
-    let list = match children(web).await? {
-        Ok(l) => l,
-        Err(consent) => return page(consent),
+    let fam = match family(web, asked).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
-    let Some(child) = pick(&list, asked)? else {
-        return page(no_children(web));
-    };
+    let child = fam.child();
     let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
     let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -551,13 +566,11 @@ pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
 
 #[handler]
 async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
-    let list = match children(&web).await? {
-        Ok(l) => l,
-        Err(consent) => return page(consent),
+    let fam = match family(&web, q.child).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
-    let Some(child) = pick(&list, q.child)? else {
-        return page(no_children(&web));
-    };
+    let (list, child) = (&fam.list, fam.child());
     let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -570,7 +583,7 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let waiting = q.done.as_deref() == Some("paid") && orders.iter().any(|o| o.status == "created");
     let mut body = html! {
         (done_notice(q.done.as_deref()))
-        (child_switcher(&web, &list, child, "/m/records"))
+        (child_switcher(&web, list, child, "/m/records"))
         h2 { "报名记录" }
         @if records.is_empty() { p.muted { "还没有报名记录" } }
         div.card {
@@ -621,13 +634,11 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
 
 #[handler]
 async fn timetable_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
-    let list = match children(&web).await? {
-        Ok(l) => l,
-        Err(consent) => return page(consent),
+    let fam = match family(&web, q.child).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
-    let Some(child) = pick(&list, q.child)? else {
-        return page(no_children(&web));
-    };
+    let (list, child) = (&fam.list, fam.child());
     let mut tx = web.school_tx(&enroll_api::TIMETABLE).await?;
     let week = enroll::timetable(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -636,7 +647,7 @@ async fn timetable_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         "本周课表",
         "/m/timetable",
         html! {
-            (child_switcher(&web, &list, child, "/m/timetable"))
+            (child_switcher(&web, list, child, "/m/timetable"))
             p.muted { (week.student_name) " · " (week.week_of) " 这一周" }
             div.week #timetable {
                 @for d in &week.days {

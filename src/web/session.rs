@@ -79,6 +79,12 @@ impl Web {
         self.tenant()
     }
 
+    /// Checks a platform permission (no tenant), audited on refusal as the API does.
+    pub async fn authorize_platform(&self, perm: &Permission) -> Result<(), WebError> {
+        authorize(&self.app, &self.auth, &CurrentTenant(None), perm).await?;
+        Ok(())
+    }
+
     /// A transaction in this request's school, after checking `perm`: the pages' way into
     /// the same service functions the API calls.
     pub async fn school_tx(&self, perm: &Permission) -> Result<TenantTx, WebError> {
@@ -121,7 +127,7 @@ pub fn clear_cookie() -> String {
 }
 
 /// Where the browser goes to sign in, coming back to `next` afterwards.
-pub fn login_redirect(req: &Request) -> Response {
+pub fn login_redirect(req: &Request) -> String {
     let next = req
         .original_uri()
         .path_and_query()
@@ -132,7 +138,7 @@ pub fn login_redirect(req: &Request) -> Response {
     } else {
         "/".into()
     };
-    see_other(&format!("/login?next={}", urlencoding::encode(&next)))
+    format!("/login?next={}", urlencoding::encode(&next))
 }
 
 /// 303 See Other: the answer to a form post (the browser then GETs `to`).

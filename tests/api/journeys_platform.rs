@@ -1,1 +1,425 @@
-//! (being written)
+//! Platform console journeys in a real browser (issue #7 item 2; R-B01, R-X02, R-X03): the
+//! operator's system administrator signs in with a password and enrols an authenticator,
+//! sees the tenant registry, reads a parent's sign-in code in the SMS simulator, finds the
+//! paid order in the WeChat Pay simulator and closes the escrow day (a wrong date first);
+//! the audit administrator searches, exports and checks the trail; the bureau officer sees
+//! the district's overview; a parent is refused the operator's pages.
+
+use std::time::Duration;
+
+use afterschool::auth::model::Role;
+use afterschool::auth::totp;
+use afterschool::clock::Clock;
+use afterschool::pii::Phone;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
+use crate::helpers::{spawn_app, TestApp};
+
+const PASSWORD: &str = "Test#2026ok";
+const T: &str = "/t/sqsf/api/v1";
+const OPERATOR: &str = "18800000001";
+const AUDITOR: &str = "18800000003";
+const BUREAU: &str = "18800000004";
+
+/// Signs an admin in through the sign-in page and enrols the authenticator the TOTP page
+/// shows (admins must); returns the secret for later sign-ins.
+async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) -> Vec<u8> {
+    b.sign_in(phone, PASSWORD).await;
+    let shown = b.find("#totp-secret").await.text().await.unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(shown.trim().as_bytes())
+        .unwrap_or_else(|e| panic!("secret {shown:?}: {e}"));
+    let code = totp::code_at(&secret, app.clock.now().timestamp());
+    b.fill("#code", &code).await;
+    b.click("form.stack button[type=submit]").await;
+    b.find("main h1").await;
+    secret
+}
+
+/// Signs an enrolled admin in again: password, then the authenticator's code when asked.
+async fn sign_in_with_code(b: &Browser, app: &TestApp, phone: &str, secret: &[u8]) {
+    b.sign_in(phone, PASSWORD).await;
+    b.find("#totp").await;
+    b.fill("#password", PASSWORD).await;
+    b.fill("#totp", &totp::code_at(secret, app.clock.now().timestamp()))
+        .await;
+    b.click("#login-submit").await;
+    b.find("main h1").await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click("header.topbar form button").await;
+    b.find("#login-form").await;
+}
+
+/// A course booked, ordered and paid at the WeChat Pay simulator's cashier by family 0, as
+/// the payments tests arrange it; returns the order's `out_trade_no`.
+async fn paid_order(app: &TestApp, student: i64, token: &str) -> String {
+    let course = insert_course(app, &Course::new(app, "fb-plat", "足球兴趣班")).await;
+    let (s, booked) = app
+        .send_json(
+            Method::POST,
+            Some(token),
+            &format!("{T}/school/enrollments"),
+            Some(json!({ "student_id": student, "course_id": course })),
+        )
+        .await;
+    assert_eq!(s, 200, "{booked}");
+    let (s, order) = app
+        .send_json(
+            Method::POST,
+            Some(token),
+            &format!("{T}/school/payments/orders"),
+            Some(json!({
+                "enrollment_ids": [booked[0]["id"]],
+                "channel": "h5",
+                "idempotency_key": "platform-journey-0001",
+            })),
+        )
+        .await;
+    assert_eq!(s, 200, "{order}");
+    let h5 = order["pay"]["h5_url"].as_str().unwrap();
+    let prepay = h5.split("prepay_id=").nth(1).unwrap();
+    let r = app
+        .client
+        .post(format!("{}/sim/wxpay/cashier", app.address))
+        .form(&[("prepay_id", prepay), ("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = order["id"].as_i64().unwrap();
+    for _ in 0..100 {
+        let status: String =
+            sqlx::query_scalar("select status from platform.payment_orders where id = $1")
+                .bind(id)
+                .fetch_one(&app.db.admin)
+                .await
+                .unwrap();
+        if status == "paid" {
+            return sqlx::query_scalar(
+                "select out_trade_no from platform.payment_orders where id = $1",
+            )
+            .bind(id)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+        }
+        let _ = app
+            .send_json(
+                Method::POST,
+                None,
+                "/sim/wxpay/control",
+                Some(json!({ "deliver_due": true })),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("order {id} was never paid");
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
+    // Arrange: the demo street, a family, a paid course, the operator's account.
+    let app = spawn_app().await;
+    let applied = app.apply_demo().await;
+    let fam = families(&app, 1).await;
+    let trade_no = paid_order(&app, fam[0].0, &fam[0].1).await;
+    app.sign_in_as(OPERATOR, Role::OperatorSys, None).await;
+    let mut b = Browser::start("platform_operator", &app.address).await;
+
+    // A parent asks for a sign-in code on the sign-in page.
+    let parent = FIRST_PHONE.to_string();
+    b.goto("/login?mode=sms").await;
+    b.fill("#phone", &parent).await;
+    b.click("button[formaction='/login/sms']").await;
+    let sent = b.find(".notice.ok").await.text().await.unwrap();
+    assert!(sent.contains("验证码已发送"), "{sent}");
+
+    // The operator signs in with the password and enrols an authenticator.
+    let secret = sign_in_admin(&b, &app, OPERATOR).await;
+    assert_eq!(b.path().await, "/console/platform");
+    let tenants = b.find("#tenants").await.text().await.unwrap();
+    assert!(!applied.is_empty());
+    for t in &applied {
+        assert!(tenants.contains(&t.code), "{} missing: {tenants}", t.code);
+    }
+    let registered = count(&app, "select count(*) from platform.tenants").await;
+    let rows = b
+        .client
+        .find_all(fantoccini::Locator::Css("#tenants tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len() as i64, registered);
+    let sqsf = b.text("#tenants tr[data-code=sqsf]").await;
+    assert!(sqsf.contains("学校") && sqsf.contains("正常"), "{sqsf}");
+    b.shot("tenants").await;
+
+    // The SMS simulator shows the code that was sent, to a masked phone.
+    b.click_link("短信收件箱").await;
+    let outbox = b.find("#sms-outbox").await.text().await.unwrap();
+    let phone = Phone::parse(&parent).unwrap();
+    let body = afterschool::auth::sms::latest_for(&app.db.admin, &app.keys.pii, &phone)
+        .await
+        .unwrap()
+        .expect("a code was sent");
+    assert!(body.contains("验证码"), "{body}");
+    assert!(outbox.contains(&body), "{outbox}");
+    assert!(outbox.contains(&phone.masked()), "{outbox}");
+    assert!(
+        !outbox.contains(&parent),
+        "the phone is shown masked: {outbox}"
+    );
+    b.shot("sms-outbox").await;
+
+    // The WeChat Pay simulator shows the paid order and its delivered callback.
+    b.click_link("微信支付").await;
+    let order = b
+        .text(&format!("#wxpay-orders tr[data-trade-no='{trade_no}']"))
+        .await;
+    assert!(order.contains("支付成功"), "{order}");
+    assert!(order.contains("¥300.00"), "{order}");
+    let callbacks = b.find("#wxpay-notifications").await.text().await.unwrap();
+    assert!(callbacks.contains("已送达"), "{callbacks}");
+    b.shot("wxpay").await;
+
+    // The escrow day close refuses a day that is not over, and a date that is no date,
+    // next to the field, and books nothing.
+    b.click_link("监管银行").await;
+    b.fill("#date", "2026-10-12").await;
+    b.click("#close-submit").await;
+    let err = b.find("#date-error").await.text().await.unwrap();
+    assert!(err.contains("已结束"), "{err}");
+    b.fill("#date", "2026-13-45").await;
+    b.click("#close-submit").await;
+    let err = b.find("#date-error").await.text().await.unwrap();
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    assert_eq!(
+        b.find("#date")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2026-13-45"),
+        "what was typed stays in the field"
+    );
+    assert_eq!(
+        count(&app, "select count(*) from platform.reconciliation_runs").await,
+        0
+    );
+    assert_eq!(
+        count(&app, "select count(*) from platform.bank_statement_lines").await,
+        0
+    );
+    b.shot("bank-refused").await;
+
+    // Next night: the day is over (the idle session has ended meanwhile).
+    app.clock.advance(chrono::Duration::hours(16));
+    sign_in_with_code(&b, &app, OPERATOR, &secret).await;
+    b.goto("/console/platform/sim/bank").await;
+    b.fill("#date", "2026-10-12").await;
+    b.click("#close-submit").await;
+    let result = b.find("#close-result").await.text().await.unwrap();
+    assert!(result.contains("2026-10-12 日终处理完成"), "{result}");
+    assert_eq!(b.text("#settled").await, "¥300.00");
+    assert_eq!(b.text("#matched").await, "1 笔");
+    assert!(result.contains("对账无差异"), "{result}");
+    let statement = b.find("#statement").await.text().await.unwrap();
+    assert!(statement.contains("WXSETTLE20261012"), "{statement}");
+    assert!(statement.contains("¥300.00"), "{statement}");
+    assert!(b.text("#statement-totals").await.contains("收入 ¥300.00"));
+    assert_eq!(
+        count(&app, "select count(*) from platform.reconciliation_runs").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.bank_statement_lines where reference = 'WXSETTLE20261012'"
+        )
+        .await,
+        1
+    );
+    b.shot("bank-closed").await;
+
+    // The statement of any day can be looked up; a wrong date is named next to its field.
+    b.goto("/console/platform/sim/bank?day=2026-10-12").await;
+    assert!(b
+        .find("#reconciliation-runs")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("无差异"));
+    b.goto("/console/platform/sim/bank?day=12/10/2026").await;
+    assert!(b
+        .find("#day-error")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("YYYY-MM-DD"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_parent_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let fam = families(&app, 1).await;
+    paid_order(&app, fam[0].0, &fam[0].1).await;
+    app.sign_in_as(AUDITOR, Role::OperatorAudit, None).await;
+    app.sign_in_as(BUREAU, Role::BureauOfficer, None).await;
+    let mut b = Browser::start("platform_audit_bureau", &app.address).await;
+
+    // The audit administrator lands on the audit trail, not on a refusal.
+    sign_in_admin(&b, &app, AUDITOR).await;
+    assert_eq!(b.path().await, "/console/platform/audit");
+    let all = b.find("#audit-records").await.text().await.unwrap();
+    assert!(all.contains("auth.login"), "{all}");
+    b.shot("audit").await;
+
+    // Filters: only successful sign-ins.
+    b.fill("#action", "auth.login").await;
+    b.click("#audit-search").await;
+    b.find("#audit-records").await;
+    let actions = b
+        .client
+        .find_all(fantoccini::Locator::Css("#audit-records tbody tr"))
+        .await
+        .unwrap();
+    assert!(!actions.is_empty());
+    for row in &actions {
+        let a = row.attr("data-action").await.unwrap().unwrap_or_default();
+        assert!(a.starts_with("auth.login"), "{a}");
+    }
+
+    // A wrong date is named next to its field and nothing is searched.
+    b.fill("#from", "2026-13-01").await;
+    b.click("#audit-search").await;
+    let err = b.find("#from-error").await.text().await.unwrap();
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    assert!(!b.exists("#audit-records").await);
+    b.shot("audit-bad-filter").await;
+
+    // The export is a CSV download of the same selection.
+    b.goto("/console/platform/audit?action=auth.login").await;
+    let href = b
+        .find("#audit-export")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(href, "/console/platform/audit/export?action=auth.login");
+    let cookie = b.client.get_named_cookie("as_session").await.unwrap();
+    let csv = app
+        .client
+        .get(format!("{}{href}", app.address))
+        .header("cookie", format!("as_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"audit-"));
+    let bytes = csv.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM, for Excel");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("时间,"), "{text}");
+    assert!(text.contains("auth.login"), "{text}");
+    assert!(!text.contains("authz.denied"), "{text}");
+
+    // The chain check: intact, then broken once a record is edited behind the app's back.
+    b.click("#audit-verify").await;
+    let ok = b.find("#verify-result").await;
+    assert_eq!(
+        ok.attr("data-intact").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert!(ok.text().await.unwrap().contains("审计链完整"));
+    b.shot("audit-verified").await;
+    let mut tx = app.db.admin.begin().await.unwrap();
+    sqlx::raw_sql(
+        "alter table platform.audit_log disable trigger user;
+         update platform.audit_log set object = 'forged' where id = (select min(id) from platform.audit_log);
+         alter table platform.audit_log enable trigger user;",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    b.click("#audit-verify").await;
+    let broken = b.find("#verify-result[data-intact=false]").await;
+    assert!(broken.text().await.unwrap().contains("审计链校验失败"));
+    sign_out(&b).await;
+
+    // The bureau officer sees the district: every school, and the escrow figures of sqsf.
+    sign_in_admin(&b, &app, BUREAU).await;
+    assert_eq!(b.path().await, "/console/bureau");
+    let schools = count(
+        &app,
+        "select count(*) from platform.tenants where kind = 'school'",
+    )
+    .await;
+    let rows = b
+        .client
+        .find_all(fantoccini::Locator::Css("#bureau-schools tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len() as i64, schools);
+    let sqsf = b.text("#bureau-schools tr[data-code=sqsf]").await;
+    assert!(sqsf.contains("¥300.00"), "{sqsf}");
+    assert_eq!(b.text("#sum-orders").await, "1 笔");
+    assert_eq!(b.text("#sum-paid").await, "¥300.00");
+    assert_eq!(b.text("#sum-held").await, "¥300.00");
+    b.shot("bureau").await;
+    // The bureau has no operator pages.
+    b.goto("/console/platform/sim/sms").await;
+    assert!(b.text("body").await.contains("无权访问"));
+    b.goto("/console/bureau").await;
+    sign_out(&b).await;
+
+    // A parent opening the operator's console is refused, and the refusal is audited.
+    let denied_before = count(
+        &app,
+        "select count(*) from platform.audit_log where action = 'authz.denied' and object = 'platform_tenants'",
+    )
+    .await;
+    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
+    b.goto("/console/platform").await;
+    let refused = b.find(".notice.error").await.text().await.unwrap();
+    assert!(b.text("h1").await.contains("无权访问"), "{refused}");
+    b.shot("parent-refused").await;
+    let cookie = b.client.get_named_cookie("as_session").await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/console/platform", app.address))
+        .header("cookie", format!("as_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("无权访问"));
+    let denied_after = count(
+        &app,
+        "select count(*) from platform.audit_log where action = 'authz.denied' and object = 'platform_tenants'",
+    )
+    .await;
+    assert_eq!(denied_after, denied_before + 2);
+    b.close().await;
+}

@@ -1,0 +1,309 @@
+//! The term calendar (R-S05) as month grids: teaching days, make-up days (调休上课),
+//! holidays, closures and weekends, for the term chosen. A day's special kind is set or
+//! cleared with the same services as `PUT`/`DELETE /school/terms/:code/days/:date`; a date
+//! that is malformed, outside the term or of the wrong kind is refused under the date field.
+//! Custody and meals are charged by this calendar, so a change shows here at once.
+
+use chrono::Datelike;
+use maud::{html, Markup};
+use poem::web::Query;
+use poem::{get, handler, post, Route};
+use serde::Deserialize;
+
+use super::{actor, done_notice, link_with, options, select, settle, Posted, Problems};
+use crate::error::ApiError;
+use crate::school::api::CALENDAR;
+use crate::school::config_api as perm;
+use crate::school::model::{CalendarDay, CalendarView, TermDayRequest};
+use crate::school::{config, repo, service as school};
+use crate::web::console::school_page;
+use crate::web::layout::{field, input, notice, weekday, Tone};
+use crate::web::session::{see_other, Web};
+use crate::web::{api_status, html_response, PageResult};
+
+pub(super) fn mount(r: Route) -> Route {
+    r.at("/console/calendar", get(calendar))
+        .at("/console/calendar/day", post(set_day))
+        .at("/console/calendar/clear", post(clear_day))
+}
+
+const DAY_KINDS: [(&str, &str); 3] = [
+    ("holiday", "节假日（放假）"),
+    ("closure", "停课"),
+    ("makeup", "调休上课"),
+];
+
+fn day_field(f: &str) -> Option<&'static str> {
+    match f {
+        "date"
+        | "DAY_OUTSIDE_TERM"
+        | "MAKEUP_ON_TEACHING_DAY"
+        | "NOT_A_SCHOOL_DAY"
+        | "DAY_NOT_FOUND" => Some("date"),
+        "name" => Some("name"),
+        "kind" => Some("kind"),
+        _ => None,
+    }
+}
+
+/// How a day is shown: its CSS class and short label.
+fn look(d: &CalendarDay) -> (&'static str, String) {
+    match d.kind.as_str() {
+        "teaching" => ("teaching", "上课".into()),
+        "makeup" => ("makeup", "调休上课".into()),
+        "holiday" => ("holiday", d.label.clone()),
+        "closure" => ("closure", "停课".into()),
+        "weekend" => ("weekend", "周末".into()),
+        _ => ("outside", String::new()),
+    }
+}
+
+/// One month of the term: the days in a Monday-first grid, `None` before the first day.
+#[derive(Debug)]
+struct Month<'a> {
+    year: i32,
+    month: u32,
+    cells: Vec<Option<&'a CalendarDay>>,
+}
+
+fn months(days: &[CalendarDay]) -> Vec<Month<'_>> {
+    let mut out: Vec<Month<'_>> = Vec::new();
+    for d in days {
+        let (y, m) = (d.date.year(), d.date.month());
+        let fresh = out
+            .last()
+            .is_none_or(|last| (last.year, last.month) != (y, m));
+        if fresh {
+            let lead = usize::from(d.weekday.saturating_sub(1));
+            out.push(Month {
+                year: y,
+                month: m,
+                cells: vec![None; lead],
+            });
+        }
+        if let Some(last) = out.last_mut() {
+            last.cells.push(Some(d));
+        }
+    }
+    out
+}
+
+fn month_grid(web: &Web, term: &str, m: &Month<'_>) -> Markup {
+    html! {
+        div.card.month {
+            h3 { (m.year) " 年 " (m.month) " 月" }
+            div.cal {
+                @for wd in 1..=7i16 { span.wd { (weekday(wd).trim_start_matches('周')) } }
+                @for c in &m.cells {
+                    @match c {
+                        None => span.d.blank {},
+                        Some(d) => {
+                            @let (class, label) = look(d);
+                            a class={ "d " (class) } data-date=(d.date) title=(d.label)
+                                href={ (link_with(web, "/console/calendar", &[("term", term), ("date", &d.date.to_string())])) "#day-form" } {
+                                b { (d.date.day()) }
+                                small { (label) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CalendarQuery {
+    term: Option<String>,
+    date: Option<String>,
+    done: Option<String>,
+}
+
+async fn calendar_page(
+    web: &Web,
+    term: Option<&str>,
+    form: &Posted,
+    p: &Problems,
+    done: Option<&str>,
+) -> PageResult {
+    let mut tx = web.school_tx(&CALENDAR).await?;
+    let terms = repo::terms(tx.conn()).await?;
+    let cal: Result<CalendarView, ApiError> =
+        school::calendar(&mut tx, term, web.app.clock.today()).await;
+    tx.commit().await?;
+    let cal = match cal {
+        Ok(c) => Some(c),
+        Err(e) if api_status(&e) == poem::http::StatusCode::NOT_FOUND => None,
+        Err(e) => return Err(e.into()),
+    };
+    let Some(cal) = cal else {
+        let body = html! {
+            (notice(Tone::Warn, "学校尚未设置学期校历，或所选学期不存在。"))
+        };
+        return Ok(html_response(
+            p.status(),
+            school_page(web, "学期校历", "/console/calendar", body),
+        ));
+    };
+    let code = cal.term.code.clone();
+    let term_opts: Vec<(String, String)> = terms
+        .iter()
+        .map(|t| (t.code.clone(), t.name.clone()))
+        .collect();
+    let count = |k: &str| cal.days.iter().filter(|d| d.kind == k).count();
+    let kind = if form.get("kind").is_empty() {
+        "holiday"
+    } else {
+        form.get("kind")
+    };
+    let action = |path: &str| web.post_url(&format!("{path}?term={}", urlencoding::encode(&code)));
+    let body = html! {
+        (done_notice(done))
+        form.toolbar.filter method="get" action=(web.link("/console/calendar")) {
+            (select("term", &term_opts, &code))
+            button.secondary type="submit" { "查看" }
+        }
+        div.card {
+            div.row {
+                h2 { (cal.term.name) }
+                span.muted { (cal.term.starts_on) " 至 " (cal.term.ends_on) }
+            }
+            p #term-summary {
+                "上课日 " strong { (cal.term.school_days) } " 天（含调休上课 " (count("makeup")) " 天）；"
+                "节假日 " (count("holiday")) " 天，停课 " (count("closure")) " 天。"
+            }
+            div.legend {
+                span.d.teaching { "上课" } span.d.makeup { "调休上课" } span.d.holiday { "节假日" }
+                span.d.closure { "停课" } span.d.weekend { "周末" }
+            }
+        }
+        div.months {
+            @for m in months(&cal.days) { (month_grid(web, &code, &m)) }
+        }
+        div.card id="day-form" {
+            h2 { "设置某一天" }
+            p.muted { "节假日、停课须是本来上课的日子；调休上课须是本来不上课的日子（如周六）。点日历中的日期可直接填入。" }
+            form.stack method="post" action=(action("/console/calendar/day")) {
+                (p.notice("day"))
+                (field("日期（YYYY-MM-DD）", "date", input("text", "date", form.get("date")), p.field("date")))
+                (field("类型", "kind", select("kind", &options(&DAY_KINDS, None), kind), p.field("kind")))
+                (field("名称（如 国庆节、台风停课、国庆调休上课）", "name", input("text", "name", form.get("name")), p.field("name")))
+                div.toolbar {
+                    button type="submit" id="day-set" { "保存设置" }
+                    button.secondary type="submit" id="day-clear" formaction=(action("/console/calendar/clear")) { "取消该日设置" }
+                }
+            }
+        }
+    };
+    Ok(html_response(
+        p.status(),
+        school_page(web, "学期校历", "/console/calendar", body),
+    ))
+}
+
+#[handler]
+async fn calendar(web: Web, Query(q): Query<CalendarQuery>) -> PageResult {
+    let f = Posted::of(&[("date", q.date.unwrap_or_default())]);
+    calendar_page(
+        &web,
+        q.term.as_deref().filter(|t| !t.is_empty()),
+        &f,
+        &Problems::none(),
+        q.done.as_deref(),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TermQuery {
+    term: Option<String>,
+}
+
+/// After a change: back to the calendar of the term, at the month of the day changed.
+fn back(web: &Web, term: &str, done: &str) -> poem::Response {
+    see_other(&link_with(
+        web,
+        "/console/calendar",
+        &[("term", term), ("done", done)],
+    ))
+}
+
+#[handler]
+async fn set_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResult {
+    let f = Posted::parse(&body);
+    let term = q.term.unwrap_or_default();
+    let req = TermDayRequest {
+        kind: f.get("kind").into(),
+        name: f.get("name").into(),
+    };
+    let mut tx = web.school_tx(&perm::TERM_DAY_SET).await?;
+    let r = config::set_day(&mut tx, &actor(&web), &term, f.get("date"), req).await;
+    match settle(tx, r).await? {
+        Ok(_) => Ok(back(&web, &term, "day_set")),
+        Err(e) => {
+            let p = Problems::of("day", &e, day_field);
+            calendar_page(&web, Some(&term), &f, &p, None).await
+        }
+    }
+}
+
+#[handler]
+async fn clear_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResult {
+    let f = Posted::parse(&body);
+    let term = q.term.unwrap_or_default();
+    let mut tx = web.school_tx(&perm::TERM_DAY_DELETE).await?;
+    let r = config::delete_day(&mut tx, &actor(&web), &term, f.get("date")).await;
+    match settle(tx, r).await? {
+        Ok(_) => Ok(back(&web, &term, "day_cleared")),
+        Err(e) => {
+            let p = Problems::of("day", &e, day_field);
+            calendar_page(&web, Some(&term), &f, &p, None).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn day(s: &str, kind: &str) -> CalendarDay {
+        let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        CalendarDay {
+            date,
+            weekday: date.weekday().number_from_monday() as u8,
+            kind: kind.into(),
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn months_start_on_the_weekday_column_of_their_first_day() {
+        // 2026-09-01 is a Tuesday; 2026-10-01 a Thursday.
+        let days = vec![
+            day("2026-09-01", "teaching"),
+            day("2026-09-02", "teaching"),
+            day("2026-10-01", "holiday"),
+        ];
+        let m = months(&days);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].year, m[0].month), (2026, 9));
+        assert_eq!(m[0].cells.len(), 1 + 2);
+        assert!(m[0].cells[0].is_none());
+        assert_eq!(m[1].cells.iter().filter(|c| c.is_none()).count(), 3);
+        assert_eq!(m[1].cells[3].map(|d| d.kind.as_str()), Some("holiday"));
+    }
+
+    #[test]
+    fn every_refusal_about_the_day_lands_on_the_date_field() {
+        for code in [
+            "DATE_INVALID",
+            "DAY_OUTSIDE_TERM",
+            "NOT_A_SCHOOL_DAY",
+            "DAY_NOT_FOUND",
+        ] {
+            let f = if code == "DATE_INVALID" { "date" } else { code };
+            assert_eq!(day_field(f), Some("date"), "{code}");
+        }
+    }
+}

@@ -1,7 +1,147 @@
-//! (being written)
+//! The school console's course and money pages (R-S06…R-S10, R-P05 on the school's side):
+//! publishing courses with their pictures and lottery draws, the school's enrollment status
+//! with offline confirmation and cancellation, orders with partial refunds, and the
+//! settlement statement with its downloads.
+//!
+//! Every page calls the same service function, with the same permission, as the JSON
+//! endpoint it mirrors (`courses::api`, `enrollment::api`, `enrollment::staff_api`,
+//! `payments::api`). Must never check a business rule or run SQL of its own: a refusal comes
+//! from the service and is shown next to the field it is about.
 
+mod course_form;
+mod course_pages;
+mod enrollments;
+mod orders;
+mod settlement;
+
+use poem::http::StatusCode;
 use poem::Route;
+use serde_json::Value;
+
+use crate::error::ApiError;
 
 pub fn mount(r: Route) -> Route {
-    r
+    let r = course_pages::mount(r);
+    let r = enrollments::mount(r);
+    let r = orders::mount(r);
+    settlement::mount(r)
+}
+
+/// A refusal from a service, placed on the form: the field it belongs to (empty for the
+/// whole form) and its Chinese message.
+#[derive(Debug, Clone)]
+pub(crate) struct FormError {
+    pub field: String,
+    pub message: String,
+    pub code: String,
+    /// The status the page is answered with when it shows this error.
+    pub status: StatusCode,
+}
+
+impl FormError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FormError {
+            field: field.to_string(),
+            message: message.into(),
+            code: String::new(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    pub fn from_api(e: &ApiError) -> Self {
+        let b = e.body();
+        FormError {
+            field: error_field(&b.code, &b.details),
+            message: b.message.clone(),
+            code: b.code.clone(),
+            status: super::api_status(e),
+        }
+    }
+}
+
+/// The message for `field`, if the error is about it.
+pub(crate) fn err_at<'a>(e: Option<&'a FormError>, field: &str) -> Option<&'a str> {
+    e.filter(|e| e.field == field).map(|e| e.message.as_str())
+}
+
+/// Whether the service refused the request (shown on the form) rather than failed (a 5xx,
+/// shown as the error page).
+pub(crate) fn is_refusal(e: &ApiError) -> bool {
+    !super::api_status(e).is_server_error()
+}
+
+/// The form field a refusal is about. Most refusals name it in `details.field`; the rest
+/// are placed by their code, because they compare two fields (the later one is blamed) or
+/// are about a field by nature.
+fn error_field(code: &str, details: &Value) -> String {
+    if let Some(f) = details.get("field").and_then(Value::as_str) {
+        return f.to_string();
+    }
+    // The people service's field list names fields in Chinese (import template columns).
+    if let Some(f) = details
+        .get("fields")
+        .and_then(|f| f.get(0))
+        .and_then(|f| f.get("field"))
+        .and_then(Value::as_str)
+    {
+        return match f {
+            "原因" => "reason",
+            _ => "",
+        }
+        .to_string();
+    }
+    let has = |k: &str| details.get(k).is_some();
+    match code {
+        "SCHEDULE_INVALID" if has("term_starts_on") => "starts_on",
+        "SCHEDULE_INVALID" if has("ends_at") => "ends_at",
+        "SCHEDULE_INVALID" if has("ends_on") => "ends_on",
+        "REG_WINDOW_INVALID" => "reg_closes_at",
+        "PRICING_MISMATCH" => "pricing",
+        "COURSE_CODE_TAKEN" => "code",
+        "LEDGER_EXCEEDS_HELD" | "REFUND_NOTHING_LEFT" => "amount",
+        "REPORT_PERIOD_INVALID" => "to",
+        "DRAW_TOO_EARLY" | "ALREADY_DRAWN" | "NOT_A_LOTTERY" => "seed",
+        _ => "",
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_refusal_lands_on_the_field_it_names_or_the_one_its_code_is_about() {
+        assert_eq!(
+            error_field("CAPACITY_INVALID", &json!({ "field": "capacity" })),
+            "capacity"
+        );
+        assert_eq!(
+            error_field(
+                "SCHEDULE_INVALID",
+                &json!({ "starts_at": "16:30", "ends_at": "16:00" })
+            ),
+            "ends_at"
+        );
+        assert_eq!(
+            error_field(
+                "SCHEDULE_INVALID",
+                &json!({ "starts_on": "x", "ends_on": "y", "term_starts_on": "z" })
+            ),
+            "starts_on"
+        );
+        assert_eq!(
+            error_field("LEDGER_EXCEEDS_HELD", &json!({ "line_id": 1 })),
+            "amount"
+        );
+        assert_eq!(
+            error_field(
+                "INVALID_FIELDS",
+                &json!({ "fields": [{ "field": "原因", "reason": "x" }] })
+            ),
+            "reason"
+        );
+        assert_eq!(error_field("COURSE_STATUS_INVALID", &json!({})), "");
+    }
 }

@@ -1,7 +1,199 @@
-//! (being written)
+//! The teachers' mobile pages: the week of the courses a teacher teaches (R-T02) and, for a
+//! homeroom teacher, the enrollment status of the children in their classes (R-T03) and a
+//! way into the withdrawal and transfer requests waiting for them (the review pages are in
+//! [`super::requests`]).
+//!
+//! Read-only, through the same service calls and permissions as the API
+//! (`/school/my-timetable`, `/school/enrollment-status`), so the class scope holds: a
+//! homeroom teacher sees only the children of the classes they lead. Must never show
+//! another class's children or decide scope here.
 
-use poem::Route;
+use chrono::{Datelike, Duration, NaiveDate};
+use maud::{html, Markup};
+use poem::{get, handler, Route};
+
+use super::layout::{self, notice, when, Tone};
+use super::session::Web;
+use super::{page, PageResult};
+use crate::auth::model::{Access, Domain, Permission};
+use crate::enrollment::requests::{self, RequestStatus};
+use crate::enrollment::staff::{self, CourseEnrollmentStatus, TeachingDay};
+use crate::enrollment::staff_api;
 
 pub fn mount(r: Route) -> Route {
-    r
+    r.at("/m/teacher", get(home))
+        .at("/m/teacher/classes", get(classes))
+}
+
+/// Whether the caller's roles here hold `perm`: decides which parts of a page to offer.
+/// Access itself is still checked (and refusals audited) when a part is loaded.
+fn may(web: &Web, perm: &Permission) -> bool {
+    match perm.access {
+        Access::Tenant { obj, act } => {
+            web.app
+                .authz
+                .any_allows(&web.roles(), Domain::School, obj, act)
+        }
+        _ => false,
+    }
+}
+
+fn class_type_label(t: &str) -> &'static str {
+    if t == "custody" {
+        "托管"
+    } else {
+        "课程"
+    }
+}
+
+/// The week's grid: one column per day with its date, the courses taught that day.
+fn week(days: &[TeachingDay], monday: NaiveDate) -> Markup {
+    html! {
+        div.week #teacher-timetable {
+            @for d in days {
+                @let date = monday + Duration::days(i64::from(d.weekday) - 1);
+                div.day {
+                    h3 { (d.label) " " small.muted { (date.format("%m-%d")) } }
+                    @for s in &d.slots {
+                        // A course whose dates do not cover this day (the term has not
+                        // begun, or it has ended) is shown greyed with its dates.
+                        @let runs = s.starts_on <= date && date <= s.ends_on;
+                        div class={ "slot" @if !runs { " off" } } data-course=(s.course_id) {
+                            strong { (s.name) } br;
+                            (s.starts_at) "–" (s.ends_at)
+                            @if let Some(v) = &s.venue { br; small { (v) } }
+                            br; small { (class_type_label(&s.class_type)) " · " (s.headcount) " 人" }
+                            @if !runs { br; small.muted { (s.starts_on.format("%m-%d")) " 至 " (s.ends_on.format("%m-%d")) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[handler]
+async fn home(web: Web) -> PageResult {
+    let today = web.app.clock.today();
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let timetable = if may(&web, &staff_api::MY_TIMETABLE) {
+        let mut tx = web.school_tx(&staff_api::MY_TIMETABLE).await?;
+        let t = staff::my_timetable(&web.app, &web.auth, &mut tx).await?;
+        tx.commit().await?;
+        Some(t)
+    } else {
+        None
+    };
+    let reviews = may(&web, &staff_api::REQUESTS);
+    let pending = if reviews {
+        let mut tx = web.school_tx(&staff_api::REQUESTS).await?;
+        let list =
+            requests::list(&web.app, &web.auth, &mut tx, Some(RequestStatus::Pending)).await?;
+        tx.commit().await?;
+        list.len()
+    } else {
+        0
+    };
+    let status = may(&web, &staff_api::STATUS);
+    let name = timetable
+        .as_ref()
+        .and_then(|t| t.teacher_name.clone())
+        .unwrap_or_else(|| web.auth.display_name.clone());
+    let teaches = timetable
+        .as_ref()
+        .is_some_and(|t| t.days.iter().any(|d| !d.slots.is_empty()));
+    page(layout::mobile(
+        &web,
+        "教师",
+        "/m/teacher",
+        html! {
+            div.card {
+                h2 { (name) " 老师" }
+                p.muted { (today.format("%Y-%m-%d")) " " (layout::weekday(today.weekday().number_from_monday() as i16)) }
+            }
+            @if reviews || status {
+                div.card {
+                    ul.list #teacher-links {
+                        @if reviews {
+                            li { a href=(web.link("/m/teacher/requests")) #pending-requests {
+                                "待审核的退课与调班申请"
+                                @if pending > 0 { " " span.tag.warn { (pending) } }
+                                " ›"
+                            } }
+                        }
+                        @if status {
+                            li { a href=(web.link("/m/teacher/classes")) { "本班学生报名情况 ›" } }
+                        }
+                    }
+                }
+            }
+            @if let Some(t) = &timetable {
+                h2 { "本周课表" }
+                @if t.teacher_name.is_none() {
+                    (notice(Tone::Warn, "学校教职工名单中没有与您登录手机号一致的记录，因此没有任教课程。如有疑问请联系学校管理员。"))
+                } @else if !teaches {
+                    p.muted { "您目前没有任教的课后服务课程" }
+                }
+                @if teaches { (week(&t.days, monday)) }
+            }
+        },
+    ))
+}
+
+fn course_card(c: &CourseEnrollmentStatus) -> Markup {
+    html! {
+        div.card.course data-course=(c.course_id) {
+            div.row {
+                h3 { (c.name) }
+                span.tag { (class_type_label(&c.class_type)) }
+            }
+            p.muted { (c.schedule) @if let Some(v) = &c.venue { " · " (v) } }
+            p {
+                "本班已报名 " strong { (c.confirmed) } " 人"
+                @if c.held > 0 { "，待支付 " strong { (c.held) } " 人" }
+                small.muted { " · 全校名额 " (c.taken) "/" (c.capacity) }
+            }
+            ul.list {
+                @for s in &c.students {
+                    li.row data-status=(s.status) {
+                        span { (s.name) " " small.muted { (s.class_name) @if let Some(a) = &s.class_alias { "（" (a) "）" } } }
+                        span {
+                            @if s.status == "held" {
+                                span.tag.warn { (s.status_label) }
+                                @if let Some(t) = s.hold_expires_at { br; small.muted { "保留至 " (when(t)) } }
+                            } @else {
+                                span.tag { (s.status_label) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[handler]
+async fn classes(web: Web) -> PageResult {
+    let mut tx = web.school_tx(&staff_api::STATUS).await?;
+    let view = staff::enrollment_status(&web.app, &web.auth, &mut tx, None, None).await?;
+    tx.commit().await?;
+    page(layout::mobile(
+        &web,
+        "本班报名情况",
+        "/m/teacher",
+        html! {
+            p { a href=(web.link("/m/teacher")) { "‹ 教师首页" } }
+            div.card #status-summary {
+                div.row {
+                    span { "已报名 " strong { (view.confirmed) } " 人次" }
+                    span { "待支付 " strong { (view.held) } " 人次" }
+                }
+                small.muted { "只统计您所带班级的学生；待支付的名额在保留时间过后自动释放" }
+            }
+            @if view.courses.is_empty() {
+                p.muted #no-enrollments { "您所带班级的学生还没有报名课后服务" }
+            }
+            @for c in &view.courses { (course_card(c)) }
+        },
+    ))
 }

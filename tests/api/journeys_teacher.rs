@@ -1,1 +1,486 @@
-//! (being written)
+//! Teacher and request journeys in a real browser (issue #7 items 1–2; R-P05, R-P14, R-S08,
+//! R-T02, R-T03): a parent asks to withdraw a paid course, the homeroom teacher approves it
+//! on the phone, and the parent follows the refund until it arrives; a school admin rejects
+//! a transfer in the console. Bad input is shown next to its field and changes nothing.
+
+use std::time::Duration;
+
+use afterschool::auth::model::Role;
+use afterschool::clock::Clock;
+use afterschool::people::sample;
+use chrono::NaiveDate;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
+use crate::helpers::{spawn_app, TestApp};
+
+const T: &str = "/t/sqsf/api/v1";
+const PASSWORD: &str = "Test#2026ok";
+const TEACHER_PHONE: &str = "13712340001";
+const ADMIN_PHONE: &str = "13712340009";
+
+// ---- arrangement through the API (as tests/api/payments.rs and enrollment_requests.rs) ----
+
+async fn api(app: &TestApp, method: Method, token: &str, path: &str, body: Option<Value>) -> Value {
+    let (s, b) = app
+        .send_json(method, Some(token), &format!("{T}{path}"), body)
+        .await;
+    assert_eq!(s, 200, "{path}: {b}");
+    b
+}
+
+async fn book(app: &TestApp, token: &str, student: i64, course: i64) -> i64 {
+    let b = api(
+        app,
+        Method::POST,
+        token,
+        "/school/enrollments",
+        Some(json!({ "student_id": student, "course_id": course })),
+    )
+    .await;
+    b[0]["id"].as_i64().unwrap()
+}
+
+async fn order_status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select status from platform.payment_orders where id = $1")
+        .bind(id)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+/// Lets the WeChat Pay simulator deliver what is due (callbacks, refund results).
+async fn deliver_due(app: &TestApp) {
+    let _ = app
+        .send_json(
+            Method::POST,
+            None,
+            "/sim/wxpay/control",
+            Some(json!({ "deliver_due": true })),
+        )
+        .await;
+}
+
+/// A paid booking: booked, ordered, paid at the simulator's cashier, confirmed by the
+/// callback. Returns (enrollment, order line).
+async fn paid(app: &TestApp, token: &str, student: i64, course: i64) -> (i64, i64) {
+    let e = book(app, token, student, course).await;
+    let o = api(
+        app,
+        Method::POST,
+        token,
+        "/school/payments/orders",
+        Some(json!({ "enrollment_ids": [e], "channel": "h5", "idempotency_key": "journey-teacher-1" })),
+    )
+    .await;
+    let h5 = o["pay"]["h5_url"].as_str().unwrap();
+    let prepay = h5.split("prepay_id=").nth(1).unwrap().to_string();
+    let r = app
+        .client
+        .post(format!("{}/sim/wxpay/cashier", app.address))
+        .form(&[("prepay_id", prepay.as_str()), ("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = o["id"].as_i64().unwrap();
+    for _ in 0..100 {
+        if order_status(app, id).await == "paid" {
+            return (e, o["lines"][0]["id"].as_i64().unwrap());
+        }
+        deliver_due(app).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("order {id} never paid");
+}
+
+/// Lets the simulator complete refunds (moving the clock past its delay) until the line's
+/// refund reaches `status`; the last status seen.
+async fn until_refund(app: &TestApp, line: i64, status: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        deliver_due(app).await;
+        seen = refund_status(app, line).await;
+        if seen == status {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
+}
+
+async fn refund_status(app: &TestApp, line: i64) -> String {
+    sqlx::query_scalar("select status from platform.refunds where line_id = $1")
+        .bind(line)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+/// A staff member (phone `phone`) made homeroom teacher of `class`; returns the staff id.
+async fn homeroom(app: &TestApp, admin: &str, class: &str, phone: &str) -> i64 {
+    let idn = sample::id_number("442000", NaiveDate::from_ymd_opt(1988, 3, 7).unwrap(), 7);
+    let s = api(
+        app,
+        Method::POST,
+        admin,
+        "/school/staff",
+        Some(json!({
+            "staff_no": "T-E2E-1", "name": "李晓梅", "id_number": idn, "phone": phone,
+            "qualification_no": "20104400000123", "education": "本科", "title": "一级教师",
+            "employed_since": "2012", "duties": "班主任", "monthly_salary": "6800.5",
+            "departments": ["一年级组"], "resume": "2012年起任教"
+        })),
+    )
+    .await;
+    let staff = s["id"].as_i64().unwrap();
+    let class_id: i64 = sqlx::query_scalar("select id from school_sqsf.classes where name = $1")
+        .bind(class)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    api(
+        app,
+        Method::PUT,
+        admin,
+        &format!("/school/classes/{class_id}/homeroom"),
+        Some(json!({ "staff_id": staff })),
+    )
+    .await;
+    app.sign_in_as(phone, Role::HomeroomTeacher, Some("sqsf"))
+        .await;
+    staff
+}
+
+async fn teaches(app: &TestApp, staff: i64, course: i64) {
+    sqlx::query("insert into school_sqsf.course_teachers (course_id, staff_id) values ($1, $2)")
+        .bind(course)
+        .bind(staff)
+        .execute(&app.db.admin)
+        .await
+        .unwrap();
+}
+
+async fn student_name(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select name from school_sqsf.students where id = $1")
+        .bind(id)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+/// (id, kind, status, review comment) of the requests about an enrollment.
+async fn requests_of(app: &TestApp, enrollment: i64) -> Vec<(i64, String, String, Option<String>)> {
+    sqlx::query_as(
+        "select id, kind, status, review_comment from school_sqsf.enrollment_requests
+         where enrollment_id = $1 order by id",
+    )
+    .bind(enrollment)
+    .fetch_all(&app.db.admin)
+    .await
+    .unwrap()
+}
+
+async fn enrollment_status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select status from school_sqsf.enrollments where id = $1")
+        .bind(id)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+// ---- browser steps -----------------------------------------------------------------------
+
+async fn sign_out(b: &Browser) {
+    b.click("header.topbar form button").await;
+    b.find("#login-form").await;
+}
+
+/// Signs an admin in through the sign-in page and binds the authenticator the first time
+/// (admins must pass TOTP): reads the secret the page shows and types the current code.
+async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) {
+    b.sign_in(phone, PASSWORD).await;
+    let secret = b.find("#totp-secret").await.text().await.unwrap();
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.trim().as_bytes())
+        .unwrap();
+    let code = afterschool::auth::totp::code_at(&key, app.clock.now().timestamp());
+    b.fill("#code", &code).await;
+    b.click("form.stack button[type=submit]").await;
+    b.find("main").await;
+}
+
+#[tokio::test]
+async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund_arrive() {
+    // Arrange: a paid booking of a child in 一年级1班, whose homeroom teacher also teaches
+    // the course.
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let admin = app.admin_token("sqsf").await;
+    let fam = families(&app, 1).await;
+    let (child, parent) = (fam[0].0, fam[0].1.clone());
+    let name = student_name(&app, child).await;
+    let swim = insert_course(&app, &Course::new(&app, "swim-e2e", "游泳提高班")).await;
+    let (enrollment, line) = paid(&app, &parent, child, swim).await;
+    let teacher = homeroom(&app, &admin, "一年级1班", TEACHER_PHONE).await;
+    teaches(&app, teacher, swim).await;
+    let mut b = Browser::start("teacher_approves_withdrawal", &app.address).await;
+
+    // The parent opens the records and asks to withdraw.
+    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
+    b.click("#consent-agree").await;
+    b.find(".card h2").await;
+    b.goto(&format!("/t/sqsf/m/records?child={child}")).await;
+    b.click("#enrollments a.request").await;
+    let form = b.find("#request-form").await.text().await.unwrap();
+    assert!(b.text("main").await.contains("游泳提高班"), "{form}");
+    b.shot("request-form").await;
+
+    // No reason: refused next to the reason field, nothing filed.
+    b.fill("#reason", "").await;
+    b.click("#request-submit").await;
+    let err = b.find("#reason-error").await.text().await.unwrap();
+    assert!(err.contains("请填写原因"), "{err}");
+    assert!(requests_of(&app, enrollment).await.is_empty());
+    b.shot("request-no-reason").await;
+
+    // A transfer without a target course: refused next to the course list, the typed
+    // reason and the chosen kind kept.
+    b.click("#kind-transfer").await;
+    b.fill("#reason", "想换到别的班").await;
+    b.click("#request-submit").await;
+    let err = b.find("#target-error").await.text().await.unwrap();
+    assert!(err.contains("请选择要调入的课程"), "{err}");
+    let kept = b.find("#reason").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("想换到别的班"));
+    let transfer = b
+        .find("#kind-transfer")
+        .await
+        .prop("checked")
+        .await
+        .unwrap();
+    assert_eq!(transfer.as_deref(), Some("true"));
+    assert!(requests_of(&app, enrollment).await.is_empty());
+
+    // With a reason the withdrawal is filed and shown as waiting.
+    b.click("#kind").await;
+    b.fill("#reason", "孩子周三下午要去医院复诊").await;
+    b.click("#request-submit").await;
+    let card = b.find(".request").await.text().await.unwrap();
+    assert!(card.contains("退课") && card.contains("待审核"), "{card}");
+    assert!(b.path().await.contains("/t/sqsf/m/requests?child="));
+    let filed = requests_of(&app, enrollment).await;
+    assert_eq!(filed.len(), 1);
+    let (request, ref kind, ref status, _) = filed[0];
+    assert_eq!((kind.as_str(), status.as_str()), ("withdraw", "pending"));
+    b.shot("request-filed").await;
+    sign_out(&b).await;
+
+    // The homeroom teacher: the week's courses, the class's bookings, the request.
+    b.sign_in(TEACHER_PHONE, PASSWORD).await;
+    let week = b.find("#teacher-timetable").await.text().await.unwrap();
+    assert!(
+        b.path().await.ends_with("/t/sqsf/m/teacher"),
+        "{}",
+        b.path().await
+    );
+    assert!(
+        week.contains("游泳提高班") && week.contains("16:30"),
+        "{week}"
+    );
+    assert!(week.contains("1 人"), "{week}");
+    let links = b.text("#pending-requests").await;
+    assert!(links.contains('1'), "{links}");
+    b.shot("teacher-home").await;
+
+    b.click_link("本班学生报名情况 ›").await;
+    let course = b.find(".course").await.text().await.unwrap();
+    assert!(
+        course.contains("游泳提高班") && course.contains(&name),
+        "{course}"
+    );
+    assert!(course.contains("已报名"), "{course}");
+    b.shot("teacher-classes").await;
+
+    b.goto("/t/sqsf/m/teacher/requests").await;
+    let card = b
+        .find(&format!(".request[data-id='{request}']"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card.contains(&name) && card.contains("孩子周三下午要去医院复诊"),
+        "{card}"
+    );
+    b.shot("teacher-requests").await;
+
+    // Rejecting needs a comment: refused in place, the request still waits.
+    b.click(&format!("#reject-{request}")).await;
+    let err = b
+        .find(&format!("#comment-{request}-error"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(err.contains("审核意见"), "{err}");
+    assert_eq!(requests_of(&app, enrollment).await[0].2, "pending");
+    assert_eq!(enrollment_status(&app, enrollment).await, "confirmed");
+    b.shot("teacher-reject-needs-comment").await;
+
+    // Approved: the booking ends and the refund goes to WeChat Pay.
+    b.fill(&format!("#comment-{request}"), "同意，祝早日康复")
+        .await;
+    b.click(&format!("#approve-{request}")).await;
+    let done = b.find(".notice.ok").await.text().await.unwrap();
+    assert!(done.contains("已同意"), "{done}");
+    assert!(b.exists("#no-requests").await);
+    let decided = requests_of(&app, enrollment).await;
+    assert_eq!(decided[0].2, "approved");
+    assert_eq!(decided[0].3.as_deref(), Some("同意，祝早日康复"));
+    assert_eq!(enrollment_status(&app, enrollment).await, "withdrawn");
+    b.shot("teacher-approved").await;
+    sign_out(&b).await;
+
+    // The parent sees the approval and the refund on its way…
+    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
+    // Landed on the parent's pages (the sign-in's redirects are done) before moving on.
+    b.find("nav.tabbar").await;
+    b.goto(&format!("/t/sqsf/m/requests?child={child}")).await;
+    let card = b.find(".request").await.text().await.unwrap();
+    assert!(
+        card.contains("已同意") && card.contains("同意，祝早日康复"),
+        "{card}"
+    );
+    let refund = b.find(".request .refund").await.text().await.unwrap();
+    assert!(refund.contains("¥300.00"), "{refund}");
+    let shown = b.text(".request .refund .tag").await;
+    let expected = match refund_status(&app, line).await.as_str() {
+        "requested" => "申请中",
+        "processing" => "退款中",
+        other => panic!("refund already {other} before the simulator finished it"),
+    };
+    assert_eq!(shown, expected);
+    b.shot("parent-refund-on-its-way").await;
+
+    // …and arrive once WeChat Pay completes it.
+    assert_eq!(until_refund(&app, line, "succeeded").await, "succeeded");
+    let refund = b.reload_until(".request .refund .tag", "已到账").await;
+    assert_eq!(refund, "已到账");
+    b.shot("parent-refund-arrived").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_school_admin_rejects_a_transfer_in_the_console_with_a_comment() {
+    // Arrange: a confirmed booking (paid at the school) and a transfer request to another
+    // course.
+    let app = spawn_app().await;
+    app.apply_demo().await;
+    let admin = app.admin_token("sqsf").await;
+    let fam = families(&app, 1).await;
+    let (child, parent) = (fam[0].0, fam[0].1.clone());
+    let name = student_name(&app, child).await;
+    let swim = insert_course(&app, &Course::new(&app, "swim-e2e", "游泳提高班")).await;
+    let chess = insert_course(
+        &app,
+        &Course {
+            weekdays: &[2, 4],
+            ..Course::new(&app, "chess-e2e", "国际象棋")
+        },
+    )
+    .await;
+    let enrollment = book(&app, &parent, child, swim).await;
+    api(
+        &app,
+        Method::POST,
+        &admin,
+        &format!("/school/enrollments/{enrollment}/confirm"),
+        Some(json!({})),
+    )
+    .await;
+    let filed = api(
+        &app,
+        Method::POST,
+        &parent,
+        "/school/requests",
+        Some(json!({ "enrollment_id": enrollment, "kind": "transfer",
+                     "target_course_id": chess, "reason": "周一周三要上钢琴课" })),
+    )
+    .await;
+    let request = filed["id"].as_i64().unwrap();
+    app.sign_in_as(ADMIN_PHONE, Role::SchoolAdmin, Some("sqsf"))
+        .await;
+    let mut b = Browser::start("admin_rejects_transfer", &app.address).await;
+
+    sign_in_admin(&b, &app, ADMIN_PHONE).await;
+    b.goto("/t/sqsf/console/requests").await;
+    let row = b
+        .find(&format!("tr.request[data-id='{request}']"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains(&name) && row.contains("调班") && row.contains("国际象棋"),
+        "{row}"
+    );
+    assert!(row.contains("待审核"), "{row}");
+    b.shot("console-requests").await;
+
+    // Reject without a comment: refused next to the comment box, nothing changes.
+    b.click(&format!("#reject-{request}")).await;
+    let err = b
+        .find(&format!("#comment-{request}-error"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(err.contains("驳回申请时请填写审核意见"), "{err}");
+    assert_eq!(requests_of(&app, enrollment).await[0].2, "pending");
+    b.shot("console-reject-needs-comment").await;
+
+    b.fill(
+        &format!("#comment-{request}"),
+        "国际象棋班本学期已满，请下学期再申请",
+    )
+    .await;
+    b.click(&format!("#reject-{request}")).await;
+    let done = b.find(".notice.ok").await.text().await.unwrap();
+    assert!(done.contains("已驳回"), "{done}");
+    let decided = requests_of(&app, enrollment).await;
+    assert_eq!(decided[0].2, "rejected");
+    assert_eq!(enrollment_status(&app, enrollment).await, "confirmed");
+    assert!(
+        b.exists("#no-requests").await,
+        "the pending list is empty now"
+    );
+
+    // The status filter finds it among the rejected ones, with the comment.
+    b.find("#status")
+        .await
+        .select_by_value("rejected")
+        .await
+        .unwrap();
+    b.click("#request-filter button").await;
+    let row = b
+        .find(&format!("tr.request[data-id='{request}']"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("已驳回") && row.contains("下学期再申请"),
+        "{row}"
+    );
+    assert!(
+        b.path().await.contains("status=rejected"),
+        "{}",
+        b.path().await
+    );
+    b.shot("console-rejected").await;
+    b.close().await;
+}

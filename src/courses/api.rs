@@ -29,13 +29,17 @@ pub struct CourseApi;
 
 pub(crate) const LIST: Permission = Permission::tenant("courses_list", "school.courses", "read");
 pub(crate) const SHOW: Permission = Permission::tenant("courses_show", "school.courses", "read");
-pub(crate) const CREATE: Permission = Permission::tenant("courses_create", "school.courses", "write");
-pub(crate) const UPDATE: Permission = Permission::tenant("courses_update", "school.courses", "write");
-pub(crate) const PUBLISH: Permission = Permission::tenant("courses_publish", "school.courses", "write");
+pub(crate) const CREATE: Permission =
+    Permission::tenant("courses_create", "school.courses", "write");
+pub(crate) const UPDATE: Permission =
+    Permission::tenant("courses_update", "school.courses", "write");
+pub(crate) const PUBLISH: Permission =
+    Permission::tenant("courses_publish", "school.courses", "write");
 pub(crate) const CLOSE: Permission = Permission::tenant("courses_close", "school.courses", "write");
 pub(crate) const PICTURE_ADD: Permission =
     Permission::tenant("courses_picture_add", "school.courses", "write");
-pub(crate) const PICTURE_GET: Permission = Permission::tenant("courses_picture", "school.courses", "read");
+pub(crate) const PICTURE_GET: Permission =
+    Permission::tenant("courses_picture", "school.courses", "read");
 
 pub const PERMISSIONS: &[Permission] = &[
     LIST,

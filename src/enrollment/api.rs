@@ -14,17 +14,25 @@ use crate::school::api::school_tx;
 
 pub struct EnrollmentApi;
 
-pub(crate) const OFFERS: Permission = Permission::tenant("child_offers", "school.enrollment", "book");
-pub(crate) const BOOK: Permission = Permission::tenant("enrollment_book", "school.enrollment", "book");
-pub(crate) const CANCEL: Permission = Permission::tenant("enrollment_cancel", "school.enrollment", "book");
-pub(crate) const RECORDS: Permission = Permission::tenant("child_enrollments", "school.enrollment", "book");
-pub(crate) const TIMETABLE: Permission = Permission::tenant("child_timetable", "school.enrollment", "book");
-pub(crate) const CONFIRM: Permission = Permission::tenant("enrollment_confirm", "school.enrollment", "manage");
+pub(crate) const OFFERS: Permission =
+    Permission::tenant("child_offers", "school.enrollment", "book");
+pub(crate) const BOOK: Permission =
+    Permission::tenant("enrollment_book", "school.enrollment", "book");
+pub(crate) const CANCEL: Permission =
+    Permission::tenant("enrollment_cancel", "school.enrollment", "book");
+pub(crate) const RECORDS: Permission =
+    Permission::tenant("child_enrollments", "school.enrollment", "book");
+pub(crate) const TIMETABLE: Permission =
+    Permission::tenant("child_timetable", "school.enrollment", "book");
+pub(crate) const CONFIRM: Permission =
+    Permission::tenant("enrollment_confirm", "school.enrollment", "manage");
 
 const WAITLIST_JOIN: Permission = Permission::tenant("waitlist_join", "school.enrollment", "book");
 const WAITLIST_MINE: Permission = Permission::tenant("child_waitlist", "school.enrollment", "book");
-pub(crate) const DRAW: Permission = Permission::tenant("lottery_draw", "school.enrollment", "manage");
-pub(crate) const DRAW_RESULT: Permission = Permission::tenant("lottery_result", "school.courses", "read");
+pub(crate) const DRAW: Permission =
+    Permission::tenant("lottery_draw", "school.enrollment", "manage");
+pub(crate) const DRAW_RESULT: Permission =
+    Permission::tenant("lottery_result", "school.courses", "read");
 
 pub const PERMISSIONS: &[Permission] = &[
     OFFERS,

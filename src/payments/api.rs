@@ -21,13 +21,15 @@ pub struct PaymentApi;
 
 pub(crate) const ORDER_CREATE: Permission =
     Permission::tenant("payment_order_create", "school.payments", "pay");
-pub(crate) const ORDERS_MINE: Permission = Permission::tenant("payment_orders_mine", "school.payments", "pay");
+pub(crate) const ORDERS_MINE: Permission =
+    Permission::tenant("payment_orders_mine", "school.payments", "pay");
 pub(crate) const ORDERS_SCHOOL: Permission =
     Permission::tenant("payment_orders_school", "school.payments", "manage");
 pub(crate) const REFUND_CREATE: Permission =
     Permission::tenant("payment_refund_create", "school.payments", "manage");
 
-pub(crate) const DAY_CLOSE: Permission = Permission::platform("escrow_day_close", "platform.escrow", "manage");
+pub(crate) const DAY_CLOSE: Permission =
+    Permission::platform("escrow_day_close", "platform.escrow", "manage");
 const OAUTH_URL: Permission = Permission::signed_in("wechat_oauth_url");
 const OAUTH_BIND: Permission = Permission::signed_in("wechat_openid_bind");
 pub(crate) const SETTLEMENT: Permission =

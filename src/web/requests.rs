@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::console;
 use super::layout::{self, field, notice, when, yuan, Tone};
-use super::parent::ChildQuery;
+use super::parent::{family, ChildQuery};
 use super::session::{see_other, Web};
 use super::{api_status, html_response, PageResult, WebError};
 use crate::enrollment::api as enroll_api;
@@ -28,7 +28,6 @@ use crate::enrollment::staff_api;
 use crate::error::ApiError;
 use crate::payments::model::{OrderView, RefundView};
 use crate::payments::service as pay;
-use crate::people::model::StudentView;
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/requests", get(my_requests))
@@ -103,26 +102,6 @@ fn what(r: &RequestView) -> Markup {
 
 // ---- parents -----------------------------------------------------------------------------
 
-/// The caller's child the page is about (the first when none is asked for). `None` when the
-/// home page has to speak first: the data rules are not agreed to, or there is no child.
-async fn own_child(web: &Web, asked: Option<i64>) -> Result<Option<StudentView>, WebError> {
-    let mut tx = web.school_tx(&crate::people::api::MY_CHILDREN).await?;
-    let list = match crate::people::service::my_children(&web.app, &web.auth, &mut tx).await {
-        Ok(list) => list,
-        Err(e) if e.body().code == "CONSENT_REQUIRED" => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    tx.commit().await?;
-    match asked {
-        Some(id) => list
-            .into_iter()
-            .find(|c| c.id == id)
-            .map(Some)
-            .ok_or(WebError::NotFound),
-        None => Ok(list.into_iter().next()),
-    }
-}
-
 /// The refunds of the order line that paid for `enrollment`.
 fn refunds_of(orders: &[OrderView], enrollment: i64) -> Vec<&RefundView> {
     orders
@@ -181,9 +160,11 @@ fn parent_done(done: Option<&str>) -> Markup {
 
 #[handler]
 async fn my_requests(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
-    let Some(child) = own_child(&web, q.child).await? else {
-        return Ok(see_other(&web.link("/m")));
+    let fam = match family(&web, q.child).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
+    let child = fam.child();
     let mut tx = web.school_tx(&staff_api::CHILD_REQUESTS).await?;
     let list = requests::of_child(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -277,9 +258,11 @@ async fn form_page(
     entered: &RequestForm,
     failure: Option<&Failure>,
 ) -> PageResult {
-    let Some(child) = own_child(web, Some(child_id)).await? else {
-        return Ok(see_other(&web.link("/m")));
+    let fam = match family(web, Some(child_id)).await? {
+        Ok(f) => f,
+        Err(other) => return Ok(other),
     };
+    let child = fam.child();
     let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
     web.authorize(&enroll_api::OFFERS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;

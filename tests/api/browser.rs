@@ -12,6 +12,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use afterschool::clock::Clock;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -280,6 +281,57 @@ impl Browser {
         self.fill("#phone", phone).await;
         self.fill("#password", password).await;
         self.click("#login-submit").await;
-        self.find("body").await;
+        // Wait for the answer to the post (a redirect away, or the form again with an
+        // error), so that the next step does not race the redirect.
+        for _ in 0..100 {
+            if self.path().await != "/login" || self.exists(".error, .notice.error, #totp").await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sign-in of {phone} never answered");
+    }
+}
+
+impl Browser {
+    /// Signs an admin in through the sign-in page and binds the authenticator the TOTP page
+    /// shows (admins must, the first time): the code is computed from the secret on the
+    /// page at the test clock's time, as the admin's app would. Returns the secret.
+    pub async fn sign_in_admin(&self, app: &super::helpers::TestApp, phone: &str) -> Vec<u8> {
+        self.sign_in(phone, "Test#2026ok").await;
+        let shown = self.find("#totp-secret").await.text().await.unwrap();
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(shown.trim().as_bytes())
+            .unwrap_or_else(|e| panic!("secret {shown:?}: {e}"));
+        let code = afterschool::auth::totp::code_at(&secret, app.clock.now().timestamp());
+        self.fill("#code", &code).await;
+        self.click("form.stack button[type=submit]").await;
+        self.find("main").await;
+        secret
+    }
+
+    /// Signs an enrolled admin in again: password, then the authenticator's code when asked.
+    pub async fn sign_in_with_code(
+        &self,
+        app: &super::helpers::TestApp,
+        phone: &str,
+        secret: &[u8],
+    ) {
+        self.sign_in(phone, "Test#2026ok").await;
+        self.find("#totp").await;
+        self.fill("#password", "Test#2026ok").await;
+        self.fill(
+            "#totp",
+            &afterschool::auth::totp::code_at(secret, app.clock.now().timestamp()),
+        )
+        .await;
+        self.click("#login-submit").await;
+        self.find("main h1").await;
+    }
+
+    /// The 退出 button in the top bar.
+    pub async fn sign_out(&self) {
+        self.click("header.topbar form button").await;
+        self.find("#login-form").await;
     }
 }

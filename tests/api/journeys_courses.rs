@@ -7,33 +7,21 @@
 use std::time::Duration;
 
 use afterschool::auth::model::Role;
-use afterschool::clock::Clock;
 use base64::Engine;
-use reqwest::Method;
-use serde_json::{json, Value};
 
 use crate::browser::Browser;
 use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
 use crate::helpers::{spawn_app, TestApp};
+use crate::paying::{book, enrollment_status, until_refund};
 
 const PASSWORD: &str = "Test#2026ok";
-const T: &str = "/t/sqsf/api/v1";
 /// The school admin who uses the console in these journeys.
 const ADMIN_PHONE: &str = "13800138000";
 
-/// Signs in a school admin of `sqsf` through the sign-in page. A first-time admin must
-/// enrol an authenticator: the code is computed from the secret the page shows, as the
-/// admin's app would, and the console opens.
-pub async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) {
+/// A school admin of `sqsf` signed in on the console (authenticator bound on the way).
+async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) {
     app.sign_in_as(phone, Role::SchoolAdmin, Some("sqsf")).await;
-    b.sign_in(phone, PASSWORD).await;
-    let secret = b.find("#totp-secret").await.text().await.unwrap();
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret.trim().as_bytes())
-        .unwrap();
-    let code = afterschool::auth::totp::code_at(&bytes, app.clock.now().timestamp());
-    b.fill("#code", &code).await;
-    b.click("form.stack button[type=submit]").await;
+    b.sign_in_admin(app, phone).await;
     b.find("nav.side").await;
     assert!(
         b.path().await.starts_with("/t/sqsf/console"),
@@ -62,14 +50,6 @@ async fn scalar_i64(app: &TestApp, sql: &str, bind: &str) -> i64 {
 async fn course_status(app: &TestApp, code: &str) -> String {
     sqlx::query_scalar("select status from school_sqsf.courses where code = $1")
         .bind(code)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
-async fn enrollment_status(app: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("select status from school_sqsf.enrollments where id = $1")
-        .bind(id)
         .fetch_one(&app.db.admin)
         .await
         .unwrap()
@@ -244,68 +224,10 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
 
 // --- a paid booking, arranged through the API as tests/api/payments.rs does --------------------
 
-async fn book(app: &TestApp, token: &str, student: i64, course: i64) -> i64 {
-    let (s, b) = app
-        .send_json(
-            Method::POST,
-            Some(token),
-            &format!("{T}/school/enrollments"),
-            Some(json!({ "student_id": student, "course_id": course })),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    b[0]["id"].as_i64().unwrap()
-}
-
-/// Lets the WeChat Pay simulator deliver what is due (callbacks, refund results).
-async fn deliver_due(app: &TestApp) {
-    let _ = app
-        .send_json(
-            Method::POST,
-            None,
-            "/sim/wxpay/control",
-            Some(json!({ "deliver_due": true })),
-        )
-        .await;
-}
-
 /// Booked, ordered and paid at the simulator's cashier, confirmed by its callback. Returns
 /// (enrollment, order, line).
 async fn paid(app: &TestApp, token: &str, student: i64, course: i64) -> (i64, i64, i64) {
-    let e = book(app, token, student, course).await;
-    let (s, o): (u16, Value) = app
-        .send_json(
-            Method::POST,
-            Some(token),
-            &format!("{T}/school/payments/orders"),
-            Some(json!({ "enrollment_ids": [e], "channel": "h5", "idempotency_key": "journey-paid-0001" })),
-        )
-        .await;
-    assert_eq!(s, 200, "{o}");
-    let prepay = o["pay"]["h5_url"]
-        .as_str()
-        .unwrap()
-        .split("prepay_id=")
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let r = app
-        .client
-        .post(format!("{}/sim/wxpay/cashier", app.address))
-        .form(&[("prepay_id", prepay.as_str()), ("action", "pay")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let order = o["id"].as_i64().unwrap();
-    for _ in 0..100 {
-        if enrollment_status(app, e).await == "confirmed" {
-            return (e, order, o["lines"][0]["id"].as_i64().unwrap());
-        }
-        deliver_due(app).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("order {order} was never paid");
+    crate::paying::paid(app, token, student, course, "journey-paid-0001").await
 }
 
 async fn refunds_of(app: &TestApp, line: i64) -> Vec<(String, String)> {
@@ -401,14 +323,7 @@ async fn r_s08_r_s10_the_admin_settles_enrollments_refunds_part_of_a_line_and_do
         progress.contains("¥100.00") && progress.contains("部分退费"),
         "{progress}"
     );
-    for _ in 0..100 {
-        deliver_due(&app).await;
-        if refunds_of(&app, line).await[0].1 == "succeeded" {
-            break;
-        }
-        app.clock.advance(chrono::Duration::seconds(10));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(until_refund(&app, line, "succeeded").await, "succeeded");
     b.reload_until(&format!("#order-{order} .refund"), "已到账")
         .await;
     b.shot("refund-arrived").await;

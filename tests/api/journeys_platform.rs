@@ -5,120 +5,29 @@
 //! the audit administrator searches, exports and checks the trail; the bureau officer sees
 //! the district's overview; a parent is refused the operator's pages.
 
-use std::time::Duration;
-
 use afterschool::auth::model::Role;
-use afterschool::auth::totp;
-use afterschool::clock::Clock;
 use afterschool::pii::Phone;
-use reqwest::Method;
-use serde_json::json;
 
 use crate::browser::Browser;
 use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
 use crate::helpers::{spawn_app, TestApp};
+use crate::paying::paid;
 
 const PASSWORD: &str = "Test#2026ok";
-const T: &str = "/t/sqsf/api/v1";
 const OPERATOR: &str = "18800000001";
 const AUDITOR: &str = "18800000003";
 const BUREAU: &str = "18800000004";
-
-/// Signs an admin in through the sign-in page and enrols the authenticator the TOTP page
-/// shows (admins must); returns the secret for later sign-ins.
-async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) -> Vec<u8> {
-    b.sign_in(phone, PASSWORD).await;
-    let shown = b.find("#totp-secret").await.text().await.unwrap();
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(shown.trim().as_bytes())
-        .unwrap_or_else(|e| panic!("secret {shown:?}: {e}"));
-    let code = totp::code_at(&secret, app.clock.now().timestamp());
-    b.fill("#code", &code).await;
-    b.click("form.stack button[type=submit]").await;
-    b.find("main h1").await;
-    secret
-}
-
-/// Signs an enrolled admin in again: password, then the authenticator's code when asked.
-async fn sign_in_with_code(b: &Browser, app: &TestApp, phone: &str, secret: &[u8]) {
-    b.sign_in(phone, PASSWORD).await;
-    b.find("#totp").await;
-    b.fill("#password", PASSWORD).await;
-    b.fill("#totp", &totp::code_at(secret, app.clock.now().timestamp()))
-        .await;
-    b.click("#login-submit").await;
-    b.find("main h1").await;
-}
-
-async fn sign_out(b: &Browser) {
-    b.click("header.topbar form button").await;
-    b.find("#login-form").await;
-}
 
 /// A course booked, ordered and paid at the WeChat Pay simulator's cashier by family 0, as
 /// the payments tests arrange it; returns the order's `out_trade_no`.
 async fn paid_order(app: &TestApp, student: i64, token: &str) -> String {
     let course = insert_course(app, &Course::new(app, "fb-plat", "足球兴趣班")).await;
-    let (s, booked) = app
-        .send_json(
-            Method::POST,
-            Some(token),
-            &format!("{T}/school/enrollments"),
-            Some(json!({ "student_id": student, "course_id": course })),
-        )
-        .await;
-    assert_eq!(s, 200, "{booked}");
-    let (s, order) = app
-        .send_json(
-            Method::POST,
-            Some(token),
-            &format!("{T}/school/payments/orders"),
-            Some(json!({
-                "enrollment_ids": [booked[0]["id"]],
-                "channel": "h5",
-                "idempotency_key": "platform-journey-0001",
-            })),
-        )
-        .await;
-    assert_eq!(s, 200, "{order}");
-    let h5 = order["pay"]["h5_url"].as_str().unwrap();
-    let prepay = h5.split("prepay_id=").nth(1).unwrap();
-    let r = app
-        .client
-        .post(format!("{}/sim/wxpay/cashier", app.address))
-        .form(&[("prepay_id", prepay), ("action", "pay")])
-        .send()
+    let (_, order, _) = paid(app, token, student, course, "platform-journey-0001").await;
+    sqlx::query_scalar("select out_trade_no from platform.payment_orders where id = $1")
+        .bind(order)
+        .fetch_one(&app.db.admin)
         .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let id = order["id"].as_i64().unwrap();
-    for _ in 0..100 {
-        let status: String =
-            sqlx::query_scalar("select status from platform.payment_orders where id = $1")
-                .bind(id)
-                .fetch_one(&app.db.admin)
-                .await
-                .unwrap();
-        if status == "paid" {
-            return sqlx::query_scalar(
-                "select out_trade_no from platform.payment_orders where id = $1",
-            )
-            .bind(id)
-            .fetch_one(&app.db.admin)
-            .await
-            .unwrap();
-        }
-        let _ = app
-            .send_json(
-                Method::POST,
-                None,
-                "/sim/wxpay/control",
-                Some(json!({ "deliver_due": true })),
-            )
-            .await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("order {id} was never paid");
+        .unwrap()
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -147,7 +56,7 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
     assert!(sent.contains("验证码已发送"), "{sent}");
 
     // The operator signs in with the password and enrols an authenticator.
-    let secret = sign_in_admin(&b, &app, OPERATOR).await;
+    let secret = b.sign_in_admin(&app, OPERATOR).await;
     assert_eq!(b.path().await, "/console/platform");
     let tenants = b.find("#tenants").await.text().await.unwrap();
     assert!(!applied.is_empty());
@@ -226,7 +135,7 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
 
     // Next night: the day is over (the idle session has ended meanwhile).
     app.clock.advance(chrono::Duration::hours(16));
-    sign_in_with_code(&b, &app, OPERATOR, &secret).await;
+    b.sign_in_with_code(&app, OPERATOR, &secret).await;
     b.goto("/console/platform/sim/bank").await;
     b.fill("#date", "2026-10-12").await;
     b.click("#close-submit").await;
@@ -285,7 +194,7 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
     let mut b = Browser::start("platform_audit_bureau", &app.address).await;
 
     // The audit administrator lands on the audit trail, not on a refusal.
-    sign_in_admin(&b, &app, AUDITOR).await;
+    b.sign_in_admin(&app, AUDITOR).await;
     assert_eq!(b.path().await, "/console/platform/audit");
     let all = b.find("#audit-records").await.text().await.unwrap();
     assert!(all.contains("auth.login"), "{all}");
@@ -366,10 +275,10 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
     b.click("#audit-verify").await;
     let broken = b.find("#verify-result[data-intact=false]").await;
     assert!(broken.text().await.unwrap().contains("审计链校验失败"));
-    sign_out(&b).await;
+    b.sign_out().await;
 
     // The bureau officer sees the district: every school, and the escrow figures of sqsf.
-    sign_in_admin(&b, &app, BUREAU).await;
+    b.sign_in_admin(&app, BUREAU).await;
     assert_eq!(b.path().await, "/console/bureau");
     let schools = count(
         &app,
@@ -392,7 +301,7 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
     b.goto("/console/platform/sim/sms").await;
     assert!(b.text("body").await.contains("无权访问"));
     b.goto("/console/bureau").await;
-    sign_out(&b).await;
+    b.sign_out().await;
 
     // A parent opening the operator's console is refused, and the refusal is audited.
     let denied_before = count(

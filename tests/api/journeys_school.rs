@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use afterschool::auth::model::Role;
-use afterschool::clock::Clock;
 use afterschool::people::sample;
 use chrono::NaiveDate;
 
@@ -19,18 +18,10 @@ const PASSWORD: &str = "Test#2026ok";
 const ADMIN_PHONE: &str = "19955500001";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// Signs a school admin of sqsf in through the sign-in page, enrolling the authenticator
-/// on the way (the code computed from the secret the page shows, at the test clock's time).
+/// A school admin of sqsf signed in on the console (authenticator bound on the way).
 async fn sign_in_admin(app: &TestApp, b: &Browser, phone: &str) {
     app.sign_in_as(phone, Role::SchoolAdmin, Some("sqsf")).await;
-    b.sign_in(phone, PASSWORD).await;
-    let secret = b.find("#totp-secret").await.text().await.unwrap();
-    let key = data_encoding::BASE32_NOPAD
-        .decode(secret.trim().as_bytes())
-        .expect("base32 secret");
-    let code = afterschool::auth::totp::code_at(&key, app.clock.now().timestamp());
-    b.fill("#code", &code).await;
-    b.click("form.stack button[type=submit]").await;
+    b.sign_in_admin(app, phone).await;
     b.find("nav.side").await;
     assert_eq!(b.path().await, "/t/sqsf/console");
 }

@@ -3,10 +3,7 @@
 //! on the phone, and the parent follows the refund until it arrives; a school admin rejects
 //! a transfer in the console. Bad input is shown next to its field and changes nothing.
 
-use std::time::Duration;
-
 use afterschool::auth::model::Role;
-use afterschool::clock::Clock;
 use afterschool::people::sample;
 use chrono::NaiveDate;
 use reqwest::Method;
@@ -15,6 +12,7 @@ use serde_json::{json, Value};
 use crate::browser::Browser;
 use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
 use crate::helpers::{spawn_app, TestApp};
+use crate::paying::{book, enrollment_status, until_refund};
 
 const T: &str = "/t/sqsf/api/v1";
 const PASSWORD: &str = "Test#2026ok";
@@ -31,85 +29,11 @@ async fn api(app: &TestApp, method: Method, token: &str, path: &str, body: Optio
     b
 }
 
-async fn book(app: &TestApp, token: &str, student: i64, course: i64) -> i64 {
-    let b = api(
-        app,
-        Method::POST,
-        token,
-        "/school/enrollments",
-        Some(json!({ "student_id": student, "course_id": course })),
-    )
-    .await;
-    b[0]["id"].as_i64().unwrap()
-}
-
-async fn order_status(app: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("select status from platform.payment_orders where id = $1")
-        .bind(id)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
-/// Lets the WeChat Pay simulator deliver what is due (callbacks, refund results).
-async fn deliver_due(app: &TestApp) {
-    let _ = app
-        .send_json(
-            Method::POST,
-            None,
-            "/sim/wxpay/control",
-            Some(json!({ "deliver_due": true })),
-        )
-        .await;
-}
-
 /// A paid booking: booked, ordered, paid at the simulator's cashier, confirmed by the
 /// callback. Returns (enrollment, order line).
 async fn paid(app: &TestApp, token: &str, student: i64, course: i64) -> (i64, i64) {
-    let e = book(app, token, student, course).await;
-    let o = api(
-        app,
-        Method::POST,
-        token,
-        "/school/payments/orders",
-        Some(json!({ "enrollment_ids": [e], "channel": "h5", "idempotency_key": "journey-teacher-1" })),
-    )
-    .await;
-    let h5 = o["pay"]["h5_url"].as_str().unwrap();
-    let prepay = h5.split("prepay_id=").nth(1).unwrap().to_string();
-    let r = app
-        .client
-        .post(format!("{}/sim/wxpay/cashier", app.address))
-        .form(&[("prepay_id", prepay.as_str()), ("action", "pay")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let id = o["id"].as_i64().unwrap();
-    for _ in 0..100 {
-        if order_status(app, id).await == "paid" {
-            return (e, o["lines"][0]["id"].as_i64().unwrap());
-        }
-        deliver_due(app).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("order {id} never paid");
-}
-
-/// Lets the simulator complete refunds (moving the clock past its delay) until the line's
-/// refund reaches `status`; the last status seen.
-async fn until_refund(app: &TestApp, line: i64, status: &str) -> String {
-    let mut seen = String::new();
-    for _ in 0..100 {
-        deliver_due(app).await;
-        seen = refund_status(app, line).await;
-        if seen == status {
-            break;
-        }
-        app.clock.advance(chrono::Duration::seconds(10));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    seen
+    let (e, _, line) = crate::paying::paid(app, token, student, course, "journey-teacher-1").await;
+    (e, line)
 }
 
 async fn refund_status(app: &TestApp, line: i64) -> String {
@@ -184,34 +108,7 @@ async fn requests_of(app: &TestApp, enrollment: i64) -> Vec<(i64, String, String
     .unwrap()
 }
 
-async fn enrollment_status(app: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("select status from school_sqsf.enrollments where id = $1")
-        .bind(id)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
 // ---- browser steps -----------------------------------------------------------------------
-
-async fn sign_out(b: &Browser) {
-    b.click("header.topbar form button").await;
-    b.find("#login-form").await;
-}
-
-/// Signs an admin in through the sign-in page and binds the authenticator the first time
-/// (admins must pass TOTP): reads the secret the page shows and types the current code.
-async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) {
-    b.sign_in(phone, PASSWORD).await;
-    let secret = b.find("#totp-secret").await.text().await.unwrap();
-    let key = data_encoding::BASE32_NOPAD
-        .decode(secret.trim().as_bytes())
-        .unwrap();
-    let code = afterschool::auth::totp::code_at(&key, app.clock.now().timestamp());
-    b.fill("#code", &code).await;
-    b.click("form.stack button[type=submit]").await;
-    b.find("main").await;
-}
 
 #[tokio::test]
 async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund_arrive() {
@@ -277,7 +174,7 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
     let (request, ref kind, ref status, _) = filed[0];
     assert_eq!((kind.as_str(), status.as_str()), ("withdraw", "pending"));
     b.shot("request-filed").await;
-    sign_out(&b).await;
+    b.sign_out().await;
 
     // The homeroom teacher: the week's courses, the class's bookings, the request.
     b.sign_in(TEACHER_PHONE, PASSWORD).await;
@@ -343,7 +240,7 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
     assert_eq!(decided[0].3.as_deref(), Some("同意，祝早日康复"));
     assert_eq!(enrollment_status(&app, enrollment).await, "withdrawn");
     b.shot("teacher-approved").await;
-    sign_out(&b).await;
+    b.sign_out().await;
 
     // The parent sees the approval and the refund on its way…
     b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
@@ -416,7 +313,7 @@ async fn a_school_admin_rejects_a_transfer_in_the_console_with_a_comment() {
         .await;
     let mut b = Browser::start("admin_rejects_transfer", &app.address).await;
 
-    sign_in_admin(&b, &app, ADMIN_PHONE).await;
+    b.sign_in_admin(&app, ADMIN_PHONE).await;
     b.goto("/t/sqsf/console/requests").await;
     let row = b
         .find(&format!("tr.request[data-id='{request}']"))

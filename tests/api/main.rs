@@ -18,6 +18,7 @@ mod journeys_school;
 mod journeys_teacher;
 mod ledger;
 mod migrate;
+mod paying;
 mod payments;
 mod people;
 mod route_walk;

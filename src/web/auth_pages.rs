@@ -44,7 +44,8 @@ pub fn home_url(role: Role, code: Option<&str>) -> String {
         Role::HomeroomTeacher | Role::Teacher | Role::Inspector => t("/m/teacher"),
         Role::SchoolAdmin | Role::AgencyAdmin | Role::AgencyTeacher => t("/console"),
         Role::BureauOfficer => "/console/bureau".into(),
-        Role::OperatorSys | Role::OperatorSec | Role::OperatorAudit => "/console/platform".into(),
+        Role::OperatorAudit => "/console/platform/audit".into(),
+        Role::OperatorSys | Role::OperatorSec => "/console/platform".into(),
     }
 }
 

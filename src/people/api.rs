@@ -12,7 +12,7 @@ use crate::auth::api::Done;
 use crate::auth::guard::Session;
 use crate::auth::model::{Permission, Role};
 use crate::auth::role_api::AssignRoleResponse;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::http::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
@@ -172,26 +172,6 @@ pub struct StaffRoleRequest {
     pub role: Role,
 }
 
-fn department_name(name: &str) -> Result<String, ApiError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 50 {
-        return Err(service::invalid(vec![FieldError::new(
-            "部门名称",
-            "部门名称不能为空且不超过 50 字",
-        )]));
-    }
-    Ok(n.to_string())
-}
-
-fn department_taken(name: &str) -> ApiError {
-    ApiError::new(
-        ErrorKind::Conflict,
-        "DEPARTMENT_EXISTS",
-        format!("部门“{name}”已存在"),
-        json!({ "name": name }),
-    )
-}
-
 #[OpenApi(tag = "ApiTags::School")]
 impl PeopleApi {
     /// 部门列表（R-S03）
@@ -229,22 +209,8 @@ impl PeopleApi {
         tenant: RequestTenant<'_>,
         body: Json<NameRequest>,
     ) -> Result<Json<Created>, ApiError> {
-        let name = department_name(&body.0.name)?;
         let mut tx = school_tx(&session, &app, &tenant, &DEPT_CREATE).await?;
-        let id = repo::create_department(tx.conn(), &name)
-            .await?
-            .ok_or_else(|| department_taken(&name))?;
-        tx.audit(
-            app.0,
-            &session.0,
-            crate::audit::AuditEvent::new(
-                "people.department.create",
-                format!("department:{id}"),
-                crate::audit::Outcome::Success,
-            )
-            .details(json!({ "name": name })),
-        )
-        .await?;
+        let id = service::create_department(app.0, &session.0, &mut tx, &body.0.name).await?;
         tx.commit().await?;
         Ok(Json(Created { id }))
     }
@@ -263,27 +229,8 @@ impl PeopleApi {
         id: Path<i64>,
         body: Json<NameRequest>,
     ) -> Result<Json<Done>, ApiError> {
-        let name = department_name(&body.0.name)?;
         let mut tx = school_tx(&session, &app, &tenant, &DEPT_RENAME).await?;
-        match repo::rename_department(tx.conn(), id.0, &name).await {
-            Ok(0) => return Err(service::not_found("部门", id.0)),
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(department_taken(&name))
-            }
-            Err(e) => return Err(e.into()),
-        }
-        tx.audit(
-            app.0,
-            &session.0,
-            crate::audit::AuditEvent::new(
-                "people.department.rename",
-                format!("department:{}", id.0),
-                crate::audit::Outcome::Success,
-            )
-            .details(json!({ "name": name })),
-        )
-        .await?;
+        service::rename_department(app.0, &session.0, &mut tx, id.0, &body.0.name).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -302,28 +249,7 @@ impl PeopleApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &DEPT_DELETE).await?;
-        let members = repo::department_member_count(tx.conn(), id.0).await?;
-        if members > 0 {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                "DEPARTMENT_NOT_EMPTY",
-                format!("该部门还有 {members} 名成员，请先调整成员所属部门"),
-                json!({ "members": members }),
-            ));
-        }
-        if repo::delete_department(tx.conn(), id.0).await? == 0 {
-            return Err(service::not_found("部门", id.0));
-        }
-        tx.audit(
-            app.0,
-            &session.0,
-            crate::audit::AuditEvent::new(
-                "people.department.delete",
-                format!("department:{}", id.0),
-                crate::audit::Outcome::Success,
-            ),
-        )
-        .await?;
+        service::delete_department(app.0, &session.0, &mut tx, id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }

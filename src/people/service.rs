@@ -946,3 +946,114 @@ pub async fn grant_staff_role(
     tx.commit().await?;
     Ok(roles::assign_in_tenant(st, auth, &tenant, phone.as_str(), &name, role).await?)
 }
+
+// ---- departments (R-S03): one place for the API and the console --------------------------
+
+fn department_name(name: &str) -> Result<String, ApiError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 50 {
+        return Err(invalid(vec![FieldError::new(
+            "部门名称",
+            "部门名称不能为空且不超过 50 字",
+        )]));
+    }
+    Ok(n.to_string())
+}
+
+fn department_taken(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Conflict,
+        "DEPARTMENT_EXISTS",
+        format!("部门“{name}”已存在"),
+        json!({ "name": name }),
+    )
+}
+
+async fn audit_department(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    action: &str,
+    id: i64,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    tx.audit(
+        st,
+        auth,
+        AuditEvent::new(action, format!("department:{id}"), Outcome::Success).details(details),
+    )
+    .await
+}
+
+/// Creates a department; a name already used is 409 `DEPARTMENT_EXISTS`. Audited.
+pub async fn create_department(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    raw_name: &str,
+) -> Result<i64, ApiError> {
+    let name = department_name(raw_name)?;
+    let id = repo::create_department(tx.conn(), &name)
+        .await?
+        .ok_or_else(|| department_taken(&name))?;
+    audit_department(
+        st,
+        auth,
+        tx,
+        "people.department.create",
+        id,
+        json!({ "name": name }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Renames a department. Audited.
+pub async fn rename_department(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    id: i64,
+    raw_name: &str,
+) -> Result<(), ApiError> {
+    let name = department_name(raw_name)?;
+    match repo::rename_department(tx.conn(), id, &name).await {
+        Ok(0) => return Err(not_found("部门", id)),
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(department_taken(&name))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit_department(
+        st,
+        auth,
+        tx,
+        "people.department.rename",
+        id,
+        json!({ "name": name }),
+    )
+    .await
+}
+
+/// Deletes an empty department (one with members is 409 `DEPARTMENT_NOT_EMPTY`). Audited.
+pub async fn delete_department(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    id: i64,
+) -> Result<(), ApiError> {
+    let members = repo::department_member_count(tx.conn(), id).await?;
+    if members > 0 {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "DEPARTMENT_NOT_EMPTY",
+            format!("该部门还有 {members} 名成员，请先调整成员所属部门"),
+            json!({ "members": members }),
+        ));
+    }
+    if repo::delete_department(tx.conn(), id).await? == 0 {
+        return Err(not_found("部门", id));
+    }
+    audit_department(st, auth, tx, "people.department.delete", id, json!({})).await
+}

@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
-use crate::audit::{AuditEvent, Outcome};
 use crate::people::api as people_api;
-use crate::people::model::{DepartmentView, FieldError, StaffView};
+use crate::people::model::{DepartmentView, StaffView};
 use crate::people::{repo as people_repo, service as people};
 use crate::school::config_api as perm;
 use crate::school::model::{
@@ -534,62 +533,16 @@ async fn class_delete(web: Web, Path(id): Path<i64>) -> PageResult {
 
 // ---- departments -----------------------------------------------------------------------------
 
-/// Department changes. The JSON endpoints do these steps in their handlers (there is no
-/// people service function for them yet); the same repository calls and audit records
-/// are made here, in the same order. Both should move to `people::service`.
+/// Department changes: the same service functions as the JSON endpoints.
 mod dept {
     use super::*;
-    use crate::error::{ApiError, ErrorKind};
+    use crate::error::ApiError;
     use crate::tenancy::context::TenantTx;
 
-    fn name(raw: &str) -> Result<String, ApiError> {
-        let n = raw.trim();
-        if n.is_empty() || n.chars().count() > 50 {
-            return Err(people::invalid(vec![FieldError::new(
-                "部门名称",
-                "部门名称不能为空且不超过 50 字",
-            )]));
-        }
-        Ok(n.to_string())
-    }
-
-    fn taken(name: &str) -> ApiError {
-        ApiError::new(
-            ErrorKind::Conflict,
-            "DEPARTMENT_EXISTS",
-            format!("部门“{name}”已存在"),
-            json!({ "name": name }),
-        )
-    }
-
-    async fn audit(
-        web: &Web,
-        tx: &mut TenantTx,
-        action: &str,
-        id: i64,
-        details: serde_json::Value,
-    ) -> Result<(), ApiError> {
-        tx.audit(
-            &web.app,
-            &web.auth,
-            AuditEvent::new(action, format!("department:{id}"), Outcome::Success).details(details),
-        )
-        .await
-    }
-
     pub(super) async fn create(web: &Web, tx: &mut TenantTx, raw: &str) -> Result<(), ApiError> {
-        let name = name(raw)?;
-        let id = people_repo::create_department(tx.conn(), &name)
-            .await?
-            .ok_or_else(|| taken(&name))?;
-        audit(
-            web,
-            tx,
-            "people.department.create",
-            id,
-            json!({ "name": name }),
-        )
-        .await
+        people::create_department(&web.app, &web.auth, tx, raw)
+            .await
+            .map(|_| ())
     }
 
     pub(super) async fn rename(
@@ -598,37 +551,11 @@ mod dept {
         id: i64,
         raw: &str,
     ) -> Result<(), ApiError> {
-        let name = name(raw)?;
-        match people_repo::rename_department(tx.conn(), id, &name).await {
-            Ok(0) => return Err(people::not_found("部门", id)),
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&name)),
-            Err(e) => return Err(e.into()),
-        }
-        audit(
-            web,
-            tx,
-            "people.department.rename",
-            id,
-            json!({ "name": name }),
-        )
-        .await
+        people::rename_department(&web.app, &web.auth, tx, id, raw).await
     }
 
     pub(super) async fn delete(web: &Web, tx: &mut TenantTx, id: i64) -> Result<(), ApiError> {
-        let members = people_repo::department_member_count(tx.conn(), id).await?;
-        if members > 0 {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                "DEPARTMENT_NOT_EMPTY",
-                format!("该部门还有 {members} 名成员，请先调整成员所属部门"),
-                json!({ "members": members }),
-            ));
-        }
-        if people_repo::delete_department(tx.conn(), id).await? == 0 {
-            return Err(people::not_found("部门", id));
-        }
-        audit(web, tx, "people.department.delete", id, json!({})).await
+        people::delete_department(&web.app, &web.auth, tx, id).await
     }
 }
 

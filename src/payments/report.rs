@@ -15,7 +15,7 @@ use crate::clock::cst;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::AppState;
 use crate::ledger::{self, LineStatement, Money, TenantId};
-use crate::tabular::{self as write, SheetOut};
+use crate::tabular::{self as write, ColumnKind, SheetOut};
 use crate::tenancy::context::TenantTx;
 
 /// Longest period of one statement; by day, at most this many rows.
@@ -210,9 +210,30 @@ pub async fn settlement(
     })
 }
 
-const HEADERS: [&str; 8] = [
-    "编号",
-    "名称",
+impl Grouping {
+    /// Whether a row's key means something to a reader: an item's number names a line of
+    /// an order, where a course code or a date only repeats the row's name in code form.
+    pub fn shows_key(self) -> bool {
+        matches!(self, Grouping::Item)
+    }
+
+    /// The heading of the key column, when it is shown.
+    pub fn key_header(self) -> &'static str {
+        "明细编号"
+    }
+
+    /// The heading of the name column.
+    pub fn name_header(self) -> &'static str {
+        match self {
+            Grouping::Course => "课程",
+            Grouping::Item => "明细",
+            Grouping::Day => "日期",
+        }
+    }
+}
+
+/// The headings of the amount columns, after the key and the name.
+const FIGURES: [&str; 6] = [
     "订单数",
     "实收（元）",
     "已结算（元）",
@@ -221,24 +242,37 @@ const HEADERS: [&str; 8] = [
     "存管中（元）",
 ];
 
-fn cells(r: &SettlementRow) -> Vec<String> {
-    vec![
-        r.key.clone(),
-        r.name.clone(),
-        r.orders.to_string(),
-        r.paid.clone(),
-        r.released.clone(),
-        r.refunded.clone(),
-        r.refund_pending.clone(),
-        r.held.clone(),
-    ]
+/// A row as the files show it: the key only where it means something (never the totals
+/// row's marker), then the name and the figures.
+fn cells(group: Grouping, r: &SettlementRow, total: bool) -> Vec<String> {
+    let key = group
+        .shows_key()
+        .then(|| if total { String::new() } else { r.key.clone() });
+    key.into_iter()
+        .chain([
+            r.name.clone(),
+            r.orders.to_string(),
+            r.paid.clone(),
+            r.released.clone(),
+            r.refunded.clone(),
+            r.refund_pending.clone(),
+            r.held.clone(),
+        ])
+        .collect()
 }
 
 /// The statement as a file: `.xlsx` (one sheet plus notes) or `.csv`.
 pub fn to_file(v: &SettlementView, school: &str, csv: bool) -> Result<Vec<u8>, ApiError> {
-    let headers: Vec<String> = HEADERS.iter().map(|h| (*h).to_string()).collect();
-    let mut rows: Vec<Vec<String>> = v.rows.iter().map(cells).collect();
-    rows.push(cells(&v.total));
+    let g = v.group;
+    let key = g.shows_key().then_some(g.key_header());
+    let headers: Vec<String> = key
+        .into_iter()
+        .chain([g.name_header()])
+        .chain(FIGURES)
+        .map(str::to_string)
+        .collect();
+    let mut rows: Vec<Vec<String>> = v.rows.iter().map(|r| cells(g, r, false)).collect();
+    rows.push(cells(g, &v.total, true));
     if csv {
         return Ok(write::csv(&headers, &rows));
     }
@@ -258,7 +292,17 @@ pub fn to_file(v: &SettlementView, school: &str, csv: bool) -> Result<Vec<u8>, A
             name: "结算报表".into(),
             headers,
             rows,
-            widths: vec![18.0, 30.0, 8.0, 12.0, 12.0, 12.0, 12.0, 12.0],
+            widths: key
+                .map(|_| 18.0)
+                .into_iter()
+                .chain([30.0, 8.0, 14.0, 14.0, 14.0, 14.0, 14.0])
+                .collect(),
+            kinds: key
+                .map(|_| ColumnKind::Text)
+                .into_iter()
+                .chain([ColumnKind::Text, ColumnKind::Count])
+                .chain([ColumnKind::Money; 5])
+                .collect(),
         }],
         &notes,
     )

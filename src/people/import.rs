@@ -24,7 +24,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::AppState;
-use crate::tabular::{self, Limits, Sheet, SheetOut, TabularError};
+use crate::tabular::{self, ColumnKind, Limits, Sheet, SheetOut, TabularError};
 use crate::tenancy::context::TenantTx;
 use crate::tenancy::model::TenantContext;
 
@@ -281,6 +281,7 @@ pub fn template(kind: ImportKind, csv: bool) -> Result<Vec<u8>, ApiError> {
         rows: Vec::new(),
         widths: widths(cols),
     };
+        kinds: Vec::new(),
     let sheets = match kind {
         ImportKind::Staff => vec![sheet(STAFF_SHEET, &staff_cols::ALL)],
         ImportKind::Students => vec![
@@ -332,6 +333,8 @@ pub fn report(errors: &[RowError], more: usize, csv: bool) -> Result<Vec<u8>, Ap
             rows,
             widths: vec![10.0, 8.0, 18.0, 24.0, 60.0],
         }],
+            // The row number is a number: a clerk sorts and filters by it.
+            kinds: vec![ColumnKind::Text, ColumnKind::Count],
         &[],
     )
     .map_err(ApiError::internal)

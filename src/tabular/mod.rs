@@ -3,9 +3,10 @@
 //!
 //! Owns file-format handling only: sniffing the format, decoding text, defending against
 //! zip bombs, turning cells into trimmed text with spreadsheet row numbers, and writing
-//! workbooks whose columns stay text. It is pure: it must never touch the database, the
-//! network or the clock, and it never interprets what a column means (ID numbers,
-//! phones and names are checked by the import services that call it).
+//! workbooks whose columns stay text (counts and amounts, declared as such, are numbers).
+//! It is pure: it must never touch the database, the network or the clock, and it never
+//! interprets what a column means (ID numbers, phones and names are checked by the import
+//! services that call it).
 
 mod error;
 mod read;
@@ -13,4 +14,4 @@ mod write;
 
 pub use error::TabularError;
 pub use read::{read, Limits, Row, Sheet};
-pub use write::{csv, xlsx, SheetOut};
+pub use write::{csv, xlsx, ColumnKind, SheetOut};

@@ -844,6 +844,7 @@ mod tests {
                 strings(&["  李四 ", "44010120000101123X", "013800000000", "转学"]),
             ],
             widths: vec![],
+            kinds: vec![],
         };
         let bytes = xlsx(&[sheet], &[s("带 * 的列必填")]).unwrap();
 

@@ -1,9 +1,12 @@
 //! Writing templates and error reports: .xlsx workbooks and UTF-8 CSV.
 //!
-//! Owns the output side of `tabular`. Every cell is written as text, every data column is
-//! formatted as text ("@") so that what a clerk types later (ID numbers, phones) stays
-//! text, and every value goes through [`neutralise`]. It must never write a value that a
-//! spreadsheet could run as a formula: error reports echo what users uploaded.
+//! Owns the output side of `tabular`. Cells are text, and data columns are formatted as
+//! text ("@") so that what a clerk types later (ID numbers, phones) stays text, unless the
+//! sheet declares a column a count or an amount of money ([`ColumnKind`]): those cells are
+//! written as numbers (amounts with a yuan format) so that a spreadsheet can sum them, and
+//! this is the one place that does it for every export. Every text value goes through
+//! [`neutralise`]. It must never write a value that a spreadsheet could run as a formula:
+//! error reports echo what users uploaded.
 
 use rust_xlsxwriter::{Color, Format, Workbook, Worksheet, XlsxError};
 
@@ -23,6 +26,22 @@ const HEADER_FILL: u32 = 0xDDEBF7;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Excel's built-in number format 49 is "@" (text); WPS and LibreOffice know it too.
 const TEXT_NUM_FORMAT: u8 = 49;
+/// Amounts in yuan: thousands separators, two decimals, the yuan sign; negatives in red.
+const MONEY_NUM_FORMAT: &str = "\"¥\"#,##0.00;[Red]-\"¥\"#,##0.00";
+/// Counts: a whole number.
+const COUNT_NUM_FORMAT: &str = "0";
+
+/// What a column of an exported sheet holds, and so how its cells are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColumnKind {
+    /// Text, formatted as text ("@"): ID numbers and phones stay as typed.
+    #[default]
+    Text,
+    /// A whole number (orders, rows), written as a number.
+    Count,
+    /// An amount in yuan such as "120.50", written as a number with a yuan format.
+    Money,
+}
 
 /// One worksheet to write.
 #[derive(Debug, Clone, Default)]
@@ -32,11 +51,14 @@ pub struct SheetOut {
     pub rows: Vec<Vec<String>>,
     /// Column widths in characters (same length as headers, or empty for a default of 14).
     pub widths: Vec<f64>,
+    /// What each column holds (same length as headers, or shorter: the rest are text).
+    pub kinds: Vec<ColumnKind>,
 }
 
-/// An .xlsx workbook. Header row bold with a light fill and frozen; EVERY column of every
-/// sheet formatted as text ("@") for all rows, so that an ID number or phone a clerk types
-/// into the template stays text instead of becoming 4.4e17. `notes`, when not empty, adds a
+/// An .xlsx workbook. Header row bold with a light fill and frozen; every text column of
+/// every sheet formatted as text ("@") for all rows, so that an ID number or phone a clerk
+/// types into the template stays text instead of becoming 4.4e17; count and money columns
+/// ([`SheetOut::kinds`]) hold numbers. `notes`, when not empty, adds a
 /// last sheet "填写说明" with one note per row in column A.
 ///
 /// Sheet names are made valid for Excel (forbidden characters replaced by '_', cut to 31
@@ -93,6 +115,13 @@ fn build_workbook(sheets: &[SheetOut], notes: &[String]) -> Result<Workbook, Xls
         .set_num_format_index(TEXT_NUM_FORMAT)
         .set_bold()
         .set_background_color(Color::RGB(HEADER_FILL));
+    let formats = Formats {
+        text,
+        header,
+        money: Format::new().set_num_format(MONEY_NUM_FORMAT),
+        count: Format::new().set_num_format(COUNT_NUM_FORMAT),
+    };
+    let text = &formats.text;
 
     // Reserve the notes sheet's name so a data sheet called "填写说明" does not take it.
     let mut used_names: Vec<String> = Vec::new();
@@ -104,29 +133,63 @@ fn build_workbook(sheets: &[SheetOut], notes: &[String]) -> Result<Workbook, Xls
         let name = unique_sheet_name(&sheet.name, index, &mut used_names);
         let worksheet = workbook.add_worksheet();
         worksheet.set_name(name)?;
-        write_sheet(worksheet, sheet, &text, &header)?;
+        write_sheet(worksheet, sheet, &formats)?;
     }
 
     if !notes.is_empty() {
         let worksheet = workbook.add_worksheet();
         worksheet.set_name(NOTES_SHEET)?;
-        worksheet.set_column_format(0, &text)?;
+        worksheet.set_column_format(0, text)?;
         worksheet.set_column_width(0, NOTES_WIDTH)?;
         for (row, note) in notes.iter().enumerate() {
-            worksheet.write_string_with_format(row_number(row)?, 0, cell_text(note), &text)?;
+            worksheet.write_string_with_format(row_number(row)?, 0, cell_text(note), text)?;
         }
     }
     Ok(workbook)
 }
 
+/// The cell formats of a workbook.
+struct Formats {
+    text: Format,
+    header: Format,
+    money: Format,
+    count: Format,
+}
+
+impl Formats {
+    fn of(&self, kind: ColumnKind) -> &Format {
+        match kind {
+            ColumnKind::Text => &self.text,
+            ColumnKind::Count => &self.count,
+            ColumnKind::Money => &self.money,
+        }
+    }
+}
+
+/// The number in a count or money cell; `None` (written as text) for anything else, such
+/// as an empty cell or a note.
+fn number_of(kind: ColumnKind, value: &str) -> Option<f64> {
+    let v = value.trim();
+    match kind {
+        ColumnKind::Text => None,
+        ColumnKind::Count => v.parse::<i64>().ok().map(|n| n as f64),
+        // Parsed as a decimal first so that only plain amounts ("1,234" or "1e3" are not)
+        // become numbers; a double holds every amount to the fen up to 10^13 yuan.
+        ColumnKind::Money => is_plain_number(v)
+            .then(|| v.parse::<rust_decimal::Decimal>().ok())
+            .flatten()
+            .and_then(|d| rust_decimal::prelude::ToPrimitive::to_f64(&d)),
+    }
+}
+
 fn write_sheet(
     worksheet: &mut Worksheet,
     sheet: &SheetOut,
-    text: &Format,
-    header: &Format,
+    formats: &Formats,
 ) -> Result<(), XlsxError> {
-    for (col, title) in sheet.headers.iter().enumerate() {
-        let col = column_number(col)?;
+    let kind = |col: usize| sheet.kinds.get(col).copied().unwrap_or_default();
+    for (index, title) in sheet.headers.iter().enumerate() {
+        let col = column_number(index)?;
         let width = sheet
             .widths
             .get(usize::from(col))
@@ -134,16 +197,22 @@ fn write_sheet(
             .filter(|w| w.is_finite() && *w > 0.0)
             .map_or(DEFAULT_WIDTH, |w| w.min(255.0));
         // The column format is what Excel applies to cells a clerk types into later.
-        worksheet.set_column_format(col, text)?;
+        worksheet.set_column_format(col, formats.of(kind(index)))?;
         worksheet.set_column_width(col, width)?;
-        worksheet.write_string_with_format(0, col, cell_text(title), header)?;
+        worksheet.write_string_with_format(0, col, cell_text(title), &formats.header)?;
     }
     worksheet.set_freeze_panes(1, 0)?;
 
     for (index, values) in sheet.rows.iter().enumerate() {
         let row = row_number(index + 1)?;
-        for (col, value) in values.iter().enumerate() {
-            worksheet.write_string_with_format(row, column_number(col)?, cell_text(value), text)?;
+        for (c, value) in values.iter().enumerate() {
+            let col = column_number(c)?;
+            match number_of(kind(c), value) {
+                Some(n) => worksheet.write_number_with_format(row, col, n, formats.of(kind(c)))?,
+                None => {
+                    worksheet.write_string_with_format(row, col, cell_text(value), &formats.text)?
+                }
+            };
         }
     }
     Ok(())
@@ -330,6 +399,7 @@ mod tests {
             headers: vec![s("行号"), s("原值")],
             rows: vec![vec![s("2"), s("=1+1")], vec![s("3"), s("-5")]],
             widths: vec![],
+            kinds: vec![],
         };
         let bytes = xlsx(&[sheet], &[s("@注意")]).unwrap();
         let sheets = read(&bytes, "报告.xlsx", &Limits::default()).unwrap();
@@ -347,6 +417,7 @@ mod tests {
             headers: vec![s("姓名*"), s("身份证号*"), s("手机号")],
             rows: vec![],
             widths: vec![10.0, 22.0, 16.0],
+            kinds: vec![],
         };
         let bytes = xlsx(&[sheet], &[]).unwrap();
 
@@ -365,6 +436,29 @@ mod tests {
             xml.split("<col ").skip(1).all(|c| c.contains("style=")),
             "{xml}"
         );
+    }
+
+    #[test]
+    fn money_and_count_columns_are_numbers_with_a_format_and_text_stays_text() {
+        let sheet = SheetOut {
+            name: s("结算"),
+            headers: vec![s("课程"), s("订单数"), s("金额（元）")],
+            rows: vec![
+                vec![s("午托"), s("3"), s("1234.50")],
+                vec![s("合计"), s(""), s("-5.00")],
+            ],
+            widths: vec![],
+            kinds: vec![ColumnKind::Text, ColumnKind::Count, ColumnKind::Money],
+        };
+        let bytes = xlsx(&[sheet], &[]).unwrap();
+        let xml = zip_part(&bytes, "xl/worksheets/sheet1.xml");
+        assert!(xml.contains("<v>1234.5</v>"), "{xml}");
+        assert!(xml.contains("<v>3</v>"), "{xml}");
+        assert!(xml.contains("<v>-5</v>"), "{xml}");
+        let styles = zip_part(&bytes, "xl/styles.xml");
+        assert!(styles.contains("#,##0.00"), "{styles}");
+        assert_eq!(number_of(ColumnKind::Money, "1e3"), None);
+        assert_eq!(number_of(ColumnKind::Text, "12"), None);
     }
 
     #[test]

@@ -536,6 +536,7 @@ async fn broken_files_are_refused_at_once_with_a_chinese_reason_and_nothing_reco
             headers: vec!["名字".into(), "身份证号".into(), "班级".into()],
             rows: vec![vec!["a".into(), "b".into(), "c".into()]],
             widths: vec![],
+            kinds: vec![],
         }],
         &[],
     )

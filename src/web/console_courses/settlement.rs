@@ -89,10 +89,12 @@ impl Period {
     }
 }
 
-fn row(r: &SettlementRow) -> maud::Markup {
+/// A row of the table: the key only where it means something to a reader (an item's
+/// number, never a course code or the totals row's marker), as in the files.
+fn row(g: Grouping, r: &SettlementRow, total: bool) -> maud::Markup {
     html! {
-        // The totals row's key is a marker for the files, not something to show.
-        td { @if r.key != "total" { (r.key) } } td.wrap { (r.name) } td.num { (r.orders) }
+        @if g.shows_key() { td { @if !total { (r.key) } } }
+        td.wrap { (r.name) } td.num { (r.orders) }
         td.num { (r.paid) } td.num { (r.released) } td.num { (r.refunded) }
         td.num { (r.refund_pending) } td.num { (r.held) }
     }
@@ -109,11 +111,12 @@ fn statement(web: &Web, p: &Period, v: &SettlementView) -> maud::Markup {
         div.table-wrap {
             table #settlement {
                 thead { tr {
-                    th { "编号" } th { "名称" } th.num { "订单数" } th.num { "实收" } th.num { "已结算" }
+                    @if v.group.shows_key() { th { (v.group.key_header()) } }
+                    th { (v.group.name_header()) } th.num { "订单数" } th.num { "实收" } th.num { "已结算" }
                     th.num { "已退款" } th.num { "退款中" } th.num { "存管中" }
                 } }
-                tbody { @for r in &v.rows { tr { (row(r)) } } }
-                tfoot { tr #settlement-total { (row(&v.total)) } }
+                tbody { @for r in &v.rows { tr { (row(v.group, r, false)) } } }
+                tfoot { tr #settlement-total { (row(v.group, &v.total, true)) } }
             }
         }
         @if v.rows.is_empty() { p.muted { "统计期间内没有收支" } }

@@ -36,6 +36,7 @@ mod csv;
 mod error;
 mod event;
 mod key;
+pub mod labels;
 mod search;
 
 pub use chain::{append, append_standalone, run_sealer, seal, verify, VerifyReport, GENESIS_MAC};

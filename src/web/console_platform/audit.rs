@@ -12,7 +12,7 @@ use poem::{handler, Response};
 use serde::Deserialize;
 
 use super::{allow, day_start, internal, may, parse_date, when_s, FieldErrors, AUDIT};
-use crate::audit::{self, AuditFilter, AuditRecord, Outcome, VerifyReport};
+use crate::audit::{self, labels, AuditFilter, AuditRecord, Outcome, VerifyReport};
 use crate::auth::platform_api::{AUDIT_EXPORT, AUDIT_SEARCH, AUDIT_VERIFY};
 use crate::tenancy::model::TenantRecord;
 use crate::tenancy::repo as tenant_repo;
@@ -144,11 +144,9 @@ fn outcome_tag(o: Outcome) -> Markup {
     html! { span class=(class) { (o.label_zh()) } }
 }
 
-fn short_json(v: &serde_json::Value) -> String {
-    if v.as_object().is_some_and(|o| o.is_empty()) || v.is_null() {
-        return String::new();
-    }
-    let s = v.to_string();
+/// A record's details in Chinese, cut to a readable length.
+fn short_details(v: &serde_json::Value) -> String {
+    let s = labels::details_text(v);
     if s.chars().count() > 120 {
         format!("{}…", s.chars().take(120).collect::<String>())
     } else {
@@ -186,7 +184,7 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
         ),
         Err(e) => (Vec::new(), e),
     };
-    let codes: HashMap<i64, &str> = tenants.iter().map(|t| (t.id, t.code.as_str())).collect();
+    let names: HashMap<i64, &str> = tenants.iter().map(|t| (t.id, t.name.as_str())).collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -212,8 +210,22 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
                 (field("起始日期", "from", html! { input type="text" id="from" name="from" value=(q.from) placeholder="YYYY-MM-DD" inputmode="numeric"; }, errors.get("from")))
                 (field("截止日期（含当日）", "to", html! { input type="text" id="to" name="to" value=(q.to) placeholder="YYYY-MM-DD" inputmode="numeric"; }, errors.get("to")))
                 (field("操作人编号", "actor", input("text", "actor", &q.actor), errors.get("actor")))
-                (field("租户代码", "tenant", html! { input type="text" id="tenant" name="tenant" value=(q.tenant) placeholder="如 sqsf"; }, errors.get("tenant")))
-                (field("操作（前缀）", "action", html! { input type="text" id="action" name="action" value=(q.action) placeholder="如 auth."; }, errors.get("action")))
+                (field("学校或机构", "tenant", html! {
+                    select id="tenant" name="tenant" {
+                        option value="" selected[q.tenant.is_empty()] { "全部" }
+                        @for t in &tenants {
+                            option value=(t.code) selected[q.tenant.eq_ignore_ascii_case(&t.code)] { (t.name) }
+                        }
+                    }
+                }, errors.get("tenant")))
+                (field("操作", "action", html! {
+                    select id="action" name="action" {
+                        option value="" selected[q.action.is_empty()] { "全部" }
+                        @for (a, label) in labels::known_actions() {
+                            option value=(a) selected[q.action.trim() == a] { (label) }
+                        }
+                    }
+                }, errors.get("action")))
                 (field("结果", "outcome", html! {
                     select id="outcome" name="outcome" {
                         option value="" selected[q.outcome.is_empty()] { "全部" }
@@ -240,20 +252,20 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
             p.muted { "显示最新的 " (records.len()) " 条" @if q.before.is_some() { "（更早的记录）" } }
             div.table-wrap {
                 table #audit-records {
-                    thead { tr { th { "编号" } th { "时间" } th { "操作人" } th { "角色" } th { "租户" } th { "来源IP" } th { "操作" } th { "对象" } th { "结果" } th { "详情" } } }
+                    thead { tr { th { "编号" } th { "时间" } th { "操作人" } th { "角色" } th { "学校或机构" } th { "来源IP" } th { "操作" } th { "对象" } th { "结果" } th { "详情" } } }
                     tbody {
                         @for r in &records {
                             tr data-action=(r.action) {
                                 td.num { (r.id) }
                                 td { (when_s(r.at)) }
                                 td { @if let Some(a) = r.actor_account_id { "#" (a) } }
-                                td { (r.actor_role.as_deref().unwrap_or("")) }
-                                td { @if let Some(t) = r.tenant_id { (codes.get(&t).copied().map(str::to_string).unwrap_or_else(|| format!("#{t}"))) } }
+                                td { @if let Some(role) = &r.actor_role { (labels::role_label(role)) } }
+                                td { @if let Some(t) = r.tenant_id { (names.get(&t).copied().map(str::to_string).unwrap_or_else(|| format!("#{t}"))) } }
                                 td { (r.source_ip.as_deref().unwrap_or("")) }
-                                td { code { (r.action) } }
-                                td { (r.object) }
+                                td { (labels::action_label(&r.action)) }
+                                td { (labels::object_label(&r.object)) }
                                 td { (outcome_tag(r.outcome)) }
-                                td { small { (short_json(&r.details)) } }
+                                td.wrap { small { (short_details(&r.details)) } }
                             }
                         }
                     }

@@ -153,7 +153,8 @@ impl CourseStatus {
 /// A new course (F2), created as a draft.
 #[derive(Debug, Clone, Object)]
 pub struct NewCourse {
-    /// 课程代码，如 art-g3（小写字母、数字、下划线、连字符，最长 32）
+    /// 课程代码，如 art-g3（小写字母、数字、下划线、连字符，最长 32）；不填则由系统生成
+    #[oai(default)]
     pub code: String,
     /// custody 托管 | training 培训
     pub class_type: CourseClassType,

@@ -89,6 +89,13 @@ pub async fn course_by_code(c: &mut PgConnection, code: &str) -> sqlx::Result<Op
         .await
 }
 
+/// How many courses the school has (any status): where generated codes start counting.
+pub async fn course_count(c: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from courses")
+        .fetch_one(&mut *c)
+        .await
+}
+
 /// Locks the course row until the transaction ends: concurrent edits, status changes and
 /// picture uploads of one course run one after the other.
 pub async fn lock_course(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<CourseRow>> {

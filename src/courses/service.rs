@@ -133,6 +133,62 @@ async fn record(
 
 // --- the one validation path --------------------------------------------------------------
 
+/// The refusals found while checking one request, all reported at once so that a form
+/// shows every wrong field together (issue 13 item 9). A failure of the server itself
+/// stops the check at once.
+#[derive(Default)]
+struct Problems(Vec<ApiError>);
+
+impl Problems {
+    /// The value, or `None` with the refusal kept.
+    fn take<T>(&mut self, r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => Err(e),
+            Err(e) => {
+                self.0.push(e);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Nothing found, or the first refusal (its code, message and details, so a client
+    /// that reads one error still reads the same one) with `details.errors` listing every
+    /// refusal as `{code, message, field}` when there is more than one.
+    fn finish(self) -> Result<(), ApiError> {
+        let mut all = self.0.into_iter();
+        let Some(first) = all.next() else {
+            return Ok(());
+        };
+        let rest: Vec<ApiError> = all.collect();
+        if rest.is_empty() {
+            return Err(first);
+        }
+        let entry = |e: &ApiError| {
+            let b = e.body();
+            json!({ "code": b.code, "message": b.message, "field": b.details.get("field"), "details": b.details })
+        };
+        let b = first.body();
+        let mut details = match &b.details {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        let errors: Vec<Value> = std::iter::once(&first).chain(&rest).map(entry).collect();
+        details.insert("errors".into(), Value::Array(errors));
+        let kind = match first {
+            ApiError::Conflict(_) => ErrorKind::Conflict,
+            ApiError::NotFound(_) => ErrorKind::NotFound,
+            _ => ErrorKind::Unprocessable,
+        };
+        Err(ApiError::new(
+            kind,
+            &b.code,
+            format!("{}（共 {} 处需要修改）", b.message, rest.len() + 1),
+            Value::Object(details),
+        ))
+    }
+}
+
 /// A course's fields as the caller typed them (create), or as stored with the caller's
 /// changes laid over them (update).
 struct Input {
@@ -205,56 +261,60 @@ fn check_instant(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     })
 }
 
-fn check_input(i: &Input) -> Result<Checked, ApiError> {
-    let name = CourseName::parse(&i.name).ok_or_else(|| {
+/// Every value of `i` checked, each refusal kept in `p`; the checked course only when all
+/// of it is right.
+fn check_input(i: &Input, p: &mut Problems) -> Result<Option<Checked>, ApiError> {
+    let name = p.take(CourseName::parse(&i.name).ok_or_else(|| {
         unprocessable(
             "NAME_INVALID",
             format!("班级名称不能为空，且不超过 {NAME_MAX} 个字"),
             json!({ "field": "name", "max": NAME_MAX }),
         )
-    })?;
-    let category = Category::parse(&i.category).ok_or_else(|| {
+    }))?;
+    let category = p.take(Category::parse(&i.category).ok_or_else(|| {
         unprocessable(
             "NAME_INVALID",
             format!("培训类目不能为空，且不超过 {CATEGORY_MAX} 个字"),
             json!({ "field": "category", "max": CATEGORY_MAX }),
         )
-    })?;
-    let intro = Intro::parse(&i.intro).ok_or_else(|| {
+    }))?;
+    let intro = p.take(Intro::parse(&i.intro).ok_or_else(|| {
         unprocessable(
             "INTRO_INVALID",
             format!("简介不超过 {INTRO_MAX} 个字"),
             json!({ "field": "intro", "max": INTRO_MAX }),
         )
-    })?;
-    let weekdays = Weekdays::parse(&i.weekdays).ok_or_else(|| {
+    }))?;
+    let weekdays = p.take(Weekdays::parse(&i.weekdays).ok_or_else(|| {
         unprocessable(
             "WEEKDAYS_INVALID",
             "上课星期应为 1（周一）到 7（周日）之间不重复的数字，且至少一天",
             json!({ "field": "weekdays", "value": i.weekdays }),
         )
-    })?;
-    let starts_at = check_time("starts_at", &i.starts_at)?;
-    let ends_at = check_time("ends_at", &i.ends_at)?;
-    if ends_at <= starts_at {
-        return Err(schedule_invalid(
-            "下课时间必须晚于上课时间",
-            json!({
-                "starts_at": starts_at.format("%H:%M").to_string(),
-                "ends_at": ends_at.format("%H:%M").to_string(),
-            }),
-        ));
+    }))?;
+    let starts_at = p.take(check_time("starts_at", &i.starts_at))?;
+    let ends_at = p.take(check_time("ends_at", &i.ends_at))?;
+    if let (Some(s), Some(e)) = (starts_at, ends_at) {
+        if e <= s {
+            p.take::<()>(Err(schedule_invalid(
+                "下课时间必须晚于上课时间",
+                json!({
+                    "starts_at": s.format("%H:%M").to_string(),
+                    "ends_at": e.format("%H:%M").to_string(),
+                }),
+            )))?;
+        }
     }
-    let starts_on = check_date("starts_on", i.starts_on.as_deref())?;
-    let ends_on = check_date("ends_on", i.ends_on.as_deref())?;
-    let capacity = Capacity::parse(i.capacity).ok_or_else(|| {
+    let starts_on = p.take(check_date("starts_on", i.starts_on.as_deref()))?;
+    let ends_on = p.take(check_date("ends_on", i.ends_on.as_deref()))?;
+    let capacity = p.take(Capacity::parse(i.capacity).ok_or_else(|| {
         unprocessable(
             "CAPACITY_INVALID",
             format!("开班规模应在 1 到 {} 人之间", Capacity::MAX),
             json!({ "field": "capacity", "value": i.capacity, "min": 1, "max": Capacity::MAX }),
         )
-    })?;
-    let price = Price::parse(&i.price).ok_or_else(|| {
+    }))?;
+    let price = p.take(Price::parse(&i.price).ok_or_else(|| {
         unprocessable(
             "PRICE_INVALID",
             format!(
@@ -263,9 +323,9 @@ fn check_input(i: &Input) -> Result<Checked, ApiError> {
             ),
             json!({ "field": "price", "value": i.price, "max": Price::MAX_YUAN }),
         )
-    })?;
+    }))?;
     if i.pricing != i.class_type.pricing() {
-        return Err(unprocessable(
+        p.take::<()>(Err(unprocessable(
             "PRICING_MISMATCH",
             "托管班须按天计费（per_day），培训班须按课程计费（per_course）",
             json!({
@@ -273,31 +333,70 @@ fn check_input(i: &Input) -> Result<Checked, ApiError> {
                 "pricing": i.pricing.as_str(),
                 "expected": i.class_type.pricing().as_str(),
             }),
-        ));
+        )))?;
     }
-    let levels = EligibleLevels::parse(&i.eligible_levels).ok_or_else(|| {
+    let levels = p.take(EligibleLevels::parse(&i.eligible_levels).ok_or_else(|| {
         unprocessable(
             "LEVELS_INVALID",
             "可报名年级应为 1 到 9 之间不重复的年级序号，且至少一个",
             json!({ "field": "eligible_levels", "value": i.eligible_levels }),
         )
-    })?;
-    let reg_opens_at = check_instant("reg_opens_at", &i.reg_opens_at)?;
-    let reg_closes_at = check_instant("reg_closes_at", &i.reg_closes_at)?;
-    if reg_closes_at <= reg_opens_at {
-        return Err(reg_window_invalid(
-            "报名截止时间必须晚于报名开始时间",
-            json!({ "reg_opens_at": reg_opens_at, "reg_closes_at": reg_closes_at }),
-        ));
+    }))?;
+    let reg_opens_at = p.take(check_instant("reg_opens_at", &i.reg_opens_at))?;
+    let reg_closes_at = p.take(check_instant("reg_closes_at", &i.reg_closes_at))?;
+    if let (Some(o), Some(c)) = (reg_opens_at, reg_closes_at) {
+        if c <= o {
+            p.take::<()>(Err(reg_window_invalid(
+                "报名截止时间必须晚于报名开始时间",
+                json!({ "reg_opens_at": o, "reg_closes_at": c }),
+            )))?;
+        }
     }
-    let hold_minutes = HoldMinutes::parse(i.hold_minutes).ok_or_else(|| {
+    let hold_minutes = p.take(HoldMinutes::parse(i.hold_minutes).ok_or_else(|| {
         unprocessable(
             "HOLD_INVALID",
             "名额保留时间应在 5 到 1440 分钟之间",
             json!({ "field": "hold_minutes", "value": i.hold_minutes, "min": 5, "max": 1440 }),
         )
-    })?;
-    Ok(Checked {
+    }))?;
+    if !p.0.is_empty() {
+        return Ok(None);
+    }
+    let (
+        Some(name),
+        Some(category),
+        Some(intro),
+        Some(weekdays),
+        Some(starts_at),
+        Some(ends_at),
+        Some(starts_on),
+        Some(ends_on),
+        Some(capacity),
+        Some(price),
+        Some(levels),
+        Some(reg_opens_at),
+        Some(reg_closes_at),
+        Some(hold_minutes),
+    ) = (
+        name,
+        category,
+        intro,
+        weekdays,
+        starts_at,
+        ends_at,
+        starts_on,
+        ends_on,
+        capacity,
+        price,
+        levels,
+        reg_opens_at,
+        reg_closes_at,
+        hold_minutes,
+    )
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Checked {
         class_type: i.class_type,
         name,
         category,
@@ -315,7 +414,7 @@ fn check_input(i: &Input) -> Result<Checked, ApiError> {
         reg_closes_at,
         allocation: i.allocation,
         hold_minutes,
-    })
+    }))
 }
 
 /// The course's dates, by default the term's. Dates the caller sent must lie within the
@@ -543,60 +642,108 @@ fn details(f: &CourseFields, teacher_ids: &[i64]) -> Map<String, Value> {
 
 // --- create and update ----------------------------------------------------------------------
 
+/// A code for a course created without one (`c0001`, `c0002`, …: the first number no
+/// course of the school uses). Two admins saving at the same instant may pick the same
+/// number; the unique index refuses the second with `COURSE_CODE_TAKEN`, and saving again
+/// picks the next.
+async fn generated_code(tx: &mut TenantTx) -> Result<String, ApiError> {
+    let mut n = repo::course_count(tx.conn()).await? + 1;
+    loop {
+        let code = format!("c{n:04}");
+        if repo::course_by_code(tx.conn(), &code).await?.is_none() {
+            return Ok(code);
+        }
+        n += 1;
+    }
+}
+
 pub async fn create(
     tx: &mut TenantTx,
     who: &Actor<'_>,
     req: NewCourse,
 ) -> Result<CourseView, ApiError> {
-    let code = CourseCode::parse(&req.code).ok_or_else(|| {
-        unprocessable(
-            "COURSE_CODE_INVALID",
-            format!(
-                "课程代码“{}”不合法：须以小写字母或数字开头，只含小写字母、数字、下划线和连字符，最长 32 个字符",
-                req.code
-            ),
-            json!({ "field": "code", "value": req.code }),
-        )
-    })?;
-    let checked = check_input(&Input {
-        class_type: req.class_type,
-        name: req.name,
-        category: req.category,
-        intro: req.intro,
-        weekdays: req.weekdays,
-        starts_at: req.starts_at,
-        ends_at: req.ends_at,
-        starts_on: req.starts_on,
-        ends_on: req.ends_on,
-        capacity: req.capacity,
-        price: req.price,
-        pricing: req.pricing,
-        eligible_levels: req.eligible_levels,
-        reg_opens_at: req.reg_opens_at,
-        reg_closes_at: req.reg_closes_at,
-        allocation: req.allocation.unwrap_or(CourseAllocation::Fcfs),
-        hold_minutes: req.hold_minutes.unwrap_or(HoldMinutes::DEFAULT),
-    })?;
-    let term = school_repo::term_by_code(tx.conn(), req.term_code.trim())
-        .await?
-        .ok_or_else(|| term_not_found(&req.term_code))?;
-    let dates = place_in_term(&checked, &term, true)?;
-    let parent_id = match req.parent_code.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(pc) => Some(series_parent(tx, pc, term.id, None).await?),
+    let mut p = Problems::default();
+    let code = match req.code.trim() {
+        // School staff need not invent an ASCII code: one is made up when none is given.
+        "" => Some(generated_code(tx).await?),
+        typed => p
+            .take(CourseCode::parse(typed).ok_or_else(|| {
+                unprocessable(
+                    "COURSE_CODE_INVALID",
+                    format!(
+                        "课程代码“{}”不合法：须以小写字母或数字开头，只含小写字母、数字、下划线和连字符，最长 32 个字符；也可以不填，由系统生成",
+                        req.code
+                    ),
+                    json!({ "field": "code", "value": req.code }),
+                )
+            }))?
+            .map(|c| c.as_str().to_string()),
+    };
+    let checked = check_input(
+        &Input {
+            class_type: req.class_type,
+            name: req.name,
+            category: req.category,
+            intro: req.intro,
+            weekdays: req.weekdays,
+            starts_at: req.starts_at,
+            ends_at: req.ends_at,
+            starts_on: req.starts_on,
+            ends_on: req.ends_on,
+            capacity: req.capacity,
+            price: req.price,
+            pricing: req.pricing,
+            eligible_levels: req.eligible_levels,
+            reg_opens_at: req.reg_opens_at,
+            reg_closes_at: req.reg_closes_at,
+            allocation: req.allocation.unwrap_or(CourseAllocation::Fcfs),
+            hold_minutes: req.hold_minutes.unwrap_or(HoldMinutes::DEFAULT),
+        },
+        &mut p,
+    )?;
+    let term = school_repo::term_by_code(tx.conn(), req.term_code.trim()).await?;
+    let term = p.take(term.ok_or_else(|| term_not_found(&req.term_code)))?;
+    let dates = match (&checked, &term) {
+        (Some(c), Some(t)) => p.take(place_in_term(c, t, true))?,
+        _ => None,
+    };
+    let parent_id = match (req.parent_code.as_deref().map(str::trim), &term) {
+        (None | Some(""), _) => Some(None),
+        (Some(pc), Some(t)) => p.take(series_parent(tx, pc, t.id, None).await)?.map(Some),
+        (Some(_), None) => None,
     };
     let period_id = match req.period_id {
-        Some(p) => Some(check_period(tx, p).await?),
-        None => None,
+        Some(id) => p.take(check_period(tx, id).await)?.map(Some),
+        None => Some(None),
     };
     let venue_id = match req.venue_id {
-        Some(v) => Some(check_venue(tx, v).await?),
-        None => None,
+        Some(id) => p.take(check_venue(tx, id).await)?.map(Some),
+        None => Some(None),
     };
-    check_levels_exist(tx, &checked.levels).await?;
-    let teachers = check_teachers(tx, &req.teacher_ids).await?;
+    if let Some(c) = &checked {
+        p.take(check_levels_exist(tx, &c.levels).await)?;
+    }
+    let teachers = p.take(check_teachers(tx, &req.teacher_ids).await)?;
+    p.finish()?;
+    let (
+        Some(code),
+        Some(checked),
+        Some(term),
+        Some(dates),
+        Some(parent_id),
+        Some(period_id),
+        Some(venue_id),
+        Some(teachers),
+    ) = (
+        code, checked, term, dates, parent_id, period_id, venue_id, teachers,
+    )
+    else {
+        return Err(ApiError::internal(
+            "course check passed with a value missing",
+        ));
+    };
     let f = fields_of(
-        code.as_str().to_string(),
+        code,
         term.id,
         parent_id,
         checked,
@@ -669,63 +816,86 @@ pub async fn update(
     let before = stored_fields(&cur);
     let dates_sent = req.starts_on.is_some() || req.ends_on.is_some();
     let levels_sent = req.eligible_levels.is_some();
-    let checked = check_input(&Input {
-        class_type: req.class_type.unwrap_or(before.class_type),
-        name: req.name.unwrap_or_else(|| before.name.clone()),
-        category: req.category.unwrap_or_else(|| before.category.clone()),
-        intro: req.intro.unwrap_or_else(|| before.intro.clone()),
-        weekdays: req.weekdays.unwrap_or_else(|| before.weekdays.clone()),
-        starts_at: req.starts_at.unwrap_or_else(|| time_text(before.starts_at)),
-        ends_at: req.ends_at.unwrap_or_else(|| time_text(before.ends_at)),
-        starts_on: Some(
-            req.starts_on
-                .unwrap_or_else(|| before.starts_on.to_string()),
-        ),
-        ends_on: Some(req.ends_on.unwrap_or_else(|| before.ends_on.to_string())),
-        capacity: req.capacity.unwrap_or(before.capacity),
-        price: req.price.unwrap_or_else(|| decimal_text(before.price)),
-        pricing: req.pricing.unwrap_or(before.pricing),
-        eligible_levels: req
-            .eligible_levels
-            .unwrap_or_else(|| before.eligible_levels.clone()),
-        reg_opens_at: req
-            .reg_opens_at
-            .unwrap_or_else(|| before.reg_opens_at.to_rfc3339()),
-        reg_closes_at: req
-            .reg_closes_at
-            .unwrap_or_else(|| before.reg_closes_at.to_rfc3339()),
-        allocation: req.allocation.unwrap_or(before.allocation),
-        hold_minutes: req.hold_minutes.unwrap_or(before.hold_minutes),
-    })?;
+    let mut p = Problems::default();
+    let checked = check_input(
+        &Input {
+            class_type: req.class_type.unwrap_or(before.class_type),
+            name: req.name.unwrap_or_else(|| before.name.clone()),
+            category: req.category.unwrap_or_else(|| before.category.clone()),
+            intro: req.intro.unwrap_or_else(|| before.intro.clone()),
+            weekdays: req.weekdays.unwrap_or_else(|| before.weekdays.clone()),
+            starts_at: req.starts_at.unwrap_or_else(|| time_text(before.starts_at)),
+            ends_at: req.ends_at.unwrap_or_else(|| time_text(before.ends_at)),
+            starts_on: Some(
+                req.starts_on
+                    .unwrap_or_else(|| before.starts_on.to_string()),
+            ),
+            ends_on: Some(req.ends_on.unwrap_or_else(|| before.ends_on.to_string())),
+            capacity: req.capacity.unwrap_or(before.capacity),
+            price: req.price.unwrap_or_else(|| decimal_text(before.price)),
+            pricing: req.pricing.unwrap_or(before.pricing),
+            eligible_levels: req
+                .eligible_levels
+                .unwrap_or_else(|| before.eligible_levels.clone()),
+            reg_opens_at: req
+                .reg_opens_at
+                .unwrap_or_else(|| before.reg_opens_at.to_rfc3339()),
+            reg_closes_at: req
+                .reg_closes_at
+                .unwrap_or_else(|| before.reg_closes_at.to_rfc3339()),
+            allocation: req.allocation.unwrap_or(before.allocation),
+            hold_minutes: req.hold_minutes.unwrap_or(before.hold_minutes),
+        },
+        &mut p,
+    )?;
     let term = school_repo::term_by_code(tx.conn(), &cur.term_code)
         .await?
         .ok_or_else(|| ApiError::internal(format!("course {id} has no term")))?;
-    let dates = place_in_term(&checked, &term, dates_sent)?;
+    let dates = match &checked {
+        Some(c) => p.take(place_in_term(c, &term, dates_sent))?,
+        None => None,
+    };
     let parent_id = match req.parent_code {
-        MaybeUndefined::Undefined => before.parent_id,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(pc) => Some(series_parent(tx, pc.trim(), term.id, Some(id)).await?),
+        MaybeUndefined::Undefined => Some(before.parent_id),
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(pc) => p
+            .take(series_parent(tx, pc.trim(), term.id, Some(id)).await)?
+            .map(Some),
     };
     let period_id = match req.period_id {
-        MaybeUndefined::Undefined => before.period_id,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(p) => Some(check_period(tx, p).await?),
+        MaybeUndefined::Undefined => Some(before.period_id),
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => p.take(check_period(tx, v).await)?.map(Some),
     };
     let venue_id = match req.venue_id {
-        MaybeUndefined::Undefined => before.venue_id,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(v) => Some(check_venue(tx, v).await?),
+        MaybeUndefined::Undefined => Some(before.venue_id),
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => p.take(check_venue(tx, v).await)?.map(Some),
     };
-    if levels_sent {
-        check_levels_exist(tx, &checked.levels).await?;
+    if let (true, Some(c)) = (levels_sent, &checked) {
+        p.take(check_levels_exist(tx, &c.levels).await)?;
     }
     let teachers = match req.teacher_ids {
-        Some(ids) => check_teachers(tx, &ids).await?,
+        Some(ids) => p.take(check_teachers(tx, &ids).await)?,
         None => {
             let mut t = cur.teacher_ids.clone();
             t.sort_unstable();
-            t
+            Some(t)
         }
+    };
+    p.finish()?;
+    let (
+        Some(checked),
+        Some(dates),
+        Some(parent_id),
+        Some(period_id),
+        Some(venue_id),
+        Some(teachers),
+    ) = (checked, dates, parent_id, period_id, venue_id, teachers)
+    else {
+        return Err(ApiError::internal(
+            "course check passed with a value missing",
+        ));
     };
     let after = fields_of(
         before.code.clone(),

@@ -36,6 +36,9 @@ pub(crate) struct FormError {
     pub code: String,
     /// The status the page is answered with when it shows this error.
     pub status: StatusCode,
+    /// Every (field, message) the service refused at once, this one first (issue 13 item
+    /// 9: a form shows all its wrong fields together, not one per attempt).
+    pub all: Vec<(String, String)>,
 }
 
 impl FormError {
@@ -45,23 +48,48 @@ impl FormError {
             message: message.into(),
             code: String::new(),
             status: StatusCode::UNPROCESSABLE_ENTITY,
+            all: Vec::new(),
         }
     }
 
     pub fn from_api(e: &ApiError) -> Self {
         let b = e.body();
+        let all = b
+            .details
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .map(|x| {
+                        let code = x.get("code").and_then(Value::as_str).unwrap_or("");
+                        let details = x.get("details").cloned().unwrap_or(Value::Null);
+                        let message = x.get("message").and_then(Value::as_str).unwrap_or("");
+                        (error_field(code, &details), message.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         FormError {
             field: error_field(&b.code, &b.details),
             message: b.message.clone(),
             code: b.code.clone(),
             status: super::api_status(e),
+            all,
         }
     }
 }
 
-/// The message for `field`, if the error is about it.
+/// The message for `field`, if the error (or one of the refusals reported with it) is
+/// about it.
 pub(crate) fn err_at<'a>(e: Option<&'a FormError>, field: &str) -> Option<&'a str> {
-    e.filter(|e| e.field == field).map(|e| e.message.as_str())
+    let e = e?;
+    if e.all.is_empty() {
+        return (e.field == field).then_some(e.message.as_str());
+    }
+    e.all
+        .iter()
+        .find(|(f, _)| f == field)
+        .map(|(_, m)| m.as_str())
 }
 
 /// Whether the service refused the request (shown on the form) rather than failed (a 5xx,

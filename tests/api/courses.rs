@@ -278,7 +278,7 @@ async fn each_bad_input_is_refused_with_its_own_code_and_nothing_changes() {
 
     let cases: Vec<(Value, &str)> = vec![
         (json!({ "code": "Art G3" }), "COURSE_CODE_INVALID"),
-        (json!({ "code": "" }), "COURSE_CODE_INVALID"),
+        (json!({ "code": "-art" }), "COURSE_CODE_INVALID"),
         (json!({ "name": "  " }), "NAME_INVALID"),
         (json!({ "name": "班".repeat(51) }), "NAME_INVALID"),
         (json!({ "category": "" }), "NAME_INVALID"),
@@ -364,6 +364,42 @@ async fn each_bad_input_is_refused_with_its_own_code_and_nothing_changes() {
     assert_eq!(footprint(&app).await, before, "nothing written");
     // The good body itself is accepted: each case failed for its one change.
     create(&app, &admin, good).await;
+}
+
+#[tokio::test]
+async fn issue13_a_course_without_a_code_gets_one_and_every_wrong_field_is_reported_at_once() {
+    let (app, admin) = demo().await;
+
+    // School staff need not invent an ASCII code: left out or empty, one is made up.
+    let mut without = custody_body("");
+    without.as_object_mut().unwrap().remove("code");
+    let a = create(&app, &admin, without).await;
+    let b = create(&app, &admin, custody_body("  ")).await;
+    for c in [&a, &b] {
+        let code = c["code"].as_str().unwrap();
+        assert!(
+            code.len() == 5
+                && code.starts_with('c')
+                && code[1..].bytes().all(|d| d.is_ascii_digit()),
+            "{code}"
+        );
+    }
+    assert_ne!(a["code"], b["code"]);
+
+    // Three wrong fields at once: one answer naming all three, the first as before.
+    let bad = with(
+        custody_body(""),
+        json!({ "name": " ", "price": "abc", "capacity": 0 }),
+    );
+    let (s, e) = send(&app, "post", &admin, "/courses", Some(bad)).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("NAME_INVALID")), "{e}");
+    let fields: Vec<&str> = e["details"]["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("every error listed: {e}"))
+        .iter()
+        .filter_map(|x| x["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["name", "capacity", "price"], "{e}");
 }
 
 #[tokio::test]

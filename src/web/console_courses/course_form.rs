@@ -357,9 +357,13 @@ pub(super) const FIELDS: [&str; 23] = [
 /// The service's refusal, reworded where its message is written for API clients (an
 /// RFC 3339 example means nothing to someone using a date picker).
 pub(super) fn form_error(e: &crate::error::ApiError) -> FormError {
+    const PICK: &str = "请选择完整的报名日期和时间";
     let mut fe = FormError::from_api(e);
     if fe.code == "REG_WINDOW_INVALID" && e.body().details.get("value").is_some() {
-        fe.message = "请选择完整的报名日期和时间".into();
+        fe.message = PICK.into();
+    }
+    for (_, m) in fe.all.iter_mut().filter(|(_, m)| m.contains("RFC 3339")) {
+        *m = PICK.into();
     }
     fe
 }
@@ -430,20 +434,18 @@ pub(super) fn course_form(
     let mut venues = none("不指定");
     venues.extend(o.venues.iter().map(|v| (v.id.to_string(), v.name.clone())));
     let mut series = none("无（单独课程，或本身是系列课程）");
-    series.extend(
-        o.series
-            .iter()
-            .map(|(c, n)| (c.clone(), format!("{n}（{c}）"))),
-    );
+    series.extend(o.series.iter().map(|(c, n)| (c.clone(), n.clone())));
     let days: Vec<(i16, String)> = (1..=7).map(|d| (d, weekday(d).to_string())).collect();
     let levels: Vec<(i16, String)> = o.grades.iter().map(|g| (g.level, g.name.clone())).collect();
     let staff: Vec<(i64, String)> = o.staff.clone();
     html! {
         form.stack method="post" action=(action) id="course-form" novalidate {
             div.form-grid {
-                (field("课程代码", "code", html! {
-                    input type="text" id="code" name="code" value=(f.code) maxlength="32" placeholder="如 art-g3，小写字母、数字和连字符" disabled[editing];
-                }, e("code")))
+                @if !editing {
+                    (field("课程代码（选填）", "code", html! {
+                        input type="text" id="code" name="code" value=(f.code) maxlength="32" placeholder="不填则由系统自动生成";
+                    }, e("code")))
+                }
                 (field("班级名称", "name", input("text", "name", &f.name), e("name")))
                 (field("班级类型", "class_type", select("class_type", &pairs(&[("training", "培训"), ("custody", "托管")]), &f.class_type, false), e("class_type")))
                 (field("培训类目", "category", html! {

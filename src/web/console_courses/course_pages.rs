@@ -94,7 +94,7 @@ fn course_row(web: &Web, c: &CourseView, sub: bool) -> Markup {
             td {
                 @if sub { span.muted { "└ " } }
                 a href=(web.link(&format!("/console/courses/{}", c.id))) { (c.name) }
-                br; small.muted { (c.code) " · " (c.category) }
+                br; small.muted { (c.category) }
             }
             td { (c.class_type_label) }
             td { (days_text(&c.weekdays)) " " (c.starts_at) "–" (c.ends_at) br; small.muted { (c.starts_on) " 至 " (c.ends_on) } }
@@ -238,7 +238,6 @@ fn done_notice(done: Option<&str>) -> Markup {
 fn summary(c: &CourseView) -> Markup {
     html! {
         dl.kv #course-summary {
-            dt { "课程代码" } dd { (c.code) }
             dt { "类型" } dd { (c.class_type_label) " · " (c.category) }
             dt { "学期" } dd { (c.term_name) }
             dt { "上课" } dd { (days_text(&c.weekdays)) " " (c.starts_at) "–" (c.ends_at) }

@@ -195,7 +195,6 @@ async fn render(web: &Web, q: &StatusQuery, err: Option<RowError>) -> PageResult
                 div.card.course-status data-course=(c.course_id) {
                     div.row {
                         h3 { a href=(web.link(&format!("/console/courses/{}", c.course_id))) { (c.name) } }
-                        span.muted { (c.code) }
                     }
                     p.muted {
                         (c.schedule) @if let Some(v) = &c.venue { " · " (v) }

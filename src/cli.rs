@@ -416,7 +416,8 @@ async fn serve(
     if let Some(tenants) = demo {
         println!("演示租户:");
         for (code, kind) in tenants {
-            println!("  {kind} {code:<12} {base}/t/{code}/api/v1/tenant");
+            // A page (its console, after sign-in), never an API answer a browser shows as JSON.
+            println!("  {kind} {code:<12} {base}/t/{code}/console");
         }
         println!(
             "演示账号（密码均为 {}；管理员首次登录后按页面提示绑定身份验证器）:",

@@ -106,9 +106,9 @@ pub(crate) const TENANTS_LIST: Permission =
     Permission::platform("platform_tenants", "platform.tenants", "read");
 pub(crate) const SMS_OUTBOX: Permission =
     Permission::platform("platform_sms_outbox", "platform.simulators", "read");
-const ROLES_LIST: Permission =
+pub(crate) const ROLES_LIST: Permission =
     Permission::platform("platform_roles_list", "platform.roles", "read");
-const ROLES_ASSIGN: Permission =
+pub(crate) const ROLES_ASSIGN: Permission =
     Permission::platform("platform_roles_assign", "platform.roles", "write");
 pub(crate) const AUDIT_SEARCH: Permission =
     Permission::platform("platform_audit_search", "platform.audit", "read");

@@ -26,7 +26,7 @@ pub struct AssignRoleResponse {
     pub initial_password: Option<String>,
 }
 
-const LIST: Permission = Permission::tenant("roles_list", "tenant.roles", "read");
+pub(crate) const LIST: Permission = Permission::tenant("roles_list", "tenant.roles", "read");
 const ASSIGN: Permission = Permission::tenant("roles_assign", "tenant.roles", "write");
 const REVOKE: Permission = Permission::tenant("roles_revoke", "tenant.roles", "write");
 

@@ -45,7 +45,8 @@ pub fn home_url(role: Role, code: Option<&str>) -> String {
         Role::SchoolAdmin | Role::AgencyAdmin | Role::AgencyTeacher => t("/console"),
         Role::BureauOfficer => "/console/bureau".into(),
         Role::OperatorAudit => "/console/platform/audit".into(),
-        Role::OperatorSys | Role::OperatorSec => "/console/platform".into(),
+        Role::OperatorSys => "/console/platform".into(),
+        Role::OperatorSec => "/console/platform/roles".into(),
     }
 }
 

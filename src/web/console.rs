@@ -9,7 +9,8 @@ use super::layout::{self, NavItem};
 use super::session::Web;
 use super::{page, PageResult, WebError};
 use crate::auth::model::Role;
-use crate::tenancy::model::TenantKind;
+use crate::auth::{role_api, roles};
+use crate::tenancy::model::{TenantContext, TenantKind};
 
 pub fn mount(r: Route) -> Route {
     let r = r.at("/console", get(overview));
@@ -60,7 +61,7 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             .authz
             .any_allows(&roles, crate::auth::model::Domain::Platform, obj, act)
     };
-    let entries: [(&str, &str, &str, &str, &str); 6] = [
+    let entries: [(&str, &str, &str, &str, &str); 7] = [
         (
             "教体中心",
             "/console/bureau",
@@ -73,6 +74,13 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             "/console/platform",
             "租户",
             "platform.tenants",
+            "read",
+        ),
+        (
+            "平台运营",
+            "/console/platform/roles",
+            "运营方角色",
+            "platform.roles",
             "read",
         ),
         (
@@ -133,19 +141,7 @@ pub fn platform_page(web: &Web, title: &str, active: &str, body: Markup) -> Mark
 async fn overview(web: Web) -> PageResult {
     let t = web.tenant()?.clone();
     if t.kind == TenantKind::Agency {
-        return page(layout::console(
-            &web,
-            "机构概况",
-            &agency_nav(&web),
-            &web.link("/console"),
-            html! {
-                div.card {
-                    h2 { (t.name) }
-                    p.muted { "机构代码 " (t.code.as_str()) }
-                    p { "机构的课程由学校导入后在学校的课程发布中管理。" }
-                }
-            },
-        ));
+        return agency_overview(&web, &t).await;
     }
     if !web.has_role(Role::SchoolAdmin) {
         return Err(WebError::Api(crate::error::ApiError::new(
@@ -162,7 +158,6 @@ async fn overview(web: Web) -> PageResult {
         html! {
             div.card {
                 h2 { (t.name) }
-                p.muted { "学校代码 " (t.code.as_str()) }
             }
             div.card {
                 h3 { "常用操作" }
@@ -171,6 +166,61 @@ async fn overview(web: Web) -> PageResult {
                     li { a href=(web.link("/console/courses")) { "发布课程与托管 ›" } }
                     li { a href=(web.link("/console/requests")) { "审批退课与调班 ›" } }
                     li { a href=(web.link("/console/settlement")) { "查看结算报表 ›" } }
+                }
+            }
+        },
+    ))
+}
+
+/// The agency's start page (issue 13 item 6): what the agency's people can do today (see
+/// the agency and, for its administrator, who holds which role) and a plain line on what
+/// comes later, never an empty page.
+async fn agency_overview(web: &Web, t: &TenantContext) -> PageResult {
+    let admin = web.has_role(Role::AgencyAdmin);
+    let members = if admin {
+        web.authorize(&role_api::LIST).await?;
+        Some(
+            roles::list_in_tenant(&web.app, t)
+                .await
+                .map_err(|e| WebError::Api(e.into()))?,
+        )
+    } else {
+        None
+    };
+    let mine: Vec<&str> = web.roles().into_iter().map(Role::label).collect();
+    page(layout::console(
+        web,
+        "机构概况",
+        &agency_nav(web),
+        &web.link("/console"),
+        html! {
+            div.card #agency-summary {
+                h2 { (t.name) }
+                p { "您在本机构的身份：" (mine.join("、")) }
+            }
+            @if let Some(list) = &members {
+                div.card {
+                    h3 { "本机构账号" }
+                    div.table-wrap {
+                        table #agency-members {
+                            thead { tr { th { "姓名" } th { "手机号" } th { "角色" } } }
+                            tbody {
+                                @for m in list {
+                                    tr { td { (m.display_name) } td { (m.phone_masked) } td { (m.role.label()) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.card {
+                h3 { "现在可以做的" }
+                ul.list {
+                    li { "查看本机构信息" @if admin { "和本机构的账号" } }
+                    li { a href="/account/password" { "修改登录密码 ›" } }
+                }
+                p.muted #coming-soon {
+                    "机构课程申报、授课安排、点名考勤和结算对账将在后续版本开放。目前机构承接的课程由合作学校在学校的“课程发布”中登记和管理，报名和缴费情况请与学校联系。"
                 }
             }
         },

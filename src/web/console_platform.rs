@@ -3,6 +3,7 @@
 //!
 //! - `/console/platform`: the tenant registry (schools, agencies, status, schema version);
 //! - `/console/platform/audit`: audit trail search, CSV export and the chain check;
+//! - `/console/platform/roles`: the security administrator's operator roles;
 //! - `/console/platform/sim/sms`, `…/sim/wxpay`, `…/sim/bank`: what the built-in SMS,
 //!   WeChat Pay and custodian bank simulators hold, and the escrow day close;
 //! - `/console/bureau`: the bureau's overview of its schools and agencies, with the escrow
@@ -13,6 +14,7 @@
 //! schema: cross-tenant figures come from `platform` (registry, ledger, simulators) only.
 
 mod audit;
+mod roles;
 mod sims;
 
 use std::collections::HashSet;
@@ -26,7 +28,7 @@ use super::layout::yuan;
 use super::session::{see_other, Web};
 use super::{page, PageResult, WebError};
 use crate::auth::model::{Access, Domain, Permission};
-use crate::auth::platform_api::{AUDIT_SEARCH, TENANTS_LIST};
+use crate::auth::platform_api::{AUDIT_SEARCH, ROLES_LIST, TENANTS_LIST};
 use crate::clock::cst;
 use crate::error::ApiError;
 use crate::ledger::{self, Money, TenantId};
@@ -35,6 +37,7 @@ use crate::tenancy::repo as tenant_repo;
 
 const TENANTS: &str = "/console/platform";
 const AUDIT: &str = "/console/platform/audit";
+const ROLES: &str = "/console/platform/roles";
 const SMS: &str = "/console/platform/sim/sms";
 const WXPAY: &str = "/console/platform/sim/wxpay";
 const BANK: &str = "/console/platform/sim/bank";
@@ -45,6 +48,7 @@ pub fn mount(r: Route) -> Route {
         .at(AUDIT, get(audit::audit_search))
         .at("/console/platform/audit/export", get(audit::audit_export))
         .at("/console/platform/audit/verify", get(audit::audit_verify))
+        .at(ROLES, get(roles::roles_page).post(roles::roles_submit))
         .at(SMS, get(sims::sms_outbox))
         .at(WXPAY, get(sims::wxpay_inbox))
         .at(BANK, get(sims::bank_page))
@@ -138,9 +142,15 @@ impl FieldErrors {
 #[handler]
 async fn tenant_list(web: Web) -> PageResult {
     // The three operator roles are kept apart (三员分立): an audit or security administrator
-    // signing in lands here too, so send them to what they may use instead of a refusal.
-    if !may(&web, &TENANTS_LIST) && may(&web, &AUDIT_SEARCH) {
-        return Ok(see_other(AUDIT));
+    // opening the operator's console lands here too, so send them to what they may use
+    // instead of a refusal.
+    if !may(&web, &TENANTS_LIST) {
+        if may(&web, &ROLES_LIST) {
+            return Ok(see_other(ROLES));
+        }
+        if may(&web, &AUDIT_SEARCH) {
+            return Ok(see_other(AUDIT));
+        }
     }
     allow(&web, &TENANTS_LIST).await?;
     let list = tenant_repo::list(&web.app.db_app).await?;
@@ -275,6 +285,7 @@ async fn bureau(web: Web) -> PageResult {
                     dt { "存管账户在管" } dd #sum-held { (m(sum.held)) }
                 }
                 p.muted { small { "金额来自存管账本，统计至 " (today) "（含当日）。" } }
+                p.muted #coming-soon { "各校课后服务的参与人数、课程开设和考勤等统计将在后续版本提供；目前可在此查看辖区学校、机构与缴费存管情况。" }
             }
             h2 { "学校" }
             div.table-wrap {
@@ -286,7 +297,7 @@ async fn bureau(web: Web) -> PageResult {
                     tbody {
                         @for (t, f) in &figures {
                             tr data-code=(t.code) {
-                                td { (t.name) br; small.muted { (t.code) } }
+                                td { (t.name) }
                                 td { (status_tag(t)) }
                                 td.num { (f.paid_orders) }
                                 td.num { (m(f.paid)) }
@@ -304,10 +315,10 @@ async fn bureau(web: Web) -> PageResult {
             @else {
                 div.table-wrap {
                     table #bureau-agencies {
-                        thead { tr { th { "机构" } th { "代码" } th { "状态" } } }
+                        thead { tr { th { "机构" } th { "状态" } } }
                         tbody {
                             @for a in &agencies {
-                                tr data-code=(a.code) { td { (a.name) } td { (a.code) } td { (status_tag(a)) } }
+                                tr data-code=(a.code) { td { (a.name) } td { (status_tag(a)) } }
                             }
                         }
                     }

@@ -59,7 +59,10 @@ fn mobile_tabs(web: &Web) -> Vec<Tab> {
             label: "记录",
         });
     }
-    if web.has_role(Role::HomeroomTeacher) || web.has_role(Role::Teacher) {
+    if web.has_role(Role::HomeroomTeacher)
+        || web.has_role(Role::Teacher)
+        || web.has_role(Role::Inspector)
+    {
         tabs.push(Tab {
             path: "/m/teacher",
             label: "教师",

@@ -3,10 +3,14 @@
 //! way into the withdrawal and transfer requests waiting for them (the review pages are in
 //! [`super::requests`]).
 //!
+//! Every member of staff also sees the school's published courses with what runs today (the
+//! inspector's patrol list, issue 13 item 6), and a plain line on what is coming (attendance,
+//! leave, notices), so no staff role starts on an empty page.
+//!
 //! Read-only, through the same service calls and permissions as the API
-//! (`/school/my-timetable`, `/school/enrollment-status`), so the class scope holds: a
-//! homeroom teacher sees only the children of the classes they lead. Must never show
-//! another class's children or decide scope here.
+//! (`/school/my-timetable`, `/school/enrollment-status`, `/school/courses`), so the class
+//! scope holds: a homeroom teacher sees only the children of the classes they lead. Must
+//! never show another class's children or decide scope here.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use maud::{html, Markup};
@@ -15,10 +19,14 @@ use poem::{get, handler, Route};
 use super::layout::{self, notice, when, Tone};
 use super::session::Web;
 use super::{page, PageResult};
-use crate::auth::model::{Access, Domain, Permission};
+use crate::auth::model::{Access, Domain, Permission, Role};
+use crate::courses::api as course_api;
+use crate::courses::model::{CourseStatus, CourseView};
+use crate::courses::service::{self as courses, CourseQuery};
 use crate::enrollment::requests::{self, RequestStatus};
 use crate::enrollment::staff::{self, CourseEnrollmentStatus, TeachingDay};
 use crate::enrollment::staff_api;
+use crate::school::config::Actor;
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/teacher", get(home))
@@ -72,6 +80,50 @@ fn week(days: &[TeachingDay], monday: NaiveDate) -> Markup {
     }
 }
 
+/// Whether `c` has a class on `date`: its weekday, within its dates.
+fn runs_on(c: &CourseView, date: NaiveDate) -> bool {
+    let wd = date.weekday().number_from_monday() as i16;
+    c.weekdays.contains(&wd) && c.starts_on <= date && date <= c.ends_on
+}
+
+/// The school's published courses, today's first: what an inspector patrols and what a
+/// teacher's colleagues run.
+fn school_courses(list: &[CourseView], today: NaiveDate) -> Markup {
+    let mut list: Vec<&CourseView> = list.iter().collect();
+    list.sort_by_key(|c| (!runs_on(c, today), c.starts_at.clone()));
+    let days = |c: &CourseView| {
+        c.weekdays
+            .iter()
+            .map(|d| layout::weekday(*d))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    html! {
+        h2 { "全校课后服务" }
+        @if list.is_empty() { p.muted #no-school-courses { "学校还没有发布课后服务课程" } }
+        @else {
+            ul.list.card #school-courses {
+                @for c in list {
+                    li data-course=(c.id) {
+                        div.row {
+                            strong { (c.name) }
+                            @if runs_on(c, today) { span.tag { "今日上课" } } @else { span.tag.grey { (c.class_type_label) } }
+                        }
+                        small.muted {
+                            (days(c)) " " (c.starts_at) "–" (c.ends_at)
+                            @if let Some(v) = &c.venue_name { " · " (v) }
+                            @if !c.teachers.is_empty() {
+                                " · " (c.teachers.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("、"))
+                            }
+                            " · " (c.taken) "/" (c.capacity) " 人"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[handler]
 async fn home(web: Web) -> PageResult {
     let today = web.app.clock.today();
@@ -95,6 +147,23 @@ async fn home(web: Web) -> PageResult {
         0
     };
     let status = may(&web, &staff_api::STATUS);
+    let published = if may(&web, &course_api::LIST) {
+        let mut tx = web.school_tx(&course_api::LIST).await?;
+        let q = CourseQuery {
+            status: Some(CourseStatus::Published),
+            ..Default::default()
+        };
+        let actor = Actor {
+            st: &web.app,
+            auth: &web.auth,
+        };
+        let list = courses::list(&mut tx, &actor, &q).await?;
+        tx.commit().await?;
+        Some(list)
+    } else {
+        None
+    };
+    let inspector = web.has_role(Role::Inspector);
     let name = timetable
         .as_ref()
         .and_then(|t| t.teacher_name.clone())
@@ -135,6 +204,14 @@ async fn home(web: Web) -> PageResult {
                     p.muted { "您目前没有任教的课后服务课程" }
                 }
                 @if teaches { (week(&t.days, monday)) }
+            }
+            @if let Some(list) = &published { (school_courses(list, today)) }
+            p.muted #coming-soon {
+                @if inspector && timetable.is_none() {
+                    "巡课记录（到课检查、课堂情况登记）将在后续版本开放；目前可在此查看全校课后服务的上课安排，今日上课的排在最前。"
+                } @else {
+                    "点名考勤、学生请假和家校通知将在后续版本开放，届时会出现在本页。"
+                }
             }
         },
     ))

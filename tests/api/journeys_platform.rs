@@ -30,6 +30,30 @@ async fn paid_order(app: &TestApp, student: i64, token: &str) -> String {
         .unwrap()
 }
 
+/// Issue 13 item 9: at 1366 px (the window `shot` leaves) every column of `table`, the last
+/// one included, is inside its card without scrolling sideways.
+async fn every_column_shows_at_1366(b: &Browser, table: &str) {
+    b.client.set_window_size(1366, 900).await.unwrap();
+    let seen = b
+        .client
+        .execute(
+            "const t = document.querySelector(arguments[0]);
+             const w = t.closest('.table-wrap');
+             const last = t.querySelector('thead th:last-child').getBoundingClientRect();
+             const box = w.getBoundingClientRect();
+             return { hidden: w.scrollWidth - w.clientWidth, past: last.right - box.right };",
+            vec![serde_json::json!(table)],
+        )
+        .await
+        .unwrap();
+    let hidden = seen["hidden"].as_f64().unwrap();
+    let past = seen["past"].as_f64().unwrap();
+    assert!(
+        hidden <= 1.0 && past <= 1.0,
+        "{table}: {hidden}px hidden past the right edge, last column {past}px out"
+    );
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(&app.db.admin)
@@ -101,6 +125,7 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
     let callbacks = b.find("#wxpay-notifications").await.text().await.unwrap();
     assert!(callbacks.contains("已送达"), "{callbacks}");
     b.shot("wxpay").await;
+    every_column_shows_at_1366(&b, "#wxpay-orders").await;
 
     // The escrow day close refuses a day that is not over, and a date that is no date,
     // next to the field, and books nothing.
@@ -197,11 +222,26 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
     b.sign_in_admin(&app, AUDITOR).await;
     assert_eq!(b.path().await, "/console/platform/audit");
     let all = b.find("#audit-records").await.text().await.unwrap();
-    assert!(all.contains("auth.login"), "{all}");
+    // Issue 13 item 7: actions, roles and details read in Chinese, never as codes or JSON.
+    assert!(all.contains("登录") && all.contains("审计管理员"), "{all}");
+    for raw in [
+        "auth.login",
+        "operator_audit",
+        "school_admin",
+        "{\"",
+        "\"method\"",
+    ] {
+        assert!(!all.contains(raw), "{raw} shown: {all}");
+    }
     b.shot("audit").await;
+    every_column_shows_at_1366(&b, "#audit-records").await;
 
-    // Filters: only successful sign-ins.
-    b.fill("#action", "auth.login").await;
+    // Filters: only successful sign-ins, chosen by their Chinese name.
+    b.find("#action")
+        .await
+        .select_by_value("auth.login")
+        .await
+        .unwrap();
     b.click("#audit-search").await;
     b.find("#audit-records").await;
     let actions = b

@@ -490,13 +490,27 @@ pub async fn totp_setup(st: &AppState, auth: &AuthContext) -> Result<(String, St
     let acct = repo::account_by_id(&st.db_app, auth.account_id)
         .await?
         .ok_or(AuthError::Unauthenticated)?;
-    let secret = totp::generate_secret();
-    repo::set_totp_pending(
-        &st.db_app,
-        auth.account_id,
-        &st.keys.pii.encrypt(&secret, TOTP_AAD),
-    )
-    .await?;
+    // A secret shown and not yet bound is shown again: a mistyped code, a reload or a
+    // second visit must not replace the secret the user has already added to their
+    // authenticator app (issue 13 item 9). It is replaced only once it cannot be read.
+    let pending = acct
+        .totp_secret_enc
+        .as_deref()
+        .filter(|_| acct.totp_enabled_at.is_none())
+        .and_then(|enc| st.keys.pii.decrypt(enc, TOTP_AAD).ok());
+    let secret = match pending {
+        Some(s) => s,
+        None => {
+            let s = totp::generate_secret();
+            repo::set_totp_pending(
+                &st.db_app,
+                auth.account_id,
+                &st.keys.pii.encrypt(&s, TOTP_AAD),
+            )
+            .await?;
+            s
+        }
+    };
     let label = st
         .keys
         .pii

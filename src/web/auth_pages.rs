@@ -420,7 +420,8 @@ async fn totp_submit(web: Web, Query(q): Query<NextQuery>, Form(f): Form<TotpFor
             &safe_next(next.as_deref()).unwrap_or_else(|| "/home".into()),
         )),
         Err(e) if e.code() == "MFA_CODE_INVALID" => {
-            // A fresh secret would invalidate the one on the user's screen; show the same.
+            // The set-up shows the pending secret again (it is kept until bound), so the one
+            // the user has added to their app stays valid: only the code is to be retyped.
             let (secret, uri) = service::totp_setup(&web.app, &web.auth)
                 .await
                 .map_err(|e| WebError::Api(e.into()))?;
@@ -431,7 +432,7 @@ async fn totp_submit(web: Web, Query(q): Query<NextQuery>, Form(f): Form<TotpFor
                     &secret,
                     &uri,
                     next.as_deref(),
-                    Some("动态验证码错误，请用新的二维码重新添加后再试"),
+                    Some("动态验证码错误，请核对身份验证器中本账号的 6 位验证码后重新输入（二维码和密钥没有变化，无需重新添加）"),
                 ),
             ))
         }

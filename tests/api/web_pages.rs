@@ -497,3 +497,56 @@ async fn issue13_the_course_form_reports_every_wrong_field_at_once_and_needs_no_
         "{code}"
     );
 }
+
+/// The secret the authenticator set-up page shows.
+fn shown_secret(html: &str) -> String {
+    let at = html
+        .find("id=\"totp-secret\">")
+        .expect("the secret is shown")
+        + 17;
+    html[at..].split('<').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn issue13_a_mistyped_code_keeps_the_authenticator_secret_until_it_is_bound() {
+    use afterschool::clock::Clock;
+
+    // Arrange: an operator who has not bound an authenticator signs in with the form.
+    let app = spawn_app().await;
+    app.sign_in_as("18800000001", Role::OperatorSys, None).await;
+    let signed = form_sign_in(&app, "18800000001", "Test#2026ok").await;
+    assert_eq!(signed.headers()[LOCATION], "/account/totp");
+    let cookie = session_cookie(&signed);
+    let (_, first) = page(&app, &cookie, "/account/totp").await;
+    let secret = shown_secret(&first);
+    let post = |code: String| {
+        app.client
+            .post(format!(
+                "{}/account/totp?_csrf={}",
+                app.address,
+                csrf_of(&first)
+            ))
+            .header(COOKIE, &cookie)
+            .header("origin", &app.address)
+            .form(&[("code", code)])
+            .send()
+    };
+
+    // Act: a typo, a reload, then the right code for the secret first shown.
+    let typo = post("000000".into()).await.unwrap();
+    let typo_status = typo.status().as_u16();
+    let typo_html = typo.text().await.unwrap();
+    let (_, reloaded) = page(&app, &cookie, "/account/totp").await;
+    let raw = data_encoding::BASE32_NOPAD
+        .decode(secret.trim().as_bytes())
+        .unwrap();
+    let code = afterschool::auth::totp::code_at(&raw, app.clock.now().timestamp());
+    let bound = post(code).await.unwrap();
+
+    // Assert
+    assert_eq!(typo_status, 422, "{typo_html}");
+    assert!(typo_html.contains("id=\"code-error\""), "{typo_html}");
+    assert_eq!(shown_secret(&typo_html), secret, "the typo kept the secret");
+    assert_eq!(shown_secret(&reloaded), secret, "a reload kept the secret");
+    assert_eq!(bound.status(), 303, "the first secret binds");
+}

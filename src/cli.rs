@@ -356,6 +356,25 @@ async fn seed_demo_courses(st: &AppState) {
     }
 }
 
+/// `http.public_url` must be a bare http(s) origin: every absolute URL starts with it.
+fn checked_public_url(raw: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let u = url::Url::parse(raw)
+        .map_err(|e| anyhow::anyhow!("http.public_url 不是有效网址（{raw}）: {e}"))?;
+    let bare = (u.scheme() == "https" || u.scheme() == "http")
+        && u.host_str().is_some()
+        && u.path() == "/"
+        && u.query().is_none()
+        && u.fragment().is_none()
+        && u.username().is_empty();
+    if !bare {
+        anyhow::bail!("http.public_url 须为 http(s)://主机[:端口]，不带路径和参数（{raw}）");
+    }
+    Ok(Some(u.origin().ascii_serialization()))
+}
+
 async fn serve(
     settings: &Settings,
     db: Database,
@@ -375,7 +394,8 @@ async fn serve(
             settings.security.clone(),
         )
         .await?
-        .with_wechatpay(&settings.wechatpay)?,
+        .with_wechatpay(&settings.wechatpay)?
+        .with_public_url(checked_public_url(settings.http.public_url.as_deref())?),
     );
     if demo.is_some() {
         seed_demo_courses(&state).await;

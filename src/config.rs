@@ -32,6 +32,10 @@ pub struct HttpSettings {
     pub port: u16,
     /// Requests for `<code>.<base_domain>` are routed to tenant `<code>`.
     pub base_domain: String,
+    /// The address browsers reach the platform at (`https://kh.example.cn`, behind the load
+    /// balancer); unset: `http://<host>:<port>`. Absolute URLs are built from it, never from
+    /// a request's `Host` header, and an `https` address marks session cookies `Secure`.
+    pub public_url: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -40,6 +44,7 @@ impl Default for HttpSettings {
             host: "127.0.0.1".into(),
             port: 8080,
             base_domain: "afterschool.localhost".into(),
+            public_url: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use poem_openapi::{payload::Json, ApiResponse, Object};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `TENANT_SUSPENDED`.
     pub code: String,
@@ -140,8 +141,29 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses NUL in text (22021, character_not_in_repertoire): input the
+        // request guard could not see, such as a multipart text field. The caller's fault.
+        if let sqlx::Error::Database(db) = &e {
+            if db.code().as_deref() == Some("22021") {
+                tracing::info!(error = %db, "text with a NUL character refused by the database");
+                return nul_refused("field");
+            }
+        }
         ApiError::internal(e)
     }
+}
+
+/// Code of the refusal of text carrying a NUL character, wherever it was found.
+pub const NUL_CODE: &str = "INPUT_NUL_CHARACTER";
+
+/// The answer to input carrying NUL (`where_`: path, query, body or field).
+pub fn nul_refused(where_: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::BadRequest,
+        NUL_CODE,
+        "输入内容含有无法识别的控制字符，请删除后重试",
+        serde_json::json!({ "in": where_ }),
+    )
 }
 
 /// The JSON error body as a plain poem response, for errors raised outside the OpenAPI

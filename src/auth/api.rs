@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::http::{ApiTags, AppData, RequestTenant};
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginRequest {
     /// 手机号
     pub phone: String,
@@ -22,6 +23,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginResponse {
     /// 会话令牌，放在 `Authorization: Bearer <token>` 中
     pub token: String,
@@ -48,16 +50,19 @@ impl From<service::SignedIn> for LoginResponse {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SmsSendRequest {
     pub phone: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SmsSendResponse {
     pub message: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SmsLoginRequest {
     pub phone: String,
     /// 短信验证码
@@ -65,6 +70,7 @@ pub struct SmsLoginRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordChangeRequest {
     /// 原密码（账号已有密码时必填）
     pub old_password: Option<String>,
@@ -73,6 +79,7 @@ pub struct PasswordChangeRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TotpSetupResponse {
     /// Base32 密钥，可手动输入身份验证器
     pub secret_base32: String,
@@ -81,11 +88,13 @@ pub struct TotpSetupResponse {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TotpEnableRequest {
     pub code: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MeRole {
     pub role: Role,
     pub role_label: String,
@@ -94,6 +103,7 @@ pub struct MeRole {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MeResponse {
     pub account_id: i64,
     pub display_name: String,
@@ -104,12 +114,14 @@ pub struct MeResponse {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ConsentRequest {
     /// 同意的规则版本；省略时为当前版本
     pub terms_version: Option<String>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Done {
     pub ok: bool,
 }

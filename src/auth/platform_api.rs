@@ -17,6 +17,7 @@ use crate::http::{ApiTags, AppData, RequestTenant};
 use crate::tenancy::repo as tenant_repo;
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreateAccountRequest {
     pub phone: String,
     pub name: String,
@@ -27,6 +28,7 @@ pub struct CreateAccountRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreateAccountResponse {
     pub account_id: i64,
     /// 新账号的初始密码，只显示这一次；首次登录须修改
@@ -34,6 +36,7 @@ pub struct CreateAccountResponse {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlatformRoleRequest {
     pub phone: String,
     pub name: String,
@@ -42,12 +45,14 @@ pub struct PlatformRoleRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlatformRoleResponse {
     pub id: i64,
     pub initial_password: Option<String>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantSummary {
     pub code: String,
     pub kind: String,
@@ -57,6 +62,7 @@ pub struct TenantSummary {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditRecordView {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -89,6 +95,7 @@ impl From<AuditRecord> for AuditRecordView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VerifyView {
     /// 已校验的记录数
     pub checked: u64,

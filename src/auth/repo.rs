@@ -450,6 +450,7 @@ pub async fn platform_roles_for_update(
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ConsentRow {
     pub id: i64,
     /// 同意的规则版本

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::http::{ApiTags, AppData, RequestTenant};
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AssignRoleRequest {
     /// 手机号（账号以手机号识别，不存在时自动创建）
     pub phone: String,
@@ -20,6 +21,7 @@ pub struct AssignRoleRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AssignRoleResponse {
     pub id: i64,
     /// 新账号的初始密码，只显示这一次；首次登录须修改

@@ -19,6 +19,7 @@ use crate::tenancy::model::TenantContext;
 use crate::tenancy::repo as tenant_repo;
 
 #[derive(Debug, Clone, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RoleAssignmentView {
     pub id: i64,
     pub account_id: i64,

@@ -155,6 +155,26 @@ async fn fail(
     Ok(())
 }
 
+/// A failed attempt that does not count towards a lockout (the account is already locked
+/// or disabled, or cannot sign in this way): audited, but it neither extends a lock nor
+/// tells the caller anything an unknown phone would not.
+async fn refused_uncounted(
+    st: &AppState,
+    account_id: i64,
+    phone: &Phone,
+    client: &ClientInfo,
+    reason: &str,
+) {
+    audit_event(
+        st,
+        AuditEvent::new("auth.login", phone.masked(), Outcome::Failure)
+            .who(Some(account_id), None)
+            .with_ip(client.ip.clone())
+            .details(serde_json::json!({ "reason": reason })),
+    )
+    .await;
+}
+
 fn check_locked(st: &AppState, acct: &repo::AccountRow) -> Result<(), AuthError> {
     if acct.status != "active" {
         return Err(AuthError::Disabled);
@@ -193,11 +213,20 @@ pub async fn login_password(
         .await;
         return Err(AuthError::LoginFailed);
     };
-    check_locked(st, &acct)?;
     let ok = acct
         .password_hash
         .as_deref()
         .is_some_and(|h| password::verify(password_raw, h));
+    // A locked or disabled account is named as such only to whoever knows its password:
+    // to anyone else it answers exactly as an unknown phone does, so repeated failures
+    // cannot be used to find out which phones have accounts.
+    if let Err(e) = check_locked(st, &acct) {
+        if ok {
+            return Err(e);
+        }
+        refused_uncounted(st, acct.id, &phone, client, "locked").await;
+        return Err(AuthError::LoginFailed);
+    }
     if !ok {
         fail(st, acct.id, &phone, client, "wrong_password").await?;
         return Err(AuthError::LoginFailed);
@@ -308,22 +337,39 @@ pub async fn login_sms(
     let Some(acct) = repo::account_by_phone_hash(&st.db_app, &hash).await? else {
         return Err(AuthError::CodeInvalid);
     };
-    check_locked(st, &acct)?;
+    // As with passwords, a locked account says so only to whoever holds a valid code (the
+    // phone's owner); admins never receive codes, so they get the same answer as a stranger.
+    let locked = check_locked(st, &acct);
     let roles = repo::assignments(&st.db_app, acct.id).await?;
-    if roles.iter().any(|a| a.role.is_admin()) {
-        return Err(AuthError::SmsNotAllowed);
-    }
+    let admin = roles.iter().any(|a| a.role.is_admin());
+    // Failures count towards the lockout only where SMS sign-in is open: otherwise anyone
+    // could lock an admin out by guessing codes that were never sent.
+    let counts = locked.is_ok() && !admin;
     let now = st.clock.now();
     let Some((id, stored, attempts)) = repo::latest_sms_code(&st.db_app, &hash, now).await? else {
-        fail(st, acct.id, &phone, client, "no_valid_code").await?;
+        if counts {
+            fail(st, acct.id, &phone, client, "no_valid_code").await?;
+        } else {
+            let reason = if admin { "sms_not_allowed" } else { "locked" };
+            refused_uncounted(st, acct.id, &phone, client, reason).await;
+        }
         return Err(AuthError::CodeInvalid);
     };
     let given = st.keys.pii.blind_index("sms_code", code.trim());
     let matches: bool = subtle::ConstantTimeEq::ct_eq(given.as_slice(), stored.as_slice()).into();
     if attempts >= SMS_MAX_ATTEMPTS || !matches {
         repo::bump_sms_attempts(&st.db_app, id).await?;
-        fail(st, acct.id, &phone, client, "wrong_code").await?;
+        if counts {
+            fail(st, acct.id, &phone, client, "wrong_code").await?;
+        } else {
+            let reason = if admin { "sms_not_allowed" } else { "locked" };
+            refused_uncounted(st, acct.id, &phone, client, reason).await;
+        }
         return Err(AuthError::CodeInvalid);
+    }
+    locked?;
+    if admin {
+        return Err(AuthError::SmsNotAllowed);
     }
     if !repo::consume_sms_code(&st.db_app, id, now).await? {
         return Err(AuthError::CodeInvalid);
@@ -617,4 +663,19 @@ impl EventExt for AuditEvent {
         self.source_ip = ip;
         self
     }
+}
+
+/// The caller's own phone, masked (`138****5678`), for the account's own page.
+pub async fn my_phone_masked(st: &AppState, auth: &AuthContext) -> Result<String, AuthError> {
+    let acct = repo::account_by_id(&st.db_app, auth.account_id)
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    Ok(st
+        .keys
+        .pii
+        .decrypt_str(&acct.phone_enc, PHONE_AAD)
+        .ok()
+        .and_then(|p| Phone::parse(&p).ok())
+        .map(|p| p.masked())
+        .unwrap_or_else(|| "***".into()))
 }

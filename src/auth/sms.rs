@@ -39,6 +39,7 @@ impl SmsSender for SimulatedSms {
 
 /// A message in the simulator's outbox, for the operator console.
 #[derive(Debug, Clone, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OutboxMessage {
     pub id: i64,
     /// 脱敏手机号

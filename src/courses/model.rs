@@ -152,6 +152,7 @@ impl CourseStatus {
 
 /// A new course (F2), created as a draft.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewCourse {
     /// 课程代码，如 art-g3（小写字母、数字、下划线、连字符，最长 32）；不填则由系统生成
     #[oai(default)]
@@ -207,6 +208,7 @@ pub struct NewCourse {
 /// Only the fields sent change; `null` clears `period_id`, `venue_id` and `parent_code`.
 /// Code and term cannot change.
 #[derive(Debug, Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CoursePatch {
     pub class_type: Option<CourseClassType>,
     pub name: Option<String>,
@@ -234,6 +236,7 @@ pub struct CoursePatch {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CourseTeacherView {
     /// 教职工 id
     pub id: i64,
@@ -242,6 +245,7 @@ pub struct CourseTeacherView {
 
 /// One course with every F2 field, its names resolved and its remaining places.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CourseView {
     pub id: i64,
     pub code: String,

@@ -75,6 +75,7 @@ impl RequestStatus {
 
 /// A withdrawal or transfer request as parents and reviewers see it.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RequestView {
     pub id: i64,
     /// withdraw 退课 | transfer 调班

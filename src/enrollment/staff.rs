@@ -25,6 +25,7 @@ use crate::tenancy::context::TenantTx;
 
 /// A child's live place in a course.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EnrolledStudent {
     pub enrollment_id: i64,
     pub student_id: i64,
@@ -41,6 +42,7 @@ pub struct EnrolledStudent {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CourseEnrollmentStatus {
     pub course_id: i64,
     pub code: String,
@@ -64,6 +66,7 @@ pub struct CourseEnrollmentStatus {
 
 /// R-T03: live enrollments of the children in scope, by course.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EnrollmentStatusView {
     pub held: i64,
     pub confirmed: i64,
@@ -71,6 +74,7 @@ pub struct EnrollmentStatusView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SessionView {
     pub course_id: i64,
     pub code: String,
@@ -89,6 +93,7 @@ pub struct SessionView {
 
 /// R-T04: the after-school sessions running on one day.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SessionsView {
     pub date: NaiveDate,
     /// 1 = 周一 … 7 = 周日
@@ -107,6 +112,7 @@ pub struct SessionsView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TeachingSlot {
     pub course_id: i64,
     pub code: String,
@@ -122,6 +128,7 @@ pub struct TeachingSlot {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TeachingDay {
     /// 1 = 周一 … 7 = 周日
     pub weekday: i16,
@@ -131,6 +138,7 @@ pub struct TeachingDay {
 
 /// R-T02: the signed-in teacher's courses by weekday.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TeachingTimetableView {
     /// 与登录手机号匹配的教职工姓名；未登记为教职工时为空
     pub teacher_name: Option<String>,

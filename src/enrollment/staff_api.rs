@@ -54,6 +54,7 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FileRequestBody {
     /// 已报名（已缴费确认）的报名记录
     pub enrollment_id: i64,
@@ -66,12 +67,14 @@ pub struct FileRequestBody {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReviewBody {
     /// 审核意见，最多 500 字；驳回时必填
     pub comment: Option<String>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CancelBySchoolBody {
     /// 取消原因，1–500 字，家长可见
     pub reason: String,

@@ -6,6 +6,8 @@
 //! Handlers live in their domain modules; this module only wires them. Must never answer
 //! an error in any shape other than `{code, message, details}`.
 
+pub mod conformance;
+pub mod input;
 pub mod middleware;
 
 use std::sync::Arc;
@@ -80,6 +82,12 @@ pub struct AppState {
     pub wxpay_sim: Option<Arc<wechatpay::Simulator>>,
     /// WeChat web OAuth (the parent's openid): the simulator unless live.
     pub wx_oauth: crate::payments::oauth::OAuthConfig,
+    /// Where browsers reach this server (`http.public_url`); `None`: the address it is
+    /// bound to. Every absolute URL the server builds starts here, never with a request's
+    /// `Host` header.
+    pub public_url: Option<String>,
+    /// Where this server reaches itself, known once it is bound.
+    local_base: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -112,7 +120,38 @@ impl AppState {
             base_domain,
             keys,
             security,
+            public_url: None,
+            local_base: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the address browsers reach this server at (`https://kh.example.cn`).
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// The origin for absolute URLs handed to browsers (redirects, WeChat's `redirect_uri`).
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => self.local_base(),
+        }
+    }
+
+    /// Where this server reaches itself (for calls to its own simulators).
+    pub fn local_base(&self) -> String {
+        self.local_base
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "http://127.0.0.1".into())
+    }
+
+    /// Whether browsers reach this server over HTTPS as configured.
+    pub fn public_is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// Replaces the WeChat Pay wiring with the one `settings` describe (`live` drops the
@@ -176,19 +215,64 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     )
 }
 
-/// The OpenAPI document, as committed in `docs/openapi.json`.
+/// The OpenAPI document, as committed in `docs/openapi.json` and served at
+/// `/api/openapi.json`.
 pub fn spec_json() -> String {
-    api_service().spec()
+    serde_json::to_string_pretty(&spec_value()).unwrap_or_default()
+}
+
+/// The document the framework writes, completed with the answers every operation can get
+/// from the router and the body parser, which the framework leaves out: 405 (a method the
+/// path does not take, with `Allow`) and, for operations with a body, 415 (a body that is
+/// not JSON).
+pub fn spec_value() -> serde_json::Value {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&api_service().spec()).unwrap_or_default();
+    let error = |description: &str| {
+        serde_json::json!({
+            "description": description,
+            "content": { "application/json; charset=utf-8": {
+                "schema": { "$ref": "#/components/schemas/ErrorBody" }
+            } }
+        })
+    };
+    let mut allow_405 = error("该地址不支持此请求方法（`Allow` 头列出支持的方法）");
+    allow_405["headers"] = serde_json::json!({
+        "Allow": { "description": "该地址支持的请求方法", "schema": { "type": "string" } }
+    });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for ops in paths.values_mut().filter_map(|o| o.as_object_mut()) {
+            for op in ops.values_mut() {
+                let has_body = !op["requestBody"].is_null();
+                let Some(responses) = op["responses"].as_object_mut() else {
+                    continue;
+                };
+                responses.entry("405").or_insert_with(|| allow_405.clone());
+                if has_body {
+                    responses
+                        .entry("415")
+                        .or_insert_with(|| error("请求体格式不受支持（须为 JSON 或所列格式）"));
+                }
+            }
+        }
+    }
+    doc
+}
+
+#[handler]
+fn spec_endpoint() -> Response {
+    Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .body(spec_json())
 }
 
 pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     let api = api_service();
-    let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let tenant_state = state.clone();
     let mut routes = Route::new()
-        .nest("/api/v1", api)
-        .at("/api/openapi.json", spec)
+        .nest("/api/v1", api.around(middleware::strings_are_strings))
+        .at("/api/openapi.json", get(spec_endpoint))
         .nest("/api/docs", docs)
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
@@ -198,8 +282,11 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         );
     if let Some(sim) = state.wxpay_sim.clone() {
         use crate::payments::oauth;
+        let guard_state = state.clone();
+        let sim_routes = wechatpay::sim::routes(sim)
+            .around(move |ep, req| middleware::sim_operator_only(ep, req, guard_state.clone()));
         routes = routes
-            .nest(wechatpay::config::SIM_PREFIX, wechatpay::sim::routes(sim))
+            .nest(wechatpay::config::SIM_PREFIX, sim_routes)
             .at(
                 format!("{}/connect/oauth2/authorize", oauth::SIM_PREFIX),
                 get(oauth::sim_authorize),
@@ -214,6 +301,7 @@ pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     routes = routes.nest("/", crate::web::endpoint());
     routes
         .data(state)
+        .around(middleware::reject_nul)
         .around(move |ep, req| middleware::resolve_tenant(ep, req, tenant_state.clone()))
         .with(CatchPanic::new())
         .around(middleware::request_id_and_errors)
@@ -284,6 +372,7 @@ impl BoundServer {
         state: Arc<AppState>,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
+        let _ = state.local_base.set(self.local_base.clone());
         if let Some(sim) = &state.wxpay_sim {
             sim.set_local_base(self.local_base.clone());
         }

@@ -28,6 +28,7 @@ use crate::tenancy::model::TenantContext;
 
 /// 日终处理结果
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DayCloseView {
     pub date: NaiveDate,
     /// 本日结算给学校的明细数（一课一消 / 按服务天数）
@@ -43,6 +44,7 @@ pub struct DayCloseView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DifferenceView {
     /// missing_in_ledger | missing_in_bank | amount_mismatch
     pub kind: String,

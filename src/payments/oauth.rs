@@ -49,31 +49,37 @@ fn state_for(st: &AppState, auth: &AuthContext) -> String {
     )
 }
 
-/// The address to send the browser to; WeChat comes back to `redirect_uri` with a code.
+/// Whether `uri` is a page of this platform: same scheme, host and port as the configured
+/// public address. WeChat itself only returns to the registered 网页授权域名.
+fn is_ours(st: &AppState, uri: &str) -> bool {
+    let (Ok(u), Ok(ours)) = (url::Url::parse(uri), url::Url::parse(&st.public_base())) else {
+        return false;
+    };
+    (u.scheme() == "https" || u.scheme() == "http")
+        && u.origin() == ours.origin()
+        && u.username().is_empty()
+        && u.password().is_none()
+}
+
+/// The address to send the browser to; WeChat comes back to `redirect_uri` (a page of
+/// this platform) with a code.
 pub fn authorize_url(
     st: &AppState,
     auth: &AuthContext,
-    base: &str,
     redirect_uri: &str,
 ) -> Result<String, ApiError> {
-    let ok = url::Url::parse(redirect_uri)
-        .map(|u| u.scheme() == "https" || u.scheme() == "http")
-        .unwrap_or(false);
-    if !ok {
+    if !is_ours(st, redirect_uri) {
         return Err(ApiError::new(
             ErrorKind::Unprocessable,
             "OAUTH_REDIRECT_INVALID",
-            "回跳地址须为 http(s) 网址",
-            json!({ "field": "redirect_uri" }),
+            "回跳地址须为本平台的页面地址",
+            json!({ "field": "redirect_uri", "expected_origin": st.public_base() }),
         ));
     }
     let authorize = if st.wx_oauth.live {
         LIVE_AUTHORIZE.to_string()
     } else {
-        format!(
-            "{}{SIM_PREFIX}/connect/oauth2/authorize",
-            base.trim_end_matches('/')
-        )
+        format!("{}{SIM_PREFIX}/connect/oauth2/authorize", st.public_base())
     };
     let mut u = url::Url::parse(&authorize).map_err(ApiError::internal)?;
     u.query_pairs_mut()
@@ -97,7 +103,6 @@ struct TokenAnswer {
 pub async fn bind(
     st: &AppState,
     auth: &AuthContext,
-    base: &str,
     code: &str,
     state: &str,
 ) -> Result<String, ApiError> {
@@ -109,10 +114,12 @@ pub async fn bind(
             json!({}),
         ));
     }
+    // The simulator is this very server: reached at its own address, never at one taken
+    // from the request.
     let api = if st.wx_oauth.live {
         LIVE_API.to_string()
     } else {
-        format!("{}{SIM_PREFIX}", base.trim_end_matches('/'))
+        format!("{}{SIM_PREFIX}", st.local_base())
     };
     let secret = st
         .wx_oauth
@@ -175,7 +182,24 @@ struct AuthorizeQuery {
     state: Option<String>,
 }
 
-/// `GET /sim/wechat/connect/oauth2/authorize`: silent, so it redirects at once.
+/// WeChat's own refusal page: it shows the error and goes nowhere.
+fn sim_refusal(errcode: u32, reason: &str) -> Response {
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="zh-CN" {
+            head { meta charset="utf-8"; title { "微信授权（模拟）" } }
+            body { h1 { "无法授权" } p #sim-oauth-error { (reason) } p { "错误码 " (errcode) } }
+        }
+    };
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
+}
+
+/// `GET /sim/wechat/connect/oauth2/authorize`: silent, so it redirects at once, but, as
+/// WeChat does, only for our app id and only back to the app's registered domain (here:
+/// this platform's public address), never to wherever `redirect_uri` says.
 #[handler]
 pub async fn sim_authorize(
     req: &Request,
@@ -183,6 +207,12 @@ pub async fn sim_authorize(
     state: Data<&Arc<AppState>>,
 ) -> Response {
     let st: &AppState = state.0;
+    if q.appid != st.wechatpay.appid() {
+        return sim_refusal(40013, "appid 无效");
+    }
+    if !is_ours(st, &q.redirect_uri) {
+        return sim_refusal(10003, "redirect_uri 域名与后台配置不一致");
+    }
     let uid = req
         .header("cookie")
         .and_then(|c| {
@@ -201,9 +231,7 @@ pub async fn sim_authorize(
     let payload = format!("{}.{openid}.{expires}", q.appid);
     let code = format!("{payload}.{}", sim_sign(st, &payload));
     let Ok(mut back) = url::Url::parse(&q.redirect_uri) else {
-        return Response::builder()
-            .status(StatusCode::BAD_REQUEST)
-            .body("redirect_uri 无效");
+        return sim_refusal(10003, "redirect_uri 无效");
     };
     back.query_pairs_mut()
         .append_pair("code", &code)

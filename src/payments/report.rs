@@ -34,6 +34,7 @@ pub enum Grouping {
 
 /// One row of the statement (金额单位：元).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SettlementRow {
     /// 课程代码、明细编号或日期
     pub key: String,
@@ -52,6 +53,7 @@ pub struct SettlementRow {
 
 /// 结算报表
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SettlementView {
     pub from: NaiveDate,
     pub to: NaiveDate,

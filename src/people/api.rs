@@ -83,17 +83,20 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NameRequest {
     pub name: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Created {
     pub id: i64,
 }
 
 /// 教职工信息（F3）。所有字段为文本，校验规则与批量导入相同。
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StaffRequest {
     /// 工号
     pub staff_no: String,
@@ -147,6 +150,7 @@ impl StaffRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StudentRequest {
     pub name: String,
     /// 身份证号（年龄、性别由此计算）
@@ -155,6 +159,7 @@ pub struct StudentRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GuardianRequest {
     pub name: String,
     pub relation: Relation,
@@ -162,11 +167,13 @@ pub struct GuardianRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HomeroomRequest {
     pub staff_id: i64,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StaffRoleRequest {
     /// teacher 任课教师 | inspector 巡课 | school_admin 学校管理员
     pub role: Role,

@@ -13,6 +13,7 @@ use crate::pii::{IdNumber, Phone, Sex};
 
 /// One field that failed validation: the column as the clerk sees it and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FieldError {
     /// 字段（与导入模板的列名一致），如“身份证号”
     pub field: String,
@@ -490,6 +491,7 @@ impl GuardianFields {
 // ---- views -----------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DepartmentView {
     pub id: i64,
     pub name: String,
@@ -498,6 +500,7 @@ pub struct DepartmentView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StaffView {
     pub id: i64,
     /// 工号
@@ -534,6 +537,7 @@ pub struct StaffView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GuardianView {
     pub id: i64,
     pub name: String,
@@ -544,6 +548,7 @@ pub struct GuardianView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StudentView {
     pub id: i64,
     pub name: String,
@@ -563,6 +568,7 @@ pub struct StudentView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StudentPage {
     pub total: i64,
     pub items: Vec<StudentView>,
@@ -570,6 +576,7 @@ pub struct StudentPage {
 
 /// A clear identity number (and phone) of one person: every read is audited.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RevealedPii {
     pub id_number: String,
     pub phone: Option<String>,

@@ -8,6 +8,7 @@ use poem_openapi::Object;
 use regex::Regex;
 
 #[derive(Debug, Clone, Object, sqlx::FromRow)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClassView {
     pub id: i64,
     pub code: String,
@@ -30,6 +31,7 @@ pub struct ClassView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GradeView {
     pub id: i64,
     pub code: String,
@@ -47,6 +49,7 @@ pub struct GradeRow {
 }
 
 #[derive(Debug, Clone, Object, sqlx::FromRow)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VenueView {
     pub id: i64,
     pub code: String,
@@ -57,6 +60,7 @@ pub struct VenueView {
 }
 
 #[derive(Debug, Clone, Object, sqlx::FromRow)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PeriodView {
     pub id: i64,
     pub code: String,
@@ -81,6 +85,7 @@ pub struct TermRow {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TermView {
     pub code: String,
     pub name: String,
@@ -91,6 +96,7 @@ pub struct TermView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CalendarDay {
     pub date: NaiveDate,
     /// 1 = 周一 … 7 = 周日
@@ -102,6 +108,7 @@ pub struct CalendarDay {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CalendarView {
     pub term: TermView,
     pub days: Vec<CalendarDay>,
@@ -170,6 +177,7 @@ pub const VENUE_KINDS: [&str; 6] = ["classroom", "gym", "canteen", "field", "hal
 pub const PERIOD_KINDS: [&str; 4] = ["noon", "after_school", "evening", "weekend"];
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewGrade {
     /// 年级代码，如 g1（小写字母、数字、下划线、连字符，最长 32）
     pub code: String,
@@ -180,11 +188,13 @@ pub struct NewGrade {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GradePatch {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewClass {
     pub grade_id: i64,
     /// 班级代码，如 g1c4
@@ -199,6 +209,7 @@ pub struct NewClass {
 
 /// Only the fields sent change; `null` clears `alias` and `venue_id`.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClassPatch {
     pub name: Option<String>,
     pub alias: MaybeUndefined<String>,
@@ -206,6 +217,7 @@ pub struct ClassPatch {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromoteRequest {
     /// 新学年（以开始的年份命名），如 2027 表示 2027—2028 学年
     pub school_year: i16,
@@ -217,6 +229,7 @@ pub struct PromoteRequest {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromotionStep {
     pub class_id: i64,
     pub code: String,
@@ -233,6 +246,7 @@ pub struct PromotionStep {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromotionSummary {
     pub school_year: i16,
     /// 升入下一年级的班级数
@@ -242,6 +256,7 @@ pub struct PromotionSummary {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromotionResult {
     pub dry_run: bool,
     pub summary: PromotionSummary,
@@ -249,6 +264,7 @@ pub struct PromotionResult {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewVenue {
     pub code: String,
     pub name: String,
@@ -259,6 +275,7 @@ pub struct NewVenue {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VenuePatch {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -267,6 +284,7 @@ pub struct VenuePatch {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewPeriod {
     pub code: String,
     pub name: String,
@@ -281,6 +299,7 @@ pub struct NewPeriod {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PeriodPatch {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -291,6 +310,7 @@ pub struct PeriodPatch {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewTerm {
     /// 学期代码，如 2027-spring
     pub code: String,
@@ -304,6 +324,7 @@ pub struct NewTerm {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TermPatch {
     pub name: Option<String>,
     pub starts_on: Option<String>,
@@ -312,6 +333,7 @@ pub struct TermPatch {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TermDayRequest {
     /// holiday 放假 | makeup 调休上课 | closure 停课
     pub kind: String,

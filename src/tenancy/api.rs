@@ -12,6 +12,7 @@ const CURRENT: Permission = Permission::tenant("tenant_current", "tenant.info", 
 pub const PERMISSIONS: &[Permission] = &[CURRENT];
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantInfo {
     /// 租户代码
     pub code: String,

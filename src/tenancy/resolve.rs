@@ -65,9 +65,12 @@ impl ResolveError {
 }
 
 /// The tenant code a request names, and the path with any `/t/<code>` prefix removed.
+/// `headers` are all the request's `X-Tenant` values: several headers, or one carrying a
+/// comma-separated list, are each an indication, so a pair naming two tenants is ambiguous
+/// rather than answered for whichever a proxy happened to put first.
 pub fn indicated_code(
     path: &str,
-    header: Option<&str>,
+    headers: &[&str],
     host: Option<&str>,
     base_domain: &str,
 ) -> Result<(Option<String>, Option<String>), ResolveError> {
@@ -81,7 +84,7 @@ pub fn indicated_code(
         found.push(code.to_string());
         rewritten = Some(tail.to_string());
     }
-    if let Some(h) = header {
+    for h in headers.iter().flat_map(|v| v.split(',')) {
         let h = h.trim();
         if !h.is_empty() {
             found.push(h.to_string());
@@ -100,6 +103,7 @@ pub fn indicated_code(
             }
         }
     }
+    found.sort();
     found.dedup();
     match found.as_slice() {
         [] => Ok((None, rewritten)),
@@ -153,25 +157,31 @@ mod tests {
 
     #[test]
     fn path_prefix_header_and_host_each_name_a_tenant() {
-        let (c, p) = indicated_code("/t/sqsf/api/v1/tenant", None, None, "x.cn").unwrap();
+        let (c, p) = indicated_code("/t/sqsf/api/v1/tenant", &[], None, "x.cn").unwrap();
         assert_eq!(
             (c.as_deref(), p.as_deref()),
             (Some("sqsf"), Some("/api/v1/tenant"))
         );
-        let (c, p) = indicated_code("/api/v1/tenant", Some("sqsf"), None, "x.cn").unwrap();
+        let (c, p) = indicated_code("/api/v1/tenant", &["sqsf"], None, "x.cn").unwrap();
         assert_eq!((c.as_deref(), p), (Some("sqsf"), None));
-        let (c, _) =
-            indicated_code("/api/v1/tenant", None, Some("sqsf.x.cn:8080"), "x.cn").unwrap();
+        let (c, _) = indicated_code("/api/v1/tenant", &[], Some("sqsf.x.cn:8080"), "x.cn").unwrap();
         assert_eq!(c.as_deref(), Some("sqsf"));
-        let (c, _) = indicated_code("/api/v1/tenant", None, Some("x.cn"), "x.cn").unwrap();
+        let (c, _) = indicated_code("/api/v1/tenant", &[], Some("x.cn"), "x.cn").unwrap();
         assert_eq!(c, None);
     }
 
     #[test]
     fn disagreeing_indications_are_ambiguous() {
-        let err = indicated_code("/t/aa/api", Some("bb"), None, "x.cn").unwrap_err();
+        let err = indicated_code("/t/aa/api", &["bb"], None, "x.cn").unwrap_err();
         assert_eq!(err.body.code, "TENANT_AMBIGUOUS");
         // Agreeing ones are fine.
-        assert!(indicated_code("/t/aa/api", Some("aa"), Some("aa.x.cn"), "x.cn").is_ok());
+        assert!(indicated_code("/t/aa/api", &["aa"], Some("aa.x.cn"), "x.cn").is_ok());
+        assert!(indicated_code("/api", &["aa", "aa"], None, "x.cn").is_ok());
+        // Issue 13.16: two X-Tenant headers, or one listing two, are not answered for the
+        // first of them.
+        for headers in [&["aa", "bb"][..], &["aa,bb"][..], &["bb", "aa", "bb"][..]] {
+            let err = indicated_code("/api", headers, None, "x.cn").unwrap_err();
+            assert_eq!(err.body.code, "TENANT_AMBIGUOUS", "{headers:?}");
+        }
     }
 }

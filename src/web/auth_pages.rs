@@ -50,10 +50,22 @@ pub fn home_url(role: Role, code: Option<&str>) -> String {
     }
 }
 
-/// Only local paths are followed after sign-in (no open redirect).
+/// Only local paths are followed after sign-in (no open redirect). Browsers drop tabs,
+/// newlines and other control characters from a URL before resolving it (`/\t/evil` becomes
+/// `//evil`), so any such character refuses the path outright; what is left must resolve,
+/// the way a browser resolves it, to our own origin.
 fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_owned)
+    const HERE: &str = "http://here.invalid/";
+    let n = next?;
+    let plain = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.contains('\\')
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace());
+    let base = url::Url::parse(HERE).ok()?;
+    let stays = base
+        .join(n)
+        .is_ok_and(|u| u.origin() == base.origin() && u.as_str().starts_with(HERE));
+    (plain && stays).then(|| n.to_owned())
 }
 
 #[handler]
@@ -217,7 +229,9 @@ async fn login_submit(req: &Request, app: AppData<'_>, Form(f): Form<LoginForm>)
                 next.unwrap_or_else(|| "/home".into())
             };
             let mut resp = see_other(&to);
-            if let Ok(v) = session::set_cookie(&signed.token).parse() {
+            if let Ok(v) =
+                session::set_cookie(&signed.token, session::over_https(req, app.0)).parse()
+            {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
             Ok(resp)
@@ -275,12 +289,12 @@ async fn sms_send(req: &Request, app: AppData<'_>, Form(f): Form<LoginForm>) -> 
 }
 
 #[handler]
-async fn logout(web: Web) -> PageResult {
+async fn logout(req: &Request, web: Web) -> PageResult {
     service::logout(&web.app, &web.auth)
         .await
         .map_err(|e| WebError::Api(e.into()))?;
     let mut resp = see_other("/login");
-    if let Ok(v) = session::clear_cookie().parse() {
+    if let Ok(v) = session::clear_cookie(session::over_https(req, &web.app)).parse() {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
@@ -493,7 +507,9 @@ async fn password_submit(req: &Request, web: Web, Form(f): Form<PasswordForm>) -
         Ok(signed) => {
             // Every session of the account was revoked; this browser continues in the new one.
             let mut resp = see_other("/home");
-            if let Ok(v) = session::set_cookie(&signed.token).parse() {
+            if let Ok(v) =
+                session::set_cookie(&signed.token, session::over_https(req, &web.app)).parse()
+            {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
             Ok(resp)
@@ -522,6 +538,15 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), None);
         assert_eq!(safe_next(Some("https://evil.example")), None);
         assert_eq!(safe_next(Some("/\\evil")), None);
+        // R-X04 (issue 13.11): control characters are dropped by browsers, making `//host`.
+        assert_eq!(safe_next(Some("/\t/evil.example/")), None);
+        assert_eq!(safe_next(Some("/\n/evil.example/")), None);
+        assert_eq!(safe_next(Some("/\r\n/evil.example")), None);
+        assert_eq!(safe_next(Some("/ /evil.example")), None);
+        assert_eq!(
+            safe_next(Some("/%09/evil.example")).as_deref(),
+            Some("/%09/evil.example")
+        );
     }
 
     #[test]

@@ -116,14 +116,38 @@ pub fn cookie_token(req: &Request) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `Set-Cookie` value that stores `token` for the browser session (no Expires: closing
-/// the browser ends it; the server's idle timeout ends it anyway).
-pub fn set_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
+/// Whether the browser reached us over HTTPS: directly, through a proxy that says so
+/// (`X-Forwarded-Proto` or `Forwarded: proto=https`, as load balancers terminating TLS
+/// send), or because the configured public address is https.
+pub fn over_https(req: &Request, app: &AppState) -> bool {
+    let forwarded_proto = req
+        .header("x-forwarded-proto")
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let forwarded = req.header("forwarded").is_some_and(|v| {
+        v.split([';', ',']).any(|kv| {
+            kv.trim().split_once('=').is_some_and(|(k, v)| {
+                k.eq_ignore_ascii_case("proto") && v.trim_matches('"').eq_ignore_ascii_case("https")
+            })
+        })
+    });
+    *req.scheme() == poem::http::uri::Scheme::HTTPS
+        || forwarded_proto
+        || forwarded
+        || app.public_is_https()
 }
 
-pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+/// `Set-Cookie` value that stores `token` for the browser session (no Expires: closing
+/// the browser ends it; the server's idle timeout ends it anyway); `Secure` whenever the
+/// browser came over HTTPS, so the cookie is never sent in the clear afterwards.
+pub fn set_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
+pub fn clear_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
 /// Where the browser goes to sign in, coming back to `next` afterwards.
@@ -226,12 +250,15 @@ mod tests {
 
     #[test]
     fn session_cookie_is_http_only_and_lax() {
-        let c = set_cookie("tok");
+        let c = set_cookie("tok", false);
         assert!(
             c.contains("HttpOnly")
                 && c.contains("SameSite=Lax")
                 && c.starts_with("as_session=tok;")
+                && !c.contains("Secure")
         );
-        assert!(clear_cookie().contains("Max-Age=0"));
+        assert!(set_cookie("tok", true).ends_with("; Secure"));
+        assert!(clear_cookie(false).contains("Max-Age=0"));
+        assert!(clear_cookie(true).contains("Secure"));
     }
 }

@@ -92,6 +92,26 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
             "attempt {i}"
         );
     }
+    // Issue 13.14: to someone without the password, a locked account answers exactly as
+    // an unknown phone does, so lockouts cannot be used to find who has an account.
+    let locked_wrong = login(&app, "13800000002", "Wrong#pass1", None).await;
+    let unknown = login(&app, "13700000009", "Wrong#pass1", None).await;
+    assert_eq!(locked_wrong.0, 401);
+    assert_eq!(locked_wrong.1["code"], "LOGIN_FAILED");
+    assert_eq!(
+        (
+            locked_wrong.0,
+            &locked_wrong.1["code"],
+            &locked_wrong.1["message"],
+            &locked_wrong.1["details"]
+        ),
+        (
+            unknown.0,
+            &unknown.1["code"],
+            &unknown.1["message"],
+            &unknown.1["details"]
+        )
+    );
     // Even the right password is refused while locked.
     let (status, body) = login(&app, "13800000002", PW, None).await;
     assert_eq!(
@@ -315,10 +335,17 @@ async fn admins_cannot_sign_in_by_sms_and_unknown_phones_get_no_code() {
             json!({ "phone": "13800000004", "code": "123456" }),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("SMS_LOGIN_NOT_ALLOWED"))
-    );
+    let (stranger_status, stranger) = app
+        .post_json(
+            None,
+            "/api/v1/auth/sms/login",
+            json!({ "phone": "13700000009", "code": "123456" }),
+        )
+        .await;
+    // Admins never receive a code, and an SMS sign-in attempt on an admin's phone answers
+    // exactly as one on a stranger's (issue 13.14: no telling which phones are admins').
+    assert_eq!((status, body["code"].as_str()), (401, Some("CODE_INVALID")));
+    assert_eq!((status, &body), (stranger_status, &stranger));
 }
 
 #[tokio::test]
@@ -790,6 +817,18 @@ async fn oversized_and_sql_like_sign_in_input_get_a_clean_4xx_and_change_nothing
     );
     let (status, body) = app
         .post_json(None, "/api/v1/auth/login", json!({ "phone": 1 }))
+        .await;
+    // A number where text is declared is refused by name (issue 13.17).
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("FIELD_TYPE_INVALID"))
+    );
+    let (status, body) = app
+        .post_json(
+            None,
+            "/api/v1/auth/login",
+            json!({ "phone": "13800000000" }),
+        )
         .await;
     assert_eq!((status, body["code"].as_str()), (400, Some("BAD_REQUEST")));
     let accounts: i64 = sqlx::query_scalar("select count(*) from platform.accounts")

@@ -3,6 +3,12 @@
 //! stops when it ends. Journeys run one at a time (a Chromium per core is already a lot on
 //! a 2-core CI machine).
 //!
+//! Every wait is on a condition, with one generous deadline ([`PATIENCE`]): a loaded 2-core
+//! machine may take seconds to answer a page, and a journey must not fail for that. The
+//! browser is always stopped when the journey ends, pass or fail: ChromeDriver runs in its
+//! own process group, which is killed as a whole (Chromium and its helpers with it) when the
+//! [`Browser`] is dropped, also while a failed assertion unwinds.
+//!
 //! `shot` saves the current page at 360 px (a phone, WeChat's browser width) and at 1366 px
 //! (a PC) under `target/e2e/<journey>/`, and checks that the page really rendered at that
 //! width.
@@ -19,6 +25,10 @@ use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long any one condition may take before the journey fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+/// How often a condition is looked at again.
+const POLL: Duration = Duration::from_millis(100);
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 fn one_at_a_time() -> &'static Semaphore {
@@ -32,9 +42,43 @@ pub struct Browser {
     pub base: String,
     dir: PathBuf,
     shots: u32,
-    _driver: tokio::process::Child,
-    _profile: tempfile::TempDir,
+    driver: tokio::process::Child,
+    profile: tempfile::TempDir,
     _turn: SemaphorePermit<'static>,
+}
+
+impl Drop for Browser {
+    /// Stops ChromeDriver and every Chromium process it started, whatever state the
+    /// journey ended in. Chromium's helpers share the driver's process group; any process
+    /// still naming this journey's profile folder (a helper that left the group) goes too.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            // SAFETY: killpg only sends a signal; the group is the one made at spawn.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+        let marker = format!("--user-data-dir={}", self.profile.path().display());
+        if let Ok(procs) = std::fs::read_dir("/proc") {
+            for p in procs.flatten() {
+                let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                    continue;
+                };
+                let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmdline).contains(&marker) {
+                    // SAFETY: a signal to a process that carries this journey's profile.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                }
+            }
+        }
+        let _ = self.driver.start_kill();
+    }
+}
+
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    e.is_stale_element_reference()
 }
 
 fn free_port() -> u16 {
@@ -72,6 +116,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
@@ -102,7 +147,8 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
         let mut client = None;
-        for _ in 0..100 {
+        let until = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < until {
             // Plain HTTP to the local ChromeDriver: no TLS stack needed.
             match ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
@@ -128,8 +174,8 @@ impl Browser {
             base: base.to_string(),
             dir,
             shots: 0,
-            _driver: driver,
-            _profile: profile,
+            driver,
+            profile,
             _turn: turn,
         }
     }
@@ -146,7 +192,8 @@ impl Browser {
         match self
             .client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(PATIENCE)
+            .every(POLL)
             .for_element(Locator::Css(css))
             .await
         {
@@ -163,42 +210,74 @@ impl Browser {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
+    /// Clicks `css`, finding it again if the page was replaced between finding and
+    /// clicking (a slow answer to the previous step).
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let until = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     pub async fn click_link(&self, text: &str) {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::LinkText(text))
-            .await
-            .unwrap_or_else(|e| panic!("link {text}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click link {text}: {e}"));
+        let until = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let link = self
+                .client
+                .wait()
+                .at_most(PATIENCE)
+                .every(POLL)
+                .for_element(Locator::LinkText(text))
+                .await
+                .unwrap_or_else(|e| panic!("link {text}: {e}"));
+            match link.click().await {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("click link {text}: {e}"),
+            }
+        }
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
-        let el = self.find(css).await;
-        el.clear()
-            .await
-            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        el.send_keys(value)
-            .await
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        let until = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let el = self.find(css).await;
+            let typed = match el.clear().await {
+                Ok(()) => el.send_keys(value).await,
+                Err(e) => Err(e),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("type into {css}: {e}"),
+            }
+        }
     }
 
     /// The visible text of the first element matching `css` (empty if none).
     pub async fn text(&self, css: &str) -> String {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(el) => el.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
+        for _ in 0..20 {
+            let Ok(el) = self.client.find(Locator::Css(css)).await else {
+                return String::new();
+            };
+            match el.text().await {
+                Ok(t) => return t,
+                // The page was replaced under us: read the new one.
+                Err(e) if is_stale(&e) => tokio::time::sleep(POLL).await,
+                Err(_) => return String::new(),
+            }
         }
+        String::new()
     }
 
     pub async fn path(&self) -> String {
@@ -212,7 +291,8 @@ impl Browser {
     /// Reloads until `css`'s text contains `want` (payments confirm asynchronously).
     pub async fn reload_until(&self, css: &str, want: &str) -> String {
         let mut seen = String::new();
-        for _ in 0..40 {
+        let until = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < until {
             seen = self.text(css).await;
             if seen.contains(want) {
                 return seen;
@@ -269,8 +349,9 @@ impl Browser {
         );
     }
 
+    /// Ends the WebDriver session; the processes are stopped when `self` drops here.
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
     }
 }
 
@@ -283,11 +364,12 @@ impl Browser {
         self.click("#login-submit").await;
         // Wait for the answer to the post (a redirect away, or the form again with an
         // error), so that the next step does not race the redirect.
-        for _ in 0..100 {
+        let until = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < until {
             if self.path().await != "/login" || self.exists(".error, .notice.error, #totp").await {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(POLL).await;
         }
         panic!("sign-in of {phone} never answered");
     }
@@ -334,4 +416,39 @@ impl Browser {
         self.click("header.topbar form button").await;
         self.find("#login-form").await;
     }
+}
+
+#[tokio::test]
+async fn a_journey_that_fails_leaves_no_browser_behind() {
+    // Issue 13.18: Chromium and ChromeDriver go with the journey, also when it panics.
+    let app = super::helpers::spawn_app().await;
+    let marker = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = marker.clone();
+    let address = app.address.clone();
+    let failed = tokio::spawn(async move {
+        let b = Browser::start("leaves-nothing", &address).await;
+        b.goto("/login").await;
+        *seen.lock().unwrap() = format!("--user-data-dir={}", b.profile.path().display());
+        panic!("the journey fails here");
+    })
+    .await;
+    assert!(failed.is_err(), "the journey did fail");
+    let marker = marker.lock().unwrap().clone();
+    assert!(marker.starts_with("--user-data-dir=/"), "{marker}");
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|p| {
+                let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+                String::from_utf8_lossy(&cmd).contains(&marker)
+            })
+            .count()
+    };
+    // SIGKILL is immediate, but the kernel reaps asynchronously: wait for it.
+    let until = tokio::time::Instant::now() + PATIENCE;
+    while running() > 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(POLL).await;
+    }
+    assert_eq!(running(), 0, "Chromium processes outlived the journey");
 }

@@ -150,6 +150,73 @@ pub struct TestApp {
     pub state: Arc<AppState>,
     /// Keeps the local object store's folder alive as long as the app.
     _objects_dir: tempfile::TempDir,
+    /// The system administrator's token, made at first use of the simulator's control.
+    operator: tokio::sync::OnceCell<String>,
+}
+
+/// An account holding `role` in the tenant with id `tenant_id` (None: a platform role),
+/// signed in with the second factor passed, on any database of the app. Returns (account
+/// id, bearer token).
+pub async fn session_for(
+    db: &Database,
+    keys: &Keys,
+    now: DateTime<Utc>,
+    phone: &str,
+    role: Role,
+    tenant_id: Option<i64>,
+) -> (i64, String) {
+    let phone = Phone::parse(phone).expect("phone");
+    let mut conn = db.admin.acquire().await.expect("conn");
+    let (_, account_id, _) = roles::grant(
+        &mut conn,
+        keys,
+        &phone,
+        "测试用户",
+        Some("Test#2026ok"),
+        role,
+        tenant_id,
+        None,
+    )
+    .await
+    .or_else(|e| match e {
+        afterschool::auth::error::AuthError::AlreadyAssigned => Ok((0, 0, false)),
+        e => Err(e),
+    })
+    .expect("grant");
+    let account_id = if account_id == 0 {
+        auth_repo::account_by_phone_hash(&db.admin, &keys.pii.blind_index("phone", phone.as_str()))
+            .await
+            .expect("query")
+            .expect("account")
+            .id
+    } else {
+        account_id
+    };
+    // Fresh password, so no forced change.
+    auth_repo::set_password(
+        &db.admin,
+        account_id,
+        &afterschool::auth::password::hash("Test#2026ok").expect("hash"),
+        now,
+    )
+    .await
+    .expect("password");
+    let token = format!("test-{}", uuid::Uuid::new_v4().simple());
+    auth_repo::create_session(
+        &db.admin,
+        &auth_repo::NewSession {
+            token_hash: &auth_service::token_hash(&token),
+            account_id,
+            now,
+            expires_at: now + chrono::Duration::hours(12),
+            mfa_passed: true,
+            source_ip: None,
+            user_agent: None,
+        },
+    )
+    .await
+    .expect("session");
+    (account_id, token)
 }
 
 /// A clock tests can move: starts at 2026-10-12 10:00 CST, a teaching day of the demo
@@ -225,6 +292,7 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
             .expect("client"),
         state: state_handle,
         _objects_dir: objects_dir,
+        operator: tokio::sync::OnceCell::new(),
     }
 }
 
@@ -309,61 +377,15 @@ impl TestApp {
             Some(code) => Some(self.tenant(code).await.id),
             None => None,
         };
-        let phone = Phone::parse(phone).expect("phone");
-        let mut conn = self.db.admin.acquire().await.expect("conn");
-        let (_, account_id, _) = roles::grant(
-            &mut conn,
+        session_for(
+            &self.db,
             &self.keys,
-            &phone,
-            "测试用户",
-            Some("Test#2026ok"),
+            self.clock.now(),
+            phone,
             role,
             tenant_id,
-            None,
         )
         .await
-        .or_else(|e| match e {
-            afterschool::auth::error::AuthError::AlreadyAssigned => Ok((0, 0, false)),
-            e => Err(e),
-        })
-        .expect("grant");
-        let account_id = if account_id == 0 {
-            auth_repo::account_by_phone_hash(
-                &self.db.admin,
-                &self.keys.pii.blind_index("phone", phone.as_str()),
-            )
-            .await
-            .expect("query")
-            .expect("account")
-            .id
-        } else {
-            account_id
-        };
-        // Fresh password, so no forced change.
-        auth_repo::set_password(
-            &self.db.admin,
-            account_id,
-            &afterschool::auth::password::hash("Test#2026ok").expect("hash"),
-            self.clock.now(),
-        )
-        .await
-        .expect("password");
-        let token = format!("test-{}", uuid::Uuid::new_v4().simple());
-        auth_repo::create_session(
-            &self.db.admin,
-            &auth_repo::NewSession {
-                token_hash: &auth_service::token_hash(&token),
-                account_id,
-                now: self.clock.now(),
-                expires_at: self.clock.now() + chrono::Duration::hours(12),
-                mfa_passed: true,
-                source_ip: None,
-                user_agent: None,
-            },
-        )
-        .await
-        .expect("session");
-        (account_id, token)
     }
 
     /// A school admin of `tenant` (a fixed phone per tenant code).
@@ -385,8 +407,7 @@ impl TestApp {
 
     pub async fn get_json_as(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
         let r = self.get_as(token, path).await;
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        answer("GET", path, r).await
     }
 
     pub async fn post_json(
@@ -403,8 +424,7 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         let r = req.send().await.expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        answer("POST", path, r).await
     }
 
     /// Any method with an optional bearer token and JSON body; the status and the JSON
@@ -416,6 +436,7 @@ impl TestApp {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
+        let method_name = method.to_string();
         let mut req = self
             .client
             .request(method, format!("{}{}", self.address, path));
@@ -426,14 +447,85 @@ impl TestApp {
             req = req.json(&b);
         }
         let r = req.send().await.expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        answer(method_name.as_str(), path, r).await
+    }
+
+    /// A system administrator's bearer token (the simulators' inbox and fault control
+    /// are theirs).
+    pub async fn operator_token(&self) -> String {
+        self.operator
+            .get_or_init(|| async {
+                self.sign_in_as("18899990001", Role::OperatorSys, None)
+                    .await
+                    .1
+            })
+            .await
+            .clone()
+    }
+
+    /// `POST /sim/wxpay/control` as the system administrator.
+    pub async fn sim_control(&self, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let token = self.operator_token().await;
+        self.send_json(
+            reqwest::Method::POST,
+            Some(&token),
+            "/sim/wxpay/control",
+            Some(body),
+        )
+        .await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self.get(path).await;
-        let status = r.status().as_u16();
-        let body = r.json().await.unwrap_or(serde_json::Value::Null);
-        (status, body)
+        answer("GET", path, r).await
+    }
+}
+
+/// The status and JSON body of an answer (`Null` when it is not JSON), after checking that
+/// an API answer is what the OpenAPI document promises for that operation and status
+/// (issue 13.17): every answer the suite reads through [`TestApp`] is checked.
+pub async fn answer(method: &str, path: &str, r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    let allow = r.headers().get("allow").is_some();
+    let text = r.text().await.unwrap_or_default();
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return (status, serde_json::Value::Null);
+    };
+    assert_conforms(method, path, status, &body);
+    if status == 405 {
+        assert!(allow, "{method} {path}: a 405 without an Allow header");
+    }
+    (status, body)
+}
+
+/// Panics with every departure of `body` from the document's schema for the answer.
+pub fn assert_conforms(method: &str, path: &str, status: u16, body: &serde_json::Value) {
+    use afterschool::http::conformance::{Contract, Strictness};
+    let path = path.split('?').next().unwrap_or_default();
+    let path = match path.strip_prefix("/t/") {
+        Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        None => path,
+    };
+    let Some(api_path) = path.strip_prefix("/api/v1") else {
+        return;
+    };
+    let contract = Contract::ours();
+    let Some(op) = contract.operation(method, api_path) else {
+        // Not an operation of the document: the router's answer, which is an error.
+        if status < 400 {
+            panic!("{method} {api_path} answered {status} but is not in the OpenAPI document");
+        }
+        return;
+    };
+    let schema = contract
+        .response_schema(op, status)
+        .unwrap_or_else(|e| panic!("{method} {api_path}: {e} in the OpenAPI document: {body}"));
+    if let Some(schema) = schema {
+        let wrong = contract.violations(schema, body, Strictness::Full);
+        assert!(
+            wrong.is_empty(),
+            "{method} {api_path} ({status}) departs from the OpenAPI document:\n  {}\nbody: {body}",
+            wrong.join("\n  ")
+        );
     }
 }

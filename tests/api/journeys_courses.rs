@@ -147,7 +147,8 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
     b.click("#picture-submit").await;
     b.find(".pictures img").await;
     let mut width = -1;
-    for _ in 0..40 {
+    let until = tokio::time::Instant::now() + crate::browser::PATIENCE;
+    while tokio::time::Instant::now() < until {
         width = b
             .client
             .execute(

@@ -8,6 +8,7 @@ mod courses;
 mod enrollment;
 mod enrollment_requests;
 mod fixtures;
+mod hardening;
 mod helpers;
 mod http_api;
 mod isolation;

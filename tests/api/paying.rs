@@ -69,14 +69,7 @@ pub async fn until_order(app: &TestApp, id: i64, status: &str) {
         if order_status(app, id).await == status {
             return;
         }
-        let _ = app
-            .send_json(
-                Method::POST,
-                None,
-                "/sim/wxpay/control",
-                Some(json!({ "deliver_due": true })),
-            )
-            .await;
+        let _ = app.sim_control(json!({ "deliver_due": true })).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!(
@@ -90,14 +83,7 @@ pub async fn until_order(app: &TestApp, id: i64, status: &str) {
 pub async fn until_refund(app: &TestApp, line: i64, status: &str) -> String {
     let mut seen = String::new();
     for _ in 0..100 {
-        let _ = app
-            .send_json(
-                Method::POST,
-                None,
-                "/sim/wxpay/control",
-                Some(json!({ "deliver_due": true })),
-            )
-            .await;
+        let _ = app.sim_control(json!({ "deliver_due": true })).await;
         seen = sqlx::query_scalar("select status from platform.refunds where line_id = $1")
             .bind(line)
             .fetch_one(&app.db.admin)

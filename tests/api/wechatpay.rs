@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use afterschool::auth::model::Role;
 use afterschool::clock::Clock;
 use afterschool::config::SecuritySettings;
 use afterschool::db::Database;
@@ -281,10 +282,25 @@ impl WxApp {
         self.client.verify_callback(&headers, &body).await.unwrap()
     }
 
+    /// The system administrator's token (the simulator's control and inbox are theirs).
+    async fn operator(&self) -> String {
+        crate::helpers::session_for(
+            &self.db,
+            &self.state.keys,
+            self.clock.now(),
+            "18899990002",
+            Role::OperatorSys,
+            None,
+        )
+        .await
+        .1
+    }
+
     async fn control(&self, body: serde_json::Value) -> serde_json::Value {
         let r = self
             .http
             .post(format!("{}/sim/wxpay/control", self.address))
+            .bearer_auth(self.operator().await)
             .json(&body)
             .send()
             .await
@@ -296,6 +312,7 @@ impl WxApp {
     async fn inbox(&self) -> serde_json::Value {
         self.http
             .get(format!("{}/sim/wxpay/inbox", self.address))
+            .bearer_auth(self.operator().await)
             .send()
             .await
             .unwrap()
@@ -1012,6 +1029,60 @@ async fn a_live_configuration_pointing_at_the_simulator_refuses_to_start() {
 }
 
 #[tokio::test]
+async fn the_simulators_inbox_and_fault_control_answer_only_the_system_administrator() {
+    // Issue 13.15: the inbox lists every order; the control breaks payments on purpose.
+    let app = spawn_wxpay().await;
+    let (_, auditor) = crate::helpers::session_for(
+        &app.db,
+        &app.state.keys,
+        app.clock.now(),
+        "18899990003",
+        Role::OperatorAudit,
+        None,
+    )
+    .await;
+    let operator = app.operator().await;
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut req = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.address));
+        if method == reqwest::Method::POST {
+            req = req.json(&json!({ "reset": true }));
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    for (method, path) in [
+        (reqwest::Method::GET, "/sim/wxpay/inbox"),
+        (reqwest::Method::GET, "/sim/wxpay/control"),
+        (reqwest::Method::POST, "/sim/wxpay/control"),
+    ] {
+        let anonymous = call(method.clone(), path, None).await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{method} {path}");
+        let body: serde_json::Value = anonymous.json().await.unwrap();
+        assert_eq!(body["code"], "UNAUTHENTICATED");
+        let other_role = call(method.clone(), path, Some(&auditor)).await.unwrap();
+        assert_eq!(other_role.status(), 403, "{method} {path}");
+        let allowed = call(method.clone(), path, Some(&operator)).await.unwrap();
+        assert_eq!(allowed.status(), 200, "{method} {path}");
+    }
+    // The payer's cashier stays open, as WeChat's pay sheet is: it needs no sign-in here.
+    let cashier = app
+        .http
+        .get(format!("{}/sim/wxpay/cashier?prepay_id=wx0", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        ![401, 403].contains(&cashier.status().as_u16()),
+        "{}",
+        cashier.status()
+    );
+}
+
+#[tokio::test]
 async fn the_python_sdk_wechatpayv3_interoperates_with_the_simulator() {
     if Command::new("python3").arg("--version").output().is_err() {
         println!("SKIPPED: python3 is not installed; the wechatpayv3 interop check needs it");
@@ -1054,6 +1125,7 @@ async fn the_python_sdk_wechatpayv3_interoperates_with_the_simulator() {
         "public_key_id": app.creds.platform_public_key_id,
         "public_key_pem": app.creds.platform_public_key_pem,
         "foreign_private_key_pem": app.platform.private_key_pem,
+        "operator_token": app.operator().await,
         "known_answers": {
             "appid": APPID,
             "timestamp": pay.time_stamp,

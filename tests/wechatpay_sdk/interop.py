@@ -168,7 +168,13 @@ def main():
 
     # The Rust test set the simulator's refund delay to 0; run its delivery now instead of
     # waiting for a background tick (tests serve no background task).
-    r = requests.post(cfg["base_url"] + "/control", json={"deliver_due": True}, timeout=10)
+    # The simulator's fault control is the system administrator's (issue 13.15).
+    r = requests.post(
+        cfg["base_url"] + "/control",
+        json={"deliver_due": True},
+        headers={"Authorization": "Bearer " + cfg["operator_token"]},
+        timeout=10,
+    )
     check(r.status_code == 200 and r.json()["delivery"]["refunds_completed"] == 1, "deliver: %s" % r.text)
     headers, body = next_callback("REFUND.SUCCESS")
     result = wxpay.callback(headers, body)

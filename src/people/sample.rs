@@ -25,15 +25,89 @@ pub fn id_number(region: &str, birth: NaiveDate, seq: u32) -> String {
     format!("{body}{}", char::from(check_char(&digits)))
 }
 
-const SURNAMES: [&str; 12] = [
-    "陈", "李", "黄", "张", "梁", "林", "何", "吴", "郑", "刘", "冯", "杨",
+/// Common surnames of Guangdong families.
+const SURNAMES: [&str; 24] = [
+    "陈", "李", "黄", "张", "梁", "林", "何", "吴", "郑", "刘", "冯", "杨", "罗", "谢", "周", "麦",
+    "邓", "叶", "苏", "卢", "蔡", "曾", "潘", "钟",
 ];
-const GIVEN: [&str; 12] = [
-    "子轩", "欣怡", "浩然", "梓涵", "宇航", "诗琪", "俊熙", "雨桐", "嘉豪", "思彤", "晓峰", "可馨",
+/// Two characters of a boy's and of a girl's given name; the lists share no character, so
+/// a name says which list it came from.
+const BOY_FIRST: [&str; 12] = [
+    "子", "浩", "宇", "俊", "嘉", "明", "博", "志", "梓", "睿", "家", "天",
+];
+const BOY_SECOND: [&str; 12] = [
+    "轩", "然", "航", "熙", "豪", "杰", "文", "远", "铭", "泽", "乐", "佑",
+];
+const GIRL_FIRST: [&str; 12] = [
+    "欣", "诗", "雨", "思", "可", "雅", "紫", "晓", "佳", "梦", "语", "芷",
+];
+const GIRL_SECOND: [&str; 12] = [
+    "怡", "琪", "桐", "彤", "馨", "涵", "萱", "妍", "慧", "瑶", "晴", "悦",
+];
+/// Given names of the generated parents (two characters, no surname).
+const FATHERS: [&str; 8] = [
+    "建华", "志强", "国伟", "永辉", "文斌", "振东", "海涛", "伟明",
+];
+const MOTHERS: [&str; 8] = [
+    "秀英", "丽娟", "美玲", "晓燕", "惠珍", "淑仪", "嘉欣", "玉梅",
 ];
 
+/// The grade (1 = 一年级 … 9 = 九年级/初三) a clerk's class name starts with; 3 when the
+/// name does not say (an alias such as 向日葵班).
+fn grade_of(class: &str) -> u32 {
+    const GRADES: [(&str, u32); 12] = [
+        ("一年级", 1),
+        ("二年级", 2),
+        ("三年级", 3),
+        ("四年级", 4),
+        ("五年级", 5),
+        ("六年级", 6),
+        ("七年级", 7),
+        ("八年级", 8),
+        ("九年级", 9),
+        ("初一", 7),
+        ("初二", 8),
+        ("初三", 9),
+    ];
+    GRADES
+        .iter()
+        .find(|(g, _)| class.starts_with(g))
+        .map_or(3, |(_, n)| *n)
+}
+
+/// The first birthday of a child in grade `g` in the autumn-2026 term: children start
+/// grade 1 in the September after they turn six, so grade `g` was born between
+/// 1 September of (2020 - g) and 31 August of (2021 - g).
+fn grade_born_from(g: u32) -> NaiveDate {
+    let year = 2020 - i32::try_from(g).unwrap_or(3);
+    NaiveDate::from_ymd_opt(year, 9, 1).unwrap_or_default()
+}
+
+/// Whether child `i` is a girl: spread evenly but not in step with the class a child is
+/// put in (the classes go round in turn).
+fn is_girl(i: usize) -> bool {
+    (i.wrapping_mul(2_654_435_761) >> 7) & 1 == 1
+}
+
+/// A child's name: a surname and a two-character given name for the child's sex; the
+/// first 3,456 children all get different names.
+fn child_name(i: usize, girl: bool) -> String {
+    let (first, second) = if girl {
+        (&GIRL_FIRST, &GIRL_SECOND)
+    } else {
+        (&BOY_FIRST, &BOY_SECOND)
+    };
+    let surname = SURNAMES[i % SURNAMES.len()];
+    let a = first[(i / SURNAMES.len()) % first.len()];
+    let b = second[(i / (SURNAMES.len() * first.len())) % second.len()];
+    format!("{surname}{a}{b}")
+}
+
 /// `n` students spread over `classes` (names as clerks write them), each with one guardian
-/// (alternately mother and father). Rows in template column order.
+/// (alternately mother and father). Rows in template column order. Names are real-looking
+/// and digit-free; each ID number's birth date fits the grade of the child's class in the
+/// autumn-2026 term, its sequence digit's parity says the child's sex (GB 11643: odd for a
+/// boy, even for a girl) and its check character is valid.
 pub fn roster(
     n: usize,
     classes: &[&str],
@@ -41,19 +115,26 @@ pub fn roster(
 ) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
     let mut students = Vec::with_capacity(n);
     let mut guardians = Vec::with_capacity(n);
-    let base = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default();
     for i in 0..n {
-        let surname = SURNAMES[i % SURNAMES.len()];
-        let name = format!("{surname}{}{}", GIVEN[(i / 12) % GIVEN.len()], i);
-        // distinct (birth date, sequence) per index keeps ID numbers unique
-        let birth = base + Duration::days((i % 1460) as i64);
-        let id = id_number("442000", birth, (i / 1460) as u32 * 2 + 1);
+        let girl = is_girl(i);
+        let name = child_name(i, girl);
         let class = classes[i % classes.len().max(1)].to_string();
+        // Distinct (birth date, sequence) per index keeps ID numbers unique: 365 days of
+        // the grade's year, then the next pair of sequence numbers.
+        let birth = grade_born_from(grade_of(&class)) + Duration::days((i % 365) as i64);
+        let pair = u32::try_from(i / 365).unwrap_or(0) % 500;
+        let id = id_number("442000", birth, pair * 2 + u32::from(!girl));
         students.push(vec![name.clone(), id.clone(), class]);
+        let surname = SURNAMES[i % SURNAMES.len()];
         let (gname, rel) = if i % 2 == 0 {
-            (format!("{surname}妈妈{i}"), "母亲")
+            // The mother keeps her own surname.
+            let own = SURNAMES[(i + 7) % SURNAMES.len()];
+            (format!("{own}{}", MOTHERS[(i / 2) % MOTHERS.len()]), "母亲")
         } else {
-            (format!("{surname}爸爸{i}"), "父亲")
+            (
+                format!("{surname}{}", FATHERS[(i / 2) % FATHERS.len()]),
+                "父亲",
+            )
         };
         guardians.push(vec![
             id,
@@ -119,10 +200,13 @@ pub async fn seed_demo(
     let bad =
         |e: Vec<super::model::FieldError>| ApiError::internal(format!("demo data invalid: {e:?}"));
 
+    // (staff no., name, woman, birth year, phone, departments, duties): the demo homeroom
+    // and subject teachers sign in with 18800000006 and …07.
     let staff_rows = [
         (
             "T001",
-            "演示班主任",
+            "陈慧敏",
+            true,
             1986,
             "18800000006",
             "语文教研组、三年级组",
@@ -130,7 +214,8 @@ pub async fn seed_demo(
         ),
         (
             "T002",
-            "演示任课教师",
+            "林建华",
+            false,
             1990,
             "18800000007",
             "数学教研组",
@@ -139,6 +224,7 @@ pub async fn seed_demo(
         (
             "T003",
             "何美玲",
+            true,
             1982,
             "19900100003",
             "英语教研组",
@@ -147,20 +233,31 @@ pub async fn seed_demo(
         (
             "T004",
             "梁志强",
+            false,
             1979,
             "19900100004",
             "体育组",
             "体育教学、篮球社团",
         ),
-        ("T005", "吴晓燕", 1993, "19900100005", "艺术组", "美术教学"),
+        (
+            "T005",
+            "吴晓燕",
+            true,
+            1993,
+            "19900100005",
+            "艺术组",
+            "美术教学",
+        ),
     ];
     let mut staff = Vec::new();
-    for (i, (no, name, year, phone, depts, duties)) in staff_rows.iter().enumerate() {
+    for (i, (no, name, woman, year, phone, depts, duties)) in staff_rows.iter().enumerate() {
         let birth = NaiveDate::from_ymd_opt(*year, 3, 10 + i as u32).unwrap_or_default();
+        // GB 11643: the sequence number is even for a woman, odd for a man.
+        let seq = 200 + i as u32 * 2 + u32::from(!*woman);
         let f = StaffFields {
             staff_no: (*no).into(),
             name: (*name).into(),
-            id_number: id_number("442000", birth, 201 + i as u32 * 2),
+            id_number: id_number("442000", birth, seq),
             phone: (*phone).into(),
             qualification_no: format!("2010442000{:04}", i + 1),
             education: "本科".into(),
@@ -241,6 +338,46 @@ pub async fn seed_demo(
 mod tests {
     use super::*;
     use crate::pii::IdNumber;
+
+    #[test]
+    fn issue13_generated_children_have_real_names_ages_fitting_their_grade_and_sexes_from_the_id() {
+        let term_starts = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        let classes = ["一年级1班", "三年级2班", "六年级1班", "向日葵班"];
+        let (s, g) = roster(400, &classes, 19900000000);
+        let mut names = std::collections::HashSet::new();
+        let mut girls = 0;
+        for (r, gr) in s.iter().zip(&g) {
+            for n in [&r[0], &gr[2]] {
+                assert!(!n.chars().any(|c| c.is_ascii_digit()), "{n}");
+                assert!((2..=4).contains(&n.chars().count()), "{n}");
+            }
+            assert!(names.insert(r[0].clone()), "{} twice", r[0]);
+            let id = IdNumber::parse(&r[1], term_starts).unwrap();
+            // Age on 31 August 2026 is six for grade 1, and one more for each grade up.
+            let grade = grade_of(&r[2]) as i32;
+            let birth = NaiveDate::parse_from_str(&r[1][6..14], "%Y%m%d").unwrap();
+            let cutoff = NaiveDate::from_ymd_opt(2026, 8, 31).unwrap();
+            assert_eq!(
+                cutoff.years_since(birth),
+                Some(5 + grade as u32),
+                "{} {}",
+                r[1],
+                r[2]
+            );
+            let girl = GIRL_FIRST.iter().any(|c| r[0].contains(c));
+            assert_eq!(
+                id.sex() == crate::pii::Sex::Female,
+                girl,
+                "{} {}",
+                r[0],
+                r[1]
+            );
+            let seventeenth = r[1].as_bytes()[16] - b'0';
+            assert_eq!(seventeenth.is_multiple_of(2), girl, "{}", r[1]);
+            girls += usize::from(girl);
+        }
+        assert!((120..=280).contains(&girls), "{girls} girls of 400");
+    }
 
     #[test]
     fn generated_id_numbers_pass_the_checksum_and_are_unique() {

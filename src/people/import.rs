@@ -280,8 +280,8 @@ pub fn template(kind: ImportKind, csv: bool) -> Result<Vec<u8>, ApiError> {
         headers: header_row(cols),
         rows: Vec::new(),
         widths: widths(cols),
-    };
         kinds: Vec::new(),
+    };
     let sheets = match kind {
         ImportKind::Staff => vec![sheet(STAFF_SHEET, &staff_cols::ALL)],
         ImportKind::Students => vec![
@@ -332,9 +332,9 @@ pub fn report(errors: &[RowError], more: usize, csv: bool) -> Result<Vec<u8>, Ap
             headers,
             rows,
             widths: vec![10.0, 8.0, 18.0, 24.0, 60.0],
-        }],
             // The row number is a number: a clerk sorts and filters by it.
             kinds: vec![ColumnKind::Text, ColumnKind::Count],
+        }],
         &[],
     )
     .map_err(ApiError::internal)

@@ -24,6 +24,8 @@ pub(crate) const RECORDS: Permission =
     Permission::tenant("child_enrollments", "school.enrollment", "book");
 pub(crate) const TIMETABLE: Permission =
     Permission::tenant("child_timetable", "school.enrollment", "book");
+pub(crate) const CLASHES: Permission =
+    Permission::tenant("child_course_clashes", "school.enrollment", "book");
 pub(crate) const CONFIRM: Permission =
     Permission::tenant("enrollment_confirm", "school.enrollment", "manage");
 
@@ -40,6 +42,7 @@ pub const PERMISSIONS: &[Permission] = &[
     CANCEL,
     RECORDS,
     TIMETABLE,
+    CLASHES,
     CONFIRM,
     WAITLIST_JOIN,
     WAITLIST_MINE,
@@ -48,12 +51,14 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DrawRequest {
     /// 随机种子；省略时由系统生成并公布
     pub seed: Option<i64>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BookRequest {
     pub student_id: i64,
     /// 课程；系列课程一次报名其全部子项目
@@ -160,6 +165,28 @@ impl EnrollmentApi {
     ) -> Result<Json<TimetableView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TIMETABLE).await?;
         let out = service::timetable(app.0, &session.0, &mut tx, id.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 家长：报名前查看时间冲突（R-P03）
+    ///
+    /// 孩子已报名或待支付的课程中，与该课程（系列课程为其每个单元）时间重叠的，每项附说明；无冲突为空列表。
+    #[oai(
+        path = "/school/children/:id/offers/:course_id/clashes",
+        method = "get",
+        operation_id = "child_course_clashes"
+    )]
+    async fn clashes(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+        course_id: Path<i64>,
+    ) -> Result<Json<Vec<ClashView>>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &CLASHES).await?;
+        let out = service::clashes(app.0, &session.0, &mut tx, id.0, course_id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::Object;
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EnrollmentView {
     pub id: i64,
     pub course_id: i64,
@@ -31,6 +32,7 @@ pub struct EnrollmentView {
 
 /// A course the child may book (R-P02).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OfferView {
     pub id: i64,
     pub code: String,
@@ -63,11 +65,38 @@ pub struct OfferView {
     pub remaining: i32,
     pub venue: Option<String>,
     pub teachers: Vec<String>,
-    /// 孩子已有的报名状态：held / confirmed；未报名为空
+    /// 孩子已有的报名状态：held / confirmed；未报名为空。系列课程：全部单元都已报名时为其中最靠前的状态（有待支付即 held）
     pub booked: Option<String>,
+    /// 系列课程：孩子已报名（或待支付）的单元数，与 `units` 相同即整套已报
+    pub units_booked: i32,
+    /// 系列课程的单元数；单独课程为 0
+    pub units: i32,
+    /// 课程图片地址（学校上传，按上传顺序）
+    pub pictures: Vec<String>,
+}
+
+/// Why a course cannot be booked beside one the child already has (R-P03): shown before
+/// booking, and the same words the refusal of a booking carries.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ClashView {
+    /// 想报名的课程（系列课程时为其中的单元）
+    pub course_id: i64,
+    pub course_name: String,
+    /// 冲突的已报名（或待支付）课程
+    pub with_course_id: i64,
+    pub with_course_name: String,
+    /// 两者共同的上课日，1 = 周一 … 7 = 周日
+    pub weekdays: Vec<i16>,
+    /// 重叠的时段
+    pub starts_at: String,
+    pub ends_at: String,
+    /// 如“时间冲突：“篮球队”与已报名的“足球兴趣班”都在周三 17:00–18:00”
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TimetableSlot {
     pub enrollment_id: i64,
     pub course_name: String,
@@ -79,6 +108,7 @@ pub struct TimetableSlot {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TimetableDay {
     pub date: NaiveDate,
     pub weekday: i16,
@@ -89,6 +119,7 @@ pub struct TimetableDay {
 
 /// The child's week (R-P11).
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TimetableView {
     pub student_id: i64,
     pub student_name: String,
@@ -99,6 +130,7 @@ pub struct TimetableView {
 
 /// A place in a course's line, or a lottery application.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WaitlistView {
     pub id: i64,
     pub course_id: i64,
@@ -114,6 +146,7 @@ pub struct WaitlistView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DrawEntry {
     /// 抽签顺位
     pub position: i64,
@@ -123,6 +156,7 @@ pub struct DrawEntry {
 
 /// The published result of a lottery: seed, counts and every place.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DrawView {
     pub course_id: i64,
     /// 随机种子：任何人可用它复现抽签结果

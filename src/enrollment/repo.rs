@@ -294,6 +294,7 @@ pub struct OfferRow {
     pub venue: Option<String>,
     pub teachers: Vec<String>,
     pub booked: Option<String>,
+    pub picture_count: i32,
 }
 
 pub async fn offers(
@@ -312,7 +313,8 @@ pub async fn offers(
                           join staff st on st.id = ct.staff_id where ct.course_id = c.id), '{}') as teachers,
                 (select e.status from enrollments e where e.course_id = c.id and e.student_id = $2
                    and (e.status = 'confirmed' or (e.status = 'held' and e.hold_expires_at > $4))
-                 limit 1) as booked
+                 limit 1) as booked,
+                coalesce(cardinality(c.pictures), 0)::int4 as picture_count
          from courses c join course_seats s on s.course_id = c.id
          left join venues v on v.id = c.venue_id
          where c.status = 'published' and $1 = any(c.eligible_levels) and c.ends_on >= $3

@@ -120,46 +120,15 @@ pub async fn book(
                 json!({ "course_id": c.id }),
             ));
         }
-        let clashes = repo::clashes(
-            tx.conn(),
-            student,
-            &c.weekdays,
-            c.starts_at,
-            c.ends_at,
-            c.starts_on,
-            c.ends_on,
-            now,
-        )
-        .await?;
-        if let Some(k) = clashes.iter().find(|k| k.course_id != c.id) {
-            let common: Vec<i16> = c
-                .weekdays
-                .iter()
-                .copied()
-                .filter(|d| k.weekdays.contains(d))
-                .collect();
+        if let Some(k) = clashes_of(tx, student, c, now).await?.into_iter().next() {
             return Err(ApiError::new(
                 ErrorKind::Conflict,
                 "ENROLL_TIME_CONFLICT",
-                format!(
-                    "时间冲突：“{}”与已报名的“{}”都在{} {}–{}",
-                    c.name,
-                    k.name,
-                    weekdays_zh(&common),
-                    k.starts_at
-                        .format("%H:%M")
-                        .to_string()
-                        .max(c.starts_at.format("%H:%M").to_string()),
-                    k.ends_at
-                        .format("%H:%M")
-                        .to_string()
-                        .min(c.ends_at.format("%H:%M").to_string()),
-                ),
+                k.message.clone(),
                 json!({
                     "course_id": c.id,
-                    "conflicts_with": { "course_id": k.course_id, "name": k.name,
-                        "weekdays": common, "starts_at": k.starts_at.format("%H:%M").to_string(),
-                        "ends_at": k.ends_at.format("%H:%M").to_string() },
+                    "conflicts_with": { "course_id": k.with_course_id, "name": k.with_course_name,
+                        "weekdays": k.weekdays, "starts_at": k.starts_at, "ends_at": k.ends_at },
                 }),
             ));
         }
@@ -205,6 +174,85 @@ pub async fn book(
         .details(json!({ "course_id": course_id, "enrollments": ids })),
     )
     .await?;
+    Ok(out)
+}
+
+/// The child's live bookings that `c` would clash with, each explained.
+async fn clashes_of(
+    tx: &mut TenantTx,
+    student: i64,
+    c: &CourseRow,
+    now: DateTime<Utc>,
+) -> Result<Vec<ClashView>, ApiError> {
+    let found = repo::clashes(
+        tx.conn(),
+        student,
+        &c.weekdays,
+        c.starts_at,
+        c.ends_at,
+        c.starts_on,
+        c.ends_on,
+        now,
+    )
+    .await?;
+    Ok(found
+        .iter()
+        .filter(|k| k.course_id != c.id)
+        .map(|k| {
+            let common: Vec<i16> = c
+                .weekdays
+                .iter()
+                .copied()
+                .filter(|d| k.weekdays.contains(d))
+                .collect();
+            let starts_at = k.starts_at.max(c.starts_at).format("%H:%M").to_string();
+            let ends_at = k.ends_at.min(c.ends_at).format("%H:%M").to_string();
+            ClashView {
+                message: format!(
+                    "时间冲突：“{}”与已报名的“{}”都在{} {starts_at}–{ends_at}",
+                    c.name,
+                    k.name,
+                    weekdays_zh(&common),
+                ),
+                course_id: c.id,
+                course_name: c.name.clone(),
+                with_course_id: k.course_id,
+                with_course_name: k.name.clone(),
+                weekdays: common,
+                starts_at,
+                ends_at,
+            }
+        })
+        .collect())
+}
+
+/// What booking `course_id` (every unit of a series) would clash with among the child's
+/// live bookings (R-P03): the same check and words as [`book`], asked before booking.
+pub async fn clashes(
+    st: &AppState,
+    auth: &AuthContext,
+    tx: &mut TenantTx,
+    student_id: i64,
+    course_id: i64,
+) -> Result<Vec<ClashView>, ApiError> {
+    let now = st.clock.now();
+    let (student, _, _) = own_child(tx, auth, student_id).await?;
+    let (course, subs) = courses::course_with_items(tx.conn(), course_id)
+        .await?
+        .filter(|(c, _)| c.status == "published")
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotFound,
+                "COURSE_NOT_FOUND",
+                "找不到该课程",
+                json!({ "course_id": course_id }),
+            )
+        })?;
+    let items = if subs.is_empty() { vec![course] } else { subs };
+    let mut out = Vec::new();
+    for c in &items {
+        out.extend(clashes_of(tx, student, c, now).await?);
+    }
     Ok(out)
 }
 
@@ -372,7 +420,7 @@ pub async fn offers(
     let today = st.clock.today();
     let rows = repo::offers(tx.conn(), level, student, today, now).await?;
     let calendars = super::staff::calendars(tx).await?;
-    Ok(rows
+    let mut out: Vec<OfferView> = rows
         .into_iter()
         .map(|r| {
             // Custody is charged per served day still to come (the order charges the same).
@@ -422,8 +470,47 @@ pub async fn offers(
             venue: r.venue,
             teachers: r.teachers,
             booked: r.booked,
+            units_booked: 0,
+            units: 0,
+            pictures: (0..r.picture_count)
+                .map(|n| format!("/school/courses/{}/pictures/{n}", r.id))
+                .collect(),
         })
-        .collect())
+        .collect();
+    series_from_units(&mut out);
+    Ok(out)
+}
+
+/// A series course is booked unit by unit (booking the series books every unit): its
+/// state, places and price are its units'. Booked when every unit is (held while one still
+/// waits for payment); places are those of the fullest unit, since the whole set needs one
+/// in each; the price is what the units add up to, as the order charges.
+fn series_from_units(offers: &mut [OfferView]) {
+    let units: Vec<(i64, Option<String>, i32, rust_decimal::Decimal)> = offers
+        .iter()
+        .filter_map(|o| {
+            let total = o.total.parse().unwrap_or_default();
+            o.parent_id
+                .map(|p| (p, o.booked.clone(), o.remaining, total))
+        })
+        .collect();
+    for o in offers.iter_mut().filter(|o| o.parent_id.is_none()) {
+        let mine: Vec<_> = units.iter().filter(|u| u.0 == o.id).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        o.units = mine.len() as i32;
+        o.units_booked = mine.iter().filter(|u| u.1.is_some()).count() as i32;
+        o.booked = if o.units_booked == o.units {
+            let held = mine.iter().any(|u| u.1.as_deref() == Some("held"));
+            Some(if held { "held" } else { "confirmed" }.to_string())
+        } else {
+            None
+        };
+        o.remaining = mine.iter().map(|u| u.2).min().unwrap_or(0);
+        let total: rust_decimal::Decimal = mine.iter().map(|u| u.3).sum();
+        o.total = format!("{total:.2}");
+    }
 }
 
 /// Sessions still to come of a course: its weekdays from `today` (or its start) to its end

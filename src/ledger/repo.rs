@@ -297,6 +297,19 @@ pub async fn line(conn: &mut PgConnection, id: LineId) -> Result<Option<LineStat
     row.as_ref().map(line_from_row).transpose()
 }
 
+/// The running balances of `ids` (lines never paid have none), in line order, unlocked:
+/// for showing what is left to refund, never for posting.
+pub async fn lines(conn: &mut PgConnection, ids: &[LineId]) -> Result<Vec<LineState>, LedgerError> {
+    let ids: Vec<i64> = ids.iter().map(|l| l.0).collect();
+    let rows = sqlx::query(&format!(
+        "select {LINE_COLUMNS} from platform.ledger_lines where line_id = any($1) order by line_id"
+    ))
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(line_from_row).collect()
+}
+
 /// Locks the running balances of `ids` (`for update`, in line order so two postings on the
 /// same lines cannot deadlock) and answers them in line order.
 pub async fn lock_lines(

@@ -613,6 +613,14 @@ pub async fn line_balance(
         .ok_or(LedgerError::NotPaid(line_id))
 }
 
+/// The balances of several lines (those paid), to show what each has left.
+pub async fn line_balances(
+    conn: &mut PgConnection,
+    ids: &[LineId],
+) -> Result<Vec<LineState>, LedgerError> {
+    repo::lines(conn, ids).await
+}
+
 /// The sums of one account's entries.
 pub async fn account_balance(
     conn: &mut PgConnection,

@@ -21,6 +21,10 @@ pub struct PaymentApi;
 
 pub(crate) const ORDER_CREATE: Permission =
     Permission::tenant("payment_order_create", "school.payments", "pay");
+pub(crate) const ORDER_PAY: Permission =
+    Permission::tenant("payment_order_pay", "school.payments", "pay");
+pub(crate) const ORDER_CANCEL: Permission =
+    Permission::tenant("payment_order_cancel", "school.payments", "pay");
 pub(crate) const ORDERS_MINE: Permission =
     Permission::tenant("payment_orders_mine", "school.payments", "pay");
 pub(crate) const ORDERS_SCHOOL: Permission =
@@ -39,6 +43,8 @@ pub(crate) const SETTLEMENT_FILE: Permission =
 
 pub const PERMISSIONS: &[Permission] = &[
     ORDER_CREATE,
+    ORDER_PAY,
+    ORDER_CANCEL,
     ORDERS_MINE,
     ORDERS_SCHOOL,
     REFUND_CREATE,
@@ -50,12 +56,14 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OAuthUrl {
     /// 在微信内置浏览器中跳转到此地址（静默授权）
     pub url: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OpenidBind {
     /// 微信回跳时带回的 code
     pub code: String,
@@ -64,14 +72,9 @@ pub struct OpenidBind {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OpenidBound {
     pub bound: bool,
-}
-
-/// This server as the browser reached it (for the simulator's addresses).
-pub(crate) fn base_of(req: &Request) -> String {
-    let host = req.header("host").unwrap_or("127.0.0.1");
-    format!("http://{host}")
 }
 
 #[OpenApi(tag = "ApiTags::School")]
@@ -96,6 +99,51 @@ impl PaymentApi {
         let ip = client_info(req).ip;
         Ok(Json(
             service::create_order(app.0, &session.0, tx, body.0, ip).await?,
+        ))
+    }
+
+    /// 家长：继续支付待支付的订单（R-P06）
+    ///
+    /// 离开支付页后再次支付用这个；换了支付方式（微信内 ↔ 手机浏览器）时关闭原订单并为同样的报名开新订单。
+    #[oai(
+        path = "/school/payments/orders/:id/pay",
+        method = "post",
+        operation_id = "payment_order_pay"
+    )]
+    async fn pay_order(
+        &self,
+        req: &Request,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+        body: Json<PayOrder>,
+    ) -> Result<Json<OrderView>, ApiError> {
+        let tx = school_tx(&session, &app, &tenant, &ORDER_PAY).await?;
+        let ip = client_info(req).ip;
+        Ok(Json(
+            super::closing::pay_order(app.0, &session.0, tx, id.0, body.0.channel, ip).await?,
+        ))
+    }
+
+    /// 家长：取消待支付的订单
+    ///
+    /// 先在微信支付关单，之后无法再付这笔订单；名额仍保留到截止时间，可重新下单支付或取消报名。
+    #[oai(
+        path = "/school/payments/orders/:id/cancel",
+        method = "post",
+        operation_id = "payment_order_cancel"
+    )]
+    async fn cancel_order(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+    ) -> Result<Json<OrderView>, ApiError> {
+        let tx = school_tx(&session, &app, &tenant, &ORDER_CANCEL).await?;
+        Ok(Json(
+            super::closing::cancel_order(app.0, &session.0, tx, id.0).await?,
         ))
     }
 
@@ -231,7 +279,6 @@ impl PaymentApi {
     )]
     async fn oauth_url(
         &self,
-        req: &Request,
         session: Session,
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
@@ -239,7 +286,7 @@ impl PaymentApi {
         redirect_uri: Query<String>,
     ) -> Result<Json<OAuthUrl>, ApiError> {
         authorize(app.0, &session.0, tenant.0, &OAUTH_URL).await?;
-        let url = super::oauth::authorize_url(app.0, &session.0, &base_of(req), &redirect_uri.0)?;
+        let url = super::oauth::authorize_url(app.0, &session.0, &redirect_uri.0)?;
         Ok(Json(OAuthUrl { url }))
     }
 
@@ -251,21 +298,13 @@ impl PaymentApi {
     )]
     async fn bind_openid(
         &self,
-        req: &Request,
         session: Session,
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
         body: Json<OpenidBind>,
     ) -> Result<Json<OpenidBound>, ApiError> {
         authorize(app.0, &session.0, tenant.0, &OAUTH_BIND).await?;
-        super::oauth::bind(
-            app.0,
-            &session.0,
-            &base_of(req),
-            &body.0.code,
-            &body.0.state,
-        )
-        .await?;
+        super::oauth::bind(app.0, &session.0, &body.0.code, &body.0.state).await?;
         Ok(Json(OpenidBound { bound: true }))
     }
 

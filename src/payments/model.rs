@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
+use rust_decimal::Decimal;
 
 use crate::wechatpay::JsapiPayParams;
 
@@ -25,6 +26,7 @@ impl PayChannel {
 
 /// 下单：为孩子已保留名额的报名付款
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewOrder {
     /// 要支付的报名（须为自己孩子的、名额保留中的报名），1..10 个
     pub enrollment_ids: Vec<i64>,
@@ -33,8 +35,16 @@ pub struct NewOrder {
     pub idempotency_key: String,
 }
 
+/// 继续支付：这次用的支付方式
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct PayOrder {
+    pub channel: PayChannel,
+}
+
 /// 订单明细行：一个孩子的一项服务
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LineView {
     pub id: i64,
     pub enrollment_id: i64,
@@ -47,10 +57,13 @@ pub struct LineView {
     pub release_rule: String,
     /// 课次数或服务天数
     pub units: i32,
+    /// 还可退款的金额（元）：已付减去已结算、退款中和已退款的部分；未支付为 0.00
+    pub refundable: String,
 }
 
 /// 退款
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefundView {
     pub id: i64,
     pub out_refund_no: String,
@@ -71,6 +84,7 @@ pub struct RefundView {
 
 /// 拉起支付所需的参数（三者之一）
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PayView {
     /// JSAPI：交给 WeixinJSBridge 的 getBrandWCPayRequest 参数
     pub jsapi: Option<JsapiParamsView>,
@@ -81,6 +95,7 @@ pub struct PayView {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JsapiParamsView {
     #[oai(rename = "appId")]
     pub app_id: String,
@@ -110,13 +125,19 @@ impl From<JsapiPayParams> for JsapiParamsView {
 
 /// 支付订单
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderView {
     pub id: i64,
     /// 商户订单号
     pub out_trade_no: String,
     /// created 待支付 | paid 已支付 | closed 已关闭
     pub status: String,
+    /// 给人看的状态：待支付 | 已支付 | 退款中 | 部分退款 | 已退款 | 已关闭
     pub status_label: String,
+    /// 待支付且名额仍在保留期内：可继续支付或取消
+    pub payable: bool,
+    /// 已退到账的金额（元）
+    pub refunded: String,
     pub channel: String,
     pub description: String,
     /// 金额（元）
@@ -136,6 +157,7 @@ pub struct OrderView {
 
 /// 学校发起退款
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewRefund {
     /// 订单明细行
     pub line_id: i64,
@@ -145,9 +167,20 @@ pub struct NewRefund {
     pub reason: String,
 }
 
-pub fn order_status_label(s: &str) -> &'static str {
-    match s {
+/// What an order is to a person: its status, and for a paid one how far its money went back
+/// (`refunded` reached the payer, `refunding` is on its way). Parents' and admins' pages and
+/// the API all read it from here.
+pub fn order_status_label(
+    status: &str,
+    amount: Decimal,
+    refunded: Decimal,
+    refunding: bool,
+) -> &'static str {
+    match status {
         "created" => "待支付",
+        "paid" if refunded > Decimal::ZERO && refunded >= amount => "已退款",
+        "paid" if refunding => "退款中",
+        "paid" if refunded > Decimal::ZERO => "部分退款",
         "paid" => "已支付",
         "closed" => "已关闭",
         _ => "未知",
@@ -162,5 +195,44 @@ pub fn refund_status_label(s: &str) -> &'static str {
         "abnormal" => "异常",
         "closed" => "已关闭",
         _ => "未知",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_paid_order_reads_as_far_as_its_money_went_back() {
+        let full = d("300.00");
+        assert_eq!(
+            order_status_label("paid", full, Decimal::ZERO, false),
+            "已支付"
+        );
+        assert_eq!(
+            order_status_label("paid", full, Decimal::ZERO, true),
+            "退款中"
+        );
+        assert_eq!(
+            order_status_label("paid", full, d("100.00"), false),
+            "部分退款"
+        );
+        assert_eq!(
+            order_status_label("paid", full, d("100.00"), true),
+            "退款中"
+        );
+        assert_eq!(order_status_label("paid", full, full, false), "已退款");
+        assert_eq!(
+            order_status_label("created", full, Decimal::ZERO, false),
+            "待支付"
+        );
+        assert_eq!(
+            order_status_label("closed", full, Decimal::ZERO, false),
+            "已关闭"
+        );
     }
 }

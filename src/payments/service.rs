@@ -13,6 +13,7 @@ use rand::Rng;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+use super::closing::{self, Met};
 use super::model::*;
 use super::repo::{self, LineRow, NewLine, OrderRow, RefundRow};
 use crate::audit::{AuditEvent, Outcome};
@@ -221,12 +222,20 @@ pub async fn create_order(
 
     tx.leave_role().await?;
     if let Some(order_id) = repo::live_order_for(tx.conn(), tenant.id, &ids).await? {
-        return Err(err(
-            ErrorKind::Conflict,
-            "PAYMENT_ORDER_EXISTS",
-            "所选报名已有待支付或已支付的订单，请在“我的订单”中继续支付",
-            json!({ "order_id": order_id }),
-        ));
+        // The parent left the payment sheet and pays again: the order opened then is the
+        // one to pay (or, paid the other way now, to replace).
+        match closing::open_order_met(auth, tx.conn(), order_id, &ids, req.channel).await? {
+            Met::Resume(order) => {
+                tx.commit().await?;
+                return prepay(st, *order, client_ip).await;
+            }
+            Met::Replace(order) => {
+                tx.commit().await?;
+                closing::close_replaced(st, &order).await?;
+                let tx = TenantTx::begin(&st.db_app, &tenant).await?;
+                return Box::pin(create_order(st, auth, tx, req, client_ip)).await;
+            }
+        }
     }
     let out_trade_no = trade_no("AS", now);
     let order_id = repo::insert_order(
@@ -290,7 +299,7 @@ pub async fn create_order(
 
 /// Asks WeChat Pay for the payment parameters of an unpaid order (again, on a retry: the
 /// same `out_trade_no` with the same figures gets the same prepay id) and answers the view.
-async fn prepay(
+pub(super) async fn prepay(
     st: &AppState,
     order: OrderRow,
     client_ip: Option<String>,
@@ -355,52 +364,73 @@ async fn prepay(
         });
     }
     let mut conn = st.db_app.acquire().await?;
-    let mut views = views(&mut conn, vec![order]).await?;
+    let mut views = views(&mut conn, vec![order], st.clock.now()).await?;
     let mut v = views.pop().ok_or_else(|| ApiError::internal("no view"))?;
     v.pay = pay;
     Ok(v)
 }
 
-/// Orders with their lines and refunds.
+/// Orders with their lines and refunds, as they stand at `now`: what each line has left
+/// to refund (from the escrow ledger) and the order's label from its refunds.
 pub async fn views(
     conn: &mut sqlx::PgConnection,
     orders: Vec<OrderRow>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<OrderView>, ApiError> {
     let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
     let lines = repo::lines_of(conn, &ids).await?;
     let refunds = repo::refunds_of_orders(conn, &ids).await?;
+    let line_ids: Vec<LineId> = lines.iter().map(|l| LineId(l.id)).collect();
+    let balances = ledger::line_balances(conn, &line_ids)
+        .await
+        .map_err(|e| ApiError::from_domain(&e))?;
+    let refundable = |line: i64| {
+        balances
+            .iter()
+            .find(|b| b.line_id == LineId(line))
+            .map_or(Decimal::ZERO, |b| b.held().as_decimal())
+    };
     Ok(orders
         .into_iter()
-        .map(|o| OrderView {
-            lines: lines
+        .map(|o| {
+            let mine: Vec<&RefundRow> = refunds.iter().filter(|r| r.order_id == o.id).collect();
+            let refunded: Decimal = mine
                 .iter()
-                .filter(|l| l.order_id == o.id)
-                .map(line_view)
-                .collect(),
-            refunds: refunds
+                .filter(|r| r.status == "succeeded")
+                .map(|r| r.amount)
+                .sum();
+            let refunding = mine
                 .iter()
-                .filter(|r| r.order_id == o.id)
-                .map(refund_view)
-                .collect(),
-            status_label: order_status_label(&o.status).into(),
-            amount: yuan(o.amount),
-            id: o.id,
-            out_trade_no: o.out_trade_no,
-            status: o.status,
-            channel: o.channel,
-            description: o.description,
-            expires_at: o.expires_at,
-            created_at: o.created_at,
-            paid_at: o.paid_at,
-            closed_at: o.closed_at,
-            close_reason: o.close_reason,
-            transaction_id: o.transaction_id,
-            pay: None,
+                .any(|r| matches!(r.status.as_str(), "requested" | "processing"));
+            OrderView {
+                lines: lines
+                    .iter()
+                    .filter(|l| l.order_id == o.id)
+                    .map(|l| line_view(l, refundable(l.id)))
+                    .collect(),
+                refunds: mine.into_iter().map(refund_view).collect(),
+                status_label: order_status_label(&o.status, o.amount, refunded, refunding).into(),
+                payable: o.status == "created" && o.expires_at > now,
+                refunded: yuan(refunded),
+                amount: yuan(o.amount),
+                id: o.id,
+                out_trade_no: o.out_trade_no,
+                status: o.status,
+                channel: o.channel,
+                description: o.description,
+                expires_at: o.expires_at,
+                created_at: o.created_at,
+                paid_at: o.paid_at,
+                closed_at: o.closed_at,
+                close_reason: o.close_reason,
+                transaction_id: o.transaction_id,
+                pay: None,
+            }
         })
         .collect())
 }
 
-fn line_view(l: &LineRow) -> LineView {
+fn line_view(l: &LineRow, refundable: Decimal) -> LineView {
     LineView {
         id: l.id,
         enrollment_id: l.enrollment_id,
@@ -410,6 +440,7 @@ fn line_view(l: &LineRow) -> LineView {
         amount: yuan(l.amount),
         release_rule: l.release_rule.clone(),
         units: l.units,
+        refundable: yuan(refundable),
     }
 }
 
@@ -437,7 +468,7 @@ pub async fn my_orders(
 ) -> Result<Vec<OrderView>, ApiError> {
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::orders_of(&mut conn, tenant.id, Some(auth.account_id), None, 200).await?;
-    views(&mut conn, orders).await
+    views(&mut conn, orders, st.clock.now()).await
 }
 
 /// The school's orders (R-S08), newest first, optionally of one status.
@@ -458,7 +489,7 @@ pub async fn school_orders(
     }
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::orders_of(&mut conn, tenant.id, None, status, 500).await?;
-    views(&mut conn, orders).await
+    views(&mut conn, orders, st.clock.now()).await
 }
 
 // --- payment confirmed ------------------------------------------------------------------------
@@ -668,79 +699,7 @@ pub async fn settle_transaction(
 
 // --- closing and recovering ----------------------------------------------------------------
 
-/// Closes unpaid orders whose holds ran out: WeChat first (so nobody can pay them any more),
-/// then our row. An order WeChat reports paid is settled instead. Returns how many closed.
-pub async fn close_expired(st: &AppState) -> Result<usize, ApiError> {
-    let now = st.clock.now();
-    let mut conn = st.db_app.acquire().await?;
-    let orders = repo::open_orders(&mut conn, Some(now), 100).await?;
-    drop(conn);
-    let mut closed = 0;
-    for o in orders {
-        if settle_by_query(st, &o).await {
-            continue;
-        }
-        match st.wechatpay.close(&o.out_trade_no).await {
-            Ok(()) => {}
-            // Never created at WeChat (the prepay call failed): nothing to close there.
-            Err(WechatPayError::Api { code, .. })
-                if code == "ORDER_NOT_EXIST" || code == "RESOURCE_NOT_EXISTS" => {}
-            Err(WechatPayError::Api { code, .. }) if code == "ORDERPAID" => {
-                settle_by_query(st, &o).await;
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, order = o.id, "closing an expired order failed; next pass retries");
-                continue;
-            }
-        }
-        let mut conn = st.db_app.acquire().await?;
-        repo::mark_closed(&mut conn, o.id, "超时未支付，订单已关闭", now).await?;
-        closed += 1;
-    }
-    Ok(closed)
-}
-
-/// Asks WeChat about an unpaid order and settles it when it was paid. `true` when it is
-/// paid now.
-async fn settle_by_query(st: &AppState, o: &OrderRow) -> bool {
-    match st.wechatpay.query_by_out_trade_no(&o.out_trade_no).await {
-        Ok(tr) if tr.trade_state == TradeState::Success => {
-            match settle_transaction(st, &tr, None).await {
-                Ok(_) => true,
-                Err(e) => {
-                    tracing::warn!(?e, order = o.id, "settling a queried payment failed");
-                    false
-                }
-            }
-        }
-        Ok(_) => false,
-        Err(WechatPayError::Api { code, .. })
-            if code == "ORDER_NOT_EXIST" || code == "RESOURCE_NOT_EXISTS" =>
-        {
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, order = o.id, "querying an order failed");
-            false
-        }
-    }
-}
-
-/// On start: every unpaid order is looked up at WeChat, so a payment whose callback was lost
-/// while the server was down is settled. Returns how many were found paid.
-pub async fn recover(st: &AppState) -> Result<usize, ApiError> {
-    let mut conn = st.db_app.acquire().await?;
-    let orders = repo::open_orders(&mut conn, None, 1000).await?;
-    drop(conn);
-    let mut paid = 0;
-    for o in &orders {
-        if settle_by_query(st, o).await {
-            paid += 1;
-        }
-    }
-    Ok(paid)
-}
+pub use super::closing::{close_expired, recover};
 
 // --- refunds -----------------------------------------------------------------------------------
 

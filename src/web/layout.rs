@@ -58,6 +58,10 @@ fn mobile_tabs(web: &Web) -> Vec<Tab> {
             path: "/m/records",
             label: "记录",
         });
+        tabs.push(Tab {
+            path: "/m/me",
+            label: "我的",
+        });
     }
     if web.has_role(Role::HomeroomTeacher)
         || web.has_role(Role::Teacher)

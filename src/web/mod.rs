@@ -15,6 +15,8 @@ pub mod console_people;
 pub mod console_platform;
 pub mod layout;
 pub mod parent;
+pub mod parent_me;
+pub mod parent_pay;
 pub mod requests;
 pub mod session;
 pub mod teacher;
@@ -179,6 +181,8 @@ pub fn routes() -> Route {
     let r = Route::new().at(layout::CSS_PATH, get(stylesheet));
     let r = auth_pages::mount(r);
     let r = parent::mount(r);
+    let r = parent_pay::mount(r);
+    let r = parent_me::mount(r);
     let r = teacher::mount(r);
     let r = requests::mount(r);
     console::mount(r)

@@ -9,19 +9,17 @@
 use maud::{html, Markup};
 use poem::http::StatusCode;
 use poem::web::{Path, Query};
-use poem::{get, handler, post, Request, Response, Route};
+use poem::{get, handler, post, Response, Route};
 use serde::Deserialize;
 
 use super::layout::{self, notice, weekday, when, yuan, Tone};
 use super::session::{see_other, Web};
-use super::{html_response, page, PageResult, WebError};
-use crate::auth::guard::client_info;
+use super::{html_response, page, parent_pay, PageResult, WebError};
 use crate::enrollment::api as enroll_api;
 use crate::enrollment::model::{EnrollmentView, OfferView};
 use crate::enrollment::service as enroll;
 use crate::error::ApiError;
-use crate::payments::model::{NewOrder, OrderView, PayChannel};
-use crate::payments::service as pay;
+use crate::payments::model::OrderView;
 use crate::people::model::StudentView;
 
 pub fn mount(r: Route) -> Route {
@@ -30,10 +28,9 @@ pub fn mount(r: Route) -> Route {
         .at("/m/courses", get(courses_page))
         .at("/m/courses/:id", get(course_detail))
         .at("/m/courses/:id/book", post(book_submit))
+        .at("/m/courses/:id/pictures/:n", get(picture))
         .at("/m/records", get(records_page))
         .at("/m/enrollments/:id/cancel", post(cancel_submit))
-        .at("/m/pay", post(pay_now))
-        .at("/m/wechat-return", get(wechat_return))
         .at("/m/timetable", get(timetable_page))
 }
 
@@ -139,7 +136,8 @@ fn done_notice(done: Option<&str>) -> Markup {
         Some("booked") => "报名成功，名额已为您保留，请在截止时间前完成支付",
         Some("paid") => "已返回商户页面。支付结果以微信支付通知为准，通常几秒内更新",
         Some("cancelled") => "已取消报名，名额已释放",
-        Some("wx_bound") => "微信授权完成，请再次点击“微信支付”",
+        Some("wx_bound") => "微信授权完成，可以支付了",
+        Some("order_cancelled") => "订单已取消。名额仍保留到截止时间，可重新支付或取消报名",
         _ => return html! {},
     };
     notice(Tone::Ok, text)
@@ -167,7 +165,23 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
+    let orders = parent_pay::orders_of_child(&web, child.id).await?;
+    let open: Vec<&OrderView> = orders.iter().filter(|o| o.payable).collect();
     let held: Vec<&EnrollmentView> = records.iter().filter(|e| e.status == "held").collect();
+    // Held bookings not in an open order yet are paid with a new one.
+    let to_order: Vec<&EnrollmentView> = held
+        .iter()
+        .copied()
+        .filter(|e| !parent_pay::in_open_order(&orders, e.id))
+        .collect();
+    let offers = if to_order.is_empty() {
+        Vec::new()
+    } else {
+        let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
+        let o = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
+        tx.commit().await?;
+        o
+    };
     let active = records.iter().filter(|e| e.status == "confirmed").count();
     let q_child = format!("?child={}", child.id);
     page(layout::mobile(
@@ -178,45 +192,33 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
             (done_notice(q.done.as_deref()))
             (child_switcher(&web, list, child, "/m"))
             div.card {
-                div.row { h2 { (child.name) } span.muted { (child.class_name) } }
+                div.row { h2 { (child.name) } span.muted { (class_label(child)) } }
                 p.muted { "已报名 " (active) " 项" @if !held.is_empty() { "，" (held.len()) " 项待支付" } }
             }
             @if !held.is_empty() {
                 (notice(Tone::Warn, "有报名待支付，超过保留时间名额将自动释放"))
-                (pay_form(&web, child.id, &held, q.key.as_deref()))
+            }
+            @for o in &open { (parent_pay::open_order_card(&web, child.id, o)) }
+            @if !to_order.is_empty() {
+                (parent_pay::pay_form(&web, child.id, &to_order, &offers, q.key.as_deref()))
             }
             div.card {
                 ul.list {
                     li { a href=(web.link(&format!("/m/courses{q_child}"))) { "选课报名 ›" } }
                     li { a href=(web.link(&format!("/m/timetable{q_child}"))) { "本周课表 ›" } }
                     li { a href=(web.link(&format!("/m/records{q_child}"))) { "报名与缴费记录 ›" } }
+                    li { a href=(web.link("/m/me")) { "我的 ›" } }
                 }
             }
         },
     ))
 }
 
-fn pay_form(web: &Web, child: i64, held: &[&EnrollmentView], key: Option<&str>) -> Markup {
-    // One key per rendering: pressing 去支付 twice (or the network retrying the post) finds
-    // the same order instead of opening a second one. After WeChat's authorisation the key
-    // of the first attempt comes back, so the retry pays the order already opened.
-    let key = key
-        .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    html! {
-        form.card method="post" action=(web.post_url(&format!("/m/pay?child={child}"))) id="pay-form" {
-            h3 { "待支付" }
-            @for e in held {
-                div.row {
-                    label.inline { input type="checkbox" name="enrollment_id" value=(e.id) checked; " " (e.course_name) }
-                    @if let Some(t) = e.hold_expires_at { small.muted { "保留至 " (when(t)) } }
-                }
-            }
-            input type="hidden" name="key" value=(key);
-            p {}
-            button.block type="submit" id="pay-submit" { "微信支付" }
-        }
+/// How a class is named to parents (R-S02): its alias, with the system name beside it.
+pub fn class_label(c: &StudentView) -> String {
+    match c.class_alias.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => format!("{a}（{}）", c.class_name),
+        None => c.class_name.clone(),
     }
 }
 
@@ -240,6 +242,9 @@ async fn courses_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
             @if tops.is_empty() { (notice(Tone::Warn, "目前没有可报名的课程或托管")) }
             @for o in &tops {
                 a.card.offer href=(web.link(&format!("/m/courses/{}?child={}", o.id, child.id))) style="display:block;color:inherit" {
+                    @if !o.pictures.is_empty() {
+                        img.cover src=(web.link(&format!("/m/courses/{}/pictures/0", o.id))) alt=(o.name) loading="lazy";
+                    }
                     div.row {
                         h3 { (o.name) }
                         (offer_tag(o))
@@ -289,40 +294,94 @@ async fn course_page(
     let Some(o) = offers.iter().find(|o| o.id == course_id) else {
         return Err(WebError::NotFound);
     };
+    // A clash is explained before 报名 is pressed (R-P03), with the words a refusal would
+    // carry; for a series, per unit.
+    let mut tx = web.school_tx(&enroll_api::CLASHES).await?;
+    let clashes = enroll::clashes(&web.app, &web.auth, &mut tx, child.id, o.id).await?;
+    tx.commit().await?;
     let items: Vec<&OfferView> = offers
         .iter()
         .filter(|i| i.parent_id == Some(o.id))
         .collect();
+    let series = offers.iter().find(|s| Some(s.id) == o.parent_id);
     let status = error.map(super::api_status).unwrap_or(StatusCode::OK);
-    let can_book = o.open && o.booked.is_none() && o.remaining > 0;
+    let clear = |id: i64| !clashes.iter().any(|k| k.course_id == id);
+    let bookable = |i: &OfferView| i.open && i.booked.is_none() && i.remaining > 0;
+    // The whole series at once only while none of its units is booked yet.
+    let can_book = bookable(o)
+        && o.units_booked == 0
+        && clashes.is_empty()
+        && items.iter().all(|i| bookable(i));
+    let book_url = |id: i64| web.post_url(&format!("/m/courses/{id}/book?child={}", child.id));
     let body = layout::mobile(
         web,
         &o.name,
         "/m/courses",
         html! {
-            p { a href=(web.link(&format!("/m/courses?child={}", child.id))) { "‹ 返回课程列表" } }
+            p {
+                @if let Some(s) = series {
+                    a href=(web.link(&format!("/m/courses/{}?child={}", s.id, child.id))) { "‹ 返回“" (s.name) "”" }
+                } @else {
+                    a href=(web.link(&format!("/m/courses?child={}", child.id))) { "‹ 返回课程列表" }
+                }
+            }
+            @if !o.pictures.is_empty() {
+                div.pictures #course-pictures {
+                    @for n in 0..o.pictures.len() {
+                        img src=(web.link(&format!("/m/courses/{}/pictures/{n}", o.id))) alt={ (o.name) " 图片 " (n + 1) } loading="lazy";
+                    }
+                }
+            }
             div.card {
                 div.row { h2 { (o.name) } (offer_tag(o)) }
                 p { (o.intro) }
                 dl.kv {
-                    dt { "孩子" } dd { (child.name) " · " (child.class_name) }
+                    dt { "孩子" } dd { (child.name) " · " (class_label(child)) }
                     dt { "时间" } dd { (o.schedule) }
                     dt { "日期" } dd { (o.starts_on) " 至 " (o.ends_on) }
                     @if let Some(v) = &o.venue { dt { "地点" } dd { (v) } }
                     @if !o.teachers.is_empty() { dt { "老师" } dd { (o.teachers.join("、")) } }
-                    dt { "收费" } dd {
-                        @if o.pricing == "per_day" {
-                            (yuan(&o.price)) " / 天"
-                            @if let Some(d) = o.served_days { " × " (d) " 天（按校历扣除节假日）" }
-                        } @else { (yuan(&o.price)) }
+                    @if items.is_empty() {
+                        dt { "收费" } dd {
+                            @if o.pricing == "per_day" {
+                                (yuan(&o.price)) " / 天"
+                                @if let Some(d) = o.served_days { " × " (d) " 天（按校历扣除节假日）" }
+                            } @else { (yuan(&o.price)) }
+                        }
+                        dt { "应付" } dd.price { (yuan(&o.total)) }
+                    } @else {
+                        dt { "整套应付" } dd.price { (yuan(&o.total)) " （" (items.len()) " 个单元合计）" }
                     }
-                    dt { "应付" } dd.price { (yuan(&o.total)) }
                     dt { "名额" } dd { "剩余 " (o.remaining) }
                     dt { "报名时间" } dd { (when(o.reg_opens_at)) " 至 " (when(o.reg_closes_at)) }
                 }
-                @if !items.is_empty() {
+            }
+            @if !clashes.is_empty() {
+                div.notice.warn #clash-warning role="alert" data-code="ENROLL_TIME_CONFLICT" {
+                    @for k in &clashes { p { (k.message) } }
+                    p { small { "时间冲突的课程不能同时报名；如需改报，请先在“报名与缴费记录”中取消或退课。" } }
+                }
+            }
+            @if !items.is_empty() {
+                div.card #series-units {
                     h3 { "系列课程包含" }
-                    ul.list { @for i in &items { li { (i.name) br; small.muted { (i.schedule) } } } }
+                    p.muted { small { "可整套报名，也可只报其中的单元；每个单元单独收费、单独占名额。" } }
+                    ul.list {
+                        @for i in &items {
+                            li.unit data-id=(i.id) {
+                                div.row { strong { (i.name) } (offer_tag(i)) }
+                                small.muted { (i.schedule) " · " (i.starts_on) " 至 " (i.ends_on) " · 剩余 " (i.remaining) }
+                                div.row {
+                                    span.price { (yuan(&i.total)) }
+                                    @if bookable(i) && clear(i.id) {
+                                        form.inline method="post" action=(book_url(i.id)) {
+                                            button.secondary type="submit" id={ "book-unit-" (i.id) } { "只报这一单元" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             @if let Some(e) = error {
@@ -331,15 +390,35 @@ async fn course_page(
                 }
             }
             @if can_book {
-                form method="post" action=(web.post_url(&format!("/m/courses/{}/book?child={}", o.id, child.id))) {
-                    button.block type="submit" id="book-submit" { "立即报名" }
+                form method="post" action=(book_url(o.id)) {
+                    button.block type="submit" id="book-submit" {
+                        @if items.is_empty() { "立即报名" } @else { "整套报名（" (items.len()) " 个单元）" }
+                    }
                 }
-            } @else if o.booked.as_deref() == Some("held") {
+            } @else if o.booked.as_deref() == Some("held") || items.iter().any(|i| i.booked.as_deref() == Some("held")) {
                 a.btn.block href=(web.link(&format!("/m?child={}", child.id))) { "去支付" }
             }
         },
     );
     Ok(html_response(status, body))
+}
+
+/// A course picture as the school uploaded it (R-P02), for parents (published courses
+/// only, as the API answers them).
+#[handler]
+async fn picture(web: Web, Path((id, n)): Path<(i64, i64)>) -> PageResult {
+    let mut tx = web.school_tx(&crate::courses::api::PICTURE_GET).await?;
+    let who = crate::school::config::Actor {
+        st: &web.app,
+        auth: &web.auth,
+    };
+    let obj = crate::courses::service::picture(&mut tx, &who, id, n).await?;
+    tx.commit().await?;
+    Ok(Response::builder()
+        .content_type(obj.content_type.as_str())
+        .header("x-content-type-options", "nosniff")
+        .header("cache-control", "private, max-age=3600")
+        .body(obj.body.to_vec()))
 }
 
 #[handler]
@@ -379,175 +458,6 @@ async fn cancel_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuer
     ))
 }
 
-#[handler]
-async fn pay_now(
-    web: Web,
-    req: &Request,
-    Query(q): Query<CourseQuery>,
-    body: String,
-) -> PageResult {
-    // Repeated checkbox names: parsed by hand (serde's urlencoded forms keep only one).
-    let mut ids = Vec::new();
-    let mut key = String::new();
-    for (k, v) in form_urlencoded(&body) {
-        match k.as_str() {
-            "enrollment_id" => ids.extend(v.parse::<i64>().ok()),
-            "key" => key = v,
-            _ => {}
-        }
-    }
-    let child = q.child.unwrap_or_default();
-    if ids.is_empty() {
-        return Ok(see_other(&web.link(&format!("/m?child={child}"))));
-    }
-    // Inside WeChat's browser WeChat Pay takes JSAPI orders only (H5 payment is refused
-    // there); any other browser pays through the H5 cashier.
-    let in_wechat = req
-        .header("user-agent")
-        .is_some_and(|ua| ua.contains("MicroMessenger"));
-    let channel = if in_wechat {
-        PayChannel::Jsapi
-    } else {
-        PayChannel::H5
-    };
-    let tx = web.school_tx(&crate::payments::api::ORDER_CREATE).await?;
-    let result = pay::create_order(
-        &web.app,
-        &web.auth,
-        tx,
-        NewOrder {
-            enrollment_ids: ids,
-            channel,
-            idempotency_key: key.clone(),
-        },
-        client_info(req).ip,
-    )
-    .await;
-    let back = web.link(&format!("/m/records?child={child}&done=paid"));
-    let order = match result {
-        Ok(o) => o,
-        Err(e) if e.body().code == "WX_OPENID_REQUIRED" => {
-            // First payment in WeChat: silent authorisation for the openid, then back here.
-            let base = crate::payments::api::base_of(req);
-            let return_to = format!(
-                "{base}{}",
-                web.link(&format!("/m/wechat-return?child={child}&key={key}"))
-            );
-            let url =
-                crate::payments::oauth::authorize_url(&web.app, &web.auth, &base, &return_to)?;
-            return Ok(see_other(&url));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let Some(pay) = order.pay.as_ref() else {
-        return Ok(see_other(&back));
-    };
-    if let Some(params) = &pay.jsapi {
-        return page(jsapi_page(
-            &web,
-            &order,
-            params,
-            pay.cashier_url.as_deref(),
-            &back,
-        ));
-    }
-    match pay.cashier_url.clone().or(pay.h5_url.clone()) {
-        Some(url) => {
-            // WeChat's H5 cashier returns the payer to `redirect_url` when done.
-            let sep = if url.contains('?') { '&' } else { '?' };
-            Ok(see_other(&format!(
-                "{url}{sep}redirect_url={}",
-                urlencoding::encode(&back)
-            )))
-        }
-        None => Ok(see_other(&back)),
-    }
-}
-
-/// The JSAPI payment sheet: WeChat's `getBrandWCPayRequest` with the signed parameters. In
-/// the demo (no WeChat around the page) the simulator's cashier stands in.
-fn jsapi_page(
-    web: &Web,
-    order: &OrderView,
-    p: &crate::payments::model::JsapiParamsView,
-    cashier: Option<&str>,
-    back: &str,
-) -> Markup {
-    let params = serde_json::json!({
-        "appId": p.app_id, "timeStamp": p.time_stamp, "nonceStr": p.nonce_str,
-        "package": p.package, "signType": p.sign_type, "paySign": p.pay_sign,
-    })
-    .to_string();
-    let cashier = cashier.map(|c| {
-        let sep = if c.contains('?') { '&' } else { '?' };
-        format!("{c}{sep}redirect_url={}", urlencoding::encode(back))
-    });
-    // The parameters go in a data attribute (escaped by the template), never into the
-    // script's source.
-    let script = r#"(function(){
-var el=document.getElementById('jsapi');if(!el)return;
-var p=JSON.parse(el.getAttribute('data-params')),back=el.getAttribute('data-back');
-function pay(){WeixinJSBridge.invoke('getBrandWCPayRequest',p,function(r){
-if(r.err_msg==='get_brand_wcpay_request:ok'){location.href=back;}
-else{document.getElementById('jsapi-state').textContent='支付未完成，可重新点击支付';}});}
-if(typeof WeixinJSBridge==='undefined'){document.addEventListener('WeixinJSBridgeReady',pay,false);}
-else{pay();}
-window.payAgain=function(){if(typeof WeixinJSBridge!=='undefined'){pay();}};
-})();"#;
-    layout::mobile(
-        web,
-        "微信支付",
-        "/m",
-        html! {
-            div.card #jsapi data-params=(params) data-back=(back) {
-                h2 { (order.description) }
-                p.price { (yuan(&order.amount)) }
-                p #jsapi-state.muted { "正在拉起微信支付…" }
-                button.block type="button" onclick="payAgain()" { "重新支付" }
-            }
-            @if let Some(c) = &cashier {
-                (notice(Tone::Warn, "演示环境：没有真实的微信支付组件，请使用模拟收银台完成支付"))
-                a.btn.block.secondary #sim-cashier href=(c) { "打开模拟收银台" }
-            }
-            p { a href=(back) { "查看订单" } }
-            script { (maud::PreEscaped(script)) }
-        },
-    )
-}
-
-#[derive(Debug, Deserialize)]
-struct WechatReturn {
-    code: Option<String>,
-    state: Option<String>,
-    child: Option<i64>,
-    key: Option<String>,
-}
-
-/// Where WeChat's silent authorisation comes back: binds the openid, then back to the
-/// payment with the same idempotency key.
-#[handler]
-async fn wechat_return(web: Web, req: &Request, Query(q): Query<WechatReturn>) -> PageResult {
-    let (Some(code), Some(state)) = (q.code.as_deref(), q.state.as_deref()) else {
-        return Err(WebError::Api(ApiError::new(
-            crate::error::ErrorKind::BadRequest,
-            "OAUTH_CODE_MISSING",
-            "微信授权未完成，请返回重新支付",
-            serde_json::json!({}),
-        )));
-    };
-    let base = crate::payments::api::base_of(req);
-    crate::payments::oauth::bind(&web.app, &web.auth, &base, code, state).await?;
-    let child = q.child.unwrap_or_default();
-    let key = q
-        .key
-        .filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(|k| format!("&key={k}"))
-        .unwrap_or_default();
-    Ok(see_other(
-        &web.link(&format!("/m?child={child}&done=wx_bound{key}")),
-    ))
-}
-
 /// `application/x-www-form-urlencoded` pairs, decoded (`+` is a space).
 pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
     body.split('&')
@@ -574,12 +484,7 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
-    let tenant = web.authorize(&crate::payments::api::ORDERS_MINE).await?;
-    let orders: Vec<OrderView> = pay::my_orders(&web.app, &web.auth, tenant)
-        .await?
-        .into_iter()
-        .filter(|o| o.lines.iter().any(|l| l.student_id == child.id))
-        .collect();
+    let orders = parent_pay::orders_of_child(&web, child.id).await?;
     let waiting = q.done.as_deref() == Some("paid") && orders.iter().any(|o| o.status == "created");
     let mut body = html! {
         (done_notice(q.done.as_deref()))
@@ -596,8 +501,12 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                         }
                         small.muted { (e.weekdays.iter().map(|d| weekday(*d)).collect::<Vec<_>>().join("、")) " " (e.starts_at) "–" (e.ends_at) }
                         @if e.status == "held" {
-                            form.inline method="post" action=(web.post_url(&format!("/m/enrollments/{}/cancel?child={}", e.id, child.id))) {
-                                " " button.link type="submit" { "取消报名" }
+                            @if parent_pay::in_open_order(&orders, e.id) {
+                                " " small.muted { "已下单，可在下方订单中继续支付或取消" }
+                            } @else {
+                                form.inline method="post" action=(web.post_url(&format!("/m/enrollments/{}/cancel?child={}", e.id, child.id))) {
+                                    " " button.link type="submit" { "取消报名" }
+                                }
                             }
                         }
                         @if e.status == "confirmed" {
@@ -611,18 +520,23 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         h2 { "订单与退款" }
         @if orders.is_empty() { p.muted { "还没有订单" } }
         @for o in &orders {
-            div.card.order data-status=(o.status) {
+            div.card.order id={ "order-" (o.id) } data-status=(o.status) {
                 div.row {
                     strong { (o.description) }
                     span class={ "tag" @if o.status == "created" { " warn" } @else if o.status == "closed" { " grey" } } { (o.status_label) }
                 }
-                div.row { small.muted { "订单号 " (o.out_trade_no) } span.price { (yuan(&o.amount)) } }
+                @for l in &o.lines {
+                    div.row.line { small { (l.description) } small { (yuan(&l.amount)) } }
+                }
+                div.row { small.muted { "订单号 " (o.out_trade_no) } span.price { "合计 " (yuan(&o.amount)) } }
+                @if let Some(r) = &o.close_reason { p.muted { small { "关闭原因：" (r) } } }
                 @for r in &o.refunds {
                     div.row.refund data-status=(r.status) {
                         small { "退款 " (yuan(&r.amount)) " · " (r.reason) }
                         span class={ "tag" @if r.status == "succeeded" { "" } @else if r.status == "abnormal" { " bad" } @else { " warn" } } { (r.status_label) }
                     }
                 }
+                (parent_pay::order_actions(&web, child.id, o, "records"))
             }
         }
     };

@@ -181,7 +181,7 @@ async fn my_requests(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let body = html! {
         (parent_done(q.done.as_deref()))
         p { a href=(web.link(&format!("/m/records?child={}", child.id))) { "‹ 报名与缴费记录" } }
-        p.muted { (child.name) " · " (child.class_name) }
+        p.muted { (child.name) " · " (super::parent::class_label(child)) }
         @if list.is_empty() {
             p.muted #no-requests { "还没有退课或调班申请。可在报名记录中对已缴费的课程提出申请。" }
         }
@@ -283,7 +283,7 @@ async fn form_page(
         p { a href=(back) { "‹ 报名与缴费记录" } }
         div.card {
             div.row { h2 { (e.course_name) } span.tag { (e.status_label) } }
-            p.muted { (child.name) " · " (child.class_name) }
+            p.muted { (child.name) " · " (super::parent::class_label(child)) }
             small.muted {
                 (e.weekdays.iter().map(|d| layout::weekday(*d)).collect::<Vec<_>>().join("、"))
                 " " (e.starts_at) "–" (e.ends_at) " · " (e.starts_on) " 至 " (e.ends_on)

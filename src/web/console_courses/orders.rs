@@ -1,7 +1,7 @@
 //! The school's orders (R-S08): each order with its lines and the refunds of each line with
-//! their progress, filtered by status, and a refund form per line of a paid order. A refund
-//! is at most the line's unreleased part; the payments service says so, and the page shows
-//! its words next to the amount.
+//! their progress, filtered by status, and a refund form per line of a paid order that has
+//! money left to refund. A refund is at most the line's unreleased part; the payments
+//! service says so, and the page shows its words next to the amount.
 
 use maud::{html, Markup};
 use poem::http::StatusCode;
@@ -88,6 +88,13 @@ fn release_label(l: &LineView) -> String {
     }
 }
 
+/// Whether the line has money left to refund: the form is offered only then.
+fn has_refundable(l: &LineView) -> bool {
+    l.refundable
+        .parse::<rust_decimal::Decimal>()
+        .is_ok_and(|d| d > rust_decimal::Decimal::ZERO)
+}
+
 fn refund_form(web: &Web, q: &OrdersQuery, l: &LineView, err: Option<&LineError>) -> Markup {
     let mine = err.filter(|e| e.line_id == l.id);
     let e = mine.map(|m| &m.error);
@@ -148,7 +155,14 @@ fn order_card(web: &Web, q: &OrdersQuery, o: &OrderView, err: Option<&LineError>
                             (refund_tag(r))
                         }
                     }
-                    @if o.status == "paid" { (refund_form(web, q, l, err)) }
+                    @if o.status == "paid" {
+                        @if has_refundable(l) {
+                            p.muted { small { "可退 " (yuan(&l.refundable)) } }
+                            (refund_form(web, q, l, err))
+                        } @else {
+                            p.muted.no-refund { small { "已无可退金额（已全部退款或已结算）" } }
+                        }
+                    }
                 }
             }
         }

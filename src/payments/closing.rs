@@ -1,0 +1,316 @@
+//! Ending unpaid orders: the sweeper closes the ones whose holds ran out, the parent
+//! cancels one or resumes it (again, or through the other channel), and on start every
+//! unpaid order is looked up at WeChat so a payment whose callback was lost is settled.
+//!
+//! One way to close an order for all of them ([`close_at_wechat`] then
+//! `repo::mark_closed`): WeChat first, so nobody can pay an order we call closed; an order
+//! WeChat reports paid is settled instead. Must never call WeChat inside a database
+//! transaction.
+
+use serde_json::json;
+
+use super::model::{NewOrder, OrderView, PayChannel};
+use super::repo::{self, OrderRow};
+use super::service::{create_order, prepay, settle_transaction, views};
+use crate::audit::{AuditEvent, Outcome};
+use crate::auth::model::AuthContext;
+use crate::error::{ApiError, ErrorKind};
+use crate::http::AppState;
+use crate::tenancy::context::TenantTx;
+use crate::wechatpay::{TradeState, WechatPayError};
+
+/// What asking WeChat to close an unpaid order came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum AtWechat {
+    /// Nobody can pay it any more (closed there, or never created there).
+    Closed,
+    /// It was paid meanwhile and is settled now.
+    Paid,
+    /// WeChat could not be reached or refused: nothing changed, try again later.
+    Failed,
+}
+
+/// Closes `o` at WeChat (so nobody can pay it); an order found paid is settled instead.
+pub(super) async fn close_at_wechat(st: &AppState, o: &OrderRow) -> AtWechat {
+    if settle_by_query(st, o).await {
+        return AtWechat::Paid;
+    }
+    match st.wechatpay.close(&o.out_trade_no).await {
+        Ok(()) => AtWechat::Closed,
+        // Never created at WeChat (the prepay call failed): nothing to close there.
+        Err(WechatPayError::Api { code, .. })
+            if code == "ORDER_NOT_EXIST" || code == "RESOURCE_NOT_EXISTS" =>
+        {
+            AtWechat::Closed
+        }
+        Err(WechatPayError::Api { code, .. }) if code == "ORDERPAID" => {
+            settle_by_query(st, o).await;
+            AtWechat::Paid
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, order = o.id, "closing an order at WeChat failed");
+            AtWechat::Failed
+        }
+    }
+}
+
+/// Closes unpaid orders whose holds ran out. Returns how many closed.
+pub async fn close_expired(st: &AppState) -> Result<usize, ApiError> {
+    let now = st.clock.now();
+    let mut conn = st.db_app.acquire().await?;
+    let orders = repo::open_orders(&mut conn, Some(now), 100).await?;
+    drop(conn);
+    let mut closed = 0;
+    for o in orders {
+        if close_at_wechat(st, &o).await != AtWechat::Closed {
+            continue;
+        }
+        let mut conn = st.db_app.acquire().await?;
+        repo::mark_closed(&mut conn, o.id, "超时未支付，订单已关闭", now).await?;
+        closed += 1;
+    }
+    Ok(closed)
+}
+
+/// Asks WeChat about an unpaid order and settles it when it was paid. `true` when it is
+/// paid now.
+async fn settle_by_query(st: &AppState, o: &OrderRow) -> bool {
+    match st.wechatpay.query_by_out_trade_no(&o.out_trade_no).await {
+        Ok(tr) if tr.trade_state == TradeState::Success => {
+            match settle_transaction(st, &tr, None).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(?e, order = o.id, "settling a queried payment failed");
+                    false
+                }
+            }
+        }
+        Ok(_) => false,
+        Err(WechatPayError::Api { code, .. })
+            if code == "ORDER_NOT_EXIST" || code == "RESOURCE_NOT_EXISTS" =>
+        {
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, order = o.id, "querying an order failed");
+            false
+        }
+    }
+}
+
+/// On start: every unpaid order is looked up at WeChat, so a payment whose callback was lost
+/// while the server was down is settled. Returns how many were found paid.
+pub async fn recover(st: &AppState) -> Result<usize, ApiError> {
+    let mut conn = st.db_app.acquire().await?;
+    let orders = repo::open_orders(&mut conn, None, 1000).await?;
+    drop(conn);
+    let mut paid = 0;
+    for o in &orders {
+        if settle_by_query(st, o).await {
+            paid += 1;
+        }
+    }
+    Ok(paid)
+}
+
+fn order_not_found(id: i64) -> ApiError {
+    // The same answer for "no such order" and "not yours": ids do not leak.
+    ApiError::new(
+        ErrorKind::NotFound,
+        "ORDER_NOT_FOUND",
+        "找不到该订单",
+        json!({ "order_id": id }),
+    )
+}
+
+fn not_open(o: &OrderRow) -> ApiError {
+    let (code, message) = match o.status.as_str() {
+        "paid" => ("ORDER_ALREADY_PAID", "该订单已支付，无需再次支付"),
+        _ => (
+            "ORDER_CLOSED",
+            "该订单已关闭；名额仍在保留期内的，可在首页重新支付",
+        ),
+    };
+    ApiError::new(
+        ErrorKind::Conflict,
+        code,
+        message,
+        json!({ "order_id": o.id, "status": o.status }),
+    )
+}
+
+fn wx_unavailable() -> ApiError {
+    ApiError::new(
+        ErrorKind::Unavailable,
+        "WXPAY_UNAVAILABLE",
+        "微信支付暂时不可用，请稍后重试（订单未变，重试不会重复扣款）",
+        json!({}),
+    )
+}
+
+/// The caller's own order at this school (platform privileges on entry and exit).
+async fn own_order(
+    tx: &mut TenantTx,
+    auth: &AuthContext,
+    order_id: i64,
+) -> Result<OrderRow, ApiError> {
+    let tenant = tx.tenant().id;
+    repo::order(tx.conn(), order_id)
+        .await?
+        .filter(|o| o.tenant_id == tenant && o.account_id == auth.account_id)
+        .ok_or_else(|| order_not_found(order_id))
+}
+
+/// The parent pays an order opened before (R-P06): the payment parameters again when it is
+/// paid the same way; through the other channel (opened in WeChat, now in a phone browser,
+/// or the other way round) the old order is closed at WeChat and a new one opened for the
+/// same enrollments.
+pub async fn pay_order(
+    st: &AppState,
+    auth: &AuthContext,
+    mut tx: TenantTx,
+    order_id: i64,
+    channel: PayChannel,
+    client_ip: Option<String>,
+) -> Result<OrderView, ApiError> {
+    tx.leave_role().await?;
+    let order = own_order(&mut tx, auth, order_id).await?;
+    if order.status != "created" {
+        return Err(not_open(&order));
+    }
+    if order.expires_at <= st.clock.now() {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "HOLD_EXPIRED",
+            "名额保留已超时，订单即将关闭，请重新报名",
+            json!({ "order_id": order.id }),
+        ));
+    }
+    if order.channel == channel.as_str() {
+        tx.commit().await?;
+        return prepay(st, order, client_ip).await;
+    }
+    let lines = repo::lines_of(tx.conn(), &[order.id]).await?;
+    tx.enter_role().await?;
+    let req = NewOrder {
+        enrollment_ids: lines.iter().map(|l| l.enrollment_id).collect(),
+        channel,
+        idempotency_key: uuid::Uuid::now_v7().simple().to_string(),
+    };
+    // `create_order` finds this open order for the same enrollments and closes it first.
+    create_order(st, auth, tx, req, client_ip).await
+}
+
+/// The parent cancels an unpaid order: closed at WeChat first, then here. The places stay
+/// held until their time runs out, so the parent may still pay them with a new order or
+/// give them up.
+pub async fn cancel_order(
+    st: &AppState,
+    auth: &AuthContext,
+    mut tx: TenantTx,
+    order_id: i64,
+) -> Result<OrderView, ApiError> {
+    tx.leave_role().await?;
+    let order = own_order(&mut tx, auth, order_id).await?;
+    tx.enter_role().await?;
+    tx.commit().await?;
+    if order.status != "created" {
+        return Err(not_open(&order));
+    }
+    match close_at_wechat(st, &order).await {
+        AtWechat::Closed => {}
+        AtWechat::Paid => {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                "ORDER_ALREADY_PAID",
+                "该订单已支付成功，不能取消；如需退课请提交退课申请",
+                json!({ "order_id": order.id }),
+            ))
+        }
+        AtWechat::Failed => return Err(wx_unavailable()),
+    }
+    let now = st.clock.now();
+    let mut conn = st.db_app.acquire().await?;
+    repo::mark_closed(&mut conn, order.id, "家长取消支付", now).await?;
+    crate::auth::service::audit_event(
+        st,
+        AuditEvent::new(
+            "payment.order.cancel",
+            format!("order:{}", order.id),
+            Outcome::Success,
+        )
+        .tenant(order.tenant_id)
+        .details(json!({ "out_trade_no": order.out_trade_no })),
+    )
+    .await;
+    let row = repo::order(&mut conn, order.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("order vanished after closing"))?;
+    views(&mut conn, vec![row], now)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no view"))
+}
+
+/// An open order for exactly `enrollments` that `create_order` met: the caller's own in the
+/// same channel is paid again; in the other channel it is closed so a new one can open;
+/// anything else is refused with where to find it.
+pub(super) async fn open_order_met(
+    auth: &AuthContext,
+    conn: &mut sqlx::PgConnection,
+    order_id: i64,
+    enrollments: &[i64],
+    channel: PayChannel,
+) -> Result<Met, ApiError> {
+    let exists = || {
+        ApiError::new(
+            ErrorKind::Conflict,
+            "PAYMENT_ORDER_EXISTS",
+            "所选报名中有的已在另一笔订单中，请在“报名与缴费记录”中继续支付或取消该订单",
+            json!({ "order_id": order_id }),
+        )
+    };
+    let Some(order) = repo::order(conn, order_id).await? else {
+        return Err(exists());
+    };
+    let mut theirs: Vec<i64> = repo::lines_of(conn, &[order.id])
+        .await?
+        .iter()
+        .map(|l| l.enrollment_id)
+        .collect();
+    theirs.sort_unstable();
+    if order.status != "created" || order.account_id != auth.account_id || theirs != enrollments {
+        return Err(exists());
+    }
+    if order.channel == channel.as_str() {
+        return Ok(Met::Resume(Box::new(order)));
+    }
+    Ok(Met::Replace(Box::new(order)))
+}
+
+/// What to do with an open order for the same enrollments.
+pub(super) enum Met {
+    /// Pay it again (after the transaction commits).
+    Resume(Box<OrderRow>),
+    /// Close it at WeChat (after the transaction commits) and open a new one.
+    Replace(Box<OrderRow>),
+}
+
+/// Closes an order replaced by one in the other channel. `Err` when it cannot close (paid
+/// meanwhile, or WeChat unreachable).
+pub(super) async fn close_replaced(st: &AppState, o: &OrderRow) -> Result<(), ApiError> {
+    match close_at_wechat(st, o).await {
+        AtWechat::Closed => {
+            let mut conn = st.db_app.acquire().await?;
+            repo::mark_closed(&mut conn, o.id, "已改用其他方式支付", st.clock.now()).await?;
+            Ok(())
+        }
+        AtWechat::Paid => Err(ApiError::new(
+            ErrorKind::Conflict,
+            "ORDER_ALREADY_PAID",
+            "这些报名已支付成功，无需再次支付",
+            json!({ "order_id": o.id }),
+        )),
+        AtWechat::Failed => Err(wx_unavailable()),
+    }
+}

@@ -19,6 +19,7 @@ mod journeys_school;
 mod journeys_teacher;
 mod ledger;
 mod migrate;
+mod open_orders;
 mod paying;
 mod payments;
 mod people;

@@ -71,6 +71,7 @@ impl ImportKind {
 /// One reason a row was refused: the sheet, the row number Excel shows, the column, the
 /// value (masked for personal-data columns) and the reason in Chinese.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RowError {
     pub sheet: String,
     pub row: u32,
@@ -343,6 +344,7 @@ pub fn report(errors: &[RowError], more: usize, csv: bool) -> Result<Vec<u8>, Ap
 // ---- jobs -------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, poem_openapi::Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ImportJobView {
     pub id: Uuid,
     pub kind: ImportKind,

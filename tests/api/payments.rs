@@ -173,27 +173,13 @@ async fn bad_order_requests_are_refused_with_their_own_codes_and_change_nothing(
 #[tokio::test]
 async fn five_copies_of_one_callback_at_once_confirm_the_booking_once() {
     let (app, fam, course) = school(1, 5).await;
-    let (s, _) = app
-        .send_json(
-            Method::POST,
-            None,
-            "/sim/wxpay/control",
-            Some(json!({ "duplicate_callbacks": 5 })),
-        )
-        .await;
+    let (s, _) = app.sim_control(json!({ "duplicate_callbacks": 5 })).await;
     assert_eq!(s, 200);
 
     let (e, id, line) = paid(&app, &fam[0].1, fam[0].0, course, "dup-callbacks-1").await;
     // Let every copy arrive.
     for _ in 0..10 {
-        let _ = app
-            .send_json(
-                Method::POST,
-                None,
-                "/sim/wxpay/control",
-                Some(json!({ "deliver_due": true })),
-            )
-            .await;
+        let _ = app.sim_control(json!({ "deliver_due": true })).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -620,14 +606,66 @@ async fn r_p06_inside_wechat_a_parent_binds_an_openid_silently_and_pays_with_jsa
     let (app, fam, course) = school(1, 5).await;
     let token = fam[0].1.clone();
     let e = book(&app, &token, fam[0].0, course).await;
-    let back = "https://h5.example.cn/pay";
+    let back_url = format!("{}/t/sqsf/m/records", app.address);
+    let back = back_url.as_str();
+
+    // Issue 13.15: only pages of this platform may be returned to, and the addresses the
+    // server builds come from its configuration, not from the request's Host header.
+    let (foreign, fe) = app
+        .send_json(
+            Method::GET,
+            Some(&token),
+            "/api/v1/payments/wechatpay/oauth-url?redirect_uri=https://evil.example/steal",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (foreign, fe["code"].as_str()),
+        (422, Some("OAUTH_REDIRECT_INVALID")),
+        "{fe}"
+    );
+    let spoofed: serde_json::Value = app
+        .client
+        .get(format!(
+            "{}/api/v1/payments/wechatpay/oauth-url?redirect_uri={back}",
+            app.address
+        ))
+        .bearer_auth(&token)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let spoofed = spoofed["url"].as_str().unwrap_or_default();
+    assert!(
+        spoofed.starts_with(&app.address) && !spoofed.contains("evil.example"),
+        "{spoofed}"
+    );
+    let open_redirect = app
+        .client
+        .get(format!(
+            "{}/sim/wechat/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_base&state=x",
+            app.address,
+            app.state.wechatpay.appid(),
+            urlencoding::encode("https://evil.example/steal")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open_redirect.status(), 400);
+    assert!(open_redirect.headers().get("location").is_none());
 
     // Act: the page asks where to send the browser; WeChat (simulated) redirects back.
     let (s, u) = app
         .send_json(
             Method::GET,
             Some(&token),
-            &format!("/api/v1/payments/wechatpay/oauth-url?redirect_uri={back}"),
+            &format!(
+                "/api/v1/payments/wechatpay/oauth-url?redirect_uri={}",
+                urlencoding::encode(back)
+            ),
             None,
         )
         .await;

@@ -211,18 +211,83 @@ impl Browser {
     }
 
     /// Clicks `css`, finding it again if the page was replaced between finding and
-    /// clicking (a slow answer to the previous step).
+    /// clicking (a slow answer to the previous step). When the click leads to another page
+    /// (a link, or a form's submit button with the form valid), waits until that page has
+    /// loaded: what the journey looks for next is then on the new page, never a leftover
+    /// of the old one that goes stale under it.
     pub async fn click(&self, css: &str) {
         let until = tokio::time::Instant::now() + PATIENCE;
         loop {
-            match self.find(css).await.click().await {
-                Ok(()) => return,
+            let el = self.find(css).await;
+            let navigates = self.leads_elsewhere(&el).await;
+            if navigates {
+                let _ = self
+                    .client
+                    .execute("window.__journeyDoc = true; return true", vec![])
+                    .await;
+            }
+            match el.click().await {
+                Ok(()) => {
+                    if navigates {
+                        self.until_new_page(css).await;
+                    }
+                    return;
+                }
                 Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
                     tokio::time::sleep(POLL).await;
                 }
                 Err(e) => panic!("click {css}: {e}"),
             }
         }
+    }
+
+    /// Whether clicking `el` loads another document in this tab.
+    async fn leads_elsewhere(&self, el: &fantoccini::elements::Element) -> bool {
+        const JS: &str = r#"var el = arguments[0], t = el.tagName.toLowerCase();
+if (t === 'a') {
+  var h = el.getAttribute('href') || '';
+  return h !== '' && h[0] !== '#' && h.indexOf('javascript:') !== 0
+    && !el.hasAttribute('download') && (el.target === '' || el.target === '_self');
+}
+var submit = (t === 'button' && (el.getAttribute('type') || 'submit') === 'submit')
+  || (t === 'input' && (el.type === 'submit' || el.type === 'image'));
+if (!submit || !el.form) return false;
+return el.form.noValidate || el.formNoValidate || el.form.checkValidity();"#;
+        let Ok(arg) = serde_json::to_value(el) else {
+            return false;
+        };
+        self.client
+            .execute(JS, vec![arg])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    /// Waits until the document marked before a click has been replaced and the new one
+    /// has loaded.
+    async fn until_new_page(&self, after: &str) {
+        let until = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < until {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__journeyDoc !== true && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if loaded {
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        panic!(
+            "clicking {after} never loaded the next page (at {})",
+            self.path().await
+        );
     }
 
     pub async fn click_link(&self, text: &str) {
@@ -236,8 +301,20 @@ impl Browser {
                 .for_element(Locator::LinkText(text))
                 .await
                 .unwrap_or_else(|e| panic!("link {text}: {e}"));
+            let navigates = self.leads_elsewhere(&link).await;
+            if navigates {
+                let _ = self
+                    .client
+                    .execute("window.__journeyDoc = true; return true", vec![])
+                    .await;
+            }
             match link.click().await {
-                Ok(()) => return,
+                Ok(()) => {
+                    if navigates {
+                        self.until_new_page(text).await;
+                    }
+                    return;
+                }
                 Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
                     tokio::time::sleep(POLL).await;
                 }

@@ -134,14 +134,7 @@ async fn fail(
         lock_until,
     )
     .await?;
-    audit_event(
-        st,
-        AuditEvent::new("auth.login", phone.masked(), Outcome::Failure)
-            .who(Some(account_id), None)
-            .with_ip(client.ip.clone())
-            .details(serde_json::json!({ "reason": reason })),
-    )
-    .await;
+    audit_failure(st, account_id, phone, client, reason).await;
     if locked.is_some() {
         audit_event(
             st,
@@ -155,10 +148,11 @@ async fn fail(
     Ok(())
 }
 
-/// A failed attempt that does not count towards a lockout (the account is already locked
-/// or disabled, or cannot sign in this way): audited, but it neither extends a lock nor
-/// tells the caller anything an unknown phone would not.
-async fn refused_uncounted(
+/// A failed sign-in of `account_id`, in the audit trail. Called alone, for an attempt that
+/// does not count towards a lockout (the account is already locked or disabled, or cannot
+/// sign in this way): it neither extends a lock nor tells the caller anything an unknown
+/// phone would not.
+async fn audit_failure(
     st: &AppState,
     account_id: i64,
     phone: &Phone,
@@ -224,7 +218,7 @@ pub async fn login_password(
         if ok {
             return Err(e);
         }
-        refused_uncounted(st, acct.id, &phone, client, "locked").await;
+        audit_failure(st, acct.id, &phone, client, "locked").await;
         return Err(AuthError::LoginFailed);
     }
     if !ok {
@@ -351,7 +345,7 @@ pub async fn login_sms(
             fail(st, acct.id, &phone, client, "no_valid_code").await?;
         } else {
             let reason = if admin { "sms_not_allowed" } else { "locked" };
-            refused_uncounted(st, acct.id, &phone, client, reason).await;
+            audit_failure(st, acct.id, &phone, client, reason).await;
         }
         return Err(AuthError::CodeInvalid);
     };
@@ -363,7 +357,7 @@ pub async fn login_sms(
             fail(st, acct.id, &phone, client, "wrong_code").await?;
         } else {
             let reason = if admin { "sms_not_allowed" } else { "locked" };
-            refused_uncounted(st, acct.id, &phone, client, reason).await;
+            audit_failure(st, acct.id, &phone, client, reason).await;
         }
         return Err(AuthError::CodeInvalid);
     }

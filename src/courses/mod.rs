@@ -9,7 +9,9 @@
 //! [`crate::tenancy::context::TenantTx`] and every picture key carries the tenant's prefix.
 
 pub mod api;
+mod error;
 pub mod model;
 pub mod repo;
 pub mod sample;
 pub mod service;
+mod validate;

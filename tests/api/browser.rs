@@ -219,26 +219,35 @@ impl Browser {
         let until = tokio::time::Instant::now() + PATIENCE;
         loop {
             let el = self.find(css).await;
-            let navigates = self.leads_elsewhere(&el).await;
-            if navigates {
-                let _ = self
-                    .client
-                    .execute("window.__journeyDoc = true; return true", vec![])
-                    .await;
-            }
-            match el.click().await {
-                Ok(()) => {
-                    if navigates {
-                        self.until_new_page(css).await;
-                    }
-                    return;
-                }
+            match self.click_element(&el, css).await {
+                Ok(()) => return,
                 Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
                     tokio::time::sleep(POLL).await;
                 }
                 Err(e) => panic!("click {css}: {e}"),
             }
         }
+    }
+
+    /// Clicks `el` (named `what` in failures) and, when that leads to another page, waits
+    /// for it to load.
+    async fn click_element(
+        &self,
+        el: &fantoccini::elements::Element,
+        what: &str,
+    ) -> Result<(), fantoccini::error::CmdError> {
+        let navigates = self.leads_elsewhere(el).await;
+        if navigates {
+            let _ = self
+                .client
+                .execute("window.__journeyDoc = true; return true", vec![])
+                .await;
+        }
+        el.click().await?;
+        if navigates {
+            self.until_new_page(what).await;
+        }
+        Ok(())
     }
 
     /// Whether clicking `el` loads another document in this tab.
@@ -301,20 +310,8 @@ return el.form.noValidate || el.formNoValidate || el.form.checkValidity();"#;
                 .for_element(Locator::LinkText(text))
                 .await
                 .unwrap_or_else(|e| panic!("link {text}: {e}"));
-            let navigates = self.leads_elsewhere(&link).await;
-            if navigates {
-                let _ = self
-                    .client
-                    .execute("window.__journeyDoc = true; return true", vec![])
-                    .await;
-            }
-            match link.click().await {
-                Ok(()) => {
-                    if navigates {
-                        self.until_new_page(text).await;
-                    }
-                    return;
-                }
+            match self.click_element(&link, text).await {
+                Ok(()) => return,
                 Err(e) if is_stale(&e) && tokio::time::Instant::now() < until => {
                     tokio::time::sleep(POLL).await;
                 }

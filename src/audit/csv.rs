@@ -3,9 +3,12 @@
 use chrono::{FixedOffset, Offset, Utc};
 
 use super::chain::canonical_json;
+use super::labels::{action_label, details_text, object_label, role_label};
 use super::AuditRecord;
 
-const HEADER: [&str; 9] = [
+/// Chinese first, for the auditor reading the file; the stored codes last, for filtering
+/// and for matching the trail's chain.
+const HEADER: [&str; 12] = [
     "时间",
     "操作人",
     "角色",
@@ -15,6 +18,9 @@ const HEADER: [&str; 9] = [
     "对象",
     "结果",
     "详情",
+    "操作代码",
+    "角色代码",
+    "详情原文",
 ];
 
 /// The records as CSV text: UTF-8 with a byte-order mark (without it Excel on a Chinese
@@ -37,12 +43,18 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
                     .format("%Y-%m-%d %H:%M:%S%.6f %:z")
                     .to_string(),
                 opt_int(r.actor_account_id),
-                r.actor_role.clone().unwrap_or_default(),
+                r.actor_role
+                    .as_deref()
+                    .map(|role| role_label(role).to_owned())
+                    .unwrap_or_default(),
                 opt_int(r.tenant_id),
                 r.source_ip.clone().unwrap_or_default(),
-                r.action.clone(),
-                r.object.clone(),
+                action_label(&r.action),
+                object_label(&r.object),
                 r.outcome.label_zh().to_owned(),
+                details_text(&r.details),
+                r.action.clone(),
+                r.actor_role.clone().unwrap_or_default(),
                 canonical_json(&r.details),
             ],
         );

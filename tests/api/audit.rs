@@ -814,13 +814,20 @@ async fn csv_export_has_bom_chinese_header_quoting_and_a_formula_guard() {
     let mut lines = csv.trim_start_matches('\u{feff}').split("\r\n");
     assert_eq!(
         lines.next().unwrap(),
-        "时间,操作人,角色,租户,来源IP,操作,对象,结果,详情"
+        "时间,操作人,角色,租户,来源IP,操作,对象,结果,详情,操作代码,角色代码,详情原文"
     );
     let row = lines.next().unwrap();
+    // Issue 13.7: the auditor reads Chinese; the stored codes follow at the end.
     assert!(
-        row.starts_with(
-            "2026-10-12 10:00:00.000000 +08:00,9,school_admin,10,'-1+1,student.update,"
-        ),
+        row.starts_with("2026-10-12 10:00:00.000000 +08:00,9,学校管理员,10,'-1+1,"),
+        "{row}"
+    );
+    assert!(row.contains(",student.update,school_admin,"), "{row}");
+    assert!(
+        !row.split(',')
+            .nth(5)
+            .unwrap_or_default()
+            .contains("student"),
         "{row}"
     );
     assert!(
@@ -834,7 +841,7 @@ async fn csv_export_has_bom_chinese_header_quoting_and_a_formula_guard() {
     assert!(csv.ends_with("\r\n"));
     assert_eq!(
         to_csv(&[]),
-        "\u{feff}时间,操作人,角色,租户,来源IP,操作,对象,结果,详情\r\n"
+        "\u{feff}时间,操作人,角色,租户,来源IP,操作,对象,结果,详情,操作代码,角色代码,详情原文\r\n"
     );
 }
 

@@ -475,7 +475,7 @@ pub(super) fn course_form(
                 (field("待支付名额保留（分钟）", "hold_minutes", html! {
                     input type="number" id="hold_minutes" name="hold_minutes" value=(f.hold_minutes) min="5" max="1440" step="1";
                 }, e("hold_minutes")))
-                (field("所属系列课程", "parent_code", select("parent_code", &series, &f.parent_code, false), e("parent_code")))
+                (field("所属系列课程（家长可只报其中的子项目，也可整套报名）", "parent_code", select("parent_code", &series, &f.parent_code, false), e("parent_code")))
             }
             (field("上课星期", "weekdays", checks("weekdays", &days, &f.weekdays), e("weekdays")))
             (field("可报名年级", "eligible_levels", checks("eligible_levels", &levels, &f.eligible_levels), e("eligible_levels")))

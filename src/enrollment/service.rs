@@ -87,6 +87,16 @@ pub fn check_bookable(c: &CourseRow, level: i16, now: DateTime<Utc>) -> Result<(
     Ok(())
 }
 
+/// The refusal of a course that does not exist or is not open to the caller.
+pub(crate) fn course_not_found(course_id: i64) -> ApiError {
+    ApiError::new(
+        ErrorKind::NotFound,
+        "COURSE_NOT_FOUND",
+        "找不到该课程",
+        json!({ "course_id": course_id }),
+    )
+}
+
 /// Books `course_id` for the caller's child: the course itself, or every sub-item of a
 /// series course, all or nothing. Returns the held enrollments.
 pub async fn book(
@@ -100,14 +110,7 @@ pub async fn book(
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let (course, subs) = courses::course_with_items(tx.conn(), course_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "COURSE_NOT_FOUND",
-                "找不到该课程",
-                json!({ "course_id": course_id }),
-            )
-        })?;
+        .ok_or_else(|| course_not_found(course_id))?;
     let items = if subs.is_empty() { vec![course] } else { subs };
     let mut out = Vec::with_capacity(items.len());
     for c in &items {
@@ -240,14 +243,7 @@ pub async fn clashes(
     let (course, subs) = courses::course_with_items(tx.conn(), course_id)
         .await?
         .filter(|(c, _)| c.status == "published")
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "COURSE_NOT_FOUND",
-                "找不到该课程",
-                json!({ "course_id": course_id }),
-            )
-        })?;
+        .ok_or_else(|| course_not_found(course_id))?;
     let items = if subs.is_empty() { vec![course] } else { subs };
     let mut out = Vec::new();
     for c in &items {

@@ -163,14 +163,7 @@ pub async fn join(
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "COURSE_NOT_FOUND",
-                "找不到该课程",
-                json!({ "course_id": course_id }),
-            )
-        })?;
+        .ok_or_else(|| service::course_not_found(course_id))?;
     service::check_bookable(&course, level, now)?;
     let lottery = course.allocation == "lottery";
     if !lottery {
@@ -331,14 +324,7 @@ pub async fn draw(
     let now = st.clock.now();
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "COURSE_NOT_FOUND",
-                "找不到该课程",
-                json!({ "course_id": course_id }),
-            )
-        })?;
+        .ok_or_else(|| service::course_not_found(course_id))?;
     if course.allocation != "lottery" {
         return Err(ApiError::new(
             ErrorKind::Unprocessable,

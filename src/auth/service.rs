@@ -551,14 +551,7 @@ pub async fn totp_setup(st: &AppState, auth: &AuthContext) -> Result<(String, St
             s
         }
     };
-    let label = st
-        .keys
-        .pii
-        .decrypt_str(&acct.phone_enc, PHONE_AAD)
-        .ok()
-        .and_then(|p| Phone::parse(&p).ok())
-        .map(|p| p.masked())
-        .unwrap_or_else(|| acct.display_name.clone());
+    let label = masked_phone(st, &acct).unwrap_or_else(|| acct.display_name.clone());
     Ok((totp::base32(&secret), totp::otpauth_uri(&secret, &label)))
 }
 
@@ -664,12 +657,15 @@ pub async fn my_phone_masked(st: &AppState, auth: &AuthContext) -> Result<String
     let acct = repo::account_by_id(&st.db_app, auth.account_id)
         .await?
         .ok_or(AuthError::Unauthenticated)?;
-    Ok(st
-        .keys
+    Ok(masked_phone(st, &acct).unwrap_or_else(|| "***".into()))
+}
+
+/// The account's phone, decrypted and masked (`138****5678`); `None` if it cannot be read.
+fn masked_phone(st: &AppState, acct: &repo::AccountRow) -> Option<String> {
+    st.keys
         .pii
         .decrypt_str(&acct.phone_enc, PHONE_AAD)
         .ok()
         .and_then(|p| Phone::parse(&p).ok())
         .map(|p| p.masked())
-        .unwrap_or_else(|| "***".into()))
 }

@@ -34,7 +34,8 @@ use afterschool::clock::{Clock, SystemClock};
 use afterschool::config::{DatabaseSettings, SecuritySettings};
 use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
 use afterschool::db::Database;
-use afterschool::http::{self, AppState};
+use afterschool::http;
+use afterschool::kernel::ctx::Ctx;
 use afterschool::keys::Keys;
 use afterschool::people::sample;
 use afterschool::pii::Phone;
@@ -305,7 +306,7 @@ async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<b
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let objects = dir.join("objects");
     let state = Arc::new(
-        AppState::new(
+        Ctx::new(
             db.app.clone(),
             clock.clone(),
             Arc::new(LocalStore::new(objects.clone())),

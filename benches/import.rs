@@ -14,7 +14,8 @@ use afterschool::clock::{Clock, SystemClock};
 use afterschool::config::{DatabaseSettings, SecuritySettings};
 use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
 use afterschool::db::Database;
-use afterschool::http::{self, AppState};
+use afterschool::http;
+use afterschool::kernel::ctx::Ctx;
 use afterschool::keys::Keys;
 use afterschool::people::sample;
 use afterschool::pii::Phone;
@@ -67,7 +68,7 @@ async fn run(cluster: &EmbeddedCluster, students: usize, runs: usize) -> anyhow:
     let objects =
         std::env::temp_dir().join(format!("afterschool-bench-objects-{}", std::process::id()));
     let state = Arc::new(
-        AppState::new(
+        Ctx::new(
             db.app.clone(),
             clock.clone(),
             Arc::new(LocalStore::new(objects.clone())),

@@ -11,7 +11,8 @@ use crate::auth::model::Role;
 use crate::clock::SystemClock;
 use crate::config::{LogFormat, Settings};
 use crate::db::Database;
-use crate::http::{self, AppState};
+use crate::http;
+use crate::kernel::ctx::Ctx;
 use crate::keys::Keys;
 use crate::tenancy::{manifest, migrate, provision, repo};
 
@@ -332,7 +333,7 @@ async fn seed_demo_people(db: &Database, keys: &Keys) {
 
 /// Published courses of the demo school (after its people: they name the demo teachers).
 /// Problems are reported, not fatal.
-async fn seed_demo_courses(st: &AppState) {
+async fn seed_demo_courses(st: &Ctx) {
     let result = async {
         let Some(rec) = crate::tenancy::repo::find_by_code(&st.db_app, "sqsf").await? else {
             return Ok(0);
@@ -385,7 +386,7 @@ async fn serve(
         .map_err(|e| anyhow::anyhow!("对象存储配置错误: {e}"))?;
     let keys = crate::keys::Keys::load(&settings.security)?;
     let state = Arc::new(
-        AppState::new(
+        Ctx::new(
             db.app.clone(),
             Arc::new(SystemClock),
             storage,

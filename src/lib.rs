@@ -25,6 +25,7 @@ pub mod db;
 pub mod enrollment;
 pub mod error;
 pub mod http;
+pub mod kernel;
 pub mod keys;
 pub mod ledger;
 pub mod payments;

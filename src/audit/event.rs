@@ -76,6 +76,25 @@ pub struct AuditEvent {
 const MAX_ACTION_LEN: usize = 100;
 
 impl AuditEvent {
+    /// Who acted (account, and the role they acted in).
+    pub fn who(mut self, account_id: Option<i64>, role: Option<String>) -> Self {
+        self.actor_account_id = account_id;
+        self.actor_role = role;
+        self
+    }
+
+    /// The tenant the action touched.
+    pub fn at_tenant(mut self, tenant_id: Option<i64>) -> Self {
+        self.tenant_id = tenant_id;
+        self
+    }
+
+    /// The address the request came from.
+    pub fn with_ip(mut self, ip: Option<String>) -> Self {
+        self.source_ip = ip;
+        self
+    }
+
     pub fn new(action: impl Into<String>, object: impl Into<String>, outcome: Outcome) -> Self {
         Self {
             actor_account_id: None,

@@ -10,7 +10,7 @@ use super::guard::{authorize, client_info, Session};
 use super::model::{Permission, Role};
 use super::{repo, service};
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

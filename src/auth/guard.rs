@@ -10,10 +10,10 @@ use poem_openapi::SecurityScheme;
 
 use super::error::AuthError;
 use super::model::{Access, AuthContext, Domain, Permission};
-use super::service::{self, ClientInfo, EventExt};
+use super::service::{self, ClientInfo};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::{error_response, ApiError};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
 use crate::tenancy::model::TenantContext;
 use crate::tenancy::resolve::CurrentTenant;
 
@@ -35,7 +35,7 @@ pub fn client_info(req: &Request) -> ClientInfo {
 }
 
 async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<AuthContext> {
-    let Some(state) = req.data::<Arc<AppState>>() else {
+    let Some(state) = req.data::<Arc<Ctx>>() else {
         return Err(poem::Error::from_string(
             "state missing",
             poem::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -55,27 +55,27 @@ async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<AuthContex
 }
 
 async fn deny(
-    state: &AppState,
+    state: &Ctx,
     auth: &AuthContext,
     tenant_id: Option<i64>,
     perm: &Permission,
     err: AuthError,
 ) -> ApiError {
-    service::audit_event(
-        state,
-        AuditEvent::new("authz.denied", perm.operation_id, Outcome::Denied)
-            .who(Some(auth.account_id), None)
-            .at_tenant(tenant_id)
-            .with_ip(auth.source_ip.clone())
-            .details(serde_json::json!({ "code": crate::error::DomainError::code(&err) })),
-    )
-    .await;
+    state
+        .audit_event(
+            AuditEvent::new("authz.denied", perm.operation_id, Outcome::Denied)
+                .who(Some(auth.account_id), None)
+                .at_tenant(tenant_id)
+                .with_ip(auth.source_ip.clone())
+                .details(serde_json::json!({ "code": crate::error::DomainError::code(&err) })),
+        )
+        .await;
     err.into()
 }
 
 /// As [`authorize`] for a tenant permission: the tenant the request acts in.
 pub async fn authorize_tenant<'t>(
-    state: &AppState,
+    state: &Ctx,
     auth: &AuthContext,
     tenant: &'t CurrentTenant,
     perm: &Permission,
@@ -87,7 +87,7 @@ pub async fn authorize_tenant<'t>(
 /// Checks that the caller may perform `perm` here. For tenant permissions returns the
 /// tenant the request acts in.
 pub async fn authorize<'t>(
-    state: &AppState,
+    state: &Ctx,
     auth: &AuthContext,
     tenant: &'t CurrentTenant,
     perm: &Permission,

@@ -20,23 +20,3 @@ pub mod roles;
 pub mod service;
 pub mod sms;
 pub mod totp;
-
-use model::Permission;
-
-/// Every route's declared permission (the route walk test checks this covers the spec).
-pub fn route_permissions() -> Vec<Permission> {
-    let mut all = Vec::new();
-    all.extend_from_slice(api::PERMISSIONS);
-    all.extend_from_slice(role_api::PERMISSIONS);
-    all.extend_from_slice(platform_api::PERMISSIONS);
-    all.extend_from_slice(crate::tenancy::api::PERMISSIONS);
-    all.extend_from_slice(crate::school::api::PERMISSIONS);
-    all.extend_from_slice(crate::school::config_api::PERMISSIONS);
-    all.extend_from_slice(crate::people::api::PERMISSIONS);
-    all.extend_from_slice(crate::people::import_api::PERMISSIONS);
-    all.extend_from_slice(crate::courses::api::PERMISSIONS);
-    all.extend_from_slice(crate::enrollment::api::PERMISSIONS);
-    all.extend_from_slice(crate::enrollment::staff_api::PERMISSIONS);
-    all.extend_from_slice(crate::payments::api::PERMISSIONS);
-    all
-}

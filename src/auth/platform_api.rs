@@ -13,7 +13,7 @@ use super::roles::{self, RoleAssignmentView};
 use super::sms;
 use crate::audit::{self, AuditFilter, AuditRecord, Outcome};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::tenancy::repo as tenant_repo;
 
 #[derive(Debug, Object)]

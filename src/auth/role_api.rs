@@ -8,7 +8,7 @@ use super::guard::{authorize_tenant, Session};
 use super::model::{Permission, Role};
 use super::roles::{self, RoleAssignmentView};
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

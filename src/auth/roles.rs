@@ -9,10 +9,10 @@ use sqlx::PgConnection;
 
 use super::error::AuthError;
 use super::model::{AuthContext, Domain, Role};
-use super::service::{parse_phone, phone_hash, EventExt, PHONE_AAD};
+use super::service::{parse_phone, phone_hash, PHONE_AAD};
 use super::{password, repo};
 use crate::audit::{self, AuditEvent, Outcome};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
 use crate::keys::Keys;
 use crate::pii::Phone;
 use crate::tenancy::model::TenantContext;
@@ -107,21 +107,21 @@ pub async fn grant(
 }
 
 pub async fn list_in_tenant(
-    st: &AppState,
+    st: &Ctx,
     tenant: &TenantContext,
 ) -> Result<Vec<RoleAssignmentView>, AuthError> {
     let rows = repo::assignments_in_tenant(&st.db_app, Some(tenant.id)).await?;
     Ok(rows.into_iter().filter_map(|r| view(&st.keys, r)).collect())
 }
 
-pub async fn list_platform(st: &AppState) -> Result<Vec<RoleAssignmentView>, AuthError> {
+pub async fn list_platform(st: &Ctx) -> Result<Vec<RoleAssignmentView>, AuthError> {
     let rows = repo::assignments_in_tenant(&st.db_app, None).await?;
     Ok(rows.into_iter().filter_map(|r| view(&st.keys, r)).collect())
 }
 
 async fn audit_in(
     conn: &mut PgConnection,
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     ev: AuditEvent,
 ) -> Result<(), AuthError> {
@@ -142,7 +142,7 @@ async fn audit_in(
 /// Returns (assignment id, account id, initial password).
 #[allow(clippy::too_many_arguments)]
 async fn grant_audited(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     phone: &Phone,
     name: &str,
@@ -184,7 +184,7 @@ async fn grant_audited(
 
 /// A tenant admin grants a role of the tenant's kind to the holder of `phone`.
 pub async fn assign_in_tenant(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tenant: &TenantContext,
     phone_raw: &str,
@@ -213,7 +213,7 @@ pub async fn assign_in_tenant(
 }
 
 pub async fn revoke_in_tenant(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tenant: &TenantContext,
     assignment_id: i64,
@@ -254,7 +254,7 @@ pub async fn revoke_in_tenant(
 /// The system administrator creates a bureau, school-admin or agency-admin account. A new
 /// account gets a random initial password, shown once, that must be changed at first use.
 pub async fn create_account(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     phone_raw: &str,
     name: &str,
@@ -293,7 +293,7 @@ pub async fn create_account(
 
 /// The security administrator grants an operator role.
 pub async fn assign_platform(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     phone_raw: &str,
     name: &str,

@@ -10,7 +10,7 @@ use super::model::{AuthContext, Role};
 use super::ratelimit::check;
 use super::{password, repo, totp};
 use crate::audit::{self, AuditEvent, Outcome};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
 use crate::pii::Phone;
 
 pub const TOTP_AAD: &[u8] = b"platform.accounts.totp_secret";
@@ -56,17 +56,8 @@ pub fn parse_phone(raw: &str) -> Result<Phone, AuthError> {
     Phone::parse(raw).map_err(|e| AuthError::InvalidPhone(e.to_string()))
 }
 
-pub fn phone_hash(st: &AppState, phone: &Phone) -> Vec<u8> {
+pub fn phone_hash(st: &Ctx, phone: &Phone) -> Vec<u8> {
     st.keys.pii.blind_index("phone", phone.as_str())
-}
-
-/// Appends an audit record in its own transaction. Failing to audit is logged loudly but
-/// does not change the answer already decided (the denial or failure stands).
-pub async fn audit_event(st: &AppState, ev: AuditEvent) {
-    if let Err(e) = audit::append_standalone(&st.db_app, &st.keys.audit, &ev, st.clock.now()).await
-    {
-        tracing::error!(error = %e, action = %ev.action, "audit append failed");
-    }
 }
 
 fn rate_limit(
@@ -79,7 +70,7 @@ fn rate_limit(
 }
 
 fn password_change_due(
-    st: &AppState,
+    st: &Ctx,
     roles: &[Role],
     changed: Option<DateTime<Utc>>,
     has_password: bool,
@@ -95,7 +86,7 @@ fn password_change_due(
 }
 
 async fn open_session(
-    st: &AppState,
+    st: &Ctx,
     account_id: i64,
     mfa_passed: bool,
     client: &ClientInfo,
@@ -120,7 +111,7 @@ async fn open_session(
 }
 
 async fn fail(
-    st: &AppState,
+    st: &Ctx,
     account_id: i64,
     phone: &Phone,
     client: &ClientInfo,
@@ -136,8 +127,7 @@ async fn fail(
     .await?;
     audit_failure(st, account_id, phone, client, reason).await;
     if locked.is_some() {
-        audit_event(
-            st,
+        st.audit_event(
             AuditEvent::new("auth.lockout", phone.masked(), Outcome::Success)
                 .who(Some(account_id), None)
                 .with_ip(client.ip.clone())
@@ -153,14 +143,13 @@ async fn fail(
 /// sign in this way): it neither extends a lock nor tells the caller anything an unknown
 /// phone would not.
 async fn audit_failure(
-    st: &AppState,
+    st: &Ctx,
     account_id: i64,
     phone: &Phone,
     client: &ClientInfo,
     reason: &str,
 ) {
-    audit_event(
-        st,
+    st.audit_event(
         AuditEvent::new("auth.login", phone.masked(), Outcome::Failure)
             .who(Some(account_id), None)
             .with_ip(client.ip.clone())
@@ -169,7 +158,7 @@ async fn audit_failure(
     .await;
 }
 
-fn check_locked(st: &AppState, acct: &repo::AccountRow) -> Result<(), AuthError> {
+fn check_locked(st: &Ctx, acct: &repo::AccountRow) -> Result<(), AuthError> {
     if acct.status != "active" {
         return Err(AuthError::Disabled);
     }
@@ -185,7 +174,7 @@ fn check_locked(st: &AppState, acct: &repo::AccountRow) -> Result<(), AuthError>
 
 /// Password sign-in (all roles); admin roles with TOTP enabled must also give a code.
 pub async fn login_password(
-    st: &AppState,
+    st: &Ctx,
     phone_raw: &str,
     password_raw: &str,
     totp_code: Option<&str>,
@@ -198,8 +187,7 @@ pub async fn login_password(
     let Some(acct) = repo::account_by_phone_hash(&st.db_app, &hash).await? else {
         // Same answer and similar cost as a wrong password: no account enumeration.
         let _ = password::verify(password_raw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-        audit_event(
-            st,
+        st.audit_event(
             AuditEvent::new("auth.login", phone.masked(), Outcome::Failure)
                 .with_ip(client.ip.clone())
                 .details(serde_json::json!({ "reason": "unknown_account" })),
@@ -259,8 +247,7 @@ pub async fn login_password(
     }
     repo::reset_failures(&st.db_app, acct.id).await?;
     let (token, expires_at) = open_session(st, acct.id, mfa_passed, client).await?;
-    audit_event(
-        st,
+    st.audit_event(
         AuditEvent::new("auth.login", phone.masked(), Outcome::Success)
             .who(Some(acct.id), roles.first().map(|r| r.as_str().to_string()))
             .with_ip(client.ip.clone())
@@ -280,7 +267,7 @@ pub async fn login_password(
 /// Sends a one-time sign-in code. Answers the same whether or not the phone has an account,
 /// so the endpoint cannot be used to find out who is registered.
 pub async fn send_sms_code(
-    st: &AppState,
+    st: &Ctx,
     phone_raw: &str,
     client: &ClientInfo,
 ) -> Result<(), AuthError> {
@@ -319,7 +306,7 @@ pub async fn send_sms_code(
 
 /// Sign-in with a one-time SMS code: single use, a few attempts, expires in minutes.
 pub async fn login_sms(
-    st: &AppState,
+    st: &Ctx,
     phone_raw: &str,
     code: &str,
     client: &ClientInfo,
@@ -370,8 +357,7 @@ pub async fn login_sms(
     }
     repo::reset_failures(&st.db_app, acct.id).await?;
     let (token, expires_at) = open_session(st, acct.id, true, client).await?;
-    audit_event(
-        st,
+    st.audit_event(
         AuditEvent::new("auth.login", phone.masked(), Outcome::Success)
             .who(
                 Some(acct.id),
@@ -399,7 +385,7 @@ pub async fn login_sms(
 
 /// Turns a bearer token into the caller, enforcing idle (30 min) and absolute (12 h) expiry.
 pub async fn authenticate(
-    st: &AppState,
+    st: &Ctx,
     token: &str,
     client: &ClientInfo,
 ) -> Result<AuthContext, AuthError> {
@@ -441,14 +427,13 @@ pub async fn authenticate(
 
 /// Audits an action the signed-in caller took on their own account.
 async fn audit_self(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     action: &str,
     object: String,
     details: serde_json::Value,
 ) {
-    audit_event(
-        st,
+    st.audit_event(
         AuditEvent::new(action, object, Outcome::Success)
             .who(Some(auth.account_id), None)
             .with_ip(auth.source_ip.clone())
@@ -458,12 +443,12 @@ async fn audit_self(
 }
 
 /// Audits an action on the caller's own account that needs no details.
-async fn audit_own_account(st: &AppState, auth: &AuthContext, action: &str) {
+async fn audit_own_account(st: &Ctx, auth: &AuthContext, action: &str) {
     let object = format!("account:{}", auth.account_id);
     audit_self(st, auth, action, object, serde_json::json!({})).await;
 }
 
-pub async fn logout(st: &AppState, auth: &AuthContext) -> Result<(), AuthError> {
+pub async fn logout(st: &Ctx, auth: &AuthContext) -> Result<(), AuthError> {
     repo::revoke_session(&st.db_app, auth.session_id, st.clock.now()).await?;
     audit_own_account(st, auth, "auth.logout").await;
     Ok(())
@@ -472,7 +457,7 @@ pub async fn logout(st: &AppState, auth: &AuthContext) -> Result<(), AuthError> 
 /// Changes the password, revokes every session of the account (all devices) and opens a
 /// fresh one for the caller.
 pub async fn change_password(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     old: Option<&str>,
     new: &str,
@@ -523,7 +508,7 @@ pub async fn change_password(
 }
 
 /// Starts TOTP enrolment: a new secret, kept encrypted until a first code confirms it.
-pub async fn totp_setup(st: &AppState, auth: &AuthContext) -> Result<(String, String), AuthError> {
+pub async fn totp_setup(st: &Ctx, auth: &AuthContext) -> Result<(String, String), AuthError> {
     if auth.totp_enabled {
         return Err(AuthError::TotpAlreadyEnabled);
     }
@@ -556,7 +541,7 @@ pub async fn totp_setup(st: &AppState, auth: &AuthContext) -> Result<(String, St
 }
 
 /// Confirms enrolment with a first code; the current session counts as second-factor passed.
-pub async fn totp_enable(st: &AppState, auth: &AuthContext, code: &str) -> Result<(), AuthError> {
+pub async fn totp_enable(st: &Ctx, auth: &AuthContext, code: &str) -> Result<(), AuthError> {
     if auth.totp_enabled {
         return Err(AuthError::TotpAlreadyEnabled);
     }
@@ -580,7 +565,7 @@ pub async fn totp_enable(st: &AppState, auth: &AuthContext, code: &str) -> Resul
 /// Records the guardian's consent to a version of the personal-data rules (default: the
 /// current one). Granting twice is harmless.
 pub async fn grant_consent(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     version: Option<&str>,
 ) -> Result<(), AuthError> {
@@ -612,7 +597,7 @@ pub async fn grant_consent(
     Ok(())
 }
 
-pub async fn withdraw_consent(st: &AppState, auth: &AuthContext, id: i64) -> Result<(), AuthError> {
+pub async fn withdraw_consent(st: &Ctx, auth: &AuthContext, id: i64) -> Result<(), AuthError> {
     if !repo::withdraw_consent(&st.db_app, auth.account_id, id, st.clock.now()).await? {
         return Err(AuthError::ConsentNotFound);
     }
@@ -628,32 +613,8 @@ pub async fn withdraw_consent(st: &AppState, auth: &AuthContext, id: i64) -> Res
 }
 
 /// Setters for the optional parts of an audit event, as sign-in code has them.
-pub trait EventExt {
-    fn who(self, account_id: Option<i64>, role: Option<String>) -> Self;
-    fn at_tenant(self, tenant_id: Option<i64>) -> Self;
-    fn with_ip(self, ip: Option<String>) -> Self;
-}
-
-impl EventExt for AuditEvent {
-    fn who(mut self, account_id: Option<i64>, role: Option<String>) -> Self {
-        self.actor_account_id = account_id;
-        self.actor_role = role;
-        self
-    }
-
-    fn at_tenant(mut self, tenant_id: Option<i64>) -> Self {
-        self.tenant_id = tenant_id;
-        self
-    }
-
-    fn with_ip(mut self, ip: Option<String>) -> Self {
-        self.source_ip = ip;
-        self
-    }
-}
-
 /// The caller's own phone, masked (`138****5678`), for the account's own page.
-pub async fn my_phone_masked(st: &AppState, auth: &AuthContext) -> Result<String, AuthError> {
+pub async fn my_phone_masked(st: &Ctx, auth: &AuthContext) -> Result<String, AuthError> {
     let acct = repo::account_by_id(&st.db_app, auth.account_id)
         .await?
         .ok_or(AuthError::Unauthenticated)?;
@@ -661,7 +622,7 @@ pub async fn my_phone_masked(st: &AppState, auth: &AuthContext) -> Result<String
 }
 
 /// The account's phone, decrypted and masked (`138****5678`); `None` if it cannot be read.
-fn masked_phone(st: &AppState, acct: &repo::AccountRow) -> Option<String> {
+fn masked_phone(st: &Ctx, acct: &repo::AccountRow) -> Option<String> {
     st.keys
         .pii
         .decrypt_str(&acct.phone_enc, PHONE_AAD)

@@ -20,9 +20,9 @@ use super::service::{self, CourseQuery, PictureUpload};
 use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
+use crate::kernel::actor::Actor;
 use crate::school::api::school_tx;
-use crate::school::config::Actor;
 use crate::storage::StorageError;
 
 pub struct CourseApi;

@@ -6,7 +6,7 @@
 //! `course_seats`; bookings (`enrollments`, `course_seats.taken`) belong to the enrollment
 //! module, which reads courses through [`repo::course_for_booking`] and [`repo::sub_items`].
 //! Must never read another tenant's schema or objects: every query runs in a
-//! [`crate::tenancy::context::TenantTx`] and every picture key carries the tenant's prefix.
+//! [`crate::kernel::tx::TenantTx`] and every picture key carries the tenant's prefix.
 
 pub mod api;
 mod error;

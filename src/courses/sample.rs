@@ -10,9 +10,9 @@ use super::model::{CourseClassType, CoursePricing, NewCourse};
 use super::service;
 use crate::auth::model::{Assignment, AuthContext, Role};
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::school::config::Actor;
-use crate::tenancy::context::TenantTx;
+use crate::kernel::actor::Actor;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantContext;
 
 struct Offer {
@@ -153,7 +153,7 @@ const OFFERS: &[Offer] = &[
 /// registration open from a day before `now` to early January. Returns how many courses
 /// it created (0 when the school already has courses or lacks the demo staff).
 pub async fn seed_demo(
-    st: &AppState,
+    st: &Ctx,
     tenant: &TenantContext,
     admin_account: i64,
     now: DateTime<Utc>,

@@ -19,10 +19,10 @@ use super::repo::{self, CourseFilter, CourseViewRow};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::Role;
 use crate::error::ApiError;
-use crate::school::config::Actor;
+use crate::kernel::actor::Actor;
+use crate::kernel::tx::TenantTx;
 use crate::school::repo as school_repo;
 use crate::storage::{sniff, ContentKind, ObjectKey, StoredObject, UploadPolicy};
-use crate::tenancy::context::TenantTx;
 
 const ALL_STATUSES: [&str; 3] = ["draft", "published", "closed"];
 const PUBLISHED_ONLY: [&str; 1] = ["published"];

@@ -6,9 +6,9 @@ use super::error::*;
 use super::model::*;
 use super::repo::{self};
 use crate::error::{ApiError, ErrorKind};
+use crate::kernel::tx::TenantTx;
 use crate::school::model::{TermRow, Weekdays};
 use crate::school::repo as school_repo;
-use crate::tenancy::context::TenantTx;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::{json, Map, Value};
 

@@ -9,7 +9,7 @@ use crate::auth::api::Done;
 use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct EnrollmentApi;

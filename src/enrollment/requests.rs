@@ -20,10 +20,10 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::courses::repo as courses;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::people::model::FieldError;
 use crate::people::service::{self as people, Scope};
-use crate::tenancy::context::TenantTx;
 
 /// Longest reason or review comment, as the table allows.
 pub const TEXT_MAX: usize = 500;
@@ -235,7 +235,7 @@ async fn view_of(tx: &mut TenantTx, id: i64) -> Result<RequestView, ApiError> {
 
 /// Audits a change to a request (last, before commit) and answers with its new state.
 async fn recorded(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     action: &str,
@@ -264,7 +264,7 @@ pub struct NewRequest<'a> {
 /// The parent asks to withdraw from, or transfer out of, a confirmed enrollment of their
 /// own child. One pending request per enrollment.
 pub async fn file(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     req: &NewRequest<'_>,
@@ -380,7 +380,7 @@ async fn check_target(
 
 /// The child's requests, newest first, with the refund progress of withdrawals.
 pub async fn of_child(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -396,7 +396,7 @@ pub async fn of_child(
 
 /// The parent takes back their own pending request.
 pub async fn withdraw_own(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     request_id: i64,
@@ -419,7 +419,7 @@ pub async fn withdraw_own(
 
 /// Requests of the children in the caller's classes (all for a school admin).
 pub async fn list(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     status: Option<RequestStatus>,
@@ -439,7 +439,7 @@ pub async fn list(
 
 /// The request, locked, if the caller may review it; otherwise REQUEST_NOT_FOUND.
 async fn reviewable(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     request_id: i64,
@@ -457,7 +457,7 @@ async fn reviewable(
 
 /// Rejects a pending request; the comment tells the parent why.
 pub async fn reject(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     request_id: i64,
@@ -493,7 +493,7 @@ pub async fn reject(
 /// clashes with the child's other bookings is refused and nothing changes (the caller
 /// does not commit): the request stays pending, to be approved later or rejected.
 pub async fn approve(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     request_id: i64,
@@ -647,7 +647,7 @@ async fn transfer(
 /// The school ends a live enrollment (R-T03) with a reason: the seat goes back, the line
 /// moves on, pending requests about it close, and a paid one leaves a refund request.
 pub async fn cancel_by_school(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     enrollment_id: i64,

@@ -14,8 +14,8 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::courses::repo::{self as courses, CourseRow};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
-use crate::tenancy::context::TenantTx;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 
 fn child_not_found(id: i64) -> ApiError {
     // The same answer for "no such child" and "not your child": ids do not leak.
@@ -100,7 +100,7 @@ pub(crate) fn course_not_found(course_id: i64) -> ApiError {
 /// Books `course_id` for the caller's child: the course itself, or every sub-item of a
 /// series course, all or nothing. Returns the held enrollments.
 pub async fn book(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -232,7 +232,7 @@ async fn clashes_of(
 /// What booking `course_id` (every unit of a series) would clash with among the child's
 /// live bookings (R-P03): the same check and words as [`book`], asked before booking.
 pub async fn clashes(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -294,7 +294,7 @@ fn status_label(s: &str) -> &'static str {
 
 /// The parent lets go of a booking that is not paid yet; the seat goes back at once.
 pub async fn cancel_hold(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     enrollment_id: i64,
@@ -348,7 +348,7 @@ pub async fn cancel_hold(
 /// Confirms a held booking once it is paid (the payments issue calls this; a school admin
 /// may record an offline payment through the API). A hold that ran out is refused.
 pub async fn confirm(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     enrollment_id: i64,
@@ -406,7 +406,7 @@ pub async fn confirm(
 
 /// What the child may book (R-P02), with places left and whether it is booked already.
 pub async fn offers(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -545,7 +545,7 @@ pub fn served_days(
 
 /// Enrollment records of the child (R-P12), newest first.
 pub async fn records(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -562,7 +562,7 @@ pub async fn records(
 /// The child's weekly timetable (R-P11): live bookings by weekday and time, for the week
 /// containing `today`.
 pub async fn timetable(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,

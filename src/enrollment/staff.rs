@@ -16,10 +16,10 @@ use super::requests::scope_classes;
 use super::service::WEEKDAY_ZH;
 use crate::auth::model::AuthContext;
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::people::service::{self as people, Scope};
 use crate::school::calendar::{DayKind, TermCalendar};
-use crate::tenancy::context::TenantTx;
 
 // ---- views -------------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ fn schedule(days: &[i16], from: NaiveTime, to: NaiveTime) -> String {
 /// Live enrollments of the children in scope, optionally of one course or one class. A
 /// course shows when a child in scope holds a place in it, or when it was asked for.
 pub async fn enrollment_status(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     course_id: Option<i64>,
@@ -252,7 +252,7 @@ pub(crate) async fn calendars(tx: &mut TenantTx) -> Result<Vec<(i64, TermCalenda
 /// headcount of the children in scope. A homeroom teacher sees the sessions their
 /// children attend; an admin every session.
 pub async fn sessions(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     date: Option<NaiveDate>,
@@ -322,7 +322,7 @@ pub async fn sessions(
 /// The courses the caller teaches (as a staff member with the account's phone), published
 /// and not yet ended, by weekday and time.
 pub async fn my_timetable(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
 ) -> Result<TeachingTimetableView, ApiError> {

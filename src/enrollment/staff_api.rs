@@ -15,7 +15,7 @@ use super::staff::{self, EnrollmentStatusView, SessionsView, TeachingTimetableVi
 use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct EnrollmentStaffApi;

@@ -20,8 +20,8 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::courses::repo as courses;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
-use crate::tenancy::context::TenantTx;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantContext;
 
 /// Offers free seats of `course` to the line, first come (or first drawn) first. Returns
@@ -126,7 +126,7 @@ pub async fn sweep(
 }
 
 /// Runs [`sweep`] over every active school every `every`, for the life of the server.
-pub async fn run_sweeper(st: std::sync::Arc<AppState>, every: std::time::Duration) {
+pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
@@ -153,7 +153,7 @@ pub async fn run_sweeper(st: std::sync::Arc<AppState>, every: std::time::Duratio
 
 /// Joins the line of a full course, or applies to a lottery course during its window.
 pub async fn join(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -240,7 +240,7 @@ pub async fn join(
 
 /// The child's lines and applications, with how many are ahead.
 pub async fn of_child(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -315,7 +315,7 @@ pub fn draw_order(applications: &[i64], seed: u64) -> Vec<i64> {
 /// line from the seeded shuffle, the first `capacity` get offers (held enrollments), the
 /// rest stay in line in drawn order. Results and waitlist are published together.
 pub async fn draw(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     course_id: i64,

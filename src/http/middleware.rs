@@ -9,7 +9,7 @@ use poem::http::{HeaderValue, StatusCode, Uri};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
-use super::AppState;
+use super::Ctx;
 use crate::error::{error_response, ErrorBody};
 use crate::tenancy::resolve::{indicated_code, resolve, CurrentTenant};
 
@@ -197,7 +197,7 @@ fn normalise_error(e: poem::Error) -> Response {
 pub async fn resolve_tenant<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
-    state: Arc<AppState>,
+    state: Arc<Ctx>,
 ) -> poem::Result<Response> {
     let host = req
         .header("host")
@@ -266,7 +266,7 @@ const SIM_OPERATOR_PATHS: &[&str] = &["/control", "/inbox"];
 pub async fn sim_operator_only<E: Endpoint>(
     ep: Arc<E>,
     req: Request,
-    state: Arc<AppState>,
+    state: Arc<Ctx>,
 ) -> poem::Result<Response> {
     // Inside the nest the path is relative to the prefix; the original keeps it whole.
     let inner = req.uri().path().trim_end_matches('/');
@@ -287,7 +287,7 @@ pub async fn sim_operator_only<E: Endpoint>(
     ep.call(req).await.map(IntoResponse::into_response)
 }
 
-async fn operator_of(req: &Request, state: &AppState) -> Result<(), crate::error::ApiError> {
+async fn operator_of(req: &Request, state: &Ctx) -> Result<(), crate::error::ApiError> {
     use crate::auth::{error::AuthError, guard, service};
     let bearer = req
         .header("authorization")

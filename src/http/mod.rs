@@ -7,6 +7,7 @@
 //! an error in any shape other than `{code, message, details}`.
 
 pub mod conformance;
+pub mod handler;
 pub mod input;
 pub mod middleware;
 
@@ -17,161 +18,27 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::CatchPanic;
 use poem::web::{Data, Json};
 use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Response, Route, Server};
-use poem_openapi::{OpenApiService, Tags};
-use sqlx::PgPool;
+use poem_openapi::OpenApiService;
 
 use crate::auth::api::AuthApi;
-use crate::auth::authz::Authz;
 use crate::auth::platform_api::PlatformApi;
-use crate::auth::ratelimit::Limits;
 use crate::auth::role_api::RoleApi;
-use crate::auth::sms::{SimulatedSms, SmsSender};
-use crate::clock::Clock;
-use crate::config::SecuritySettings;
 use crate::courses::api::CourseApi;
 use crate::enrollment::api::EnrollmentApi;
 use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
-use crate::keys::Keys;
+use crate::kernel::ctx::Ctx;
 use crate::payments::api::PaymentApi;
 use crate::people::api::PeopleApi;
 use crate::people::import_api::ImportApi;
 use crate::school::api::SchoolApi;
 use crate::school::config_api::SchoolConfigApi;
-use crate::storage::ObjectStore;
 use crate::tenancy::api::TenancyApi;
-use crate::tenancy::resolve::CurrentTenant;
-use crate::wechatpay::{self, WechatPay, WechatPaySettings};
-
-#[derive(Tags)]
-pub enum ApiTags {
-    /// 登录与账号
-    Auth,
-    /// 租户
-    Tenancy,
-    /// 学校基础信息
-    School,
-    /// 角色管理
-    Roles,
-    /// 平台运营
-    Platform,
-}
+use crate::wechatpay;
 
 /// Largest request body accepted (413 beyond it). Uploads (documents, pictures) are the
 /// largest bodies; nothing else comes near.
 pub const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
-
-/// Shared state handed to every handler.
-pub struct AppState {
-    /// Pool of the NOINHERIT app login role: reads a tenant only inside a `TenantTx`.
-    pub db_app: PgPool,
-    pub clock: Arc<dyn Clock>,
-    pub storage: Arc<dyn ObjectStore>,
-    pub base_domain: String,
-    pub keys: Keys,
-    /// Read-only after start: shared without a lock.
-    pub authz: Arc<Authz>,
-    pub limits: Arc<Limits>,
-    pub sms: Arc<dyn SmsSender>,
-    pub security: SecuritySettings,
-    /// WeChat Pay: the client talking to the embedded simulator by default, to the real
-    /// platform after [`AppState::with_wechatpay`] with a `live` configuration.
-    pub wechatpay: Arc<dyn WechatPay>,
-    /// The WeChat Pay simulator served under `/sim/wxpay`; `None` in live mode (the routes
-    /// are then not mounted).
-    pub wxpay_sim: Option<Arc<wechatpay::Simulator>>,
-    /// WeChat web OAuth (the parent's openid): the simulator unless live.
-    pub wx_oauth: crate::payments::oauth::OAuthConfig,
-    /// Where browsers reach this server (`http.public_url`); `None`: the address it is
-    /// bound to. Every absolute URL the server builds starts here, never with a request's
-    /// `Host` header.
-    pub public_url: Option<String>,
-    /// Where this server reaches itself, known once it is bound.
-    local_base: std::sync::OnceLock<String>,
-}
-
-impl AppState {
-    /// The state with the built-in simulators (SMS, WeChat Pay) as outside parties.
-    pub async fn new(
-        db_app: PgPool,
-        clock: Arc<dyn Clock>,
-        storage: Arc<dyn ObjectStore>,
-        base_domain: String,
-        keys: Keys,
-        security: SecuritySettings,
-    ) -> anyhow::Result<Self> {
-        let wxpay = wechatpay::build(&WechatPaySettings::default(), db_app.clone(), clock.clone())?;
-        Ok(Self {
-            wechatpay: wxpay.client,
-            wxpay_sim: wxpay.simulator,
-            wx_oauth: crate::payments::oauth::OAuthConfig {
-                app_secret: None,
-                live: false,
-            },
-            sms: Arc::new(SimulatedSms {
-                pool: db_app.clone(),
-                keys: keys.pii.clone(),
-            }),
-            limits: Arc::new(Limits::new(&security)),
-            authz: Arc::new(Authz::embedded().await?),
-            db_app,
-            clock,
-            storage,
-            base_domain,
-            keys,
-            security,
-            public_url: None,
-            local_base: std::sync::OnceLock::new(),
-        })
-    }
-
-    /// Sets the address browsers reach this server at (`https://kh.example.cn`).
-    pub fn with_public_url(mut self, url: Option<String>) -> Self {
-        self.public_url = url.map(|u| u.trim_end_matches('/').to_string());
-        self
-    }
-
-    /// The origin for absolute URLs handed to browsers (redirects, WeChat's `redirect_uri`).
-    pub fn public_base(&self) -> String {
-        match &self.public_url {
-            Some(u) => u.clone(),
-            None => self.local_base(),
-        }
-    }
-
-    /// Where this server reaches itself (for calls to its own simulators).
-    pub fn local_base(&self) -> String {
-        self.local_base
-            .get()
-            .cloned()
-            .unwrap_or_else(|| "http://127.0.0.1".into())
-    }
-
-    /// Whether browsers reach this server over HTTPS as configured.
-    pub fn public_is_https(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
-    }
-
-    /// Replaces the WeChat Pay wiring with the one `settings` describe (`live` drops the
-    /// simulator). Fails on a configuration that must not start.
-    pub fn with_wechatpay(mut self, settings: &WechatPaySettings) -> anyhow::Result<Self> {
-        let wxpay = wechatpay::build(settings, self.db_app.clone(), self.clock.clone())?;
-        self.wechatpay = wxpay.client;
-        self.wxpay_sim = wxpay.simulator;
-        self.wx_oauth = crate::payments::oauth::OAuthConfig {
-            app_secret: settings.app_secret.clone(),
-            live: settings.mode == wechatpay::WechatPayMode::Live,
-        };
-        Ok(self)
-    }
-}
-
-/// Handler parameter: the shared state.
-pub type AppData<'a> = Data<&'a Arc<AppState>>;
-/// Handler parameter: the tenant the request was routed to, if any.
-pub type RequestTenant<'a> = Data<&'a CurrentTenant>;
 
 pub type Apis = (
     AuthApi,
@@ -187,6 +54,24 @@ pub type Apis = (
     RoleApi,
     PlatformApi,
 );
+
+/// Every route's declared permission (the route walk test checks this covers the spec).
+pub fn route_permissions() -> Vec<crate::auth::model::Permission> {
+    let mut all = Vec::new();
+    all.extend_from_slice(crate::auth::api::PERMISSIONS);
+    all.extend_from_slice(crate::auth::role_api::PERMISSIONS);
+    all.extend_from_slice(crate::auth::platform_api::PERMISSIONS);
+    all.extend_from_slice(crate::tenancy::api::PERMISSIONS);
+    all.extend_from_slice(crate::school::api::PERMISSIONS);
+    all.extend_from_slice(crate::school::config_api::PERMISSIONS);
+    all.extend_from_slice(crate::people::api::PERMISSIONS);
+    all.extend_from_slice(crate::people::import_api::PERMISSIONS);
+    all.extend_from_slice(crate::courses::api::PERMISSIONS);
+    all.extend_from_slice(crate::enrollment::api::PERMISSIONS);
+    all.extend_from_slice(crate::enrollment::staff_api::PERMISSIONS);
+    all.extend_from_slice(crate::payments::api::PERMISSIONS);
+    all
+}
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
@@ -266,7 +151,7 @@ fn spec_endpoint() -> Response {
         .body(spec_json())
 }
 
-pub fn build_app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+pub fn build_app(state: Arc<Ctx>) -> impl Endpoint<Output = Response> {
     let api = api_service();
     let docs = api.swagger_ui();
     let tenant_state = state.clone();
@@ -314,7 +199,7 @@ fn healthz() -> Json<serde_json::Value> {
 }
 
 #[handler]
-async fn readyz(state: Data<&Arc<AppState>>) -> Response {
+async fn readyz(state: Data<&Arc<Ctx>>) -> Response {
     let probe = tokio::time::timeout(
         Duration::from_secs(2),
         sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.0.db_app),
@@ -369,10 +254,10 @@ impl BoundServer {
     /// Serves until `shutdown` completes, then drains for up to 10 s.
     pub async fn serve(
         self,
-        state: Arc<AppState>,
+        state: Arc<Ctx>,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
-        let _ = state.local_base.set(self.local_base.clone());
+        state.set_local_base(self.local_base.clone());
         if let Some(sim) = &state.wxpay_sim {
             sim.set_local_base(self.local_base.clone());
         }

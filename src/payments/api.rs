@@ -13,7 +13,7 @@ use super::service;
 use crate::auth::guard::{authorize, authorize_tenant, client_info, Session};
 use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::people::import_api::FileFormat;
 use crate::school::api::school_tx;
 

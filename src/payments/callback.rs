@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::service::{self, SettleError};
 use crate::audit::{AuditEvent, Outcome};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
 
 /// Larger bodies are not WeChat's.
 const MAX_BODY: usize = 64 * 1024;
@@ -29,8 +29,8 @@ fn answer(status: StatusCode, message: &str) -> Response {
 }
 
 #[handler]
-pub async fn notify(req: &Request, body: Body, state: Data<&Arc<AppState>>) -> Response {
-    let st: &AppState = state.0;
+pub async fn notify(req: &Request, body: Body, state: Data<&Arc<Ctx>>) -> Response {
+    let st: &Ctx = state.0;
     let raw = match body.into_bytes_limit(MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return answer(StatusCode::PAYLOAD_TOO_LARGE, "请求体过大"),
@@ -38,8 +38,7 @@ pub async fn notify(req: &Request, body: Body, state: Data<&Arc<AppState>>) -> R
     let n = match st.wechatpay.verify_callback(req.headers(), &raw).await {
         Ok(n) => n,
         Err(e) => {
-            crate::auth::service::audit_event(
-                st,
+            st.audit_event(
                 AuditEvent::new(
                     "payment.callback.rejected",
                     "wechatpay:notify",

@@ -15,8 +15,8 @@ use super::service::{create_order, prepay, settle_transaction, views};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
-use crate::tenancy::context::TenantTx;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::wechatpay::{TradeState, WechatPayError};
 
 /// What asking WeChat to close an unpaid order came to.
@@ -31,7 +31,7 @@ pub(super) enum AtWechat {
 }
 
 /// Closes `o` at WeChat (so nobody can pay it); an order found paid is settled instead.
-pub(super) async fn close_at_wechat(st: &AppState, o: &OrderRow) -> AtWechat {
+pub(super) async fn close_at_wechat(st: &Ctx, o: &OrderRow) -> AtWechat {
     if settle_by_query(st, o).await {
         return AtWechat::Paid;
     }
@@ -55,7 +55,7 @@ pub(super) async fn close_at_wechat(st: &AppState, o: &OrderRow) -> AtWechat {
 }
 
 /// Closes unpaid orders whose holds ran out. Returns how many closed.
-pub async fn close_expired(st: &AppState) -> Result<usize, ApiError> {
+pub async fn close_expired(st: &Ctx) -> Result<usize, ApiError> {
     let now = st.clock.now();
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::open_orders(&mut conn, Some(now), 100).await?;
@@ -74,7 +74,7 @@ pub async fn close_expired(st: &AppState) -> Result<usize, ApiError> {
 
 /// Asks WeChat about an unpaid order and settles it when it was paid. `true` when it is
 /// paid now.
-async fn settle_by_query(st: &AppState, o: &OrderRow) -> bool {
+async fn settle_by_query(st: &Ctx, o: &OrderRow) -> bool {
     match st.wechatpay.query_by_out_trade_no(&o.out_trade_no).await {
         Ok(tr) if tr.trade_state == TradeState::Success => {
             match settle_transaction(st, &tr, None).await {
@@ -100,7 +100,7 @@ async fn settle_by_query(st: &AppState, o: &OrderRow) -> bool {
 
 /// On start: every unpaid order is looked up at WeChat, so a payment whose callback was lost
 /// while the server was down is settled. Returns how many were found paid.
-pub async fn recover(st: &AppState) -> Result<usize, ApiError> {
+pub async fn recover(st: &Ctx) -> Result<usize, ApiError> {
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::open_orders(&mut conn, None, 1000).await?;
     drop(conn);
@@ -166,7 +166,7 @@ async fn own_order(
 /// or the other way round) the old order is closed at WeChat and a new one opened for the
 /// same enrollments.
 pub async fn pay_order(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     mut tx: TenantTx,
     order_id: i64,
@@ -205,7 +205,7 @@ pub async fn pay_order(
 /// held until their time runs out, so the parent may still pay them with a new order or
 /// give them up.
 pub async fn cancel_order(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     mut tx: TenantTx,
     order_id: i64,
@@ -232,8 +232,7 @@ pub async fn cancel_order(
     let now = st.clock.now();
     let mut conn = st.db_app.acquire().await?;
     repo::mark_closed(&mut conn, order.id, "家长取消支付", now).await?;
-    crate::auth::service::audit_event(
-        st,
+    st.audit_event(
         AuditEvent::new(
             "payment.order.cancel",
             format!("order:{}", order.id),
@@ -298,7 +297,7 @@ pub(super) enum Met {
 
 /// Closes an order replaced by one in the other channel. `Err` when it cannot close (paid
 /// meanwhile, or WeChat unreachable).
-pub(super) async fn close_replaced(st: &AppState, o: &OrderRow) -> Result<(), ApiError> {
+pub(super) async fn close_replaced(st: &Ctx, o: &OrderRow) -> Result<(), ApiError> {
     match close_at_wechat(st, o).await {
         AtWechat::Closed => {
             let mut conn = st.db_app.acquire().await?;

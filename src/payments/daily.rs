@@ -21,9 +21,9 @@ use serde_json::json;
 use crate::bank::{self, sim::ESCROW_ACCOUNT_NO};
 use crate::clock::cst;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LedgerError, LineId, Money};
-use crate::tenancy::context::TenantTx;
 use crate::tenancy::model::TenantContext;
 
 /// 日终处理结果
@@ -73,7 +73,7 @@ fn bank_err(e: bank::BankError) -> ApiError {
 
 /// Step 1 for one school: the units its paid lines delivered on `date`.
 async fn release_school(
-    st: &AppState,
+    st: &Ctx,
     tenant: &TenantContext,
     date: NaiveDate,
     at: DateTime<Utc>,
@@ -157,7 +157,7 @@ async fn release_school(
 }
 
 /// Closes `date`: releases, WeChat's settlement into escrow, reconciliation.
-pub async fn close_day(st: &AppState, date: NaiveDate) -> Result<DayCloseView, ApiError> {
+pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, ApiError> {
     let (start, end) = day_bounds(date)?;
     if end > st.clock.now() {
         return Err(ApiError::new(
@@ -242,7 +242,7 @@ pub async fn close_day(st: &AppState, date: NaiveDate) -> Result<DayCloseView, A
 
 /// Closes yesterday (Beijing time) if it is past 01:00 and yesterday has no reconciliation
 /// run yet. Called by the payments sweeper.
-pub async fn close_yesterday_if_due(st: &AppState) -> Result<Option<DayCloseView>, ApiError> {
+pub async fn close_yesterday_if_due(st: &Ctx) -> Result<Option<DayCloseView>, ApiError> {
     let local = st.clock.now().with_timezone(&cst());
     if chrono::Timelike::hour(&local) < 1 {
         return Ok(None);

@@ -17,7 +17,7 @@ use chrono::Utc;
 use poem::http::StatusCode;
 use poem::web::{Data, Query};
 use poem::{handler, Request, Response};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use super::repo;
 use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
 
 /// Where the simulated WeChat OAuth is served.
 pub const SIM_PREFIX: &str = "/sim/wechat";
@@ -33,15 +33,7 @@ const LIVE_AUTHORIZE: &str = "https://open.weixin.qq.com/connect/oauth2/authoriz
 const LIVE_API: &str = "https://api.weixin.qq.com";
 const CODE_TTL_SECS: i64 = 300;
 
-/// How this server reaches WeChat's OAuth.
-#[derive(Clone)]
-pub struct OAuthConfig {
-    /// `None`: the simulator on this server.
-    pub app_secret: Option<SecretString>,
-    pub live: bool,
-}
-
-fn state_for(st: &AppState, auth: &AuthContext) -> String {
+fn state_for(st: &Ctx, auth: &AuthContext) -> String {
     hex::encode(
         &st.keys
             .pii
@@ -51,7 +43,7 @@ fn state_for(st: &AppState, auth: &AuthContext) -> String {
 
 /// Whether `uri` is a page of this platform: same scheme, host and port as the configured
 /// public address. WeChat itself only returns to the registered 网页授权域名.
-fn is_ours(st: &AppState, uri: &str) -> bool {
+fn is_ours(st: &Ctx, uri: &str) -> bool {
     let (Ok(u), Ok(ours)) = (url::Url::parse(uri), url::Url::parse(&st.public_base())) else {
         return false;
     };
@@ -63,11 +55,7 @@ fn is_ours(st: &AppState, uri: &str) -> bool {
 
 /// The address to send the browser to; WeChat comes back to `redirect_uri` (a page of
 /// this platform) with a code.
-pub fn authorize_url(
-    st: &AppState,
-    auth: &AuthContext,
-    redirect_uri: &str,
-) -> Result<String, ApiError> {
+pub fn authorize_url(st: &Ctx, auth: &AuthContext, redirect_uri: &str) -> Result<String, ApiError> {
     if !is_ours(st, redirect_uri) {
         return Err(ApiError::new(
             ErrorKind::Unprocessable,
@@ -101,7 +89,7 @@ struct TokenAnswer {
 
 /// Exchanges the code and stores the caller's openid.
 pub async fn bind(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     code: &str,
     state: &str,
@@ -171,7 +159,7 @@ pub async fn bind(
 
 // --- the simulated WeChat OAuth ------------------------------------------------------------
 
-fn sim_sign(st: &AppState, payload: &str) -> String {
+fn sim_sign(st: &Ctx, payload: &str) -> String {
     hex::encode(&st.keys.pii.blind_index("wx_sim_oauth_code", payload)[..16])
 }
 
@@ -204,9 +192,9 @@ fn sim_refusal(errcode: u32, reason: &str) -> Response {
 pub async fn sim_authorize(
     req: &Request,
     Query(q): Query<AuthorizeQuery>,
-    state: Data<&Arc<AppState>>,
+    state: Data<&Arc<Ctx>>,
 ) -> Response {
-    let st: &AppState = state.0;
+    let st: &Ctx = state.0;
     if q.appid != st.wechatpay.appid() {
         return sim_refusal(40013, "appid 无效");
     }
@@ -255,11 +243,8 @@ struct TokenQuery {
 
 /// `GET /sim/wechat/sns/oauth2/access_token`: WeChat's answer shape, errors as `errcode`.
 #[handler]
-pub async fn sim_access_token(
-    Query(q): Query<TokenQuery>,
-    state: Data<&Arc<AppState>>,
-) -> Response {
-    let st: &AppState = state.0;
+pub async fn sim_access_token(Query(q): Query<TokenQuery>, state: Data<&Arc<Ctx>>) -> Response {
+    let st: &Ctx = state.0;
     let fail = |errcode: i64, errmsg: &str| {
         Response::builder()
             .content_type("application/json")

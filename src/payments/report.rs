@@ -13,10 +13,10 @@ use serde_json::json;
 use super::repo;
 use crate::clock::cst;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineStatement, Money, TenantId};
 use crate::tabular::{self as write, ColumnKind, SheetOut};
-use crate::tenancy::context::TenantTx;
 
 /// Longest period of one statement; by day, at most this many rows.
 const MAX_DAYS: i64 = 366;
@@ -126,7 +126,7 @@ fn bounds(from: NaiveDate, to: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc
 
 /// The statement of the tenant `tx` acts in.
 pub async fn settlement(
-    st: &AppState,
+    st: &Ctx,
     tx: &mut TenantTx,
     from: NaiveDate,
     to: NaiveDate,

@@ -19,9 +19,9 @@ use super::repo::{self, LineRow, NewLine, OrderRow, RefundRow};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId, Money, OrderId, TenantId};
-use crate::tenancy::context::TenantTx;
 use crate::tenancy::model::TenantContext;
 use crate::wechatpay::{
     NewH5Order, NewJsapiOrder, NewRefund as WxRefund, Notification, NotificationResource,
@@ -80,7 +80,7 @@ fn valid_key(k: &str) -> bool {
 /// with the same idempotency key), commits it, then asks WeChat Pay for the payment
 /// parameters. A WeChat failure leaves the order waiting: the same request again retries.
 pub async fn create_order(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     mut tx: TenantTx,
     req: NewOrder,
@@ -300,7 +300,7 @@ pub async fn create_order(
 /// Asks WeChat Pay for the payment parameters of an unpaid order (again, on a retry: the
 /// same `out_trade_no` with the same figures gets the same prepay id) and answers the view.
 pub(super) async fn prepay(
-    st: &AppState,
+    st: &Ctx,
     order: OrderRow,
     client_ip: Option<String>,
 ) -> Result<OrderView, ApiError> {
@@ -462,7 +462,7 @@ pub fn refund_view(r: &RefundRow) -> RefundView {
 
 /// The caller's orders at this school, newest first.
 pub async fn my_orders(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tenant: &TenantContext,
 ) -> Result<Vec<OrderView>, ApiError> {
@@ -473,7 +473,7 @@ pub async fn my_orders(
 
 /// The school's orders (R-S08), newest first, optionally of one status.
 pub async fn school_orders(
-    st: &AppState,
+    st: &Ctx,
     tenant: &TenantContext,
     status: Option<&str>,
 ) -> Result<Vec<OrderView>, ApiError> {
@@ -523,7 +523,7 @@ impl From<ApiError> for SettleError {
     }
 }
 
-async fn tenant_of(st: &AppState, tenant_id: i64) -> Result<TenantContext, SettleError> {
+async fn tenant_of(st: &Ctx, tenant_id: i64) -> Result<TenantContext, SettleError> {
     let rec = crate::tenancy::repo::find_by_id(&st.db_app, tenant_id).await?;
     rec.as_ref()
         .and_then(TenantContext::from_record)
@@ -535,7 +535,7 @@ async fn tenant_of(st: &AppState, tenant_id: i64) -> Result<TenantContext, Settl
 /// posted to the escrow ledger, the enrollments confirmed, an audit record. The amount, app
 /// id and merchant must be ours; a place given up meanwhile is refunded in full.
 pub async fn settle_transaction(
-    st: &AppState,
+    st: &Ctx,
     tr: &Transaction,
     notification_id: Option<&str>,
 ) -> Result<Settled, SettleError> {
@@ -595,8 +595,7 @@ pub async fn settle_transaction(
     };
     if let Some(reason) = mismatch {
         drop(tx);
-        crate::auth::service::audit_event(
-            st,
+        st.audit_event(
             AuditEvent::new(
                 "payment.callback.rejected",
                 format!("order:{}", order.id),
@@ -708,7 +707,7 @@ pub use super::closing::{close_expired, recover};
 #[allow(clippy::too_many_arguments)]
 async fn reserve(
     conn: &mut sqlx::PgConnection,
-    st: &AppState,
+    st: &Ctx,
     line: &LineRow,
     amount: Money,
     reason: &str,
@@ -751,7 +750,7 @@ fn check_reason(reason: &str) -> Result<String, ApiError> {
 
 /// A school admin refunds (part of) a paid line (R-S08): at most its unreleased part.
 pub async fn refund_line(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     mut tx: TenantTx,
     req: NewRefund,
@@ -835,7 +834,7 @@ pub async fn refund_line(
 /// [`submit_tenant_refunds`] after commit. `None` when the enrollment was never paid online
 /// (nothing to give back through WeChat).
 pub async fn refund_enrollment(
-    st: &AppState,
+    st: &Ctx,
     tx: &mut TenantTx,
     enrollment_id: i64,
     refund_request_id: i64,
@@ -879,13 +878,13 @@ pub async fn refund_enrollment(
 
 /// Sends a reserved refund to WeChat and stores its answer. Failures are logged; the
 /// sweeper resubmits (the same `out_refund_no`, so WeChat never refunds twice).
-pub async fn submit_refund(st: &AppState, refund_id: i64) {
+pub async fn submit_refund(st: &Ctx, refund_id: i64) {
     if let Err(e) = try_submit_refund(st, refund_id).await {
         tracing::warn!(refund = refund_id, error = %e.body().message, "refund submission failed; will retry");
     }
 }
 
-async fn try_submit_refund(st: &AppState, refund_id: i64) -> Result<(), ApiError> {
+async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
     let mut conn = st.db_app.acquire().await?;
     let Some(r) = repo::refund(&mut conn, refund_id).await? else {
         return Ok(());
@@ -923,7 +922,7 @@ async fn try_submit_refund(st: &AppState, refund_id: i64) -> Result<(), ApiError
 /// money leaves the ledger), CLOSED → 已关闭 (it goes back to the line), ABNORMAL → 异常
 /// (kept reserved for the school to resolve with the parent's bank).
 async fn apply_refund_status(
-    st: &AppState,
+    st: &Ctx,
     out_refund_no: &str,
     status: RefundStatus,
     wx_refund_id: Option<&str>,
@@ -1015,7 +1014,7 @@ async fn apply_refund_status(
 
 /// Sends a tenant's reserved refunds to WeChat now (after the transaction that reserved
 /// them committed).
-pub async fn submit_tenant_refunds(st: &AppState, tenant_id: i64) {
+pub async fn submit_tenant_refunds(st: &Ctx, tenant_id: i64) {
     let ids: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
         "select id from platform.refunds where tenant_id = $1 and status = 'requested' order by id",
     )
@@ -1033,7 +1032,7 @@ pub async fn submit_tenant_refunds(st: &AppState, tenant_id: i64) {
 }
 
 /// Resubmits refunds WeChat has not accepted yet (older than a minute).
-pub async fn resubmit_refunds(st: &AppState) -> Result<usize, ApiError> {
+pub async fn resubmit_refunds(st: &Ctx) -> Result<usize, ApiError> {
     let mut conn = st.db_app.acquire().await?;
     let pending =
         repo::unsubmitted_refunds(&mut conn, st.clock.now() - Duration::minutes(1)).await?;
@@ -1048,7 +1047,7 @@ pub async fn resubmit_refunds(st: &AppState) -> Result<usize, ApiError> {
 
 /// Handles a verified, decrypted callback. `Err` makes the receiver answer an error so
 /// WeChat delivers it again.
-pub async fn handle_notification(st: &AppState, n: &Notification) -> Result<(), SettleError> {
+pub async fn handle_notification(st: &Ctx, n: &Notification) -> Result<(), SettleError> {
     match &n.resource {
         NotificationResource::Transaction(tr) => {
             settle_transaction(st, tr, Some(&n.id)).await.map(|_| ())
@@ -1077,7 +1076,7 @@ pub async fn handle_notification(st: &AppState, n: &Notification) -> Result<(), 
 /// A refund callback must name our refund with our amount; anything else is refused and
 /// audited, and changes nothing.
 async fn check_refund_amount(
-    st: &AppState,
+    st: &Ctx,
     out_refund_no: &str,
     refund_fen: i64,
 ) -> Result<(), SettleError> {
@@ -1097,8 +1096,7 @@ async fn check_refund_amount(
         return Ok(());
     }
     let reason = format!("refund {refund_fen} fen, ours {expected} fen");
-    crate::auth::service::audit_event(
-        st,
+    st.audit_event(
         AuditEvent::new(
             "payment.callback.rejected",
             format!("refund:{id}"),
@@ -1116,7 +1114,7 @@ async fn check_refund_amount(
 
 /// One pass of the payments sweeper: close expired orders, resubmit refunds, close
 /// yesterday's escrow day once it is due.
-pub async fn sweep(st: &AppState) {
+pub async fn sweep(st: &Ctx) {
     if let Err(e) = super::daily::close_yesterday_if_due(st).await {
         tracing::warn!(error = %e.body().message, "payments sweep: day close failed");
     }
@@ -1129,7 +1127,7 @@ pub async fn sweep(st: &AppState) {
 }
 
 /// Recovers once, then sweeps every `every`, for the life of the server.
-pub async fn run_sweeper(st: std::sync::Arc<AppState>, every: std::time::Duration) {
+pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
     match recover(&st).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -13,7 +13,7 @@ use crate::auth::guard::Session;
 use crate::auth::model::{Permission, Role};
 use crate::auth::role_api::AssignRoleResponse;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct PeopleApi;

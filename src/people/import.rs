@@ -23,9 +23,9 @@ use super::service::{self, ClassIndex};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::tabular::{self, ColumnKind, Limits, Sheet, SheetOut, TabularError};
-use crate::tenancy::context::TenantTx;
 use crate::tenancy::model::TenantContext;
 
 /// Errors kept per job; a file with more is reported as "N more not listed".
@@ -414,7 +414,7 @@ fn job_view(r: JobRow, now: chrono::DateTime<chrono::Utc>) -> ImportJobView {
     }
 }
 
-pub async fn job(st: &AppState, tx: &mut TenantTx, id: Uuid) -> Result<ImportJobView, ApiError> {
+pub async fn job(st: &Ctx, tx: &mut TenantTx, id: Uuid) -> Result<ImportJobView, ApiError> {
     let sql = format!("select {JOB_COLS} from import_jobs where id = $1");
     let row: Option<JobRow> = sqlx::query_as(&sql)
         .bind(id)
@@ -430,7 +430,7 @@ pub async fn job(st: &AppState, tx: &mut TenantTx, id: Uuid) -> Result<ImportJob
     })
 }
 
-pub async fn jobs(st: &AppState, tx: &mut TenantTx) -> Result<Vec<ImportJobView>, ApiError> {
+pub async fn jobs(st: &Ctx, tx: &mut TenantTx) -> Result<Vec<ImportJobView>, ApiError> {
     let sql = format!("select {JOB_COLS} from import_jobs order by created_at desc limit 50");
     let rows: Vec<JobRow> = sqlx::query_as(&sql).fetch_all(tx.conn()).await?;
     let now = st.clock.now();
@@ -460,7 +460,7 @@ pub async fn job_errors(tx: &mut TenantTx, id: Uuid) -> Result<(Vec<RowError>, u
 
 /// Records the job (committed at once, so it is visible while it runs) and returns its id.
 pub async fn start(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tenant: &TenantContext,
     up: &Upload,
@@ -486,13 +486,7 @@ pub async fn start(
 }
 
 /// Runs a started job to its end; never returns an error (the job row carries it).
-pub async fn run(
-    st: Arc<AppState>,
-    auth: AuthContext,
-    tenant: TenantContext,
-    id: Uuid,
-    up: Upload,
-) {
+pub async fn run(st: Arc<Ctx>, auth: AuthContext, tenant: TenantContext, id: Uuid, up: Upload) {
     let outcome = execute(&st, &auth, &tenant, id, &up).await;
     if let Err(e) = outcome {
         tracing::error!(job = %id, code = %e.body().code, "import failed unexpectedly");
@@ -507,7 +501,7 @@ pub async fn run(
 /// Progress goes out in a transaction of its own: the import's transaction is invisible
 /// to the clerk until it commits.
 async fn progress(
-    st: &AppState,
+    st: &Ctx,
     tenant: &TenantContext,
     id: Uuid,
     phase: &str,
@@ -529,7 +523,7 @@ async fn progress(
 }
 
 async fn finish_failed(
-    st: &AppState,
+    st: &Ctx,
     tenant: &TenantContext,
     id: Uuid,
     errors: &[RowError],
@@ -610,7 +604,7 @@ fn shown_value(column: &str, value: &str) -> String {
 }
 
 async fn execute(
-    st: &Arc<AppState>,
+    st: &Arc<Ctx>,
     auth: &AuthContext,
     tenant: &TenantContext,
     id: Uuid,
@@ -706,7 +700,7 @@ async fn execute(
 
 #[allow(clippy::too_many_arguments)]
 async fn check_staff(
-    st: &AppState,
+    st: &Ctx,
     tx: &mut TenantTx,
     sheet: &Sheet,
     today: NaiveDate,
@@ -791,7 +785,7 @@ struct GuardianPlan {
 
 #[allow(clippy::too_many_arguments)]
 async fn check_students(
-    st: &AppState,
+    st: &Ctx,
     tx: &mut TenantTx,
     up: &Upload,
     today: NaiveDate,
@@ -948,7 +942,7 @@ async fn check_students(
 }
 
 async fn write_students_and_guardians(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     students: &StudentPlan,

@@ -12,7 +12,7 @@ use super::import::{self, ImportJobView, ImportKind};
 use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct ImportApi;
@@ -133,7 +133,7 @@ impl ImportApi {
         let auth = session.0.clone();
         let t2 = t.clone();
         tokio::spawn(async move { import::run(st, auth, t2, id, up).await });
-        let mut tx = crate::tenancy::context::TenantTx::begin(&app.0.db_app, &t).await?;
+        let mut tx = crate::kernel::tx::TenantTx::begin(&app.0.db_app, &t).await?;
         let out = import::job(app.0, &mut tx, id).await?;
         tx.commit().await?;
         Ok(Json(out))

@@ -4,7 +4,7 @@
 //! Owns the only code that writes those tables. Clear ID numbers and phones exist only in
 //! memory while a record is validated and encrypted, and in the audited reveal answers;
 //! everything stored or listed is ciphertext, a keyed hash or the masked form.
-//! Must never read another tenant's schema: every query runs in a [`crate::tenancy::context::TenantTx`].
+//! Must never read another tenant's schema: every query runs in a [`crate::kernel::tx::TenantTx`].
 
 pub mod api;
 pub mod import;

@@ -188,7 +188,7 @@ pub async fn seed_demo(
     use super::model::{GuardianFields, StaffFields, StudentFields};
     use super::{repo, service};
     use crate::error::ApiError;
-    use crate::tenancy::context::TenantTx;
+    use crate::kernel::tx::TenantTx;
 
     let mut tx = TenantTx::begin(pool, tenant).await?;
     let existing: i64 = sqlx::query_scalar("select count(*) from students")

@@ -16,10 +16,10 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::{AuthContext, Domain, Role};
 use crate::auth::roles;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::keys::Keys;
 use crate::pii::{IdNumber, Phone};
-use crate::tenancy::context::TenantTx;
 
 /// Blind-index domains. Phones share the accounts' domain so that a staff member or a
 /// guardian is matched to their platform account by equal hashes.
@@ -310,11 +310,7 @@ pub enum Scope {
     Classes(Vec<i64>),
 }
 
-pub async fn scope(
-    st: &AppState,
-    auth: &AuthContext,
-    tx: &mut TenantTx,
-) -> Result<Scope, ApiError> {
+pub async fn scope(st: &Ctx, auth: &AuthContext, tx: &mut TenantTx) -> Result<Scope, ApiError> {
     let roles = auth.roles_in_tenant(tx.tenant().id);
     if st
         .authz
@@ -407,7 +403,7 @@ pub struct StudentQuery {
 }
 
 pub async fn list_students(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     query: &StudentQuery,
@@ -441,7 +437,7 @@ pub async fn list_students(
 /// A parent's own children in this school: only after the parent has agreed to the
 /// current personal-data rules (a child's data is not processed for them before).
 pub async fn my_children(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
 ) -> Result<Vec<StudentView>, ApiError> {
@@ -548,7 +544,7 @@ async fn claim_id_number(
 /// A staff member leaves or a student leaves the school: the record stays (history, money
 /// owed), only its status changes.
 pub async fn mark_left(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     who: Person,
@@ -568,7 +564,7 @@ pub async fn mark_left(
 // ---- single-record forms -----------------------------------------------------------------
 
 pub async fn create_or_update_staff(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     id: Option<i64>,
@@ -612,7 +608,7 @@ pub async fn create_or_update_staff(
 }
 
 pub async fn create_or_update_student(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     id: Option<i64>,
@@ -658,11 +654,7 @@ pub async fn create_or_update_student(
     student_by_id(st, tx, sid).await
 }
 
-pub async fn student_by_id(
-    st: &AppState,
-    tx: &mut TenantTx,
-    id: i64,
-) -> Result<StudentView, ApiError> {
+pub async fn student_by_id(st: &Ctx, tx: &mut TenantTx, id: i64) -> Result<StudentView, ApiError> {
     // Reads the one row through the list query, so the view is built in one place.
     let rows = repo::students(
         tx.conn(),
@@ -680,7 +672,7 @@ pub async fn student_by_id(
 }
 
 pub async fn add_guardian(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
@@ -742,7 +734,7 @@ pub async fn add_guardian(
 // ---- audited clear reads -----------------------------------------------------------------
 
 pub async fn reveal_staff(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     id: i64,
@@ -774,7 +766,7 @@ pub async fn reveal_staff(
 }
 
 pub async fn reveal_student(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     id: i64,
@@ -803,11 +795,7 @@ pub async fn reveal_student(
 // ---- homeroom and roles --------------------------------------------------------------------
 
 /// Clear phone and name of an active staff member, for granting them a role.
-async fn staff_contact(
-    st: &AppState,
-    tx: &mut TenantTx,
-    id: i64,
-) -> Result<(String, Phone), ApiError> {
+async fn staff_contact(st: &Ctx, tx: &mut TenantTx, id: i64) -> Result<(String, Phone), ApiError> {
     let (name, _, ph_enc) = repo::staff_secret(tx.conn(), id)
         .await?
         .ok_or_else(|| not_found("教职工", id))?;
@@ -824,7 +812,7 @@ async fn staff_contact(
 /// homeroom_teacher role on the staff member's account (found or created by phone), in one
 /// transaction. The previous homeroom teacher loses the role when they lead no class.
 pub async fn set_homeroom(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     class_id: i64,
@@ -875,7 +863,7 @@ pub async fn set_homeroom(
 }
 
 pub async fn clear_homeroom(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     class_id: i64,
@@ -898,11 +886,7 @@ pub async fn clear_homeroom(
 }
 
 /// Withdraws the homeroom_teacher role from a staff member who leads no class any more.
-async fn release_homeroom_role(
-    st: &AppState,
-    tx: &mut TenantTx,
-    staff_id: i64,
-) -> Result<(), ApiError> {
+async fn release_homeroom_role(st: &Ctx, tx: &mut TenantTx, staff_id: i64) -> Result<(), ApiError> {
     if repo::homeroom_count(tx.conn(), staff_id).await? > 0 {
         return Ok(());
     }
@@ -926,7 +910,7 @@ async fn release_homeroom_role(
 /// Grants a staff member a school role (teacher, inspector, school admin) through the one
 /// audited grant path; returns (assignment id, initial password for a new admin account).
 pub async fn grant_staff_role(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: TenantTx,
     staff_id: i64,
@@ -970,7 +954,7 @@ fn department_taken(name: &str) -> ApiError {
 }
 
 async fn audit_department(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     action: &str,
@@ -987,7 +971,7 @@ async fn audit_department(
 
 /// Creates a department; a name already used is 409 `DEPARTMENT_EXISTS`. Audited.
 pub async fn create_department(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     raw_name: &str,
@@ -1010,7 +994,7 @@ pub async fn create_department(
 
 /// Renames a department. Audited.
 pub async fn rename_department(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     id: i64,
@@ -1038,7 +1022,7 @@ pub async fn rename_department(
 
 /// Deletes an empty department (one with members is 409 `DEPARTMENT_NOT_EMPTY`). Audited.
 pub async fn delete_department(
-    st: &AppState,
+    st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     id: i64,

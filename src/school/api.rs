@@ -10,8 +10,8 @@ use super::service;
 use crate::auth::guard::{authorize, Session};
 use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
-use crate::tenancy::context::TenantTx;
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
+use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantKind;
 
 pub struct SchoolApi;

@@ -21,16 +21,9 @@ use super::model::{
 };
 use super::{repo, service};
 use crate::audit::{AuditEvent, Outcome};
-use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::AppState;
-use crate::tenancy::context::TenantTx;
-
-/// Who makes the change (for the audit record) and the app it runs in (clock, audit key).
-pub struct Actor<'a> {
-    pub st: &'a AppState,
-    pub auth: &'a AuthContext,
-}
+use crate::kernel::actor::Actor;
+use crate::kernel::tx::TenantTx;
 
 /// Longest term, in days (both ends included).
 const TERM_MAX_DAYS: i64 = 200;

@@ -12,7 +12,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, OpenApi};
 
 use super::api::school_tx;
-use super::config::{self, Actor};
+use super::config;
 use super::model::{
     CalendarDay, ClassPatch, ClassView, GradePatch, GradeView, NewClass, NewGrade, NewPeriod,
     NewTerm, NewVenue, PeriodPatch, PeriodView, PromoteRequest, PromotionResult, TermDayRequest,
@@ -23,7 +23,8 @@ use crate::auth::api::Done;
 use crate::auth::guard::Session;
 use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
+use crate::kernel::actor::Actor;
 
 pub struct SchoolConfigApi;
 

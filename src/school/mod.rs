@@ -1,7 +1,7 @@
 //! A school's organisation and base configuration: grades, classes with aliases (R-S02),
 //! venues, periods and the term calendar (R-S05).
 //!
-//! Must never read another tenant's schema: every query runs in a [`crate::tenancy::context::TenantTx`].
+//! Must never read another tenant's schema: every query runs in a [`crate::kernel::tx::TenantTx`].
 
 pub mod api;
 pub mod calendar;

@@ -8,7 +8,7 @@ use super::calendar::{DayKind, TermCalendar};
 use super::model::{CalendarDay, CalendarView, GradeView, TermRow, TermView};
 use super::repo;
 use crate::error::{ApiError, ErrorKind};
-use crate::tenancy::context::TenantTx;
+use crate::kernel::tx::TenantTx;
 
 /// Every grade with its active classes (and graduated ones when `include_graduated`).
 pub async fn grades_with_classes(

@@ -5,7 +5,7 @@ use poem_openapi::{payload::Json, Object, OpenApi};
 use crate::auth::guard::{authorize_tenant, Session};
 use crate::auth::model::Permission;
 use crate::error::ApiError;
-use crate::http::{ApiTags, AppData, RequestTenant};
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
 
 const CURRENT: Permission = Permission::tenant("tenant_current", "tenant.info", "read");
 

@@ -2,10 +2,9 @@
 //! schema migrations, and the per-request tenant transaction.
 //!
 //! Owns everything that names a tenant schema or role. Must never let request code reach a
-//! tenant schema except through [`context::TenantTx`].
+//! tenant schema except through [`crate::kernel::tx::TenantTx`].
 
 pub mod api;
-pub mod context;
 pub mod manifest;
 pub mod migrate;
 pub mod model;

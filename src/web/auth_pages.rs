@@ -18,7 +18,7 @@ use crate::auth::guard::client_info;
 use crate::auth::model::Role;
 use crate::auth::service;
 use crate::error::{ApiError, DomainError};
-use crate::http::AppData;
+use crate::http::handler::AppData;
 
 pub fn mount(r: Route) -> Route {
     r.at("/", get(index))

@@ -26,8 +26,8 @@ use super::parent::form_urlencoded;
 use super::session::Web;
 use super::{api_status, WebError};
 use crate::error::ApiError;
-use crate::school::config::Actor;
-use crate::tenancy::context::TenantTx;
+use crate::kernel::actor::Actor;
+use crate::kernel::tx::TenantTx;
 
 pub fn mount(r: Route) -> Route {
     let r = org::mount(r);

@@ -408,7 +408,7 @@ async fn course_page(
 #[handler]
 async fn picture(web: Web, Path((id, n)): Path<(i64, i64)>) -> PageResult {
     let mut tx = web.school_tx(&crate::courses::api::PICTURE_GET).await?;
-    let who = crate::school::config::Actor {
+    let who = crate::kernel::actor::Actor {
         st: &web.app,
         auth: &web.auth,
     };

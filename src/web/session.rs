@@ -15,8 +15,8 @@ use super::WebError;
 use crate::auth::guard::{authorize, client_info};
 use crate::auth::model::{AuthContext, Permission, Role};
 use crate::auth::service;
-use crate::http::AppState;
-use crate::tenancy::context::TenantTx;
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantContext;
 use crate::tenancy::model::TenantKind;
 use crate::tenancy::resolve::CurrentTenant;
@@ -26,7 +26,7 @@ pub const COOKIE: &str = "as_session";
 
 /// A page request from a signed-in browser.
 pub struct Web {
-    pub app: Arc<AppState>,
+    pub app: Arc<Ctx>,
     pub auth: AuthContext,
     /// The tenant of the request (`/t/<code>/…`), if any.
     pub tenant: Option<TenantContext>,
@@ -98,7 +98,7 @@ impl Web {
 
 /// The CSRF token of a session: keyed hash of its token, so it needs no storage and dies
 /// with the session.
-pub fn csrf_token(app: &AppState, session_token: &str) -> String {
+pub fn csrf_token(app: &Ctx, session_token: &str) -> String {
     let mac = app.keys.pii.blind_index("web.csrf", session_token);
     hex::encode(&mac[..16])
 }
@@ -119,7 +119,7 @@ pub fn cookie_token(req: &Request) -> Option<String> {
 /// Whether the browser reached us over HTTPS: directly, through a proxy that says so
 /// (`X-Forwarded-Proto` or `Forwarded: proto=https`, as load balancers terminating TLS
 /// send), or because the configured public address is https.
-pub fn over_https(req: &Request, app: &AppState) -> bool {
+pub fn over_https(req: &Request, app: &Ctx) -> bool {
     let forwarded_proto = req
         .header("x-forwarded-proto")
         .and_then(|v| v.split(',').next())
@@ -190,7 +190,7 @@ fn same_origin(req: &Request) -> bool {
 impl<'a> FromRequest<'a> for Web {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let app = req
-            .data::<Arc<AppState>>()
+            .data::<Arc<Ctx>>()
             .cloned()
             .ok_or_else(|| WebError::Internal("state missing".into()))?;
         let tenant = req.data::<CurrentTenant>().and_then(|t| t.0.clone());

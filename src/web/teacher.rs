@@ -26,7 +26,7 @@ use crate::courses::service::{self as courses, CourseQuery};
 use crate::enrollment::requests::{self, RequestStatus};
 use crate::enrollment::staff::{self, CourseEnrollmentStatus, TeachingDay};
 use crate::enrollment::staff_api;
-use crate::school::config::Actor;
+use crate::kernel::actor::Actor;
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/teacher", get(home))

@@ -194,6 +194,14 @@ impl WechatPaySettings {
     }
 }
 
+/// How this server reaches WeChat's web OAuth (the parent's openid).
+#[derive(Clone)]
+pub struct OAuthConfig {
+    /// `None`: the simulator on this server.
+    pub app_secret: Option<secrecy::SecretString>,
+    pub live: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

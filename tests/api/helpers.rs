@@ -14,7 +14,8 @@ use afterschool::config::DatabaseSettings as DbSettings;
 use afterschool::config::SecuritySettings;
 use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
 use afterschool::db::Database;
-use afterschool::http::{self, AppState};
+use afterschool::http;
+use afterschool::kernel::ctx::Ctx;
 use afterschool::keys::Keys;
 use afterschool::pii::Phone;
 use afterschool::storage::LocalStore;
@@ -147,7 +148,7 @@ pub struct TestApp {
     pub clock: Arc<TestClock>,
     pub client: reqwest::Client,
     /// The running server's state (simulators, sweepers' entry points).
-    pub state: Arc<AppState>,
+    pub state: Arc<Ctx>,
     /// Keeps the local object store's folder alive as long as the app.
     _objects_dir: tempfile::TempDir,
     /// The system administrator's token, made at first use of the simulator's control.
@@ -261,7 +262,7 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
     let objects_dir = tempfile::tempdir().expect("tempdir");
     let keys = Keys::ephemeral();
     let state = Arc::new(
-        AppState::new(
+        Ctx::new(
             db.app.clone(),
             clock.clone() as Arc<dyn Clock>,
             Arc::new(LocalStore::new(objects_dir.path().to_path_buf())),

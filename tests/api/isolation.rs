@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use afterschool::config::DatabaseSettings;
-use afterschool::tenancy::context::TenantTx;
+use afterschool::kernel::tx::TenantTx;
 use futures::StreamExt;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_db_settings};

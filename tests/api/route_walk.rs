@@ -139,7 +139,7 @@ async fn every_route_refuses_no_session_another_tenant_and_a_role_without_the_pe
     app.apply_demo().await;
     let authz = Authz::embedded().await.unwrap();
     let spec: Value = serde_json::from_str(&afterschool::http::spec_json()).unwrap();
-    let declared: HashMap<&str, Permission> = afterschool::auth::route_permissions()
+    let declared: HashMap<&str, Permission> = afterschool::http::route_permissions()
         .into_iter()
         .map(|p| (p.operation_id, p))
         .collect();

@@ -13,7 +13,8 @@ use afterschool::auth::model::Role;
 use afterschool::clock::Clock;
 use afterschool::config::SecuritySettings;
 use afterschool::db::Database;
-use afterschool::http::{self, AppState};
+use afterschool::http;
+use afterschool::kernel::ctx::Ctx;
 use afterschool::keys::Keys;
 use afterschool::storage::LocalStore;
 use afterschool::wechatpay::keys::{generate_rsa_2048, private_key_from_pem, private_key_to_pem};
@@ -144,7 +145,7 @@ impl Receiver {
 
 struct WxApp {
     address: String,
-    state: Arc<AppState>,
+    state: Arc<Ctx>,
     sim: Arc<Simulator>,
     clock: Arc<TestClock>,
     db: Database,
@@ -166,7 +167,7 @@ async fn spawn_wxpay_at(clock: Arc<TestClock>) -> WxApp {
         .expect("open database");
     let objects = std::env::temp_dir().join(format!("wxpay-objects-{}", uuid::Uuid::new_v4()));
     let state = Arc::new(
-        AppState::new(
+        Ctx::new(
             db.app.clone(),
             clock.clone() as Arc<dyn Clock>,
             Arc::new(LocalStore::new(objects)),
@@ -979,7 +980,7 @@ async fn a_live_configuration_pointing_at_the_simulator_refuses_to_start() {
         notify_base_url: Some("https://pay.example.cn".into()),
         ..WechatPaySettings::default()
     };
-    let state = AppState::new(
+    let state = Ctx::new(
         app.db.app.clone(),
         app.clock.clone() as Arc<dyn Clock>,
         Arc::new(LocalStore::new(std::env::temp_dir())),
@@ -1004,7 +1005,7 @@ async fn a_live_configuration_pointing_at_the_simulator_refuses_to_start() {
         platform_public_key_file: Some(pub_file),
         ..settings
     };
-    let state = AppState::new(
+    let state = Ctx::new(
         app.db.app.clone(),
         app.clock.clone() as Arc<dyn Clock>,
         Arc::new(LocalStore::new(std::env::temp_dir())),

@@ -14,11 +14,11 @@ use crate::courses::model::{
     NewCourse,
 };
 use crate::courses::service::{self, CourseQuery};
+use crate::kernel::actor::Actor;
+use crate::kernel::tx::TenantTx;
 use crate::people::repo as people_repo;
-use crate::school::config::Actor;
 use crate::school::model::{GradeRow, PeriodView, TermRow, VenueView};
 use crate::school::repo as school_repo;
-use crate::tenancy::context::TenantTx;
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::parent::form_urlencoded;
 use crate::web::session::Web;

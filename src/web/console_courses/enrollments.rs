@@ -17,7 +17,7 @@ use crate::enrollment::requests;
 use crate::enrollment::service as enroll;
 use crate::enrollment::staff::{self, CourseEnrollmentStatus};
 use crate::enrollment::staff_api;
-use crate::school::config::Actor;
+use crate::kernel::actor::Actor;
 use crate::school::service as school;
 use crate::web::console::school_page;
 use crate::web::layout::{field, notice, when, Tone};

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use super::{download, options, select, Problems, CSV, XLSX};
 use crate::error::{ApiError, ErrorKind};
+use crate::kernel::tx::TenantTx;
 use crate::people::import::{self, ImportJobView, ImportKind, RowError};
 use crate::people::import_api as perm;
-use crate::tenancy::context::TenantTx;
 use crate::web::console::school_page;
 use crate::web::layout::{field, when};
 use crate::web::session::{see_other, Web};

@@ -537,7 +537,7 @@ async fn class_delete(web: Web, Path(id): Path<i64>) -> PageResult {
 mod dept {
     use super::*;
     use crate::error::ApiError;
-    use crate::tenancy::context::TenantTx;
+    use crate::kernel::tx::TenantTx;
 
     pub(super) async fn create(web: &Web, tx: &mut TenantTx, raw: &str) -> Result<(), ApiError> {
         people::create_department(&web.app, &web.auth, tx, raw)

@@ -19,13 +19,13 @@ use super::{
 };
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::ApiError;
+use crate::kernel::tx::TenantTx;
 use crate::people::api as perm;
 use crate::people::model::{guardian_cols, student_cols, Relation, StudentView};
 use crate::people::{repo, service as people};
 use crate::school::config_api::CLASSES;
 use crate::school::model::GradeView;
 use crate::school::service as school;
-use crate::tenancy::context::TenantTx;
 use crate::web::console::school_page;
 use crate::web::layout::{field, input};
 use crate::web::session::{see_other, Web};

@@ -8,13 +8,12 @@
 
 use sqlx::{Executor, PgConnection, PgPool, Postgres, Transaction};
 
-use super::model::TenantContext;
+use super::ctx::Ctx;
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::AuthContext;
-use crate::auth::service::EventExt;
 use crate::db::ident;
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::tenancy::model::TenantContext;
 
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
@@ -70,7 +69,7 @@ impl TenantTx {
     /// takes no lock shared with other transactions, so it can go anywhere in the work.
     pub async fn audit(
         &mut self,
-        st: &AppState,
+        st: &Ctx,
         auth: &AuthContext,
         ev: AuditEvent,
     ) -> Result<(), ApiError> {

@@ -1,0 +1,13 @@
+//! The ground floor: what every feature builds on, knowing nothing of HTTP, pages or any
+//! feature.
+//!
+//! - [`ctx::Ctx`]: the shared context (database, clock, keys, storage, outside parties'
+//!   clients, authorisation);
+//! - [`tx::TenantTx`]: the one way into a tenant's schema;
+//! - [`actor::Actor`]: who makes a change, for its audit record.
+//!
+//! Must never import `http`, `web` or a feature module.
+
+pub mod actor;
+pub mod ctx;
+pub mod tx;

@@ -84,6 +84,63 @@ pub trait DomainError: std::fmt::Display {
     fn details(&self) -> Value {
         Value::Object(Default::default())
     }
+    /// Seconds the caller should wait before trying again (429 answers' `Retry-After`).
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Every domain error answers with its own code and message; internal ones with a bare 500
+/// whose cause is logged.
+impl<E: DomainError> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::from_domain(&e)
+    }
+}
+
+/// A database error as the user sees it. PostgreSQL refuses NUL in text (22021,
+/// character_not_in_repertoire): input the request guard could not see, such as a
+/// multipart text field, so the caller's fault. Anything else is ours: a logged 500.
+impl DomainError for sqlx::Error {
+    fn kind(&self) -> ErrorKind {
+        if is_nul_refusal(self) {
+            ErrorKind::BadRequest
+        } else {
+            ErrorKind::Internal
+        }
+    }
+    fn code(&self) -> &'static str {
+        if is_nul_refusal(self) {
+            NUL_CODE
+        } else {
+            "INTERNAL"
+        }
+    }
+    fn user_message(&self) -> String {
+        if is_nul_refusal(self) {
+            NUL_MESSAGE.into()
+        } else {
+            "服务器内部错误，请稍后重试".into()
+        }
+    }
+    fn details(&self) -> Value {
+        if is_nul_refusal(self) {
+            serde_json::json!({ "in": "field" })
+        } else {
+            Value::Object(Default::default())
+        }
+    }
+}
+
+fn is_nul_refusal(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("22021"))
+}
+
+/// The name of the constraint a database error violated, if it is a constraint violation:
+/// features map their constraint names to their own errors with it
+/// (`Some("grades_code_key") => SchoolError::GradeCodeTaken`).
+pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
+    e.as_database_error().and_then(|d| d.constraint())
 }
 
 impl ApiError {
@@ -118,10 +175,23 @@ impl ApiError {
     }
 
     pub fn from_domain(err: &dyn DomainError) -> Self {
-        if err.kind() == ErrorKind::Internal {
-            return Self::internal(err);
+        match err.kind() {
+            ErrorKind::Internal => Self::internal(err),
+            ErrorKind::TooManyRequests => ApiError::TooManyRequests(
+                Json(ErrorBody {
+                    code: err.code().to_string(),
+                    message: err.user_message(),
+                    details: err.details(),
+                }),
+                err.retry_after().map(|s| s.max(1).to_string()),
+            ),
+            kind => {
+                if kind == ErrorKind::BadRequest && err.code() == NUL_CODE {
+                    tracing::info!(error = %err, "text with a NUL character refused");
+                }
+                Self::new(kind, err.code(), err.user_message(), err.details())
+            }
         }
-        Self::new(err.kind(), err.code(), err.user_message(), err.details())
     }
 
     pub fn body(&self) -> &ErrorBody {
@@ -139,29 +209,16 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        // PostgreSQL refuses NUL in text (22021, character_not_in_repertoire): input the
-        // request guard could not see, such as a multipart text field. The caller's fault.
-        if let sqlx::Error::Database(db) = &e {
-            if db.code().as_deref() == Some("22021") {
-                tracing::info!(error = %db, "text with a NUL character refused by the database");
-                return nul_refused("field");
-            }
-        }
-        ApiError::internal(e)
-    }
-}
-
 /// Code of the refusal of text carrying a NUL character, wherever it was found.
 pub const NUL_CODE: &str = "INPUT_NUL_CHARACTER";
+const NUL_MESSAGE: &str = "输入内容含有无法识别的控制字符，请删除后重试";
 
 /// The answer to input carrying NUL (`where_`: path, query, body or field).
 pub fn nul_refused(where_: &str) -> ApiError {
     ApiError::new(
         ErrorKind::BadRequest,
         NUL_CODE,
-        "输入内容含有无法识别的控制字符，请删除后重试",
+        NUL_MESSAGE,
         serde_json::json!({ "in": where_ }),
     )
 }

@@ -1,13 +1,16 @@
 //! Sign-in and the caller's own account: `/auth/*` and `/me*`. Each handler declares its
 //! [`Permission`] right above it; [`PERMISSIONS`] lists them for the route walk test.
 
+use super::perms::{
+    CONSENTS, CONSENT_GRANT, CONSENT_WITHDRAW, LOGOUT, ME, PASSWORD, TOTP_ENABLE, TOTP_SETUP,
+};
 use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::guard::{authorize, client_info, Session};
-use super::model::{Permission, Role};
+use super::model::Role;
 use super::{repo, service};
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
@@ -125,32 +128,6 @@ pub struct ConsentRequest {
 pub struct Done {
     pub ok: bool,
 }
-
-const LOGIN: Permission = Permission::public("auth_login");
-const SMS_SEND: Permission = Permission::public("auth_sms_send");
-const SMS_LOGIN: Permission = Permission::public("auth_sms_login");
-const LOGOUT: Permission = Permission::signed_in("auth_logout");
-const PASSWORD: Permission = Permission::signed_in("auth_password_change");
-const TOTP_SETUP: Permission = Permission::signed_in("auth_totp_setup");
-const TOTP_ENABLE: Permission = Permission::signed_in("auth_totp_enable");
-const ME: Permission = Permission::signed_in("me_get");
-const CONSENTS: Permission = Permission::signed_in("me_consents");
-const CONSENT_GRANT: Permission = Permission::signed_in("me_consent_grant");
-const CONSENT_WITHDRAW: Permission = Permission::signed_in("me_consent_withdraw");
-
-pub const PERMISSIONS: &[Permission] = &[
-    LOGIN,
-    SMS_SEND,
-    SMS_LOGIN,
-    LOGOUT,
-    PASSWORD,
-    TOTP_SETUP,
-    TOTP_ENABLE,
-    ME,
-    CONSENTS,
-    CONSENT_GRANT,
-    CONSENT_WITHDRAW,
-];
 
 pub struct AuthApi;
 

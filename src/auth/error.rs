@@ -1,6 +1,6 @@
 //! Sign-in and authorization errors, each with a stable code and a Chinese message.
 
-use crate::error::{ApiError, DomainError, ErrorKind};
+use crate::error::{DomainError, ErrorKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -175,20 +175,11 @@ impl DomainError for AuthError {
             _ => serde_json::json!({}),
         }
     }
-}
 
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        let retry = match &e {
+    fn retry_after(&self) -> Option<u64> {
+        match self {
             AuthError::RateLimited { secs } => Some(*secs),
             _ => None,
-        };
-        let api = ApiError::from_domain(&e);
-        match (api, retry) {
-            (ApiError::TooManyRequests(body, _), Some(secs)) => {
-                ApiError::TooManyRequests(body, Some(secs.max(1).to_string()))
-            }
-            (api, _) => api,
         }
     }
 }

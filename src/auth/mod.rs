@@ -12,6 +12,7 @@ pub mod error;
 pub mod guard;
 pub mod model;
 pub mod password;
+pub mod perms;
 pub mod platform_api;
 pub mod ratelimit;
 pub mod repo;

@@ -2,13 +2,17 @@
 //! system administrator (accounts, tenants, simulators), security administrator (operator
 //! roles) and audit administrator (search, export and verify the audit trail).
 
+use super::perms::{
+    ACCOUNTS_CREATE, AUDIT_EXPORT, AUDIT_SEARCH, AUDIT_VERIFY, ROLES_ASSIGN, ROLES_LIST,
+    SMS_OUTBOX, TENANTS_LIST,
+};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Attachment, AttachmentType, Json};
 use poem_openapi::{Object, OpenApi};
 
 use super::guard::{authorize, Session};
-use super::model::{Permission, Role};
+use super::model::Role;
 use super::roles::{self, RoleAssignmentView};
 use super::sms;
 use crate::audit::{self, AuditFilter, AuditRecord, Outcome};
@@ -106,34 +110,6 @@ pub struct VerifyView {
     /// 校验开始后才提交、尚待封存入链的记录数（写入 MAC 已校验）
     pub pending: u64,
 }
-
-const ACCOUNTS_CREATE: Permission =
-    Permission::platform("platform_accounts_create", "platform.accounts", "write");
-pub(crate) const TENANTS_LIST: Permission =
-    Permission::platform("platform_tenants", "platform.tenants", "read");
-pub(crate) const SMS_OUTBOX: Permission =
-    Permission::platform("platform_sms_outbox", "platform.simulators", "read");
-pub(crate) const ROLES_LIST: Permission =
-    Permission::platform("platform_roles_list", "platform.roles", "read");
-pub(crate) const ROLES_ASSIGN: Permission =
-    Permission::platform("platform_roles_assign", "platform.roles", "write");
-pub(crate) const AUDIT_SEARCH: Permission =
-    Permission::platform("platform_audit_search", "platform.audit", "read");
-pub(crate) const AUDIT_EXPORT: Permission =
-    Permission::platform("platform_audit_export", "platform.audit", "read");
-pub(crate) const AUDIT_VERIFY: Permission =
-    Permission::platform("platform_audit_verify", "platform.audit", "read");
-
-pub const PERMISSIONS: &[Permission] = &[
-    ACCOUNTS_CREATE,
-    TENANTS_LIST,
-    SMS_OUTBOX,
-    ROLES_LIST,
-    ROLES_ASSIGN,
-    AUDIT_SEARCH,
-    AUDIT_EXPORT,
-    AUDIT_VERIFY,
-];
 
 #[allow(clippy::too_many_arguments)]
 fn filter(

@@ -1,11 +1,12 @@
 //! Role assignments inside a school or agency: the tenant admin assigns and revokes.
 
+use super::perms::{ASSIGN, LIST, REVOKE};
 use poem_openapi::param::Path;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::api::Done;
 use super::guard::{authorize_tenant, Session};
-use super::model::{Permission, Role};
+use super::model::Role;
 use super::roles::{self, RoleAssignmentView};
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
@@ -27,12 +28,6 @@ pub struct AssignRoleResponse {
     /// 新账号的初始密码，只显示这一次；首次登录须修改
     pub initial_password: Option<String>,
 }
-
-pub(crate) const LIST: Permission = Permission::tenant("roles_list", "tenant.roles", "read");
-const ASSIGN: Permission = Permission::tenant("roles_assign", "tenant.roles", "write");
-const REVOKE: Permission = Permission::tenant("roles_revoke", "tenant.roles", "write");
-
-pub const PERMISSIONS: &[Permission] = &[LIST, ASSIGN, REVOKE];
 
 pub struct RoleApi;
 

@@ -6,6 +6,7 @@
 //! Every route of `/school/courses` is in this one struct: poem-openapi 5.1 writes one
 //! `paths` entry per API struct (poem-web/poem#923).
 
+use super::perms::{CLOSE, CREATE, LIST, PICTURE_ADD, PICTURE_GET, PUBLISH, SHOW, UPDATE};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json, Response};
 use poem_openapi::types::multipart::Upload as UploadFile;
@@ -18,7 +19,6 @@ use super::model::{
 };
 use super::service::{self, CourseQuery, PictureUpload};
 use crate::auth::guard::Session;
-use crate::auth::model::Permission;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::kernel::actor::Actor;
@@ -26,31 +26,6 @@ use crate::school::api::school_tx;
 use crate::storage::StorageError;
 
 pub struct CourseApi;
-
-pub(crate) const LIST: Permission = Permission::tenant("courses_list", "school.courses", "read");
-pub(crate) const SHOW: Permission = Permission::tenant("courses_show", "school.courses", "read");
-pub(crate) const CREATE: Permission =
-    Permission::tenant("courses_create", "school.courses", "write");
-pub(crate) const UPDATE: Permission =
-    Permission::tenant("courses_update", "school.courses", "write");
-pub(crate) const PUBLISH: Permission =
-    Permission::tenant("courses_publish", "school.courses", "write");
-pub(crate) const CLOSE: Permission = Permission::tenant("courses_close", "school.courses", "write");
-pub(crate) const PICTURE_ADD: Permission =
-    Permission::tenant("courses_picture_add", "school.courses", "write");
-pub(crate) const PICTURE_GET: Permission =
-    Permission::tenant("courses_picture", "school.courses", "read");
-
-pub const PERMISSIONS: &[Permission] = &[
-    LIST,
-    SHOW,
-    CREATE,
-    UPDATE,
-    PUBLISH,
-    CLOSE,
-    PICTURE_ADD,
-    PICTURE_GET,
-];
 
 fn actor<'a>(session: &'a Session, app: &'a AppData<'_>) -> Actor<'a> {
     Actor {

@@ -11,6 +11,7 @@
 pub mod api;
 mod error;
 pub mod model;
+pub mod perms;
 pub mod repo;
 pub mod sample;
 pub mod service;

@@ -1,5 +1,9 @@
 //! Booking endpoints for parents, and the offline-payment confirmation for school admins.
 
+use super::perms::{
+    BOOK, CANCEL, CLASHES, CONFIRM, DRAW, DRAW_RESULT, OFFERS, RECORDS, TIMETABLE, WAITLIST_JOIN,
+    WAITLIST_MINE,
+};
 use poem_openapi::param::Path;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
@@ -7,48 +11,11 @@ use super::model::*;
 use super::{service, waitlist};
 use crate::auth::api::Done;
 use crate::auth::guard::Session;
-use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct EnrollmentApi;
-
-pub(crate) const OFFERS: Permission =
-    Permission::tenant("child_offers", "school.enrollment", "book");
-pub(crate) const BOOK: Permission =
-    Permission::tenant("enrollment_book", "school.enrollment", "book");
-pub(crate) const CANCEL: Permission =
-    Permission::tenant("enrollment_cancel", "school.enrollment", "book");
-pub(crate) const RECORDS: Permission =
-    Permission::tenant("child_enrollments", "school.enrollment", "book");
-pub(crate) const TIMETABLE: Permission =
-    Permission::tenant("child_timetable", "school.enrollment", "book");
-pub(crate) const CLASHES: Permission =
-    Permission::tenant("child_course_clashes", "school.enrollment", "book");
-pub(crate) const CONFIRM: Permission =
-    Permission::tenant("enrollment_confirm", "school.enrollment", "manage");
-
-const WAITLIST_JOIN: Permission = Permission::tenant("waitlist_join", "school.enrollment", "book");
-const WAITLIST_MINE: Permission = Permission::tenant("child_waitlist", "school.enrollment", "book");
-pub(crate) const DRAW: Permission =
-    Permission::tenant("lottery_draw", "school.enrollment", "manage");
-pub(crate) const DRAW_RESULT: Permission =
-    Permission::tenant("lottery_result", "school.courses", "read");
-
-pub const PERMISSIONS: &[Permission] = &[
-    OFFERS,
-    BOOK,
-    CANCEL,
-    RECORDS,
-    TIMETABLE,
-    CLASHES,
-    CONFIRM,
-    WAITLIST_JOIN,
-    WAITLIST_MINE,
-    DRAW,
-    DRAW_RESULT,
-];
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

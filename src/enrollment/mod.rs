@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod model;
+pub mod perms;
 pub mod repo;
 pub mod requests;
 pub mod requests_repo;

@@ -5,6 +5,10 @@
 //! Thin: authorize at the route, one service call, map. Row scope (own child, classes led)
 //! is enforced in [`super::requests`] and [`super::staff`].
 
+use super::perms::{
+    CANCEL_BY_SCHOOL, CHILD_REQUESTS, MY_TIMETABLE, REQUESTS, REQUEST_APPROVE, REQUEST_CANCEL,
+    REQUEST_FILE, REQUEST_REJECT, SESSIONS, STATUS,
+};
 use chrono::NaiveDate;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, Object, OpenApi};
@@ -13,45 +17,11 @@ use super::model::EnrollmentView;
 use super::requests::{self, NewRequest, RequestKind, RequestStatus, RequestView};
 use super::staff::{self, EnrollmentStatusView, SessionsView, TeachingTimetableView};
 use crate::auth::guard::Session;
-use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct EnrollmentStaffApi;
-
-pub(crate) const REQUEST_FILE: Permission =
-    Permission::tenant("enrollment_request_file", "school.requests", "file");
-pub(crate) const CHILD_REQUESTS: Permission =
-    Permission::tenant("child_requests", "school.requests", "file");
-pub(crate) const REQUEST_CANCEL: Permission =
-    Permission::tenant("enrollment_request_cancel", "school.requests", "file");
-pub(crate) const REQUESTS: Permission =
-    Permission::tenant("enrollment_requests", "school.requests", "review");
-pub(crate) const REQUEST_APPROVE: Permission =
-    Permission::tenant("enrollment_request_approve", "school.requests", "review");
-pub(crate) const REQUEST_REJECT: Permission =
-    Permission::tenant("enrollment_request_reject", "school.requests", "review");
-pub(crate) const CANCEL_BY_SCHOOL: Permission =
-    Permission::tenant("enrollment_cancel_by_school", "school.requests", "review");
-pub(crate) const STATUS: Permission =
-    Permission::tenant("enrollment_status", "school.enrollment", "view");
-const SESSIONS: Permission = Permission::tenant("school_sessions", "school.enrollment", "view");
-pub(crate) const MY_TIMETABLE: Permission =
-    Permission::tenant("my_timetable", "school.timetable", "read");
-
-pub const PERMISSIONS: &[Permission] = &[
-    REQUEST_FILE,
-    CHILD_REQUESTS,
-    REQUEST_CANCEL,
-    REQUESTS,
-    REQUEST_APPROVE,
-    REQUEST_REJECT,
-    CANCEL_BY_SCHOOL,
-    STATUS,
-    SESSIONS,
-    MY_TIMETABLE,
-];
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

@@ -57,7 +57,7 @@ pub async fn request_id_and_errors<E: Endpoint>(
                 ),
                 serde_json::json!({ "max_bytes": super::MAX_BODY_BYTES }),
             );
-            let mut page = crate::web::WebError::Api(e).as_response();
+            let mut page = crate::web::frame::WebError::Api(e).as_response();
             page.set_status(StatusCode::PAYLOAD_TOO_LARGE);
             return page;
         }
@@ -310,7 +310,7 @@ pub async fn reject_nul<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             error_response(StatusCode::BAD_REQUEST, err.body())
         } else {
             use poem::error::ResponseError;
-            crate::web::WebError::Api(err).as_response()
+            crate::web::frame::WebError::Api(err).as_response()
         });
     }
     ep.call(req).await.map(IntoResponse::into_response)

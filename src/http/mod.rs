@@ -58,18 +58,13 @@ pub type Apis = (
 /// Every route's declared permission (the route walk test checks this covers the spec).
 pub fn route_permissions() -> Vec<crate::auth::model::Permission> {
     let mut all = Vec::new();
-    all.extend_from_slice(crate::auth::api::PERMISSIONS);
-    all.extend_from_slice(crate::auth::role_api::PERMISSIONS);
-    all.extend_from_slice(crate::auth::platform_api::PERMISSIONS);
-    all.extend_from_slice(crate::tenancy::api::PERMISSIONS);
-    all.extend_from_slice(crate::school::api::PERMISSIONS);
-    all.extend_from_slice(crate::school::config_api::PERMISSIONS);
-    all.extend_from_slice(crate::people::api::PERMISSIONS);
-    all.extend_from_slice(crate::people::import_api::PERMISSIONS);
-    all.extend_from_slice(crate::courses::api::PERMISSIONS);
-    all.extend_from_slice(crate::enrollment::api::PERMISSIONS);
-    all.extend_from_slice(crate::enrollment::staff_api::PERMISSIONS);
-    all.extend_from_slice(crate::payments::api::PERMISSIONS);
+    all.extend_from_slice(crate::auth::perms::PERMISSIONS);
+    all.extend_from_slice(crate::tenancy::perms::PERMISSIONS);
+    all.extend_from_slice(crate::school::perms::PERMISSIONS);
+    all.extend_from_slice(crate::people::perms::PERMISSIONS);
+    all.extend_from_slice(crate::courses::perms::PERMISSIONS);
+    all.extend_from_slice(crate::enrollment::perms::PERMISSIONS);
+    all.extend_from_slice(crate::payments::perms::PERMISSIONS);
     all
 }
 

@@ -1,6 +1,10 @@
 //! Payment endpoints: a parent pays held enrollments and follows orders and refunds (R-P06,
 //! R-P05); a school admin sees the school's orders and refunds a line (R-S08).
 
+use super::perms::{
+    DAY_CLOSE, OAUTH_BIND, OAUTH_URL, ORDERS_MINE, ORDERS_SCHOOL, ORDER_CANCEL, ORDER_CREATE,
+    ORDER_PAY, REFUND_CREATE, SETTLEMENT, SETTLEMENT_FILE,
+};
 use chrono::NaiveDate;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -11,49 +15,12 @@ use super::model::*;
 use super::report::{self, Grouping, SettlementView};
 use super::service;
 use crate::auth::guard::{authorize, authorize_tenant, client_info, Session};
-use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::people::import_api::FileFormat;
 use crate::school::api::school_tx;
 
 pub struct PaymentApi;
-
-pub(crate) const ORDER_CREATE: Permission =
-    Permission::tenant("payment_order_create", "school.payments", "pay");
-pub(crate) const ORDER_PAY: Permission =
-    Permission::tenant("payment_order_pay", "school.payments", "pay");
-pub(crate) const ORDER_CANCEL: Permission =
-    Permission::tenant("payment_order_cancel", "school.payments", "pay");
-pub(crate) const ORDERS_MINE: Permission =
-    Permission::tenant("payment_orders_mine", "school.payments", "pay");
-pub(crate) const ORDERS_SCHOOL: Permission =
-    Permission::tenant("payment_orders_school", "school.payments", "manage");
-pub(crate) const REFUND_CREATE: Permission =
-    Permission::tenant("payment_refund_create", "school.payments", "manage");
-
-pub(crate) const DAY_CLOSE: Permission =
-    Permission::platform("escrow_day_close", "platform.escrow", "manage");
-const OAUTH_URL: Permission = Permission::signed_in("wechat_oauth_url");
-const OAUTH_BIND: Permission = Permission::signed_in("wechat_openid_bind");
-pub(crate) const SETTLEMENT: Permission =
-    Permission::tenant("payment_settlement", "school.payments", "manage");
-pub(crate) const SETTLEMENT_FILE: Permission =
-    Permission::tenant("payment_settlement_download", "school.payments", "manage");
-
-pub const PERMISSIONS: &[Permission] = &[
-    ORDER_CREATE,
-    ORDER_PAY,
-    ORDER_CANCEL,
-    ORDERS_MINE,
-    ORDERS_SCHOOL,
-    REFUND_CREATE,
-    SETTLEMENT,
-    SETTLEMENT_FILE,
-    OAUTH_URL,
-    OAUTH_BIND,
-    DAY_CLOSE,
-];
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

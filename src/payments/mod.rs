@@ -17,6 +17,7 @@ pub mod closing;
 pub mod daily;
 pub mod model;
 pub mod oauth;
+pub mod perms;
 pub mod repo;
 pub mod report;
 pub mod service;

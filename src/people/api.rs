@@ -2,6 +2,12 @@
 //! homeroom/role assignment of staff. Each handler: authorize in the school → open the
 //! tenant transaction → one service call.
 
+use super::perms::{
+    DEPT_CREATE, DEPT_DELETE, DEPT_LIST, DEPT_RENAME, GUARDIAN_ADD, GUARDIAN_REMOVE,
+    HOMEROOM_CLEAR, HOMEROOM_SET, MY_CHILDREN, STAFF_CREATE, STAFF_LEAVE, STAFF_LIST, STAFF_REVEAL,
+    STAFF_ROLE, STAFF_UPDATE, STUDENT_CREATE, STUDENT_LEAVE, STUDENT_LIST, STUDENT_REVEAL,
+    STUDENT_UPDATE,
+};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, Object, OpenApi};
 use serde_json::json;
@@ -10,77 +16,13 @@ use super::model::*;
 use super::{repo, service};
 use crate::auth::api::Done;
 use crate::auth::guard::Session;
-use crate::auth::model::{Permission, Role};
+use crate::auth::model::Role;
 use crate::auth::role_api::AssignRoleResponse;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct PeopleApi;
-
-pub(crate) const DEPT_LIST: Permission =
-    Permission::tenant("departments_list", "school.people", "read");
-pub(crate) const DEPT_CREATE: Permission =
-    Permission::tenant("departments_create", "school.people", "write");
-pub(crate) const DEPT_RENAME: Permission =
-    Permission::tenant("departments_rename", "school.people", "write");
-pub(crate) const DEPT_DELETE: Permission =
-    Permission::tenant("departments_delete", "school.people", "write");
-pub(crate) const STAFF_LIST: Permission =
-    Permission::tenant("staff_list", "school.people", "write");
-pub(crate) const STAFF_CREATE: Permission =
-    Permission::tenant("staff_create", "school.people", "write");
-pub(crate) const STAFF_UPDATE: Permission =
-    Permission::tenant("staff_update", "school.people", "write");
-pub(crate) const STAFF_LEAVE: Permission =
-    Permission::tenant("staff_leave", "school.people", "write");
-pub(crate) const STAFF_REVEAL: Permission =
-    Permission::tenant("staff_reveal", "school.people", "reveal");
-pub(crate) const STAFF_ROLE: Permission =
-    Permission::tenant("staff_grant_role", "tenant.roles", "write");
-pub(crate) const HOMEROOM_SET: Permission =
-    Permission::tenant("homeroom_set", "tenant.roles", "write");
-pub(crate) const HOMEROOM_CLEAR: Permission =
-    Permission::tenant("homeroom_clear", "tenant.roles", "write");
-pub(crate) const STUDENT_LIST: Permission =
-    Permission::tenant("students_list", "school.people", "read");
-pub(crate) const STUDENT_CREATE: Permission =
-    Permission::tenant("students_create", "school.people", "write");
-pub(crate) const STUDENT_UPDATE: Permission =
-    Permission::tenant("students_update", "school.people", "write");
-pub(crate) const STUDENT_LEAVE: Permission =
-    Permission::tenant("students_leave", "school.people", "write");
-pub(crate) const STUDENT_REVEAL: Permission =
-    Permission::tenant("students_reveal", "school.people", "reveal");
-pub(crate) const GUARDIAN_ADD: Permission =
-    Permission::tenant("guardians_add", "school.people", "write");
-pub(crate) const GUARDIAN_REMOVE: Permission =
-    Permission::tenant("guardians_remove", "school.people", "write");
-pub(crate) const MY_CHILDREN: Permission =
-    Permission::tenant("my_children", "school.family", "read");
-
-pub const PERMISSIONS: &[Permission] = &[
-    DEPT_LIST,
-    DEPT_CREATE,
-    DEPT_RENAME,
-    DEPT_DELETE,
-    STAFF_LIST,
-    STAFF_CREATE,
-    STAFF_UPDATE,
-    STAFF_LEAVE,
-    STAFF_REVEAL,
-    STAFF_ROLE,
-    HOMEROOM_SET,
-    HOMEROOM_CLEAR,
-    STUDENT_LIST,
-    STUDENT_CREATE,
-    STUDENT_UPDATE,
-    STUDENT_LEAVE,
-    STUDENT_REVEAL,
-    GUARDIAN_ADD,
-    GUARDIAN_REMOVE,
-    MY_CHILDREN,
-];
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

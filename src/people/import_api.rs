@@ -1,5 +1,6 @@
 //! Bulk import endpoints (R-S04): templates, upload, progress, error report.
 
+use super::perms::{LIST, REPORT, SHOW, TEMPLATE, UPLOAD};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Attachment, AttachmentType, Json};
 use poem_openapi::types::multipart::Upload as UploadFile;
@@ -10,23 +11,11 @@ use uuid::Uuid;
 
 use super::import::{self, ImportJobView, ImportKind};
 use crate::auth::guard::Session;
-use crate::auth::model::Permission;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct ImportApi;
-
-pub(crate) const TEMPLATE: Permission =
-    Permission::tenant("imports_template", "school.people", "write");
-pub(crate) const UPLOAD: Permission =
-    Permission::tenant("imports_upload", "school.people", "write");
-pub(crate) const LIST: Permission = Permission::tenant("imports_list", "school.people", "write");
-pub(crate) const SHOW: Permission = Permission::tenant("imports_show", "school.people", "write");
-pub(crate) const REPORT: Permission =
-    Permission::tenant("imports_report", "school.people", "write");
-
-pub const PERMISSIONS: &[Permission] = &[TEMPLATE, UPLOAD, LIST, SHOW, REPORT];
 
 /// Files are read with this ceiling whatever the request declares (a chunked body has no
 /// length for the body-size middleware to refuse).

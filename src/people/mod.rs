@@ -10,6 +10,7 @@ pub mod api;
 pub mod import;
 pub mod import_api;
 pub mod model;
+pub mod perms;
 pub mod repo;
 pub mod sample;
 pub mod service;

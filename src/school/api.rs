@@ -3,6 +3,7 @@
 //! editing live in `config_api.rs`. Each handler: resolve tenant → open the tenant
 //! transaction → one service call.
 
+use super::perms::CALENDAR;
 use poem_openapi::{param::Query, payload::Json, OpenApi};
 
 use super::model::CalendarView;
@@ -15,11 +16,6 @@ use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantKind;
 
 pub struct SchoolApi;
-
-pub(crate) const CALENDAR: Permission =
-    Permission::tenant("school_calendar", "school.calendar", "read");
-
-pub const PERMISSIONS: &[Permission] = &[CALENDAR];
 
 /// Authorizes `perm` in the request's tenant, which must be a school, and opens its
 /// transaction.

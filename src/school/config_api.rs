@@ -8,6 +8,11 @@
 //! 5.1 writes one `paths` entry per API struct: `GET` and `POST /school/classes` in two
 //! structs would give the document the same key twice (poem-web/poem#923).
 
+use super::perms::{
+    CLASSES, CLASS_CREATE, CLASS_DELETE, CLASS_PROMOTE, CLASS_UPDATE, GRADE_CREATE, GRADE_DELETE,
+    GRADE_UPDATE, PERIODS, PERIOD_CREATE, PERIOD_DELETE, PERIOD_UPDATE, TERM_CREATE,
+    TERM_DAY_DELETE, TERM_DAY_SET, TERM_UPDATE, VENUES, VENUE_CREATE, VENUE_DELETE, VENUE_UPDATE,
+};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, OpenApi};
 
@@ -21,73 +26,11 @@ use super::model::{
 use super::{repo, service};
 use crate::auth::api::Done;
 use crate::auth::guard::Session;
-use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::kernel::actor::Actor;
 
 pub struct SchoolConfigApi;
-
-pub(crate) const CLASSES: Permission = Permission::tenant("school_classes", "school.org", "read");
-pub(crate) const VENUES: Permission = Permission::tenant("school_venues", "school.org", "read");
-pub(crate) const PERIODS: Permission = Permission::tenant("school_periods", "school.org", "read");
-pub(crate) const GRADE_CREATE: Permission =
-    Permission::tenant("school_grade_create", "school.org", "write");
-pub(crate) const GRADE_UPDATE: Permission =
-    Permission::tenant("school_grade_update", "school.org", "write");
-pub(crate) const GRADE_DELETE: Permission =
-    Permission::tenant("school_grade_delete", "school.org", "write");
-pub(crate) const CLASS_CREATE: Permission =
-    Permission::tenant("school_class_create", "school.org", "write");
-pub(crate) const CLASS_UPDATE: Permission =
-    Permission::tenant("school_class_update", "school.org", "write");
-pub(crate) const CLASS_DELETE: Permission =
-    Permission::tenant("school_class_delete", "school.org", "write");
-pub(crate) const CLASS_PROMOTE: Permission =
-    Permission::tenant("school_class_promote", "school.org", "write");
-pub(crate) const VENUE_CREATE: Permission =
-    Permission::tenant("school_venue_create", "school.org", "write");
-pub(crate) const VENUE_UPDATE: Permission =
-    Permission::tenant("school_venue_update", "school.org", "write");
-pub(crate) const VENUE_DELETE: Permission =
-    Permission::tenant("school_venue_delete", "school.org", "write");
-pub(crate) const PERIOD_CREATE: Permission =
-    Permission::tenant("school_period_create", "school.org", "write");
-pub(crate) const PERIOD_UPDATE: Permission =
-    Permission::tenant("school_period_update", "school.org", "write");
-pub(crate) const PERIOD_DELETE: Permission =
-    Permission::tenant("school_period_delete", "school.org", "write");
-pub(crate) const TERM_CREATE: Permission =
-    Permission::tenant("school_term_create", "school.calendar", "write");
-pub(crate) const TERM_UPDATE: Permission =
-    Permission::tenant("school_term_update", "school.calendar", "write");
-pub(crate) const TERM_DAY_SET: Permission =
-    Permission::tenant("school_term_day_set", "school.calendar", "write");
-pub(crate) const TERM_DAY_DELETE: Permission =
-    Permission::tenant("school_term_day_delete", "school.calendar", "write");
-
-pub const PERMISSIONS: &[Permission] = &[
-    CLASSES,
-    VENUES,
-    PERIODS,
-    GRADE_CREATE,
-    GRADE_UPDATE,
-    GRADE_DELETE,
-    CLASS_CREATE,
-    CLASS_UPDATE,
-    CLASS_DELETE,
-    CLASS_PROMOTE,
-    VENUE_CREATE,
-    VENUE_UPDATE,
-    VENUE_DELETE,
-    PERIOD_CREATE,
-    PERIOD_UPDATE,
-    PERIOD_DELETE,
-    TERM_CREATE,
-    TERM_UPDATE,
-    TERM_DAY_SET,
-    TERM_DAY_DELETE,
-];
 
 fn actor<'a>(session: &'a Session, app: &'a AppData<'_>) -> Actor<'a> {
     Actor {

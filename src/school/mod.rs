@@ -8,5 +8,6 @@ pub mod calendar;
 pub mod config;
 pub mod config_api;
 pub mod model;
+pub mod perms;
 pub mod repo;
 pub mod service;

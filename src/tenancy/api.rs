@@ -1,15 +1,11 @@
 //! `GET /api/v1/tenant`: which school or agency this request acts in.
 
+use super::perms::CURRENT;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use crate::auth::guard::{authorize_tenant, Session};
-use crate::auth::model::Permission;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
-
-const CURRENT: Permission = Permission::tenant("tenant_current", "tenant.info", "read");
-
-pub const PERMISSIONS: &[Permission] = &[CURRENT];
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]

@@ -8,6 +8,7 @@ pub mod api;
 pub mod manifest;
 pub mod migrate;
 pub mod model;
+pub mod perms;
 pub mod provision;
 pub mod repo;
 pub mod resolve;

@@ -13,12 +13,12 @@ use serde::Deserialize;
 
 use super::layout::{self, field, input, notice, Tone};
 use super::session::{self, see_other, Web};
-use super::{html_response, page, PageResult, WebError};
 use crate::auth::guard::client_info;
 use crate::auth::model::Role;
 use crate::auth::service;
 use crate::error::{ApiError, DomainError};
 use crate::http::handler::AppData;
+use crate::web::frame::{html_response, page, PageResult, WebError};
 
 pub fn mount(r: Route) -> Route {
     r.at("/", get(index))
@@ -239,7 +239,7 @@ async fn login_submit(req: &Request, app: AppData<'_>, Form(f): Form<LoginForm>)
         Err(e) => {
             let code = e.code();
             let ask_totp = matches!(code, "MFA_CODE_REQUIRED" | "MFA_CODE_INVALID");
-            let status = super::api_status(&ApiError::from_domain(&e));
+            let status = crate::web::frame::api_status(&ApiError::from_domain(&e));
             let status = if status.is_server_error() {
                 return Err(WebError::Api(ApiError::from_domain(&e)));
             } else if ask_totp {

@@ -73,7 +73,7 @@ impl FormError {
             field: error_field(&b.code, &b.details),
             message: b.message.clone(),
             code: b.code.clone(),
-            status: super::api_status(e),
+            status: crate::web::frame::api_status(e),
             all,
         }
     }
@@ -95,7 +95,7 @@ pub(crate) fn err_at<'a>(e: Option<&'a FormError>, field: &str) -> Option<&'a st
 /// Whether the service refused the request (shown on the form) rather than failed (a 5xx,
 /// shown as the error page).
 pub(crate) fn is_refusal(e: &ApiError) -> bool {
-    !super::api_status(e).is_server_error()
+    !crate::web::frame::api_status(e).is_server_error()
 }
 
 /// The form field a refusal is about. Most refusals name it in `details.field`; the rest

@@ -24,10 +24,10 @@ use serde::Deserialize;
 use super::layout::{notice, Tone};
 use super::parent::form_urlencoded;
 use super::session::Web;
-use super::{api_status, WebError};
 use crate::error::ApiError;
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
+use crate::web::frame::{api_status, WebError};
 
 pub fn mount(r: Route) -> Route {
     let r = org::mount(r);

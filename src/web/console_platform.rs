@@ -23,17 +23,17 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use maud::{html, Markup};
 use poem::{get, handler, post, Route};
 
-use super::console::platform_page;
 use super::layout::yuan;
 use super::session::{see_other, Web};
-use super::{page, PageResult, WebError};
 use crate::auth::model::{Access, Domain, Permission};
-use crate::auth::platform_api::{AUDIT_SEARCH, ROLES_LIST, TENANTS_LIST};
+use crate::auth::perms::{AUDIT_SEARCH, ROLES_LIST, TENANTS_LIST};
 use crate::clock::cst;
 use crate::error::ApiError;
 use crate::ledger::{self, Money, TenantId};
 use crate::tenancy::model::{TenantKind, TenantRecord};
 use crate::tenancy::repo as tenant_repo;
+use crate::web::frame::{page, PageResult, WebError};
+use crate::web::nav::platform_page;
 
 const TENANTS: &str = "/console/platform";
 const AUDIT: &str = "/console/platform/audit";

@@ -13,14 +13,15 @@ use poem::{get, handler, post, Response, Route};
 use serde::Deserialize;
 
 use super::layout::{self, notice, weekday, when, yuan, Tone};
+use super::parent_pay;
 use super::session::{see_other, Web};
-use super::{html_response, page, parent_pay, PageResult, WebError};
-use crate::enrollment::api as enroll_api;
 use crate::enrollment::model::{EnrollmentView, OfferView};
+use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::service as enroll;
 use crate::error::ApiError;
 use crate::payments::model::OrderView;
 use crate::people::model::StudentView;
+use crate::web::frame::{html_response, page, PageResult, WebError};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m", get(home_page))
@@ -46,7 +47,7 @@ pub struct ChildQuery {
 
 /// The caller's children, or the consent page when the rules are not yet agreed to.
 async fn children(web: &Web) -> Result<Result<Vec<StudentView>, Markup>, WebError> {
-    let mut tx = web.school_tx(&crate::people::api::MY_CHILDREN).await?;
+    let mut tx = web.school_tx(&crate::people::perms::MY_CHILDREN).await?;
     match crate::people::service::my_children(&web.app, &web.auth, &mut tx).await {
         Ok(list) => {
             tx.commit().await?;
@@ -75,7 +76,12 @@ impl Family {
 pub async fn family(web: &Web, asked: Option<i64>) -> Result<Result<Family, Response>, WebError> {
     let list = match children(web).await? {
         Ok(l) => l,
-        Err(consent) => return Ok(Err(super::html_response(StatusCode::OK, consent))),
+        Err(consent) => {
+            return Ok(Err(crate::web::frame::html_response(
+                StatusCode::OK,
+                consent,
+            )))
+        }
     };
     let current = match asked {
         Some(id) => list
@@ -83,7 +89,10 @@ pub async fn family(web: &Web, asked: Option<i64>) -> Result<Result<Family, Resp
             .position(|c| c.id == id)
             .ok_or(WebError::NotFound)?,
         None if list.is_empty() => {
-            return Ok(Err(super::html_response(StatusCode::OK, no_children(web))))
+            return Ok(Err(crate::web::frame::html_response(
+                StatusCode::OK,
+                no_children(web),
+            )))
         }
         None => 0,
     };
@@ -162,7 +171,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         Err(other) => return Ok(other),
     };
     let (list, child) = (&fam.list, fam.child());
-    let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
+    let mut tx = web.school_tx(&enroll_perms::RECORDS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     let orders = parent_pay::orders_of_child(&web, child.id).await?;
@@ -177,7 +186,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let offers = if to_order.is_empty() {
         Vec::new()
     } else {
-        let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
+        let mut tx = web.school_tx(&enroll_perms::OFFERS).await?;
         let o = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
         tx.commit().await?;
         o
@@ -229,7 +238,7 @@ async fn courses_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         Err(other) => return Ok(other),
     };
     let (list, child) = (&fam.list, fam.child());
-    let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
+    let mut tx = web.school_tx(&enroll_perms::OFFERS).await?;
     let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     let tops: Vec<&OfferView> = offers.iter().filter(|o| o.parent_id.is_none()).collect();
@@ -288,7 +297,7 @@ async fn course_page(
         Err(other) => return Ok(other),
     };
     let child = fam.child();
-    let mut tx = web.school_tx(&enroll_api::OFFERS).await?;
+    let mut tx = web.school_tx(&enroll_perms::OFFERS).await?;
     let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     let Some(o) = offers.iter().find(|o| o.id == course_id) else {
@@ -296,7 +305,7 @@ async fn course_page(
     };
     // A clash is explained before 报名 is pressed (R-P03), with the words a refusal would
     // carry; for a series, per unit.
-    let mut tx = web.school_tx(&enroll_api::CLASHES).await?;
+    let mut tx = web.school_tx(&enroll_perms::CLASHES).await?;
     let clashes = enroll::clashes(&web.app, &web.auth, &mut tx, child.id, o.id).await?;
     tx.commit().await?;
     let items: Vec<&OfferView> = offers
@@ -304,7 +313,9 @@ async fn course_page(
         .filter(|i| i.parent_id == Some(o.id))
         .collect();
     let series = offers.iter().find(|s| Some(s.id) == o.parent_id);
-    let status = error.map(super::api_status).unwrap_or(StatusCode::OK);
+    let status = error
+        .map(crate::web::frame::api_status)
+        .unwrap_or(StatusCode::OK);
     let clear = |id: i64| !clashes.iter().any(|k| k.course_id == id);
     let bookable = |i: &OfferView| i.open && i.booked.is_none() && i.remaining > 0;
     // The whole series at once only while none of its units is booked yet.
@@ -407,7 +418,7 @@ async fn course_page(
 /// only, as the API answers them).
 #[handler]
 async fn picture(web: Web, Path((id, n)): Path<(i64, i64)>) -> PageResult {
-    let mut tx = web.school_tx(&crate::courses::api::PICTURE_GET).await?;
+    let mut tx = web.school_tx(&crate::courses::perms::PICTURE_GET).await?;
     let who = crate::kernel::actor::Actor {
         st: &web.app,
         auth: &web.auth,
@@ -431,7 +442,7 @@ async fn book_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>
     let Some(child) = q.child else {
         return Err(WebError::NotFound);
     };
-    let mut tx = web.school_tx(&enroll_api::BOOK).await?;
+    let mut tx = web.school_tx(&enroll_perms::BOOK).await?;
     match enroll::book(&web.app, &web.auth, &mut tx, child, id).await {
         Ok(_) => {
             tx.commit().await?;
@@ -439,7 +450,7 @@ async fn book_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>
                 &web.link(&format!("/m?child={child}&done=booked")),
             ))
         }
-        Err(e) if !super::api_status(&e).is_server_error() => {
+        Err(e) if !crate::web::frame::api_status(&e).is_server_error() => {
             drop(tx);
             course_page(&web, id, Some(child), Some(&e)).await
         }
@@ -449,7 +460,7 @@ async fn book_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>
 
 #[handler]
 async fn cancel_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>) -> PageResult {
-    let mut tx = web.school_tx(&enroll_api::CANCEL).await?;
+    let mut tx = web.school_tx(&enroll_perms::CANCEL).await?;
     enroll::cancel_hold(&web.app, &web.auth, &mut tx, id).await?;
     tx.commit().await?;
     let child = q.child.map(|c| format!("child={c}&")).unwrap_or_default();
@@ -481,7 +492,7 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         Err(other) => return Ok(other),
     };
     let (list, child) = (&fam.list, fam.child());
-    let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
+    let mut tx = web.school_tx(&enroll_perms::RECORDS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     let orders = parent_pay::orders_of_child(&web, child.id).await?;
@@ -553,7 +564,7 @@ async fn timetable_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         Err(other) => return Ok(other),
     };
     let (list, child) = (&fam.list, fam.child());
-    let mut tx = web.school_tx(&enroll_api::TIMETABLE).await?;
+    let mut tx = web.school_tx(&enroll_perms::TIMETABLE).await?;
     let week = enroll::timetable(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     page(layout::mobile(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::layout::{self, notice, when, Tone};
 use super::parent::{class_label, family};
 use super::session::{see_other, Web};
-use super::{page, PageResult, WebError};
+use crate::web::frame::{page, PageResult, WebError};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/me", get(me_page))

@@ -14,14 +14,14 @@ use serde::Deserialize;
 use super::layout::{self, notice, when, yuan, Tone};
 use super::parent::form_urlencoded;
 use super::session::{see_other, Web};
-use super::{page, PageResult, WebError};
 use crate::auth::guard::client_info;
 use crate::enrollment::model::{EnrollmentView, OfferView};
 use crate::error::ApiError;
-use crate::payments::api as pay_api;
 use crate::payments::closing;
 use crate::payments::model::{NewOrder, OrderView, PayChannel};
+use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
+use crate::web::frame::{page, PageResult, WebError};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/pay", post(pay_now))
@@ -45,7 +45,7 @@ fn channel_of(req: &Request) -> PayChannel {
 
 /// The caller's orders with a line for `child`, newest first.
 pub async fn orders_of_child(web: &Web, child: i64) -> Result<Vec<OrderView>, WebError> {
-    let tenant = web.authorize(&pay_api::ORDERS_MINE).await?;
+    let tenant = web.authorize(&pay_perms::ORDERS_MINE).await?;
     Ok(pay::my_orders(&web.app, &web.auth, tenant)
         .await?
         .into_iter()
@@ -169,7 +169,7 @@ async fn pay_now(web: Web, req: &Request, Query(q): Query<ChildOnly>, body: Stri
     if ids.is_empty() {
         return Ok(see_other(&web.link(&format!("/m?child={child}"))));
     }
-    let tx = web.school_tx(&pay_api::ORDER_CREATE).await?;
+    let tx = web.school_tx(&pay_perms::ORDER_CREATE).await?;
     let result = pay::create_order(
         &web.app,
         &web.auth,
@@ -201,7 +201,7 @@ async fn resume(
     Query(q): Query<OrderQuery>,
 ) -> PageResult {
     let child = q.child.unwrap_or_default();
-    let tx = web.school_tx(&pay_api::ORDER_PAY).await?;
+    let tx = web.school_tx(&pay_perms::ORDER_PAY).await?;
     let result = closing::pay_order(
         &web.app,
         &web.auth,
@@ -217,7 +217,7 @@ async fn resume(
 #[handler]
 async fn cancel(web: Web, Path(id): Path<i64>, Query(q): Query<OrderQuery>) -> PageResult {
     let child = q.child.unwrap_or_default();
-    let tx = web.school_tx(&pay_api::ORDER_CANCEL).await?;
+    let tx = web.school_tx(&pay_perms::ORDER_CANCEL).await?;
     closing::cancel_order(&web.app, &web.auth, tx, id).await?;
     let to = match q.back.as_deref() {
         Some("home") => format!("/m?child={child}&done=order_cancelled"),

@@ -15,19 +15,17 @@ use poem::web::{Form, Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::console;
 use super::layout::{self, field, notice, when, yuan, Tone};
 use super::parent::{family, ChildQuery};
 use super::session::{see_other, Web};
-use super::{api_status, html_response, PageResult, WebError};
-use crate::enrollment::api as enroll_api;
 use crate::enrollment::model::{EnrollmentView, OfferView};
+use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests::{self, NewRequest, RequestKind, RequestStatus, RequestView};
 use crate::enrollment::service as enroll;
-use crate::enrollment::staff_api;
 use crate::error::ApiError;
 use crate::payments::model::{OrderView, RefundView};
 use crate::payments::service as pay;
+use crate::web::frame::{api_status, html_response, PageResult, WebError};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/requests", get(my_requests))
@@ -165,7 +163,7 @@ async fn my_requests(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         Err(other) => return Ok(other),
     };
     let child = fam.child();
-    let mut tx = web.school_tx(&staff_api::CHILD_REQUESTS).await?;
+    let mut tx = web.school_tx(&enroll_perms::CHILD_REQUESTS).await?;
     let list = requests::of_child(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     // Refunds are the payment side's records; only asked for when a withdrawal went through.
@@ -173,7 +171,7 @@ async fn my_requests(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         .iter()
         .any(|r| r.kind == "withdraw" && r.status == "approved")
     {
-        let tenant = web.authorize(&crate::payments::api::ORDERS_MINE).await?;
+        let tenant = web.authorize(&crate::payments::perms::ORDERS_MINE).await?;
         pay::my_orders(&web.app, &web.auth, tenant).await?
     } else {
         Vec::new()
@@ -212,7 +210,7 @@ async fn my_requests(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
             }
         }
     };
-    super::page(layout::mobile(&web, "退课与调班申请", "/m/records", body))
+    crate::web::frame::page(layout::mobile(&web, "退课与调班申请", "/m/records", body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,8 +261,8 @@ async fn form_page(
         Err(other) => return Ok(other),
     };
     let child = fam.child();
-    let mut tx = web.school_tx(&enroll_api::RECORDS).await?;
-    web.authorize(&enroll_api::OFFERS).await?;
+    let mut tx = web.school_tx(&enroll_perms::RECORDS).await?;
+    web.authorize(&enroll_perms::OFFERS).await?;
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     let offers = enroll::offers(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
@@ -363,7 +361,7 @@ async fn file(web: Web, Query(q): Query<NewQuery>, Form(f): Form<RequestForm>) -
         RequestKind::Transfer => f.target.trim().parse::<i64>().ok(),
         RequestKind::Withdraw => None,
     };
-    let mut tx = web.school_tx(&staff_api::REQUEST_FILE).await?;
+    let mut tx = web.school_tx(&enroll_perms::REQUEST_FILE).await?;
     let filed = requests::file(
         &web.app,
         &web.auth,
@@ -399,7 +397,7 @@ struct ChildOnly {
 
 #[handler]
 async fn cancel(web: Web, Path(id): Path<i64>, Query(q): Query<ChildOnly>) -> PageResult {
-    let mut tx = web.school_tx(&staff_api::REQUEST_CANCEL).await?;
+    let mut tx = web.school_tx(&enroll_perms::REQUEST_CANCEL).await?;
     let r = requests::withdraw_own(&web.app, &web.auth, &mut tx, id).await?;
     tx.commit().await?;
     let child = q.child.unwrap_or(r.student_id);
@@ -606,7 +604,7 @@ async fn list_page(
     q: &ListQuery,
     failed: Option<&ReviewFailure>,
 ) -> PageResult {
-    let mut tx = web.school_tx(&staff_api::REQUESTS).await?;
+    let mut tx = web.school_tx(&enroll_perms::REQUESTS).await?;
     let list = requests::list(&web.app, &web.auth, &mut tx, q.filter()).await?;
     tx.commit().await?;
     let status = failed.map(|f| f.failure.status).unwrap_or(StatusCode::OK);
@@ -621,7 +619,7 @@ async fn list_page(
                 (mobile_list(web, q, &list, failed))
             },
         ),
-        Desk::Console => console::school_page(
+        Desk::Console => crate::web::nav::school_page(
             web,
             "退课与调班",
             Desk::Console.base(),
@@ -649,7 +647,7 @@ async fn review(
     comment: &str,
 ) -> PageResult {
     let decided = if approve {
-        let mut tx = web.school_tx(&staff_api::REQUEST_APPROVE).await?;
+        let mut tx = web.school_tx(&enroll_perms::REQUEST_APPROVE).await?;
         match requests::approve(&web.app, &web.auth, &mut tx, id, Some(comment)).await {
             Ok(_) => {
                 let tenant_id = tx.tenant().id;
@@ -662,7 +660,7 @@ async fn review(
             Err(e) => Err(e),
         }
     } else {
-        let mut tx = web.school_tx(&staff_api::REQUEST_REJECT).await?;
+        let mut tx = web.school_tx(&enroll_perms::REQUEST_REJECT).await?;
         match requests::reject(&web.app, &web.auth, &mut tx, id, Some(comment)).await {
             Ok(_) => {
                 tx.commit().await?;

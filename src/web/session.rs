@@ -11,7 +11,6 @@ use std::sync::Arc;
 use poem::http::{header, Method, StatusCode};
 use poem::{FromRequest, Request, RequestBody, Response};
 
-use super::WebError;
 use crate::auth::guard::{authorize, client_info};
 use crate::auth::model::{AuthContext, Permission, Role};
 use crate::auth::service;
@@ -20,6 +19,7 @@ use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantContext;
 use crate::tenancy::model::TenantKind;
 use crate::tenancy::resolve::CurrentTenant;
+use crate::web::frame::WebError;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "as_session";

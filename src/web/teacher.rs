@@ -18,15 +18,15 @@ use poem::{get, handler, Route};
 
 use super::layout::{self, notice, when, Tone};
 use super::session::Web;
-use super::{page, PageResult};
 use crate::auth::model::{Access, Domain, Permission, Role};
-use crate::courses::api as course_api;
 use crate::courses::model::{CourseStatus, CourseView};
+use crate::courses::perms as course_perms;
 use crate::courses::service::{self as courses, CourseQuery};
+use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests::{self, RequestStatus};
 use crate::enrollment::staff::{self, CourseEnrollmentStatus, TeachingDay};
-use crate::enrollment::staff_api;
 use crate::kernel::actor::Actor;
+use crate::web::frame::{page, PageResult};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/teacher", get(home))
@@ -128,17 +128,17 @@ fn school_courses(list: &[CourseView], today: NaiveDate) -> Markup {
 async fn home(web: Web) -> PageResult {
     let today = web.app.clock.today();
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let timetable = if may(&web, &staff_api::MY_TIMETABLE) {
-        let mut tx = web.school_tx(&staff_api::MY_TIMETABLE).await?;
+    let timetable = if may(&web, &enroll_perms::MY_TIMETABLE) {
+        let mut tx = web.school_tx(&enroll_perms::MY_TIMETABLE).await?;
         let t = staff::my_timetable(&web.app, &web.auth, &mut tx).await?;
         tx.commit().await?;
         Some(t)
     } else {
         None
     };
-    let reviews = may(&web, &staff_api::REQUESTS);
+    let reviews = may(&web, &enroll_perms::REQUESTS);
     let pending = if reviews {
-        let mut tx = web.school_tx(&staff_api::REQUESTS).await?;
+        let mut tx = web.school_tx(&enroll_perms::REQUESTS).await?;
         let list =
             requests::list(&web.app, &web.auth, &mut tx, Some(RequestStatus::Pending)).await?;
         tx.commit().await?;
@@ -146,9 +146,9 @@ async fn home(web: Web) -> PageResult {
     } else {
         0
     };
-    let status = may(&web, &staff_api::STATUS);
-    let published = if may(&web, &course_api::LIST) {
-        let mut tx = web.school_tx(&course_api::LIST).await?;
+    let status = may(&web, &enroll_perms::STATUS);
+    let published = if may(&web, &course_perms::LIST) {
+        let mut tx = web.school_tx(&course_perms::LIST).await?;
         let q = CourseQuery {
             status: Some(CourseStatus::Published),
             ..Default::default()
@@ -251,7 +251,7 @@ fn course_card(c: &CourseEnrollmentStatus) -> Markup {
 
 #[handler]
 async fn classes(web: Web) -> PageResult {
-    let mut tx = web.school_tx(&staff_api::STATUS).await?;
+    let mut tx = web.school_tx(&enroll_perms::STATUS).await?;
     let view = staff::enrollment_status(&web.app, &web.auth, &mut tx, None, None).await?;
     tx.commit().await?;
     page(layout::mobile(

@@ -19,10 +19,10 @@ use crate::kernel::tx::TenantTx;
 use crate::people::repo as people_repo;
 use crate::school::model::{GradeRow, PeriodView, TermRow, VenueView};
 use crate::school::repo as school_repo;
+use crate::web::frame::WebError;
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::parent::form_urlencoded;
 use crate::web::session::Web;
-use crate::web::WebError;
 
 /// The service's caller: this request's account, acting in this app.
 pub(super) fn actor(web: &Web) -> Actor<'_> {

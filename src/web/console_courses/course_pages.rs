@@ -17,21 +17,21 @@ use super::course_form::{
     actor, course_form, form_error, form_notice, options, text_opt, CourseForm, FIELDS,
 };
 use super::{err_at, is_refusal, FormError};
-use crate::courses::api as course_api;
 use crate::courses::model::{
     CourseAllocation, CoursePricing, CourseStatus, CourseView, PICTURES_MAX, PICTURE_MAX_BYTES,
 };
+use crate::courses::perms as course_perms;
 use crate::courses::service::{self, CourseQuery, PictureUpload};
-use crate::enrollment::api as enroll_api;
 use crate::enrollment::model::DrawView;
+use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::waitlist;
 use crate::error::ApiError;
 use crate::kernel::tx::TenantTx;
 use crate::storage::StorageError;
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, page, PageResult};
 use crate::web::layout::{field, notice, weekday, when, yuan, Tone};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, page, PageResult};
 
 pub fn mount(r: Route) -> Route {
     r.at("/console/courses", get(list_page))
@@ -108,7 +108,7 @@ fn course_row(web: &Web, c: &CourseView, sub: bool) -> Markup {
 #[handler]
 async fn list_page(web: Web, Query(q): Query<ListQuery>) -> PageResult {
     let status = status_param(q.status.as_deref());
-    let mut tx = web.school_tx(&course_api::LIST).await?;
+    let mut tx = web.school_tx(&course_perms::LIST).await?;
     let list = service::list(
         &mut tx,
         &actor(&web),
@@ -163,7 +163,7 @@ async fn list_page(web: Web, Query(q): Query<ListQuery>) -> PageResult {
 }
 
 async fn new_form(web: &Web, f: Option<&CourseForm>, err: Option<FormError>) -> PageResult {
-    let mut tx = web.school_tx(&course_api::CREATE).await?;
+    let mut tx = web.school_tx(&course_perms::CREATE).await?;
     let opts = options(web, &mut tx, None).await?;
     tx.commit().await?;
     let defaults;
@@ -199,7 +199,7 @@ async fn new_page(web: Web) -> PageResult {
 #[handler]
 async fn create_submit(web: Web, body: String) -> PageResult {
     let form = CourseForm::parse(&body);
-    let mut tx = web.school_tx(&course_api::CREATE).await?;
+    let mut tx = web.school_tx(&course_perms::CREATE).await?;
     match service::create(&mut tx, &actor(&web), form.new_course()).await {
         Ok(c) => {
             tx.commit().await?;
@@ -331,11 +331,11 @@ async fn detail(
     err: Option<FormError>,
     done: Option<&str>,
 ) -> PageResult {
-    let mut tx = web.school_tx(&course_api::SHOW).await?;
+    let mut tx = web.school_tx(&course_perms::SHOW).await?;
     let c = service::get(&mut tx, &actor(web), id).await?;
     let opts = options(web, &mut tx, Some(id)).await?;
     let draw = if c.allocation == CourseAllocation::Lottery {
-        web.authorize(&enroll_api::DRAW_RESULT).await?;
+        web.authorize(&enroll_perms::DRAW_RESULT).await?;
         match waitlist::draw_result(&mut tx, id).await {
             Ok(d) => Some(d),
             Err(e) if e.body().code == "NOT_DRAWN" => None,
@@ -421,7 +421,7 @@ async fn settle<T>(
 #[handler]
 async fn update_submit(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let form = CourseForm::parse(&body);
-    let mut tx = web.school_tx(&course_api::UPDATE).await?;
+    let mut tx = web.school_tx(&course_perms::UPDATE).await?;
     let who = actor(&web);
     let cur = service::get(&mut tx, &who, id).await?;
     let result = service::update(&mut tx, &who, id, form.patch(&cur)).await;
@@ -439,7 +439,7 @@ async fn update_submit(web: Web, Path(id): Path<i64>, body: String) -> PageResul
 
 #[handler]
 async fn publish_submit(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&course_api::PUBLISH).await?;
+    let mut tx = web.school_tx(&course_perms::PUBLISH).await?;
     let result = service::publish(&mut tx, &actor(&web), id).await;
     settle(
         &web,
@@ -455,7 +455,7 @@ async fn publish_submit(web: Web, Path(id): Path<i64>) -> PageResult {
 
 #[handler]
 async fn close_confirm(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&course_api::SHOW).await?;
+    let mut tx = web.school_tx(&course_perms::SHOW).await?;
     let c = service::get(&mut tx, &actor(&web), id).await?;
     tx.commit().await?;
     page(school_page(
@@ -480,7 +480,7 @@ async fn close_confirm(web: Web, Path(id): Path<i64>) -> PageResult {
 
 #[handler]
 async fn close_submit(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&course_api::CLOSE).await?;
+    let mut tx = web.school_tx(&course_perms::CLOSE).await?;
     let result = service::close(&mut tx, &actor(&web), id).await;
     settle(
         &web,
@@ -546,7 +546,7 @@ fn at_file(e: &ApiError) -> FormError {
 
 #[handler]
 async fn picture_upload(web: Web, Path(id): Path<i64>, mut form: Multipart) -> PageResult {
-    let mut tx = web.school_tx(&course_api::PICTURE_ADD).await?;
+    let mut tx = web.school_tx(&course_perms::PICTURE_ADD).await?;
     let upload = match read_upload(&mut form).await {
         Ok(u) => u,
         Err(fe) => {
@@ -560,7 +560,7 @@ async fn picture_upload(web: Web, Path(id): Path<i64>, mut form: Multipart) -> P
 
 #[handler]
 async fn picture_get(web: Web, Path((id, n)): Path<(i64, i64)>) -> PageResult {
-    let mut tx = web.school_tx(&course_api::PICTURE_GET).await?;
+    let mut tx = web.school_tx(&course_perms::PICTURE_GET).await?;
     let obj = service::picture(&mut tx, &actor(&web), id, n).await?;
     tx.commit().await?;
     Ok(Response::builder()
@@ -592,7 +592,7 @@ async fn draw_submit(
             return detail(&web, id, None, Some(fe), None).await;
         }
     };
-    let mut tx = web.school_tx(&enroll_api::DRAW).await?;
+    let mut tx = web.school_tx(&enroll_perms::DRAW).await?;
     let result = waitlist::draw(&web.app, &web.auth, &mut tx, id, seed).await;
     settle(
         &web,

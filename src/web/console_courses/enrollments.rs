@@ -10,19 +10,18 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use super::{err_at, is_refusal, FormError};
-use crate::courses::api as course_api;
+use crate::courses::perms as course_perms;
 use crate::courses::service::{self as courses, CourseQuery};
-use crate::enrollment::api as enroll_api;
+use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests;
 use crate::enrollment::service as enroll;
 use crate::enrollment::staff::{self, CourseEnrollmentStatus};
-use crate::enrollment::staff_api;
 use crate::kernel::actor::Actor;
 use crate::school::service as school;
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, notice, when, Tone};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, PageResult};
 
 pub fn mount(r: Route) -> Route {
     r.at("/console/enrollments", get(status_page))
@@ -140,11 +139,11 @@ fn student_rows(
 }
 
 async fn render(web: &Web, q: &StatusQuery, err: Option<RowError>) -> PageResult {
-    let mut tx = web.school_tx(&staff_api::STATUS).await?;
+    let mut tx = web.school_tx(&enroll_perms::STATUS).await?;
     let view =
         staff::enrollment_status(&web.app, &web.auth, &mut tx, q.course_id(), q.class_id()).await?;
     // The filter's choices: the courses and classes the status can be narrowed to.
-    web.authorize(&course_api::LIST).await?;
+    web.authorize(&course_perms::LIST).await?;
     let who = Actor {
         st: &web.app,
         auth: &web.auth,
@@ -224,7 +223,7 @@ async fn status_page(web: Web, Query(q): Query<StatusQuery>) -> PageResult {
 
 #[handler]
 async fn confirm_submit(web: Web, Path(id): Path<i64>, Query(q): Query<StatusQuery>) -> PageResult {
-    let mut tx = web.school_tx(&enroll_api::CONFIRM).await?;
+    let mut tx = web.school_tx(&enroll_perms::CONFIRM).await?;
     match enroll::confirm(&web.app, &web.auth, &mut tx, id).await {
         Ok(_) => {
             tx.commit().await?;
@@ -256,7 +255,7 @@ async fn cancel_submit(
     Query(q): Query<StatusQuery>,
     Form(f): Form<CancelForm>,
 ) -> PageResult {
-    let mut tx = web.school_tx(&staff_api::CANCEL_BY_SCHOOL).await?;
+    let mut tx = web.school_tx(&enroll_perms::CANCEL_BY_SCHOOL).await?;
     match requests::cancel_by_school(&web.app, &web.auth, &mut tx, id, &f.reason).await {
         Ok(_) => {
             let tenant_id = tx.tenant().id;

@@ -10,13 +10,13 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use super::{err_at, is_refusal, FormError};
-use crate::payments::api as pay_api;
 use crate::payments::model::{LineView, NewRefund, OrderView, RefundView};
+use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, notice, when, yuan, Tone};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, PageResult};
 
 pub fn mount(r: Route) -> Route {
     r.at("/console/orders", get(orders_page))
@@ -170,7 +170,7 @@ fn order_card(web: &Web, q: &OrdersQuery, o: &OrderView, err: Option<&LineError>
 }
 
 async fn render(web: &Web, q: &OrdersQuery, err: Option<LineError>) -> PageResult {
-    let tenant = web.authorize(&pay_api::ORDERS_SCHOOL).await?;
+    let tenant = web.authorize(&pay_perms::ORDERS_SCHOOL).await?;
     let orders = pay::school_orders(&web.app, tenant, q.status()).await?;
     let status = err.as_ref().map_or(StatusCode::OK, |e| e.error.status);
     let filters = [
@@ -222,7 +222,7 @@ async fn refund_submit(
     Query(q): Query<OrdersQuery>,
     Form(f): Form<RefundForm>,
 ) -> PageResult {
-    let tx = web.school_tx(&pay_api::REFUND_CREATE).await?;
+    let tx = web.school_tx(&pay_perms::REFUND_CREATE).await?;
     let req = NewRefund {
         line_id: line,
         amount: Some(f.amount.trim())

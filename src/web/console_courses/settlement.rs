@@ -10,12 +10,12 @@ use poem::{get, handler, Response, Route};
 use serde::Deserialize;
 
 use super::{err_at, is_refusal, FormError};
-use crate::payments::api as pay_api;
+use crate::payments::perms as pay_perms;
 use crate::payments::report::{self, Grouping, SettlementRow, SettlementView};
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, notice, yuan, Tone};
+use crate::web::nav::school_page;
 use crate::web::session::Web;
-use crate::web::{html_response, PageResult, WebError};
 
 pub fn mount(r: Route) -> Route {
     r.at("/console/settlement", get(settlement_page))
@@ -133,7 +133,7 @@ async fn settlement_page(web: Web, Query(q): Query<SettlementQuery>) -> PageResu
     let outcome = match p.dates() {
         Err(fe) => Err(fe),
         Ok((from, to)) => {
-            let mut tx = web.school_tx(&pay_api::SETTLEMENT).await?;
+            let mut tx = web.school_tx(&pay_perms::SETTLEMENT).await?;
             match report::settlement(&web.app, &mut tx, from, to, p.group).await {
                 Ok(v) => {
                     tx.commit().await?;
@@ -188,7 +188,7 @@ async fn download(web: Web, Query(q): Query<SettlementQuery>) -> PageResult {
             serde_json::json!({ "field": fe.field }),
         ))
     })?;
-    let mut tx = web.school_tx(&pay_api::SETTLEMENT_FILE).await?;
+    let mut tx = web.school_tx(&pay_perms::SETTLEMENT_FILE).await?;
     let school = tx.tenant().name.clone();
     let v = report::settlement(&web.app, &mut tx, from, to, p.group).await?;
     tx.commit().await?;

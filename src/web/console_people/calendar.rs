@@ -12,14 +12,14 @@ use serde::Deserialize;
 
 use super::{actor, done_notice, link_with, options, select, settle, Posted, Problems};
 use crate::error::ApiError;
-use crate::school::api::CALENDAR;
-use crate::school::config_api as perm;
 use crate::school::model::{CalendarDay, CalendarView, TermDayRequest};
+use crate::school::perms as school_perms;
+use crate::school::perms::CALENDAR;
 use crate::school::{config, repo, service as school};
-use crate::web::console::school_page;
+use crate::web::frame::{api_status, html_response, PageResult};
 use crate::web::layout::{field, input, notice, weekday, Tone};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{api_status, html_response, PageResult};
 
 pub(super) fn mount(r: Route) -> Route {
     r.at("/console/calendar", get(calendar))
@@ -236,7 +236,7 @@ async fn set_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResu
         kind: f.get("kind").into(),
         name: f.get("name").into(),
     };
-    let mut tx = web.school_tx(&perm::TERM_DAY_SET).await?;
+    let mut tx = web.school_tx(&school_perms::TERM_DAY_SET).await?;
     let r = config::set_day(&mut tx, &actor(&web), &term, f.get("date"), req).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(back(&web, &term, "day_set")),
@@ -251,7 +251,7 @@ async fn set_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResu
 async fn clear_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let term = q.term.unwrap_or_default();
-    let mut tx = web.school_tx(&perm::TERM_DAY_DELETE).await?;
+    let mut tx = web.school_tx(&school_perms::TERM_DAY_DELETE).await?;
     let r = config::delete_day(&mut tx, &actor(&web), &term, f.get("date")).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(back(&web, &term, "day_cleared")),

@@ -20,11 +20,11 @@ use super::{download, options, select, Problems, CSV, XLSX};
 use crate::error::{ApiError, ErrorKind};
 use crate::kernel::tx::TenantTx;
 use crate::people::import::{self, ImportJobView, ImportKind, RowError};
-use crate::people::import_api as perm;
-use crate::web::console::school_page;
+use crate::people::perms as people_perms;
+use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, when};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, page, PageResult, WebError};
 
 pub(super) fn mount(r: Route) -> Route {
     r.at("/console/imports", get(jobs).post(upload))
@@ -75,7 +75,7 @@ fn progress(j: &ImportJobView) -> Markup {
 }
 
 async fn jobs_page(web: &Web, kind: &str, p: &Problems) -> PageResult {
-    let mut tx = web.school_tx(&perm::LIST).await?;
+    let mut tx = web.school_tx(&people_perms::LIST).await?;
     let list = import::jobs(&web.app, &mut tx).await?;
     tx.commit().await?;
     let t = |kind: &str, format: &str| {
@@ -147,7 +147,7 @@ struct FileQuery {
 #[handler]
 async fn template(web: Web, Query(q): Query<FileQuery>) -> PageResult {
     let kind = kind_of(q.kind.as_deref().unwrap_or("")).ok_or(WebError::NotFound)?;
-    web.authorize(&perm::TEMPLATE).await?;
+    web.authorize(&people_perms::TEMPLATE).await?;
     let csv = q.format.as_deref() == Some("csv");
     let bytes = import::template(kind, csv)?;
     let (ext, mime) = if csv { ("csv", CSV) } else { ("xlsx", XLSX) };
@@ -226,7 +226,7 @@ async fn start(
 
 #[handler]
 async fn upload(web: Web, form: Multipart) -> PageResult {
-    web.school_tx(&perm::UPLOAD).await?.commit().await?;
+    web.school_tx(&people_perms::UPLOAD).await?.commit().await?;
     let result = match read_form(form).await {
         Ok((kind, file)) => {
             let k = kind_of(&kind).unwrap_or(ImportKind::Students);
@@ -251,8 +251,8 @@ async fn job_and_errors(
     web: &Web,
     id: Uuid,
 ) -> Result<(ImportJobView, Vec<RowError>, usize), WebError> {
-    let mut tx: TenantTx = web.school_tx(&perm::SHOW).await?;
-    web.authorize(&perm::REPORT).await?;
+    let mut tx: TenantTx = web.school_tx(&people_perms::SHOW).await?;
+    web.authorize(&people_perms::REPORT).await?;
     let j = import::job(&web.app, &mut tx, id).await?;
     let (errors, more) = import::job_errors(&mut tx, id).await?;
     tx.commit().await?;
@@ -312,7 +312,7 @@ async fn job(web: Web, Path(id): Path<Uuid>) -> PageResult {
 
 #[handler]
 async fn report(web: Web, Path(id): Path<Uuid>, Query(q): Query<FileQuery>) -> PageResult {
-    let mut tx = web.school_tx(&perm::REPORT).await?;
+    let mut tx = web.school_tx(&people_perms::REPORT).await?;
     let (errors, more) = import::job_errors(&mut tx, id).await?;
     tx.commit().await?;
     let csv = q.format.as_deref() == Some("csv");

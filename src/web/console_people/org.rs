@@ -11,18 +11,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
-use crate::people::api as people_api;
 use crate::people::model::{DepartmentView, StaffView};
+use crate::people::perms as people_perms;
 use crate::people::{repo as people_repo, service as people};
-use crate::school::config_api as perm;
 use crate::school::model::{
     ClassPatch, GradeView, NewClass, NewGrade, PromoteRequest, PromotionResult, VenueView,
 };
+use crate::school::perms as school_perms;
 use crate::school::{config, repo as school_repo, service as school};
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, PageResult, WebError};
 
 pub(super) fn mount(r: Route) -> Route {
     r.at("/console/classes", get(classes).post(class_create))
@@ -84,8 +84,8 @@ async fn classes_page(
     problems: &Problems,
     done: Option<&str>,
 ) -> PageResult {
-    let mut tx = web.school_tx(&perm::CLASSES).await?;
-    web.authorize(&perm::VENUES).await?;
+    let mut tx = web.school_tx(&school_perms::CLASSES).await?;
+    web.authorize(&school_perms::VENUES).await?;
     let grades = school::grades_with_classes(&mut tx, false).await?;
     let venues = school_repo::venues(tx.conn()).await?;
     tx.commit().await?;
@@ -204,7 +204,7 @@ async fn class_create(web: Web, body: String) -> PageResult {
         alias: Some(f.get("alias").to_string()).filter(|a| !a.trim().is_empty()),
         venue_id: f.id("venue_id"),
     };
-    let mut tx = web.school_tx(&perm::CLASS_CREATE).await?;
+    let mut tx = web.school_tx(&school_perms::CLASS_CREATE).await?;
     let r = config::create_class(&mut tx, &actor(&web), req).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=class_created"))),
@@ -235,7 +235,7 @@ async fn grade_create(web: Web, body: String) -> PageResult {
         name: f.get("grade_name").to_string(),
         level,
     };
-    let mut tx = web.school_tx(&perm::GRADE_CREATE).await?;
+    let mut tx = web.school_tx(&school_perms::GRADE_CREATE).await?;
     let r = config::create_grade(&mut tx, &actor(&web), req).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=grade_created"))),
@@ -245,7 +245,7 @@ async fn grade_create(web: Web, body: String) -> PageResult {
 
 #[handler]
 async fn grade_delete(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::GRADE_DELETE).await?;
+    let mut tx = web.school_tx(&school_perms::GRADE_DELETE).await?;
     let r = config::delete_grade(&mut tx, &actor(&web), id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(&web.link("/console/classes?done=grade_deleted"))),
@@ -284,14 +284,14 @@ async fn promote_preview(web: Web, Query(q): Query<PromoteQuery>) -> PageResult 
     ]);
     let plan = match promote_request(&f, true) {
         Ok(req) => {
-            let mut tx = web.school_tx(&perm::CLASS_PROMOTE).await?;
+            let mut tx = web.school_tx(&school_perms::CLASS_PROMOTE).await?;
             let r = config::promote(&mut tx, &actor(&web), req).await;
             settle(tx, r).await?
         }
         Err(e) => Err(e),
     };
     match plan {
-        Ok(plan) => crate::web::page(school_page(
+        Ok(plan) => crate::web::frame::page(school_page(
             &web,
             "学年升级计划",
             "/console/classes",
@@ -341,7 +341,7 @@ async fn promote_do(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let r = match promote_request(&f, false) {
         Ok(req) => {
-            let mut tx = web.school_tx(&perm::CLASS_PROMOTE).await?;
+            let mut tx = web.school_tx(&school_perms::CLASS_PROMOTE).await?;
             let r = config::promote(&mut tx, &actor(&web), req).await;
             settle(tx, r).await?
         }
@@ -362,9 +362,9 @@ async fn class_page(
     problems: &Problems,
     done: Option<&str>,
 ) -> PageResult {
-    let mut tx = web.school_tx(&perm::CLASSES).await?;
-    web.authorize(&perm::VENUES).await?;
-    web.authorize(&people_api::STAFF_LIST).await?;
+    let mut tx = web.school_tx(&school_perms::CLASSES).await?;
+    web.authorize(&school_perms::VENUES).await?;
+    web.authorize(&people_perms::STAFF_LIST).await?;
     let grades = school::grades_with_classes(&mut tx, false).await?;
     let venues = school_repo::venues(tx.conn()).await?;
     let today = web.app.clock.today();
@@ -469,7 +469,7 @@ async fn class_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
             Some(v) => MaybeUndefined::Value(v),
         },
     };
-    let mut tx = web.school_tx(&perm::CLASS_UPDATE).await?;
+    let mut tx = web.school_tx(&school_perms::CLASS_UPDATE).await?;
     let r = config::update_class(&mut tx, &actor(&web), id, patch).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(
@@ -493,12 +493,12 @@ async fn homeroom(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let r = match f.id("staff_id") {
         Some(staff_id) => {
-            let mut tx = web.school_tx(&people_api::HOMEROOM_SET).await?;
+            let mut tx = web.school_tx(&people_perms::HOMEROOM_SET).await?;
             let r = people::set_homeroom(&web.app, &web.auth, &mut tx, id, staff_id).await;
             settle(tx, r).await?
         }
         None => {
-            let mut tx = web.school_tx(&people_api::HOMEROOM_CLEAR).await?;
+            let mut tx = web.school_tx(&people_perms::HOMEROOM_CLEAR).await?;
             let r = people::clear_homeroom(&web.app, &web.auth, &mut tx, id).await;
             match settle(tx, r).await? {
                 // Nothing to clear: the class already has no homeroom teacher.
@@ -520,7 +520,7 @@ async fn homeroom(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
 
 #[handler]
 async fn class_delete(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::CLASS_DELETE).await?;
+    let mut tx = web.school_tx(&school_perms::CLASS_DELETE).await?;
     let r = config::delete_class(&mut tx, &actor(&web), id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(&web.link("/console/classes?done=class_deleted"))),
@@ -577,7 +577,7 @@ async fn departments_page(
     refused: Option<(DeptForm, &Posted, &Problems)>,
     done: Option<&str>,
 ) -> PageResult {
-    let mut tx = web.school_tx(&people_api::DEPT_LIST).await?;
+    let mut tx = web.school_tx(&people_perms::DEPT_LIST).await?;
     let list: Vec<DepartmentView> = people_repo::departments(tx.conn())
         .await?
         .into_iter()
@@ -649,7 +649,7 @@ async fn departments(web: Web, Query(q): Query<DoneQuery>) -> PageResult {
 #[handler]
 async fn dept_create(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
-    let mut tx = web.school_tx(&people_api::DEPT_CREATE).await?;
+    let mut tx = web.school_tx(&people_perms::DEPT_CREATE).await?;
     let r = dept::create(&web, &mut tx, f.get("name")).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
@@ -665,7 +665,7 @@ async fn dept_create(web: Web, body: String) -> PageResult {
 #[handler]
 async fn dept_rename(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let f = Posted::parse(&body);
-    let mut tx = web.school_tx(&people_api::DEPT_RENAME).await?;
+    let mut tx = web.school_tx(&people_perms::DEPT_RENAME).await?;
     let r = dept::rename(&web, &mut tx, id, f.get("name")).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
@@ -680,7 +680,7 @@ async fn dept_rename(web: Web, Path(id): Path<i64>, body: String) -> PageResult 
 
 #[handler]
 async fn dept_delete(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&people_api::DEPT_DELETE).await?;
+    let mut tx = web.school_tx(&people_perms::DEPT_DELETE).await?;
     let r = dept::delete(&web, &mut tx, id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(

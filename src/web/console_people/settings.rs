@@ -11,13 +11,13 @@ use serde_json::json;
 use super::{actor, done_notice, options, select, settle, DoneQuery, Posted, Problems};
 use crate::error::{ApiError, ErrorKind};
 use crate::school::config;
-use crate::school::config_api as perm;
 use crate::school::model::{NewPeriod, NewVenue, PeriodPatch, PeriodView, VenuePatch, VenueView};
+use crate::school::perms as school_perms;
 use crate::school::repo;
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, weekday};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, PageResult, WebError};
 
 pub(super) fn mount(r: Route) -> Route {
     r.at("/console/settings", get(settings))
@@ -160,8 +160,8 @@ enum Refused<'a> {
 }
 
 async fn settings_page(web: &Web, refused: Refused<'_>, done: Option<&str>) -> PageResult {
-    let mut tx = web.school_tx(&perm::VENUES).await?;
-    web.authorize(&perm::PERIODS).await?;
+    let mut tx = web.school_tx(&school_perms::VENUES).await?;
+    web.authorize(&school_perms::PERIODS).await?;
     let venues = repo::venues(tx.conn()).await?;
     let periods = repo::periods(tx.conn()).await?;
     tx.commit().await?;
@@ -256,7 +256,7 @@ async fn venue_create(web: Web, body: String) -> PageResult {
                 kind: f.get("v_kind").into(),
                 capacity,
             };
-            let mut tx = web.school_tx(&perm::VENUE_CREATE).await?;
+            let mut tx = web.school_tx(&school_perms::VENUE_CREATE).await?;
             let r = config::create_venue(&mut tx, &actor(&web), req).await;
             settle(tx, r).await?
         }
@@ -282,7 +282,7 @@ async fn period_create(web: Web, body: String) -> PageResult {
         ends_at: f.get("p_ends_at").into(),
         weekdays: weekdays(&f),
     };
-    let mut tx = web.school_tx(&perm::PERIOD_CREATE).await?;
+    let mut tx = web.school_tx(&school_perms::PERIOD_CREATE).await?;
     let r = config::create_period(&mut tx, &actor(&web), req).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(
@@ -298,7 +298,7 @@ async fn period_create(web: Web, body: String) -> PageResult {
 // ---- one venue, one period -----------------------------------------------------------------
 
 async fn venue_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) -> PageResult {
-    let mut tx = web.school_tx(&perm::VENUES).await?;
+    let mut tx = web.school_tx(&school_perms::VENUES).await?;
     let v = repo::venue(tx.conn(), id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -340,7 +340,7 @@ async fn venue_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
                 kind: Some(f.get("v_kind").into()),
                 capacity: Some(capacity),
             };
-            let mut tx = web.school_tx(&perm::VENUE_UPDATE).await?;
+            let mut tx = web.school_tx(&school_perms::VENUE_UPDATE).await?;
             let r = config::update_venue(&mut tx, &actor(&web), id, patch).await;
             settle(tx, r).await?
         }
@@ -354,7 +354,7 @@ async fn venue_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
 
 #[handler]
 async fn venue_delete(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::VENUE_DELETE).await?;
+    let mut tx = web.school_tx(&school_perms::VENUE_DELETE).await?;
     let r = config::delete_venue(&mut tx, &actor(&web), id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(&web.link("/console/settings?done=venue_deleted"))),
@@ -363,7 +363,7 @@ async fn venue_delete(web: Web, Path(id): Path<i64>) -> PageResult {
 }
 
 async fn period_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) -> PageResult {
-    let mut tx = web.school_tx(&perm::PERIODS).await?;
+    let mut tx = web.school_tx(&school_perms::PERIODS).await?;
     let period = repo::period(tx.conn(), id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -404,7 +404,7 @@ async fn period_update(web: Web, Path(id): Path<i64>, body: String) -> PageResul
         ends_at: Some(f.get("p_ends_at").into()),
         weekdays: Some(weekdays(&f)),
     };
-    let mut tx = web.school_tx(&perm::PERIOD_UPDATE).await?;
+    let mut tx = web.school_tx(&school_perms::PERIOD_UPDATE).await?;
     let r = config::update_period(&mut tx, &actor(&web), id, patch).await;
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(&web.link("/console/settings?done=period_saved"))),
@@ -422,7 +422,7 @@ async fn period_update(web: Web, Path(id): Path<i64>, body: String) -> PageResul
 
 #[handler]
 async fn period_delete(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::PERIOD_DELETE).await?;
+    let mut tx = web.school_tx(&school_perms::PERIOD_DELETE).await?;
     let r = config::delete_period(&mut tx, &actor(&web), id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(

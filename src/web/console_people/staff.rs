@@ -17,13 +17,13 @@ use super::{
     Posted, Problems, PER_PAGE,
 };
 use crate::auth::model::Role;
-use crate::people::api as perm;
 use crate::people::model::{staff_cols as col, StaffFields, StaffView, EDUCATION_LEVELS};
+use crate::people::perms as people_perms;
 use crate::people::{repo, service as people};
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, input, notice, Tone};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, page, PageResult, WebError};
 
 pub(super) fn mount(r: Route) -> Route {
     r.at("/console/staff", get(list).post(create))
@@ -120,8 +120,8 @@ struct ListQuery {
 async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
     let search = q.q.clone().unwrap_or_default();
     let dept = q.dept.clone().unwrap_or_default();
-    let mut tx = web.school_tx(&perm::STAFF_LIST).await?;
-    web.authorize(&perm::DEPT_LIST).await?;
+    let mut tx = web.school_tx(&people_perms::STAFF_LIST).await?;
+    web.authorize(&people_perms::DEPT_LIST).await?;
     let today = web.app.clock.today();
     let wanted = Some(search.trim()).filter(|s| !s.is_empty());
     let rows = repo::staff(tx.conn(), dept.parse().ok(), wanted).await?;
@@ -225,7 +225,7 @@ fn staff_form(
 
 #[handler]
 async fn new_form(web: Web) -> PageResult {
-    web.authorize(&perm::STAFF_CREATE).await?;
+    web.authorize(&people_perms::STAFF_CREATE).await?;
     Ok(new_page(&web, &Posted::default(), &Problems::none()))
 }
 
@@ -243,7 +243,7 @@ fn new_page(web: &Web, f: &Posted, p: &Problems) -> poem::Response {
 #[handler]
 async fn create(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
-    let mut tx = web.school_tx(&perm::STAFF_CREATE).await?;
+    let mut tx = web.school_tx(&people_perms::STAFF_CREATE).await?;
     let r =
         people::create_or_update_staff(&web.app, &web.auth, &mut tx, None, &fields_of(&f)).await;
     match settle(tx, r).await? {
@@ -265,7 +265,7 @@ struct Extra<'a> {
 }
 
 async fn staff_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
-    let mut tx = web.school_tx(&perm::STAFF_LIST).await?;
+    let mut tx = web.school_tx(&people_perms::STAFF_LIST).await?;
     let row = repo::staff_one(tx.conn(), id).await?;
     tx.commit().await?;
     let s = row
@@ -349,9 +349,9 @@ async fn show(web: Web, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> Page
 async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let mut fields = fields_of(&f);
-    let mut tx = web.school_tx(&perm::STAFF_UPDATE).await?;
+    let mut tx = web.school_tx(&people_perms::STAFF_UPDATE).await?;
     if fields.id_number.trim().is_empty() || fields.phone.trim().is_empty() {
-        web.authorize(&perm::STAFF_REVEAL).await?;
+        web.authorize(&people_perms::STAFF_REVEAL).await?;
         let clear = people::reveal_staff(&web.app, &web.auth, &mut tx, id).await?;
         if fields.id_number.trim().is_empty() {
             fields.id_number = clear.id_number;
@@ -379,7 +379,7 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
 
 #[handler]
 async fn leave(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::STAFF_LEAVE).await?;
+    let mut tx = web.school_tx(&people_perms::STAFF_LEAVE).await?;
     let r = people::mark_left(&web.app, &web.auth, &mut tx, people::Person::Staff, id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
@@ -402,7 +402,7 @@ async fn grant_role(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let Some(role) = Role::parse(f.get("role")) else {
         return Err(WebError::NotFound);
     };
-    let tx = web.school_tx(&perm::STAFF_ROLE).await?;
+    let tx = web.school_tx(&people_perms::STAFF_ROLE).await?;
     // The grant commits on its own (the role lives on the platform side).
     let (p, granted) = match people::grant_staff_role(&web.app, &web.auth, tx, id, role).await {
         Ok((_, password)) => (None, Some(granted_notice(role, password.as_deref()))),
@@ -432,7 +432,7 @@ fn granted_notice(role: Role, password: Option<&str>) -> Markup {
 
 #[handler]
 async fn reveal(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::STAFF_REVEAL).await?;
+    let mut tx = web.school_tx(&people_perms::STAFF_REVEAL).await?;
     let row = repo::staff_one(tx.conn(), id)
         .await?
         .ok_or(WebError::NotFound)?;

@@ -20,16 +20,16 @@ use super::{
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::ApiError;
 use crate::kernel::tx::TenantTx;
-use crate::people::api as perm;
 use crate::people::model::{guardian_cols, student_cols, Relation, StudentView};
+use crate::people::perms as people_perms;
 use crate::people::{repo, service as people};
-use crate::school::config_api::CLASSES;
 use crate::school::model::GradeView;
+use crate::school::perms::CLASSES;
 use crate::school::service as school;
-use crate::web::console::school_page;
+use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, input};
+use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
-use crate::web::{html_response, page, PageResult, WebError};
 
 pub(super) fn mount(r: Route) -> Route {
     r.at("/console/students", get(list).post(create))
@@ -132,7 +132,7 @@ async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
     let search = q.q.clone().unwrap_or_default();
     let status = q.status.clone().unwrap_or_else(|| "active".into());
     let page_n = page_no(q.page.as_deref());
-    let mut tx = web.school_tx(&perm::STUDENT_LIST).await?;
+    let mut tx = web.school_tx(&people_perms::STUDENT_LIST).await?;
     let query = people::StudentQuery {
         class_id: class.parse().ok(),
         status: Some(status.clone()).filter(|s| s != "all" && !s.is_empty()),
@@ -219,7 +219,7 @@ fn student_form(
 
 #[handler]
 async fn new_form(web: Web) -> PageResult {
-    web.authorize(&perm::STUDENT_CREATE).await?;
+    web.authorize(&people_perms::STUDENT_CREATE).await?;
     new_page(&web, &Posted::default(), &Problems::none()).await
 }
 
@@ -248,7 +248,7 @@ async fn create(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let r = match f.id("class_id") {
         Some(class_id) => {
-            let mut tx = web.school_tx(&perm::STUDENT_CREATE).await?;
+            let mut tx = web.school_tx(&people_perms::STUDENT_CREATE).await?;
             let r = people::create_or_update_student(
                 &web.app,
                 &web.auth,
@@ -280,7 +280,7 @@ struct Extra<'a> {
 }
 
 async fn student_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
-    let mut tx = web.school_tx(&perm::STUDENT_UPDATE).await?;
+    let mut tx = web.school_tx(&people_perms::STUDENT_UPDATE).await?;
     let s = people::student_by_id(&web.app, &mut tx, id).await?;
     tx.commit().await?;
     let grades = grades(web).await?;
@@ -388,10 +388,10 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let Some(class_id) = f.id("class_id") else {
         return refused(&web, id, "student", &f, &no_class()).await;
     };
-    let mut tx = web.school_tx(&perm::STUDENT_UPDATE).await?;
+    let mut tx = web.school_tx(&people_perms::STUDENT_UPDATE).await?;
     let mut id_number = f.get("id_number").trim().to_string();
     if id_number.is_empty() {
-        web.authorize(&perm::STUDENT_REVEAL).await?;
+        web.authorize(&people_perms::STUDENT_REVEAL).await?;
         id_number = people::reveal_student(&web.app, &web.auth, &mut tx, id)
             .await?
             .id_number;
@@ -416,7 +416,7 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
 
 #[handler]
 async fn leave(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::STUDENT_LEAVE).await?;
+    let mut tx = web.school_tx(&people_perms::STUDENT_LEAVE).await?;
     let r = people::mark_left(&web.app, &web.auth, &mut tx, people::Person::Student, id).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
@@ -433,7 +433,7 @@ async fn guardian_add(web: Web, Path(id): Path<i64>, body: String) -> PageResult
         .into_iter()
         .find(|r| r.as_str() == f.get("g_relation"))
         .unwrap_or(Relation::Other);
-    let mut tx = web.school_tx(&perm::GUARDIAN_ADD).await?;
+    let mut tx = web.school_tx(&people_perms::GUARDIAN_ADD).await?;
     let r = people::add_guardian(
         &web.app,
         &web.auth,
@@ -474,7 +474,7 @@ async fn unlink(web: &Web, tx: &mut TenantTx, student: i64, guardian: i64) -> Re
 
 #[handler]
 async fn guardian_remove(web: Web, Path((id, guardian)): Path<(i64, i64)>) -> PageResult {
-    let mut tx = web.school_tx(&perm::GUARDIAN_REMOVE).await?;
+    let mut tx = web.school_tx(&people_perms::GUARDIAN_REMOVE).await?;
     let r = unlink(&web, &mut tx, id, guardian).await;
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
@@ -486,7 +486,7 @@ async fn guardian_remove(web: Web, Path((id, guardian)): Path<(i64, i64)>) -> Pa
 
 #[handler]
 async fn reveal(web: Web, Path(id): Path<i64>) -> PageResult {
-    let mut tx = web.school_tx(&perm::STUDENT_REVEAL).await?;
+    let mut tx = web.school_tx(&people_perms::STUDENT_REVEAL).await?;
     let s = people::student_by_id(&web.app, &mut tx, id).await?;
     let clear = people::reveal_student(&web.app, &web.auth, &mut tx, id).await?;
     tx.commit().await?;

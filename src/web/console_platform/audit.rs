@@ -13,13 +13,13 @@ use serde::Deserialize;
 
 use super::{allow, day_start, internal, may, parse_date, when_s, FieldErrors, AUDIT};
 use crate::audit::{self, labels, AuditFilter, AuditRecord, Outcome, VerifyReport};
-use crate::auth::platform_api::{AUDIT_EXPORT, AUDIT_SEARCH, AUDIT_VERIFY};
+use crate::auth::perms::{AUDIT_EXPORT, AUDIT_SEARCH, AUDIT_VERIFY};
 use crate::tenancy::model::TenantRecord;
 use crate::tenancy::repo as tenant_repo;
-use crate::web::console::platform_page;
+use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, input, notice, Tone};
+use crate::web::nav::platform_page;
 use crate::web::session::Web;
-use crate::web::{html_response, PageResult};
 
 /// Audit records per page (the API's default is larger; a page must stay readable).
 const AUDIT_PAGE: u32 = 100;

@@ -13,13 +13,13 @@ use serde::Deserialize;
 
 use super::{allow, may, when_s, FieldErrors, ROLES};
 use crate::auth::model::Role;
-use crate::auth::platform_api::{ROLES_ASSIGN, ROLES_LIST};
+use crate::auth::perms::{ROLES_ASSIGN, ROLES_LIST};
 use crate::auth::roles::{self, RoleAssignmentView};
 use crate::error::DomainError;
-use crate::web::console::platform_page;
+use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, notice, Tone};
+use crate::web::nav::platform_page;
 use crate::web::session::Web;
-use crate::web::{html_response, PageResult, WebError};
 
 /// The roles this page grants: the operator's three.
 const OPERATOR_ROLES: [Role; 3] = [Role::OperatorSys, Role::OperatorSec, Role::OperatorAudit];

@@ -13,16 +13,16 @@ use poem::web::{Form, Query};
 use serde::Deserialize;
 
 use super::{allow, internal, may, parse_date, when_s, BANK, SMS, WXPAY};
-use crate::auth::platform_api::SMS_OUTBOX;
+use crate::auth::perms::SMS_OUTBOX;
 use crate::bank::{self, sim::ESCROW_ACCOUNT_NO, DifferenceKind, Direction};
 use crate::error::ApiError;
 use crate::ledger::Money;
-use crate::payments::api::DAY_CLOSE;
 use crate::payments::daily::{self, DayCloseView};
-use crate::web::console::platform_page;
+use crate::payments::perms::DAY_CLOSE;
+use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, notice, when, yuan, Tone};
+use crate::web::nav::platform_page;
 use crate::web::session::Web;
-use crate::web::{html_response, page, PageResult, WebError};
 
 /// Newest simulator messages shown.
 const SIM_ROWS: i64 = 100;
@@ -451,7 +451,7 @@ pub(super) async fn bank_close(web: Web, Form(f): Form<CloseForm>) -> PageResult
             )
             .await
         }
-        Err(e) if !crate::web::api_status(&e).is_server_error() => {
+        Err(e) if !crate::web::frame::api_status(&e).is_server_error() => {
             bank_render(&web, refused(e.body().message.clone())).await
         }
         Err(e) => Err(e.into()),

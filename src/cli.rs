@@ -403,23 +403,17 @@ async fn serve(
     }
     let bound = http::bind(&settings.http.host, settings.http.port).await?;
     let shutdown = shutdown_signal()?;
-    // Expired holds and waitlist offers move on even when nobody books.
-    tokio::spawn(crate::enrollment::waitlist::run_sweeper(
-        state.clone(),
-        std::time::Duration::from_secs(30),
-    ));
-    // Unpaid orders close with their holds; refunds WeChat has not accepted are resubmitted;
-    // at start, orders paid while the server was down are settled by query.
-    tokio::spawn(crate::payments::service::run_sweeper(
-        state.clone(),
-        std::time::Duration::from_secs(30),
-    ));
-    // Audit records are chained about a second after they commit.
-    tokio::spawn(crate::audit::run_sealer(
-        state.db_app.clone(),
-        state.keys.audit.clone(),
-        std::time::Duration::from_secs(1),
-    ));
+    // Every feature's background jobs (sweepers, the audit sealer).
+    for feature in http::features::FEATURES {
+        for job in feature.jobs() {
+            tracing::debug!(
+                feature = feature.name(),
+                job = job.name,
+                "background job started"
+            );
+            tokio::spawn((job.run)(state.clone(), job.every));
+        }
+    }
     // The WeChat Pay simulator delivers callbacks and completes refunds on its own clock.
     if let Some(sim) = state.wxpay_sim.clone() {
         tokio::spawn(crate::wechatpay::sim::run(

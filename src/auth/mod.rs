@@ -9,6 +9,7 @@ pub mod api;
 pub mod authz;
 pub mod bootstrap;
 pub mod error;
+pub mod feature;
 pub mod guard;
 pub mod model;
 pub mod password;

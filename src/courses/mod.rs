@@ -10,6 +10,7 @@
 
 pub mod api;
 mod error;
+pub mod feature;
 pub mod model;
 pub mod perms;
 pub mod repo;

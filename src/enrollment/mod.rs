@@ -5,6 +5,7 @@
 //! kept by one guarded update per seat, never by counting rows.
 
 pub mod api;
+pub mod feature;
 pub mod model;
 pub mod perms;
 pub mod repo;

@@ -7,6 +7,7 @@
 //! an error in any shape other than `{code, message, details}`.
 
 pub mod conformance;
+pub mod features;
 pub mod handler;
 pub mod input;
 pub mod middleware;
@@ -40,7 +41,17 @@ use crate::wechatpay;
 /// largest bodies; nothing else comes near.
 pub const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
 
-pub type Apis = (
+/// Declares the API tuple (a type for poem-openapi) and its one value, from one list.
+macro_rules! apis {
+    ($($api:ident),* $(,)?) => {
+        pub type Apis = ($($api,)*);
+        fn all_apis() -> Apis {
+            ($($api,)*)
+        }
+    };
+}
+
+apis!(
     AuthApi,
     TenancyApi,
     SchoolApi,
@@ -57,33 +68,15 @@ pub type Apis = (
 
 /// Every route's declared permission (the route walk test checks this covers the spec).
 pub fn route_permissions() -> Vec<crate::auth::model::Permission> {
-    let mut all = Vec::new();
-    all.extend_from_slice(crate::auth::perms::PERMISSIONS);
-    all.extend_from_slice(crate::tenancy::perms::PERMISSIONS);
-    all.extend_from_slice(crate::school::perms::PERMISSIONS);
-    all.extend_from_slice(crate::people::perms::PERMISSIONS);
-    all.extend_from_slice(crate::courses::perms::PERMISSIONS);
-    all.extend_from_slice(crate::enrollment::perms::PERMISSIONS);
-    all.extend_from_slice(crate::payments::perms::PERMISSIONS);
-    all
+    features::FEATURES
+        .iter()
+        .flat_map(|f| f.permissions().iter().copied())
+        .collect()
 }
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
-            AuthApi,
-            TenancyApi,
-            SchoolApi,
-            SchoolConfigApi,
-            PeopleApi,
-            ImportApi,
-            CourseApi,
-            EnrollmentApi,
-            EnrollmentStaffApi,
-            PaymentApi,
-            RoleApi,
-            PlatformApi,
-        ),
+        all_apis(),
         "afterschool 校内课后服务管理平台",
         env!("CARGO_PKG_VERSION"),
     )
@@ -178,9 +171,10 @@ pub fn build_app(state: Arc<Ctx>) -> impl Endpoint<Output = Response> {
     }
     // The pages take every path the API and the simulators do not: browsers get HTML
     // answers, including for pages that do not exist.
-    routes = routes.nest("/", crate::web::endpoint());
+    routes = routes.nest("/", crate::web::endpoint(features::FEATURES));
     routes
         .data(state)
+        .data(Arc::new(features::school_menu()))
         .around(middleware::reject_nul)
         .around(move |ep, req| middleware::resolve_tenant(ep, req, tenant_state.clone()))
         .with(CatchPanic::new())

@@ -4,10 +4,12 @@
 //! - [`ctx::Ctx`]: the shared context (database, clock, keys, storage, outside parties'
 //!   clients, authorisation);
 //! - [`tx::TenantTx`]: the one way into a tenant's schema;
-//! - [`actor::Actor`]: who makes a change, for its audit record.
+//! - [`actor::Actor`]: who makes a change, for its audit record;
+//! - [`ids`]: the entity id newtypes.
 //!
 //! Must never import `http`, `web` or a feature module.
 
 pub mod actor;
 pub mod ctx;
+pub mod ids;
 pub mod tx;

@@ -9,40 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::money::Money;
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-        )]
-        #[serde(transparent)]
-        pub struct $name(pub i64);
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}", self.0)
-            }
-        }
-    };
-}
-
-id_type!(
-    /// A tenant (school or agency) in `platform.tenants`: the payee of its order lines.
-    TenantId
-);
-id_type!(
-    /// An order of the payments domain (one WeChat Pay transaction).
-    OrderId
-);
-id_type!(
-    /// An order line: one course or custody service for one child, the unit money is held,
-    /// released and refunded by.
-    LineId
-);
-id_type!(
-    /// A journal of the ledger (one balanced posting).
-    JournalId
-);
+pub use crate::kernel::ids::{JournalId, LineId, OrderId, TenantId};
 
 /// A ledger account. Stored as a text code:
 ///

@@ -15,6 +15,7 @@ pub mod api;
 pub mod callback;
 pub mod closing;
 pub mod daily;
+pub mod feature;
 pub mod model;
 pub mod oauth;
 pub mod perms;

@@ -7,6 +7,7 @@ pub mod api;
 pub mod calendar;
 pub mod config;
 pub mod config_api;
+pub mod feature;
 pub mod model;
 pub mod perms;
 pub mod repo;

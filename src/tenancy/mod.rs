@@ -5,6 +5,7 @@
 //! tenant schema except through [`crate::kernel::tx::TenantTx`].
 
 pub mod api;
+pub mod feature;
 pub mod manifest;
 pub mod migrate;
 pub mod model;

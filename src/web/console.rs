@@ -13,11 +13,9 @@ use crate::auth::roles;
 use crate::tenancy::model::{TenantContext, TenantKind};
 use crate::web::frame::{page, PageResult, WebError};
 
+/// The console's overview; the areas' pages are mounted by their features.
 pub fn mount(r: Route) -> Route {
-    let r = r.at("/console", get(overview));
-    let r = super::console_people::mount(r);
-    let r = super::console_courses::mount(r);
-    super::console_platform::mount(r)
+    r.at("/console", get(overview))
 }
 
 #[handler]

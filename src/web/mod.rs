@@ -13,6 +13,7 @@ pub mod console;
 pub mod console_courses;
 pub mod console_people;
 pub mod console_platform;
+pub mod feature;
 pub mod frame;
 pub mod layout;
 pub mod nav;
@@ -26,6 +27,7 @@ pub mod teacher;
 use poem::http::header;
 use poem::{get, handler, EndpointExt, Response, Route};
 
+use feature::Feature;
 use frame::WebError;
 
 #[handler]
@@ -36,21 +38,17 @@ fn stylesheet() -> Response {
         .body(include_str!("app.css"))
 }
 
-/// All pages. Errors never leave as JSON: they are pages too.
-pub fn routes() -> Route {
+/// All pages: the frame's own, then each feature's. Errors never leave as JSON: they are
+/// pages too.
+pub fn routes(features: &[&dyn Feature]) -> Route {
     let r = Route::new().at(layout::CSS_PATH, get(stylesheet));
-    let r = auth_pages::mount(r);
-    let r = parent::mount(r);
-    let r = parent_pay::mount(r);
-    let r = parent_me::mount(r);
-    let r = teacher::mount(r);
-    let r = requests::mount(r);
-    console::mount(r)
+    let r = console::mount(r);
+    features.iter().fold(r, |r, f| f.mount_pages(r))
 }
 
 /// The pages wrapped so that every failure is answered as a page.
-pub fn endpoint() -> impl poem::Endpoint<Output = Response> {
-    routes().catch_all_error(|e: poem::Error| async move {
+pub fn endpoint(features: &[&dyn Feature]) -> impl poem::Endpoint<Output = Response> {
+    routes(features).catch_all_error(|e: poem::Error| async move {
         use poem::error::ResponseError;
         if e.is::<poem::error::NotFoundError>() {
             WebError::NotFound.as_response()

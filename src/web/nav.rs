@@ -7,28 +7,21 @@ use super::layout::{self, NavItem};
 use super::session::Web;
 use crate::auth::model::Role;
 
-/// The school console's navigation (links under the tenant).
+/// The school console's navigation (links under the tenant): the overview, then every
+/// feature's entries by rank.
 pub fn school_nav(web: &Web) -> Vec<NavItem> {
-    let item = |group, path: &str, label| NavItem {
-        group,
-        path: web.link(path),
-        label,
+    let overview = NavItem {
+        group: "概览",
+        path: web.link("/console"),
+        label: "工作台",
     };
-    vec![
-        item("概览", "/console", "工作台"),
-        item("基础信息", "/console/classes", "年级与班级"),
-        item("基础信息", "/console/departments", "部门"),
-        item("基础信息", "/console/staff", "教职工"),
-        item("基础信息", "/console/students", "学生"),
-        item("基础信息", "/console/imports", "批量导入"),
-        item("基础信息", "/console/settings", "场地与时段"),
-        item("基础信息", "/console/calendar", "学期校历"),
-        item("课程与报名", "/console/courses", "课程发布"),
-        item("课程与报名", "/console/enrollments", "报名管理"),
-        item("课程与报名", "/console/requests", "退课与调班"),
-        item("收费", "/console/orders", "订单与退款"),
-        item("收费", "/console/settlement", "结算报表"),
-    ]
+    std::iter::once(overview)
+        .chain(web.menu.0.iter().map(|e| NavItem {
+            group: e.group,
+            path: web.link(e.path),
+            label: e.label,
+        }))
+        .collect()
 }
 
 /// The agency console's navigation.

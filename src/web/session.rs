@@ -11,6 +11,7 @@ use std::sync::Arc;
 use poem::http::{header, Method, StatusCode};
 use poem::{FromRequest, Request, RequestBody, Response};
 
+use super::feature::SchoolMenu;
 use crate::auth::guard::{authorize, client_info};
 use crate::auth::model::{AuthContext, Permission, Role};
 use crate::auth::service;
@@ -30,6 +31,8 @@ pub struct Web {
     pub auth: AuthContext,
     /// The tenant of the request (`/t/<code>/…`), if any.
     pub tenant: Option<TenantContext>,
+    /// The school console's menu, from the features' registrations.
+    pub menu: Arc<SchoolMenu>,
     csrf: String,
 }
 
@@ -217,10 +220,12 @@ impl<'a> FromRequest<'a> for Web {
                 return Err(WebError::Csrf.into());
             }
         }
+        let menu = req.data::<Arc<SchoolMenu>>().cloned().unwrap_or_default();
         Ok(Web {
             app,
             auth,
             tenant,
+            menu,
             csrf,
         })
     }

@@ -1,0 +1,33 @@
+//! What `courses` (the course catalogue) registers with the platform: see [`crate::web::feature`].
+
+use poem::Route;
+
+use crate::auth::model::Permission;
+use crate::web::feature::{Feature, NavEntry};
+
+pub struct Courses;
+
+const NAV: &[NavEntry] = &[NavEntry {
+    rank: 80,
+    group: "课程与报名",
+    path: "/console/courses",
+    label: "课程发布",
+}];
+
+impl Feature for Courses {
+    fn name(&self) -> &'static str {
+        "courses"
+    }
+
+    fn permissions(&self) -> &'static [Permission] {
+        super::perms::PERMISSIONS
+    }
+
+    fn mount_pages(&self, r: Route) -> Route {
+        crate::web::console_courses::mount(r)
+    }
+
+    fn school_nav(&self) -> &'static [NavEntry] {
+        NAV
+    }
+}

@@ -1,0 +1,55 @@
+//! What `payments` (orders, WeChat Pay, refunds, day close) registers with the platform: see [`crate::web::feature`].
+
+use std::time::Duration;
+
+use poem::Route;
+
+use crate::auth::model::Permission;
+use crate::web::feature::{Feature, Job, NavEntry};
+
+pub struct Payments;
+
+const NAV: &[NavEntry] = &[
+    NavEntry {
+        rank: 110,
+        group: "收费",
+        path: "/console/orders",
+        label: "订单与退款",
+    },
+    NavEntry {
+        rank: 120,
+        group: "收费",
+        path: "/console/settlement",
+        label: "结算报表",
+    },
+];
+
+impl Feature for Payments {
+    fn name(&self) -> &'static str {
+        "payments"
+    }
+
+    fn permissions(&self) -> &'static [Permission] {
+        super::perms::PERMISSIONS
+    }
+
+    fn mount_pages(&self, r: Route) -> Route {
+        crate::web::parent_me::mount(crate::web::parent_pay::mount(r))
+    }
+
+    fn school_nav(&self) -> &'static [NavEntry] {
+        NAV
+    }
+
+    fn jobs(&self) -> Vec<Job> {
+        vec![
+            // Unpaid orders close with their holds; refunds WeChat has not accepted are resubmitted;
+            // at start, orders paid while the server was down are settled by query.
+            Job {
+                name: "payments-sweeper",
+                every: Duration::from_secs(30),
+                run: |st, every| Box::pin(crate::payments::service::run_sweeper(st, every)),
+            },
+        ]
+    }
+}

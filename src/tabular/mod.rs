@@ -8,9 +8,14 @@
 //! interprets what a column means (ID numbers, phones and names are checked by the import
 //! services that call it).
 
+mod archive_guard;
+mod csv;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod read;
 mod write;
+mod xlsx;
 
 pub use error::TabularError;
 pub use read::{read, Limits, Row, Sheet};

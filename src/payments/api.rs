@@ -89,7 +89,7 @@ impl PaymentApi {
         let tx = school_tx(&session, &app, &tenant, &ORDER_PAY).await?;
         let ip = client_info(req).ip;
         Ok(Json(
-            super::closing::pay_order(app.0, &session.0, tx, id.0, body.0.channel, ip).await?,
+            service::pay_order(app.0, &session.0, tx, id.0, body.0.channel, ip).await?,
         ))
     }
 
@@ -110,7 +110,7 @@ impl PaymentApi {
     ) -> Result<Json<OrderView>, ApiError> {
         let tx = school_tx(&session, &app, &tenant, &ORDER_CANCEL).await?;
         Ok(Json(
-            super::closing::cancel_order(app.0, &session.0, tx, id.0).await?,
+            service::cancel_order(app.0, &session.0, tx, id.0).await?,
         ))
     }
 

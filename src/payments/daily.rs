@@ -18,6 +18,7 @@ use poem_openapi::Object;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+use super::repo;
 use crate::bank::{self, sim::ESCROW_ACCOUNT_NO};
 use crate::clock::cst;
 use crate::error::{ApiError, ErrorKind};
@@ -81,14 +82,7 @@ async fn release_school(
     let mut tx = TenantTx::begin(&st.db_app, tenant).await?;
     let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
     let weekday = chrono::Datelike::weekday(&date).number_from_monday() as i16;
-    let courses: Vec<(i64, i64)> = sqlx::query_as(
-        "select id, term_id from courses
-         where $1 = any(weekdays) and starts_on <= $2 and ends_on >= $2",
-    )
-    .bind(weekday)
-    .bind(date)
-    .fetch_all(tx.conn())
-    .await?;
+    let courses = repo::courses_meeting_on(tx.conn(), weekday, date).await?;
     let ran: Vec<i64> = courses
         .into_iter()
         .filter(|(_, term)| {
@@ -103,23 +97,9 @@ async fn release_school(
         tx.commit().await?;
         return Ok((0, Money::ZERO));
     }
-    let confirmed: Vec<i64> = sqlx::query_scalar(
-        "select id from enrollments where course_id = any($1) and status = 'confirmed'",
-    )
-    .bind(&ran)
-    .fetch_all(tx.conn())
-    .await?;
+    let confirmed = repo::confirmed_enrollments(tx.conn(), &ran).await?;
     tx.leave_role().await?;
-    let lines: Vec<(i64, String, i32)> = sqlx::query_as(
-        "select l.id, l.release_rule, l.units from platform.order_lines l
-         join platform.payment_orders o on o.id = l.order_id and o.status = 'paid'
-         where l.tenant_id = $1 and l.live and l.enrollment_id = any($2)
-         order by l.id",
-    )
-    .bind(tenant.id)
-    .bind(&confirmed)
-    .fetch_all(tx.conn())
-    .await?;
+    let lines = repo::releasable_lines(tx.conn(), tenant.id, &confirmed).await?;
     let (mut n, mut total) = (0u32, Money::ZERO);
     for (line, rule, units) in lines {
         let units = u32::try_from(units.max(1)).unwrap_or(1);
@@ -184,15 +164,7 @@ pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, ApiErr
     }
 
     let mut tx = st.db_app.begin().await?;
-    let sums: (Option<Decimal>, Option<Decimal>) = sqlx::query_as(
-        "select sum(amount) filter (where kind = 'payment'),
-                sum(amount) filter (where kind = 'refund_settle')
-         from platform.ledger_journals where at >= $1 and at < $2",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_one(&mut *tx)
-    .await?;
+    let sums = repo::journal_sums(&mut tx, start, end).await?;
     let net = sums.0.unwrap_or_default() - sums.1.unwrap_or_default();
     let reference = format!("WXSETTLE{}", date.format("%Y%m%d"));
     if net > Decimal::ZERO {
@@ -248,14 +220,9 @@ pub async fn close_yesterday_if_due(st: &Ctx) -> Result<Option<DayCloseView>, Ap
         return Ok(None);
     }
     let yesterday = local.date_naive() - Duration::days(1);
-    let done: bool = sqlx::query_scalar(
-        "select exists (select 1 from platform.reconciliation_runs
-                        where account_no = $1 and value_date = $2)",
-    )
-    .bind(ESCROW_ACCOUNT_NO)
-    .bind(yesterday)
-    .fetch_one(&st.db_app)
-    .await?;
+    let mut conn = st.db_app.acquire().await?;
+    let done = repo::reconciled(&mut conn, ESCROW_ACCOUNT_NO, yesterday).await?;
+    drop(conn);
     if done {
         return Ok(None);
     }

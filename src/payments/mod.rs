@@ -13,7 +13,6 @@
 
 pub mod api;
 pub mod callback;
-pub mod closing;
 pub mod daily;
 pub mod feature;
 pub mod model;

@@ -134,13 +134,11 @@ pub async fn settlement(
 ) -> Result<SettlementView, ApiError> {
     let (start, end) = bounds(from, to)?;
     let tenant = TenantId(tx.tenant().id);
-    let course_names: BTreeMap<i64, (String, String)> =
-        sqlx::query_as::<_, (i64, String, String)>("select id, code, name from courses")
-            .fetch_all(tx.conn())
-            .await?
-            .into_iter()
-            .map(|(id, code, name)| (id, (code, name)))
-            .collect();
+    let course_names: BTreeMap<i64, (String, String)> = repo::course_names(tx.conn())
+        .await?
+        .into_iter()
+        .map(|(id, code, name)| (id, (code, name)))
+        .collect();
     tx.leave_role().await?;
     let ledger_err = |e: ledger::LedgerError| ApiError::from_domain(&e);
     let whole = ledger::tenant_statement(tx.conn(), tenant, start, end)

@@ -17,7 +17,6 @@ use super::session::{see_other, Web};
 use crate::auth::guard::client_info;
 use crate::enrollment::model::{EnrollmentView, OfferView};
 use crate::error::ApiError;
-use crate::payments::closing;
 use crate::payments::model::{NewOrder, OrderView, PayChannel};
 use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
@@ -202,7 +201,7 @@ async fn resume(
 ) -> PageResult {
     let child = q.child.unwrap_or_default();
     let tx = web.school_tx(&pay_perms::ORDER_PAY).await?;
-    let result = closing::pay_order(
+    let result = pay::pay_order(
         &web.app,
         &web.auth,
         tx,
@@ -218,7 +217,7 @@ async fn resume(
 async fn cancel(web: Web, Path(id): Path<i64>, Query(q): Query<OrderQuery>) -> PageResult {
     let child = q.child.unwrap_or_default();
     let tx = web.school_tx(&pay_perms::ORDER_CANCEL).await?;
-    closing::cancel_order(&web.app, &web.auth, tx, id).await?;
+    pay::cancel_order(&web.app, &web.auth, tx, id).await?;
     let to = match q.back.as_deref() {
         Some("home") => format!("/m?child={child}&done=order_cancelled"),
         _ => format!("/m/records?child={child}&done=order_cancelled"),

@@ -1,6 +1,6 @@
-//! Ending unpaid orders: the sweeper closes the ones whose holds ran out, the parent
-//! cancels one or resumes it (again, or through the other channel), and on start every
-//! unpaid order is looked up at WeChat so a payment whose callback was lost is settled.
+//! Ending or resuming unpaid orders: the parent cancels one or pays it again (the same
+//! way, or through the other channel, which replaces it), and the one way to close an order
+//! at WeChat that the sweeper ([`super::sweep`]) uses too.
 //!
 //! One way to close an order for all of them ([`close_at_wechat`] then
 //! `repo::mark_closed`): WeChat first, so nobody can pay an order we call closed; an order
@@ -9,15 +9,16 @@
 
 use serde_json::json;
 
-use super::model::{NewOrder, OrderView, PayChannel};
-use super::repo::{self, OrderRow};
-use super::service::{create_order, prepay, settle_transaction, views};
+use super::order::{create_order, prepay, views};
+use super::settle::settle_by_query;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-use crate::wechatpay::{TradeState, WechatPayError};
+use crate::payments::model::{NewOrder, OrderView, PayChannel};
+use crate::payments::repo::{self, OrderRow};
+use crate::wechatpay::WechatPayError;
 
 /// What asking WeChat to close an unpaid order came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,65 +53,6 @@ pub(super) async fn close_at_wechat(st: &Ctx, o: &OrderRow) -> AtWechat {
             AtWechat::Failed
         }
     }
-}
-
-/// Closes unpaid orders whose holds ran out. Returns how many closed.
-pub async fn close_expired(st: &Ctx) -> Result<usize, ApiError> {
-    let now = st.clock.now();
-    let mut conn = st.db_app.acquire().await?;
-    let orders = repo::open_orders(&mut conn, Some(now), 100).await?;
-    drop(conn);
-    let mut closed = 0;
-    for o in orders {
-        if close_at_wechat(st, &o).await != AtWechat::Closed {
-            continue;
-        }
-        let mut conn = st.db_app.acquire().await?;
-        repo::mark_closed(&mut conn, o.id, "超时未支付，订单已关闭", now).await?;
-        closed += 1;
-    }
-    Ok(closed)
-}
-
-/// Asks WeChat about an unpaid order and settles it when it was paid. `true` when it is
-/// paid now.
-async fn settle_by_query(st: &Ctx, o: &OrderRow) -> bool {
-    match st.wechatpay.query_by_out_trade_no(&o.out_trade_no).await {
-        Ok(tr) if tr.trade_state == TradeState::Success => {
-            match settle_transaction(st, &tr, None).await {
-                Ok(_) => true,
-                Err(e) => {
-                    tracing::warn!(?e, order = o.id, "settling a queried payment failed");
-                    false
-                }
-            }
-        }
-        Ok(_) => false,
-        Err(WechatPayError::Api { code, .. })
-            if code == "ORDER_NOT_EXIST" || code == "RESOURCE_NOT_EXISTS" =>
-        {
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, order = o.id, "querying an order failed");
-            false
-        }
-    }
-}
-
-/// On start: every unpaid order is looked up at WeChat, so a payment whose callback was lost
-/// while the server was down is settled. Returns how many were found paid.
-pub async fn recover(st: &Ctx) -> Result<usize, ApiError> {
-    let mut conn = st.db_app.acquire().await?;
-    let orders = repo::open_orders(&mut conn, None, 1000).await?;
-    drop(conn);
-    let mut paid = 0;
-    for o in &orders {
-        if settle_by_query(st, o).await {
-            paid += 1;
-        }
-    }
-    Ok(paid)
 }
 
 fn order_not_found(id: i64) -> ApiError {

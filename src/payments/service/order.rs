@@ -1,0 +1,447 @@
+//! Creating and paying an order: the order for a parent's held enrollments (idempotent on
+//! the client's key), the payment parameters from WeChat Pay, and the orders as the parent
+//! and the school see them.
+//!
+//! Must never confirm an enrollment (only a payment WeChat confirms does, in
+//! [`super::settle`]) and never call WeChat while a transaction is open.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use super::closing::{self, Met};
+use super::{err, money, trade_no, wx_unavailable, yuan};
+use crate::audit::{AuditEvent, Outcome};
+use crate::auth::model::AuthContext;
+use crate::error::{ApiError, ErrorKind};
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
+use crate::ledger::{self, LineId};
+use crate::payments::model::*;
+use crate::payments::repo::{self, LineRow, NewLine, OrderRow, RefundRow};
+use crate::tenancy::model::TenantContext;
+use crate::wechatpay::{NewH5Order, NewJsapiOrder};
+
+const MAX_LINES: usize = 10;
+
+fn valid_key(k: &str) -> bool {
+    (8..=64).contains(&k.len())
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Creates the order for the caller's held enrollments (or returns the one created before
+/// with the same idempotency key), commits it, then asks WeChat Pay for the payment
+/// parameters. A WeChat failure leaves the order waiting: the same request again retries.
+pub async fn create_order(
+    st: &Ctx,
+    auth: &AuthContext,
+    mut tx: TenantTx,
+    req: NewOrder,
+    client_ip: Option<String>,
+) -> Result<OrderView, ApiError> {
+    let now = st.clock.now();
+    if !valid_key(&req.idempotency_key) {
+        return Err(err(
+            ErrorKind::Unprocessable,
+            "IDEMPOTENCY_KEY_INVALID",
+            "幂等键须为 8 至 64 位字母、数字、下划线或连字符",
+            json!({ "field": "idempotency_key" }),
+        ));
+    }
+    let mut ids = req.enrollment_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() > MAX_LINES || ids.len() != req.enrollment_ids.len() {
+        return Err(err(
+            ErrorKind::Unprocessable,
+            "ORDER_LINES_INVALID",
+            format!("请选择 1 至 {MAX_LINES} 个不重复的报名一起支付"),
+            json!({ "field": "enrollment_ids" }),
+        ));
+    }
+    let tenant = tx.tenant().clone();
+
+    tx.leave_role().await?;
+    if let Some(existing) =
+        repo::order_by_key(tx.conn(), auth.account_id, &req.idempotency_key).await?
+    {
+        let lines = repo::lines_of(tx.conn(), &[existing.id]).await?;
+        let mut theirs: Vec<i64> = lines.iter().map(|l| l.enrollment_id).collect();
+        theirs.sort_unstable();
+        if theirs != ids
+            || existing.tenant_id != tenant.id
+            || existing.channel != req.channel.as_str()
+        {
+            return Err(err(
+                ErrorKind::Conflict,
+                "IDEMPOTENCY_KEY_REUSED",
+                "该幂等键已用于另一笔订单，请为新的支付生成新的键",
+                json!({ "order_id": existing.id }),
+            ));
+        }
+        tx.commit().await?;
+        return prepay(st, existing, client_ip).await;
+    }
+    tx.enter_role().await?;
+
+    let rows = repo::payable_enrollments(tx.conn(), &ids, auth.account_id).await?;
+    if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+        return Err(err(
+            ErrorKind::NotFound,
+            "ENROLLMENT_NOT_FOUND",
+            "找不到该报名记录",
+            json!({ "id": missing }),
+        ));
+    }
+    for r in &rows {
+        let live = r.status == "held" && r.hold_expires_at.is_some_and(|t| t > now);
+        if !live {
+            let expired = r.status == "held" || r.status == "expired";
+            return Err(err(
+                ErrorKind::Conflict,
+                if expired {
+                    "HOLD_EXPIRED"
+                } else {
+                    "ENROLLMENT_NOT_HELD"
+                },
+                if expired {
+                    format!("“{}”的名额保留已超时，请重新报名", r.course_name)
+                } else {
+                    format!("“{}”不在待支付状态", r.course_name)
+                },
+                json!({ "id": r.id, "status": r.status }),
+            ));
+        }
+    }
+
+    let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
+    let today = st.clock.today();
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let sessions = crate::enrollment::service::sessions_to_come(
+            &calendars,
+            r.term_id,
+            &r.weekdays,
+            r.starts_on,
+            r.ends_on,
+            today,
+        )
+        .max(1);
+        let amount = if r.pricing == "per_day" {
+            r.price * Decimal::from(sessions)
+        } else {
+            r.price
+        };
+        if amount <= Decimal::ZERO {
+            return Err(err(
+                ErrorKind::Unprocessable,
+                "ORDER_NOTHING_TO_PAY",
+                format!("“{}”无需付费", r.course_name),
+                json!({ "id": r.id }),
+            ));
+        }
+        lines.push(NewLine {
+            enrollment_id: r.id,
+            student_id: r.student_id,
+            course_id: r.course_id,
+            description: format!("{} {}", r.student_name, r.course_name),
+            amount,
+            release_rule: if r.class_type == "custody" {
+                "per_day"
+            } else {
+                "per_lesson"
+            },
+            units: i32::try_from(sessions).unwrap_or(i32::MAX),
+        });
+    }
+    let total: Decimal = lines.iter().map(|l| l.amount).sum();
+    let expires_at = rows
+        .iter()
+        .filter_map(|r| r.hold_expires_at)
+        .min()
+        .unwrap_or(now);
+    let description: String = format!(
+        "{}-{}",
+        tenant.name,
+        lines
+            .iter()
+            .map(|l| l.description.as_str())
+            .collect::<Vec<_>>()
+            .join("、")
+    )
+    .chars()
+    .take(120)
+    .collect();
+
+    tx.leave_role().await?;
+    if let Some(order_id) = repo::live_order_for(tx.conn(), tenant.id, &ids).await? {
+        // The parent left the payment sheet and pays again: the order opened then is the
+        // one to pay (or, paid the other way now, to replace).
+        match closing::open_order_met(auth, tx.conn(), order_id, &ids, req.channel).await? {
+            Met::Resume(order) => {
+                tx.commit().await?;
+                return prepay(st, *order, client_ip).await;
+            }
+            Met::Replace(order) => {
+                tx.commit().await?;
+                closing::close_replaced(st, &order).await?;
+                let tx = TenantTx::begin(&st.db_app, &tenant).await?;
+                return Box::pin(create_order(st, auth, tx, req, client_ip)).await;
+            }
+        }
+    }
+    let out_trade_no = trade_no("AS", now);
+    let order_id = repo::insert_order(
+        tx.conn(),
+        &out_trade_no,
+        tenant.id,
+        auth.account_id,
+        &req.idempotency_key,
+        req.channel.as_str(),
+        &description,
+        total,
+        expires_at,
+        now,
+    )
+    .await
+    .map_err(|e| match e.as_database_error() {
+        // Two requests with one key at once: the loser sees the winner's unique row.
+        Some(d) if d.is_unique_violation() => err(
+            ErrorKind::Conflict,
+            "PAYMENT_ORDER_EXISTS",
+            "订单正在创建中，请稍候刷新",
+            json!({}),
+        ),
+        _ => ApiError::internal(e),
+    })?;
+    repo::insert_lines(tx.conn(), order_id, tenant.id, &lines)
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(d) if d.is_unique_violation() => err(
+                ErrorKind::Conflict,
+                "PAYMENT_ORDER_EXISTS",
+                "所选报名已有待支付或已支付的订单",
+                json!({}),
+            ),
+            _ => ApiError::internal(e),
+        })?;
+    tx.enter_role().await?;
+    tx.audit(
+        st,
+        auth,
+        AuditEvent::new(
+            "payment.order.create",
+            format!("order:{order_id}"),
+            Outcome::Success,
+        )
+        .details(json!({
+            "out_trade_no": out_trade_no, "amount": yuan(total),
+            "enrollments": ids, "channel": req.channel.as_str(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let mut conn = st.db_app.acquire().await?;
+    let order = repo::order(&mut conn, order_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("order vanished after commit"))?;
+    drop(conn);
+    prepay(st, order, client_ip).await
+}
+
+/// Asks WeChat Pay for the payment parameters of an unpaid order (again, on a retry: the
+/// same `out_trade_no` with the same figures gets the same prepay id) and answers the view.
+pub(super) async fn prepay(
+    st: &Ctx,
+    order: OrderRow,
+    client_ip: Option<String>,
+) -> Result<OrderView, ApiError> {
+    let mut pay = None;
+    if order.status == "created" {
+        let total_fen = money(order.amount)?.to_fen();
+        let mut conn = st.db_app.acquire().await?;
+        pay = Some(match order.channel.as_str() {
+            "jsapi" => {
+                let appid = st.wechatpay.appid().to_string();
+                let Some(openid) = repo::openid(&mut conn, order.account_id, &appid).await? else {
+                    return Err(err(
+                        ErrorKind::Conflict,
+                        "WX_OPENID_REQUIRED",
+                        "请先在微信中授权（静默授权，不获取昵称头像）后再支付",
+                        json!({ "order_id": order.id, "oauth_url": crate::payments::OAUTH_START_PATH }),
+                    ));
+                };
+                let p = st
+                    .wechatpay
+                    .create_jsapi(&NewJsapiOrder {
+                        description: order.description.clone(),
+                        out_trade_no: order.out_trade_no.clone(),
+                        total_fen,
+                        openid,
+                        time_expire: Some(order.expires_at),
+                        attach: None,
+                        notify_url: None,
+                    })
+                    .await
+                    .map_err(|e| wx_unavailable(&e))?;
+                repo::set_prepay(&mut conn, order.id, Some(&p.prepay_id), None).await?;
+                PayView {
+                    cashier_url: st.wechatpay.cashier_url(&p.prepay_id),
+                    jsapi: Some(p.pay_params.into()),
+                    h5_url: None,
+                }
+            }
+            _ => {
+                let url = st
+                    .wechatpay
+                    .create_h5(&NewH5Order {
+                        description: order.description.clone(),
+                        out_trade_no: order.out_trade_no.clone(),
+                        total_fen,
+                        payer_client_ip: client_ip.unwrap_or_else(|| "127.0.0.1".into()),
+                        h5_type: "Wap".into(),
+                        time_expire: Some(order.expires_at),
+                        attach: None,
+                        notify_url: None,
+                    })
+                    .await
+                    .map_err(|e| wx_unavailable(&e))?;
+                repo::set_prepay(&mut conn, order.id, None, Some(&url)).await?;
+                PayView {
+                    cashier_url: None,
+                    jsapi: None,
+                    h5_url: Some(url),
+                }
+            }
+        });
+    }
+    let mut conn = st.db_app.acquire().await?;
+    let mut views = views(&mut conn, vec![order], st.clock.now()).await?;
+    let mut v = views.pop().ok_or_else(|| ApiError::internal("no view"))?;
+    v.pay = pay;
+    Ok(v)
+}
+
+/// Orders with their lines and refunds, as they stand at `now`: what each line has left
+/// to refund (from the escrow ledger) and the order's label from its refunds.
+pub async fn views(
+    conn: &mut sqlx::PgConnection,
+    orders: Vec<OrderRow>,
+    now: DateTime<Utc>,
+) -> Result<Vec<OrderView>, ApiError> {
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let lines = repo::lines_of(conn, &ids).await?;
+    let refunds = repo::refunds_of_orders(conn, &ids).await?;
+    let line_ids: Vec<LineId> = lines.iter().map(|l| LineId(l.id)).collect();
+    let balances = ledger::line_balances(conn, &line_ids)
+        .await
+        .map_err(|e| ApiError::from_domain(&e))?;
+    let refundable = |line: i64| {
+        balances
+            .iter()
+            .find(|b| b.line_id == LineId(line))
+            .map_or(Decimal::ZERO, |b| b.held().as_decimal())
+    };
+    Ok(orders
+        .into_iter()
+        .map(|o| {
+            let mine: Vec<&RefundRow> = refunds.iter().filter(|r| r.order_id == o.id).collect();
+            let refunded: Decimal = mine
+                .iter()
+                .filter(|r| r.status == "succeeded")
+                .map(|r| r.amount)
+                .sum();
+            let refunding = mine
+                .iter()
+                .any(|r| matches!(r.status.as_str(), "requested" | "processing"));
+            OrderView {
+                lines: lines
+                    .iter()
+                    .filter(|l| l.order_id == o.id)
+                    .map(|l| line_view(l, refundable(l.id)))
+                    .collect(),
+                refunds: mine.into_iter().map(refund_view).collect(),
+                status_label: order_status_label(&o.status, o.amount, refunded, refunding).into(),
+                payable: o.status == "created" && o.expires_at > now,
+                refunded: yuan(refunded),
+                amount: yuan(o.amount),
+                id: o.id,
+                out_trade_no: o.out_trade_no,
+                status: o.status,
+                channel: o.channel,
+                description: o.description,
+                expires_at: o.expires_at,
+                created_at: o.created_at,
+                paid_at: o.paid_at,
+                closed_at: o.closed_at,
+                close_reason: o.close_reason,
+                transaction_id: o.transaction_id,
+                pay: None,
+            }
+        })
+        .collect())
+}
+
+fn line_view(l: &LineRow, refundable: Decimal) -> LineView {
+    LineView {
+        id: l.id,
+        enrollment_id: l.enrollment_id,
+        student_id: l.student_id,
+        course_id: l.course_id,
+        description: l.description.clone(),
+        amount: yuan(l.amount),
+        release_rule: l.release_rule.clone(),
+        units: l.units,
+        refundable: yuan(refundable),
+    }
+}
+
+pub fn refund_view(r: &RefundRow) -> RefundView {
+    RefundView {
+        id: r.id,
+        out_refund_no: r.out_refund_no.clone(),
+        order_id: r.order_id,
+        line_id: r.line_id,
+        amount: yuan(r.amount),
+        reason: r.reason.clone(),
+        source: r.source.clone(),
+        status_label: refund_status_label(&r.status).into(),
+        status: r.status.clone(),
+        created_at: r.created_at,
+        succeeded_at: r.succeeded_at,
+    }
+}
+
+/// The caller's orders at this school, newest first.
+pub async fn my_orders(
+    st: &Ctx,
+    auth: &AuthContext,
+    tenant: &TenantContext,
+) -> Result<Vec<OrderView>, ApiError> {
+    let mut conn = st.db_app.acquire().await?;
+    let orders = repo::orders_of(&mut conn, tenant.id, Some(auth.account_id), None, 200).await?;
+    views(&mut conn, orders, st.clock.now()).await
+}
+
+/// The school's orders (R-S08), newest first, optionally of one status.
+pub async fn school_orders(
+    st: &Ctx,
+    tenant: &TenantContext,
+    status: Option<&str>,
+) -> Result<Vec<OrderView>, ApiError> {
+    if let Some(s) = status {
+        if !["created", "paid", "closed"].contains(&s) {
+            return Err(err(
+                ErrorKind::Unprocessable,
+                "ORDER_STATUS_INVALID",
+                "订单状态须为 created、paid 或 closed",
+                json!({ "field": "status" }),
+            ));
+        }
+    }
+    let mut conn = st.db_app.acquire().await?;
+    let orders = repo::orders_of(&mut conn, tenant.id, None, status, 500).await?;
+    views(&mut conn, orders, st.clock.now()).await
+}

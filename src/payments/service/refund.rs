@@ -1,0 +1,344 @@
+//! Refunds (R-P05's refund, R-S08): the unreleased part of a paid line reserved in the
+//! escrow ledger with the refund row (a school admin's refund, an ended enrollment's, or the
+//! automatic one of a place given up while the parent paid), sent to WeChat after commit,
+//! and moved along by WeChat's answers.
+//!
+//! Must never refund more than a line's unreleased part, send a refund to WeChat before the
+//! transaction that reserved it committed, or send one twice under two numbers (a retry
+//! reuses its `out_refund_no`).
+
+use serde_json::json;
+
+use super::order::refund_view;
+use super::{err, money, tenant_of, trade_no, wx_unavailable, yuan};
+use crate::audit::{AuditEvent, Outcome};
+use crate::auth::model::AuthContext;
+use crate::error::{ApiError, ErrorKind};
+use crate::kernel::ctx::Ctx;
+use crate::kernel::tx::TenantTx;
+use crate::ledger::{self, LineId, Money};
+use crate::payments::model::*;
+use crate::payments::repo::{self, LineRow};
+use crate::wechatpay::{NewRefund as WxRefund, RefundStatus};
+
+/// Reserves `amount` of the line's unreleased money for a new refund (platform privileges;
+/// the caller's transaction commits it). Returns the refund id.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn reserve(
+    conn: &mut sqlx::PgConnection,
+    st: &Ctx,
+    line: &LineRow,
+    amount: Money,
+    reason: &str,
+    source: &str,
+    refund_request_id: Option<i64>,
+    created_by: Option<i64>,
+) -> Result<i64, ApiError> {
+    let now = st.clock.now();
+    let out_refund_no = trade_no("RF", now);
+    ledger::reserve_refund(conn, LineId(line.id), amount, &out_refund_no, now)
+        .await
+        .map_err(|e| ApiError::from_domain(&e))?;
+    let id = repo::insert_refund(
+        conn,
+        &out_refund_no,
+        line,
+        amount.as_decimal(),
+        reason,
+        source,
+        refund_request_id,
+        created_by,
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// What of a paid line is still in escrow and not promised to a refund: paid, less released,
+/// reserved for refunds and refunded.
+async fn unreleased(conn: &mut sqlx::PgConnection, line: &LineRow) -> Result<Money, ApiError> {
+    let state = ledger::line_balance(conn, LineId(line.id))
+        .await
+        .map_err(|e| ApiError::from_domain(&e))?;
+    Ok(state
+        .paid
+        .saturating_sub(state.released)
+        .saturating_sub(state.refund_reserved)
+        .saturating_sub(state.refunded))
+}
+
+fn check_reason(reason: &str) -> Result<String, ApiError> {
+    let r = reason.trim();
+    if r.is_empty() || r.chars().count() > 80 {
+        return Err(err(
+            ErrorKind::Unprocessable,
+            "REFUND_REASON_INVALID",
+            "退款原因须为 1 至 80 个字",
+            json!({ "field": "reason" }),
+        ));
+    }
+    Ok(r.to_string())
+}
+
+/// A school admin refunds (part of) a paid line (R-S08): at most its unreleased part.
+pub async fn refund_line(
+    st: &Ctx,
+    auth: &AuthContext,
+    mut tx: TenantTx,
+    req: NewRefund,
+) -> Result<RefundView, ApiError> {
+    let reason = check_reason(&req.reason)?;
+    let tenant_id = tx.tenant().id;
+    tx.leave_role().await?;
+    let line = repo::line(tx.conn(), req.line_id)
+        .await?
+        .filter(|l| l.tenant_id == tenant_id)
+        .ok_or_else(|| {
+            err(
+                ErrorKind::NotFound,
+                "ORDER_LINE_NOT_FOUND",
+                "找不到该订单明细",
+                json!({ "line_id": req.line_id }),
+            )
+        })?;
+    let unreleased = unreleased(tx.conn(), &line).await?;
+    let amount = match req.amount.as_deref() {
+        None => unreleased,
+        Some(a) => Money::parse(a).map_err(|e| {
+            err(
+                ErrorKind::Unprocessable,
+                "REFUND_AMOUNT_INVALID",
+                "退款金额须为大于 0 的金额，最多两位小数",
+                json!({ "field": "amount", "reason": e.to_string() }),
+            )
+        })?,
+    };
+    if amount.is_zero() {
+        return Err(err(
+            ErrorKind::Conflict,
+            "REFUND_NOTHING_LEFT",
+            "该项已无可退金额（已结算或已退款）",
+            json!({ "line_id": line.id }),
+        ));
+    }
+    let id = reserve(
+        tx.conn(),
+        st,
+        &line,
+        amount,
+        &reason,
+        "admin",
+        None,
+        Some(auth.account_id),
+    )
+    .await?;
+    tx.enter_role().await?;
+    tx.audit(
+        st,
+        auth,
+        AuditEvent::new(
+            "payment.refund.request",
+            format!("refund:{id}"),
+            Outcome::Success,
+        )
+        .details(json!({ "line_id": line.id, "amount": amount.to_string(), "reason": reason })),
+    )
+    .await?;
+    tx.commit().await?;
+    submit_refund(st, id).await;
+    let mut conn = st.db_app.acquire().await?;
+    let r = repo::refund(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("refund vanished"))?;
+    Ok(refund_view(&r))
+}
+
+/// The refund of an enrollment that ended early (an approved withdrawal, or the school
+/// cancelling a paid enrollment), inside that transaction (tenant role on entry and exit):
+/// the unreleased part of the enrollment's paid line, sent to WeChat by
+/// [`submit_tenant_refunds`] after commit. `None` when the enrollment was never paid online
+/// (nothing to give back through WeChat).
+pub async fn refund_enrollment(
+    st: &Ctx,
+    tx: &mut TenantTx,
+    enrollment_id: i64,
+    refund_request_id: i64,
+    reason: &str,
+    approved_by: i64,
+    source: &str,
+) -> Result<Option<i64>, ApiError> {
+    let tenant_id = tx.tenant().id;
+    tx.leave_role().await?;
+    let line = repo::paid_line_of_enrollment(tx.conn(), tenant_id, enrollment_id).await?;
+    let mut out = None;
+    if let Some(line) = line {
+        let unreleased = unreleased(tx.conn(), &line).await?;
+        if !unreleased.is_zero() {
+            let reason: String = reason.chars().take(80).collect();
+            out = Some(
+                reserve(
+                    tx.conn(),
+                    st,
+                    &line,
+                    unreleased,
+                    &reason,
+                    source,
+                    Some(refund_request_id),
+                    Some(approved_by),
+                )
+                .await?,
+            );
+        }
+    }
+    tx.enter_role().await?;
+    Ok(out)
+}
+
+/// Sends a reserved refund to WeChat and stores its answer. Failures are logged; the
+/// sweeper resubmits (the same `out_refund_no`, so WeChat never refunds twice).
+pub async fn submit_refund(st: &Ctx, refund_id: i64) {
+    if let Err(e) = try_submit_refund(st, refund_id).await {
+        tracing::warn!(refund = refund_id, error = %e.body().message, "refund submission failed; will retry");
+    }
+}
+
+async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
+    let mut conn = st.db_app.acquire().await?;
+    let Some(r) = repo::refund(&mut conn, refund_id).await? else {
+        return Ok(());
+    };
+    if r.status != "requested" {
+        return Ok(());
+    }
+    let order = repo::order(&mut conn, r.order_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("refund without order"))?;
+    drop(conn);
+    let answer = st
+        .wechatpay
+        .refund(&WxRefund {
+            out_trade_no: order.out_trade_no.clone(),
+            out_refund_no: r.out_refund_no.clone(),
+            reason: Some(r.reason.clone()),
+            refund_fen: money(r.amount)?.to_fen(),
+            total_fen: money(order.amount)?.to_fen(),
+            notify_url: None,
+        })
+        .await
+        .map_err(|e| wx_unavailable(&e))?;
+    apply_refund_status(
+        st,
+        &r.out_refund_no,
+        answer.status,
+        Some(&answer.refund_id),
+        None,
+    )
+    .await
+}
+
+/// Moves a refund to WeChat's status: PROCESSING → 退款中, SUCCESS → 已到账 (the reserved
+/// money leaves the ledger), CLOSED → 已关闭 (it goes back to the line), ABNORMAL → 异常
+/// (kept reserved for the school to resolve with the parent's bank).
+pub(super) async fn apply_refund_status(
+    st: &Ctx,
+    out_refund_no: &str,
+    status: RefundStatus,
+    wx_refund_id: Option<&str>,
+    notification_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let now = st.clock.now();
+    let mut tx = st.db_app.begin().await?;
+    if let Some(id) = notification_id {
+        if !repo::claim_callback(
+            &mut tx,
+            id,
+            &format!("REFUND.{}", status.as_str()),
+            out_refund_no,
+            "refund",
+            now,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+    }
+    let Some(r) = repo::lock_refund_by_no(&mut tx, out_refund_no).await? else {
+        return Err(ApiError::internal(format!(
+            "refund {out_refund_no} unknown"
+        )));
+    };
+    let final_state = matches!(r.status.as_str(), "succeeded" | "closed");
+    if final_state {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let next = match status {
+        RefundStatus::Processing => "processing",
+        RefundStatus::Success => "succeeded",
+        RefundStatus::Closed => "closed",
+        RefundStatus::Abnormal => "abnormal",
+    };
+    if next == r.status {
+        tx.commit().await?;
+        return Ok(());
+    }
+    match status {
+        RefundStatus::Success => {
+            ledger::settle_refund(&mut tx, out_refund_no, now)
+                .await
+                .map_err(|e| ApiError::from_domain(&e))?;
+        }
+        RefundStatus::Closed => {
+            ledger::cancel_refund(&mut tx, out_refund_no, now)
+                .await
+                .map_err(|e| ApiError::from_domain(&e))?;
+        }
+        _ => {}
+    }
+    repo::set_refund_status(&mut tx, r.id, next, wx_refund_id, now).await?;
+    let ev = AuditEvent::new(
+        format!("payment.refund.{next}"),
+        format!("refund:{}", r.id),
+        Outcome::Success,
+    )
+    .tenant(r.tenant_id)
+    .details(json!({ "out_refund_no": out_refund_no, "amount": yuan(r.amount) }));
+    crate::audit::append(&mut tx, &st.keys.audit, &ev, now)
+        .await
+        .map_err(ApiError::internal)?;
+    tx.commit().await?;
+    if let Some(req_id) = r.refund_request_id {
+        let tenant = tenant_of(st, r.tenant_id)
+            .await
+            .map_err(|_| ApiError::internal("refund tenant unknown"))?;
+        let label = match next {
+            "succeeded" => Some("refunded"),
+            "processing" => Some("processing"),
+            "abnormal" | "closed" => Some("failed"),
+            _ => None,
+        };
+        if let Some(label) = label {
+            let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
+            repo::set_refund_request_status(ttx.conn(), req_id, label).await?;
+            ttx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends a tenant's reserved refunds to WeChat now (after the transaction that reserved
+/// them committed).
+pub async fn submit_tenant_refunds(st: &Ctx, tenant_id: i64) {
+    let ids = match st.db_app.acquire().await {
+        Ok(mut conn) => repo::requested_refunds_of(&mut conn, tenant_id).await,
+        Err(e) => Err(e),
+    };
+    match ids {
+        Ok(ids) => {
+            for id in ids {
+                submit_refund(st, id).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "listing refunds to submit failed"),
+    }
+}

@@ -1,0 +1,92 @@
+//! The payments sweeper and the start-up recovery: unpaid orders whose holds ran out are
+//! closed (at WeChat first), refunds WeChat has not accepted are sent again, yesterday's
+//! escrow day is closed once due, and on start every unpaid order is looked up at WeChat so
+//! a payment whose callback was lost while the server was down is settled.
+//!
+//! Every pass is safe to run twice or to stop half-way: each step is idempotent on its row
+//! or reference. Must never call WeChat inside a database transaction.
+
+use chrono::Duration;
+
+use super::closing::{close_at_wechat, AtWechat};
+use super::refund::submit_refund;
+use super::settle::settle_by_query;
+use crate::error::ApiError;
+use crate::kernel::ctx::Ctx;
+use crate::payments::repo;
+
+/// Closes unpaid orders whose holds ran out. Returns how many closed.
+pub async fn close_expired(st: &Ctx) -> Result<usize, ApiError> {
+    let now = st.clock.now();
+    let mut conn = st.db_app.acquire().await?;
+    let orders = repo::open_orders(&mut conn, Some(now), 100).await?;
+    drop(conn);
+    let mut closed = 0;
+    for o in orders {
+        if close_at_wechat(st, &o).await != AtWechat::Closed {
+            continue;
+        }
+        let mut conn = st.db_app.acquire().await?;
+        repo::mark_closed(&mut conn, o.id, "超时未支付，订单已关闭", now).await?;
+        closed += 1;
+    }
+    Ok(closed)
+}
+
+/// On start: every unpaid order is looked up at WeChat, so a payment whose callback was lost
+/// while the server was down is settled. Returns how many were found paid.
+pub async fn recover(st: &Ctx) -> Result<usize, ApiError> {
+    let mut conn = st.db_app.acquire().await?;
+    let orders = repo::open_orders(&mut conn, None, 1000).await?;
+    drop(conn);
+    let mut paid = 0;
+    for o in &orders {
+        if settle_by_query(st, o).await {
+            paid += 1;
+        }
+    }
+    Ok(paid)
+}
+
+/// Resubmits refunds WeChat has not accepted yet (older than a minute).
+pub async fn resubmit_refunds(st: &Ctx) -> Result<usize, ApiError> {
+    let mut conn = st.db_app.acquire().await?;
+    let pending =
+        repo::unsubmitted_refunds(&mut conn, st.clock.now() - Duration::minutes(1)).await?;
+    drop(conn);
+    for r in &pending {
+        submit_refund(st, r.id).await;
+    }
+    Ok(pending.len())
+}
+
+/// One pass of the payments sweeper: close expired orders, resubmit refunds, close
+/// yesterday's escrow day once it is due.
+pub async fn sweep(st: &Ctx) {
+    if let Err(e) = crate::payments::daily::close_yesterday_if_due(st).await {
+        tracing::warn!(error = %e.body().message, "payments sweep: day close failed");
+    }
+    if let Err(e) = close_expired(st).await {
+        tracing::warn!(error = %e.body().message, "payments sweep: closing failed");
+    }
+    if let Err(e) = resubmit_refunds(st).await {
+        tracing::warn!(error = %e.body().message, "payments sweep: refunds failed");
+    }
+}
+
+/// Recovers once, then sweeps every `every`, for the life of the server.
+pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
+    match recover(&st).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            paid = n,
+            "payments: orders paid while the server was down settled"
+        ),
+        Err(e) => tracing::warn!(error = %e.body().message, "payments: recovery failed"),
+    }
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        sweep(&st).await;
+    }
+}

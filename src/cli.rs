@@ -347,7 +347,7 @@ async fn seed_demo_courses(st: &Ctx) {
         };
         crate::courses::sample::seed_demo(st, &tenant, admin.id, st.clock.now())
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.body().message))
+            .map_err(|e| anyhow::anyhow!("{}", crate::error::ApiError::from(e).body().message))
     }
     .await;
     match result {

@@ -14,6 +14,7 @@ use poem_openapi::{Multipart, OpenApi};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
+use super::error::CourseError;
 use super::model::{
     CourseClassType, CoursePatch, CourseStatus, CourseView, NewCourse, PICTURE_MAX_BYTES,
 };
@@ -59,16 +60,11 @@ async fn read_picture(file: UploadFile) -> Result<PictureUpload, ApiError> {
             )
         })?;
     if bytes.len() > PICTURE_MAX_BYTES {
-        let e = StorageError::TooLarge {
+        return Err(CourseError::from(StorageError::TooLarge {
             max_bytes: PICTURE_MAX_BYTES,
             actual: bytes.len(),
-        };
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            e.code(),
-            e.user_message(),
-            json!({ "max_bytes": PICTURE_MAX_BYTES }),
-        ));
+        })
+        .into());
     }
     Ok(PictureUpload { bytes, declared })
 }

@@ -9,7 +9,7 @@
 //! [`crate::kernel::tx::TenantTx`] and every picture key carries the tenant's prefix.
 
 pub mod api;
-mod error;
+pub mod error;
 pub mod feature;
 pub mod model;
 pub mod perms;

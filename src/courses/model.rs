@@ -9,6 +9,7 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
 use rust_decimal::Decimal;
 
+use super::error::CourseError;
 use crate::school::model::Code;
 
 /// Most pictures one course may carry.
@@ -309,8 +310,11 @@ pub struct CourseView {
 pub struct CourseCode(Code);
 
 impl CourseCode {
-    pub fn parse(s: &str) -> Option<Self> {
-        Code::parse(s).map(Self)
+    /// `s` trimmed, if it is a code; the refusal names `s` as typed.
+    pub fn parse(s: &str) -> Result<Self, CourseError> {
+        Code::parse(s.trim())
+            .map(Self)
+            .ok_or_else(|| CourseError::CodeInvalid { value: s.into() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -335,8 +339,10 @@ pub const INTRO_MAX: usize = 2000;
 pub struct CourseName(String);
 
 impl CourseName {
-    pub fn parse(s: &str) -> Option<Self> {
-        bounded_text(s, 1, NAME_MAX).map(Self)
+    pub fn parse(s: &str) -> Result<Self, CourseError> {
+        bounded_text(s, 1, NAME_MAX)
+            .map(Self)
+            .ok_or(CourseError::NameInvalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -349,8 +355,10 @@ impl CourseName {
 pub struct Category(String);
 
 impl Category {
-    pub fn parse(s: &str) -> Option<Self> {
-        bounded_text(s, 1, CATEGORY_MAX).map(Self)
+    pub fn parse(s: &str) -> Result<Self, CourseError> {
+        bounded_text(s, 1, CATEGORY_MAX)
+            .map(Self)
+            .ok_or(CourseError::CategoryInvalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -363,8 +371,10 @@ impl Category {
 pub struct Intro(String);
 
 impl Intro {
-    pub fn parse(s: &str) -> Option<Self> {
-        bounded_text(s, 0, INTRO_MAX).map(Self)
+    pub fn parse(s: &str) -> Result<Self, CourseError> {
+        bounded_text(s, 0, INTRO_MAX)
+            .map(Self)
+            .ok_or(CourseError::IntroInvalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -379,8 +389,11 @@ pub struct Capacity(i32);
 impl Capacity {
     pub const MAX: i32 = 2000;
 
-    pub fn parse(n: i32) -> Option<Self> {
-        (1..=Self::MAX).contains(&n).then_some(Self(n))
+    pub fn parse(n: i32) -> Result<Self, CourseError> {
+        (1..=Self::MAX)
+            .contains(&n)
+            .then_some(Self(n))
+            .ok_or(CourseError::CapacityInvalid { value: n })
     }
 
     pub fn get(self) -> i32 {
@@ -396,7 +409,11 @@ pub struct Price(Decimal);
 impl Price {
     pub const MAX_YUAN: i64 = 100_000;
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Result<Self, CourseError> {
+        Self::amount(s).ok_or_else(|| CourseError::PriceInvalid { value: s.into() })
+    }
+
+    fn amount(s: &str) -> Option<Self> {
         let t = s.trim();
         if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
             return None;
@@ -421,13 +438,16 @@ impl Price {
 pub struct EligibleLevels(Vec<i16>);
 
 impl EligibleLevels {
-    pub fn parse(levels: &[i16]) -> Option<Self> {
+    pub fn parse(levels: &[i16]) -> Result<Self, CourseError> {
         let mut v = levels.to_vec();
         v.sort_unstable();
         v.dedup();
         let ok =
             !levels.is_empty() && v.len() == levels.len() && v.iter().all(|l| (1..=9).contains(l));
         ok.then_some(Self(v))
+            .ok_or_else(|| CourseError::LevelsInvalid {
+                value: levels.to_vec(),
+            })
     }
 
     pub fn as_slice(&self) -> &[i16] {
@@ -442,8 +462,11 @@ pub struct HoldMinutes(i32);
 impl HoldMinutes {
     pub const DEFAULT: i32 = 30;
 
-    pub fn parse(n: i32) -> Option<Self> {
-        (5..=1440).contains(&n).then_some(Self(n))
+    pub fn parse(n: i32) -> Result<Self, CourseError> {
+        (5..=1440)
+            .contains(&n)
+            .then_some(Self(n))
+            .ok_or(CourseError::HoldInvalid { value: n })
     }
 
     pub fn get(self) -> i32 {
@@ -523,7 +546,7 @@ mod tests {
             (" 100000 ", "100000.00"),
             ("120.000", "120.00"),
         ] {
-            let p = Price::parse(s).unwrap_or_else(|| panic!("{s}"));
+            let p = Price::parse(s).unwrap_or_else(|_| panic!("{s}"));
             assert_eq!(Price::display(p.get()), want);
         }
         for bad in [
@@ -539,25 +562,25 @@ mod tests {
             "1.2.3",
             ".",
         ] {
-            assert!(Price::parse(bad).is_none(), "{bad}");
+            assert!(Price::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn capacity_hold_and_levels_have_sane_bounds() {
-        assert!(Capacity::parse(1).is_some());
-        assert!(Capacity::parse(2000).is_some());
-        assert!(Capacity::parse(0).is_none());
-        assert!(Capacity::parse(2001).is_none());
-        assert!(HoldMinutes::parse(5).is_some());
-        assert!(HoldMinutes::parse(1440).is_some());
-        assert!(HoldMinutes::parse(4).is_none());
-        assert!(HoldMinutes::parse(1441).is_none());
+        assert!(Capacity::parse(1).is_ok());
+        assert!(Capacity::parse(2000).is_ok());
+        assert!(Capacity::parse(0).is_err());
+        assert!(Capacity::parse(2001).is_err());
+        assert!(HoldMinutes::parse(5).is_ok());
+        assert!(HoldMinutes::parse(1440).is_ok());
+        assert!(HoldMinutes::parse(4).is_err());
+        assert!(HoldMinutes::parse(1441).is_err());
         assert_eq!(EligibleLevels::parse(&[3, 1]).unwrap().as_slice(), &[1, 3]);
-        assert!(EligibleLevels::parse(&[]).is_none());
-        assert!(EligibleLevels::parse(&[0]).is_none());
-        assert!(EligibleLevels::parse(&[10]).is_none());
-        assert!(EligibleLevels::parse(&[2, 2]).is_none());
+        assert!(EligibleLevels::parse(&[]).is_err());
+        assert!(EligibleLevels::parse(&[0]).is_err());
+        assert!(EligibleLevels::parse(&[10]).is_err());
+        assert!(EligibleLevels::parse(&[2, 2]).is_err());
     }
 
     #[test]
@@ -566,12 +589,12 @@ mod tests {
             CourseName::parse(" 少儿美术 ").unwrap().as_str(),
             "少儿美术"
         );
-        assert!(CourseName::parse("  ").is_none());
-        assert!(Category::parse(&"类".repeat(21)).is_none());
-        assert!(Intro::parse("").is_some());
-        assert!(Intro::parse(&"介".repeat(2001)).is_none());
-        assert!(CourseCode::parse("art-g3").is_some());
-        assert!(CourseCode::parse("Art").is_none());
+        assert!(CourseName::parse("  ").is_err());
+        assert!(Category::parse(&"类".repeat(21)).is_err());
+        assert!(Intro::parse("").is_ok());
+        assert!(Intro::parse(&"介".repeat(2001)).is_err());
+        assert!(CourseCode::parse("art-g3").is_ok());
+        assert!(CourseCode::parse("Art").is_err());
     }
 
     #[test]

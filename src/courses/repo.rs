@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
-use super::model::CourseFields;
+use super::error::CourseError;
+use super::model::{CourseAllocation, CourseFields, CourseStatus};
+use crate::error::violated_constraint;
 
 /// A course as booking needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,6 +35,16 @@ pub struct CourseRow {
     pub allocation: String,
     pub hold_minutes: i32,
     pub status: String,
+}
+
+impl CourseRow {
+    pub fn course_status(&self) -> CourseStatus {
+        CourseStatus::from_db(&self.status)
+    }
+
+    pub fn course_allocation(&self) -> CourseAllocation {
+        CourseAllocation::from_db(&self.allocation)
+    }
 }
 
 /// [`CourseRow`]'s columns. A macro, not a const, so `concat!` builds each query as one
@@ -222,7 +234,9 @@ pub async fn sub_item_views(
     .await
 }
 
-pub async fn insert_course(c: &mut PgConnection, f: &CourseFields) -> sqlx::Result<i64> {
+/// The new course's id. A code another course has is refused by the unique constraint
+/// `courses_code_key`, which settles two admins saving one code at the same instant.
+pub async fn insert_course(c: &mut PgConnection, f: &CourseFields) -> Result<i64, CourseError> {
     sqlx::query_scalar(
         "insert into courses (code, parent_id, class_type, name, category, intro, term_id,
                 period_id, venue_id, weekdays, starts_at, ends_at, starts_on, ends_on, capacity,
@@ -256,6 +270,12 @@ pub async fn insert_course(c: &mut PgConnection, f: &CourseFields) -> sqlx::Resu
     .bind(f.hold_minutes)
     .fetch_one(&mut *c)
     .await
+    .map_err(|e| match violated_constraint(&e) {
+        Some("courses_code_key") => CourseError::CodeTaken {
+            code: f.code.clone(),
+        },
+        _ => CourseError::Db(e),
+    })
 }
 
 /// Writes every field but code and term.
@@ -348,6 +368,22 @@ pub async fn set_teachers(
     .execute(&mut *c)
     .await?;
     Ok(())
+}
+
+/// The staff member with this staff number (the demo offers name their teacher by it).
+pub async fn staff_by_no(c: &mut PgConnection, staff_no: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select id from staff where staff_no = $1")
+        .bind(staff_no)
+        .fetch_optional(&mut *c)
+        .await
+}
+
+/// The venue with this code (the demo offers name their venue by it).
+pub async fn venue_by_code(c: &mut PgConnection, code: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select id from venues where code = $1")
+        .bind(code)
+        .fetch_optional(&mut *c)
+        .await
 }
 
 /// Those of `ids` that are active staff.

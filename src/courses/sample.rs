@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::error::CourseError;
 use super::model::{CourseClassType, CoursePricing, NewCourse};
-use super::service;
+use super::{repo, service};
 use crate::auth::model::{Assignment, AuthContext, Role};
-use crate::error::ApiError;
 use crate::kernel::actor::Actor;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
@@ -157,7 +157,7 @@ pub async fn seed_demo(
     tenant: &TenantContext,
     admin_account: i64,
     now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, CourseError> {
     let auth = AuthContext {
         account_id: admin_account,
         session_id: 0,
@@ -174,23 +174,14 @@ pub async fn seed_demo(
     };
     let who = Actor { st, auth: &auth };
     let mut tx = TenantTx::begin(&st.db_app, tenant).await?;
-    let existing: i64 = sqlx::query_scalar("select count(*) from courses")
-        .fetch_one(tx.conn())
-        .await?;
-    if existing > 0 {
+    if repo::course_count(tx.conn()).await? > 0 {
         return Ok(0);
     }
     let opens = (now - Duration::days(1)).to_rfc3339();
     let mut parents = Vec::new();
     for o in OFFERS {
-        let teacher: Option<i64> = sqlx::query_scalar("select id from staff where staff_no = $1")
-            .bind(o.teacher)
-            .fetch_optional(tx.conn())
-            .await?;
-        let venue: Option<i64> = sqlx::query_scalar("select id from venues where code = $1")
-            .bind(o.venue)
-            .fetch_optional(tx.conn())
-            .await?;
+        let teacher = repo::staff_by_no(tx.conn(), o.teacher).await?;
+        let venue = repo::venue_by_code(tx.conn(), o.venue).await?;
         let Some(teacher) = teacher else {
             return Ok(0);
         };

@@ -18,7 +18,6 @@ use super::model::*;
 use super::repo::{self, CourseFilter, CourseViewRow};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::Role;
-use crate::error::ApiError;
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
 use crate::school::repo as school_repo;
@@ -27,7 +26,7 @@ use crate::storage::{sniff, ContentKind, ObjectKey, StoredObject, UploadPolicy};
 const ALL_STATUSES: [&str; 3] = ["draft", "published", "closed"];
 const PUBLISHED_ONLY: [&str; 1] = ["published"];
 
-use super::error::*;
+use super::error::CourseError;
 use super::validate::*;
 
 async fn record(
@@ -36,10 +35,10 @@ async fn record(
     action: &str,
     course_id: i64,
     details: Value,
-) -> Result<(), ApiError> {
+) -> Result<(), CourseError> {
     let ev =
         AuditEvent::new(action, format!("course:{course_id}"), Outcome::Success).details(details);
-    tx.audit(who.st, who.auth, ev).await
+    Ok(tx.audit(who.st, who.auth, ev).await?)
 }
 
 // --- create and update ----------------------------------------------------------------------
@@ -48,7 +47,7 @@ async fn record(
 /// course of the school uses). Two admins saving at the same instant may pick the same
 /// number; the unique index refuses the second with `COURSE_CODE_TAKEN`, and saving again
 /// picks the next.
-async fn generated_code(tx: &mut TenantTx) -> Result<String, ApiError> {
+async fn generated_code(tx: &mut TenantTx) -> Result<String, CourseError> {
     let mut n = repo::course_count(tx.conn()).await? + 1;
     loop {
         let code = format!("c{n:04}");
@@ -63,22 +62,13 @@ pub async fn create(
     tx: &mut TenantTx,
     who: &Actor<'_>,
     req: NewCourse,
-) -> Result<CourseView, ApiError> {
+) -> Result<CourseView, CourseError> {
     let mut p = Problems::default();
     let code = match req.code.trim() {
         // School staff need not invent an ASCII code: one is made up when none is given.
         "" => Some(generated_code(tx).await?),
-        typed => p
-            .take(CourseCode::parse(typed).ok_or_else(|| {
-                unprocessable(
-                    "COURSE_CODE_INVALID",
-                    format!(
-                        "课程代码“{}”不合法：须以小写字母或数字开头，只含小写字母、数字、下划线和连字符，最长 32 个字符；也可以不填，由系统生成",
-                        req.code
-                    ),
-                    json!({ "field": "code", "value": req.code }),
-                )
-            }))?
+        _ => p
+            .take(CourseCode::parse(&req.code))?
             .map(|c| c.as_str().to_string()),
     };
     let checked = check_input(
@@ -104,7 +94,9 @@ pub async fn create(
         &mut p,
     )?;
     let term = school_repo::term_by_code(tx.conn(), req.term_code.trim()).await?;
-    let term = p.take(term.ok_or_else(|| term_not_found(&req.term_code)))?;
+    let term = p.take(term.ok_or_else(|| CourseError::TermNotFound {
+        code: req.term_code.clone(),
+    }))?;
     let dates = match (&checked, &term) {
         (Some(c), Some(t)) => p.take(place_in_term(c, t, true))?,
         _ => None,
@@ -140,8 +132,8 @@ pub async fn create(
         code, checked, term, dates, parent_id, period_id, venue_id, teachers,
     )
     else {
-        return Err(ApiError::internal(
-            "course check passed with a value missing",
+        return Err(CourseError::Invariant(
+            "course check passed with a value missing".into(),
         ));
     };
     let f = fields_of(
@@ -152,9 +144,7 @@ pub async fn create(
         dates,
         (period_id, venue_id),
     );
-    let id = repo::insert_course(tx.conn(), &f)
-        .await
-        .map_err(|e| unique_or_internal(e, || code_taken(&f.code)))?;
+    let id = repo::insert_course(tx.conn(), &f).await?;
     repo::insert_seats(tx.conn(), id, f.capacity).await?;
     repo::set_teachers(tx.conn(), id, &teachers).await?;
     let mut d = details(&f, &teachers);
@@ -208,13 +198,13 @@ pub async fn update(
     who: &Actor<'_>,
     id: i64,
     req: CoursePatch,
-) -> Result<CourseView, ApiError> {
+) -> Result<CourseView, CourseError> {
     repo::lock_course(tx.conn(), id)
         .await?
-        .ok_or_else(|| course_not_found(id))?;
+        .ok_or(CourseError::NotFound { id })?;
     let cur = repo::course_view(tx.conn(), id)
         .await?
-        .ok_or_else(|| course_not_found(id))?;
+        .ok_or(CourseError::NotFound { id })?;
     let before = stored_fields(&cur);
     let dates_sent = req.starts_on.is_some() || req.ends_on.is_some();
     let levels_sent = req.eligible_levels.is_some();
@@ -252,7 +242,7 @@ pub async fn update(
     )?;
     let term = school_repo::term_by_code(tx.conn(), &cur.term_code)
         .await?
-        .ok_or_else(|| ApiError::internal(format!("course {id} has no term")))?;
+        .ok_or_else(|| CourseError::Invariant(format!("course {id} has no term")))?;
     let dates = match &checked {
         Some(c) => p.take(place_in_term(c, &term, dates_sent))?,
         None => None,
@@ -295,8 +285,8 @@ pub async fn update(
         Some(teachers),
     ) = (checked, dates, parent_id, period_id, venue_id, teachers)
     else {
-        return Err(ApiError::internal(
-            "course check passed with a value missing",
+        return Err(CourseError::Invariant(
+            "course check passed with a value missing".into(),
         ));
     };
     let after = fields_of(
@@ -324,11 +314,10 @@ pub async fn update(
         && !repo::set_seat_capacity(tx.conn(), id, after.capacity).await?
     {
         let taken = repo::seats_taken(tx.conn(), id).await?;
-        return Err(conflict(
-            "CAPACITY_BELOW_TAKEN",
-            format!("已有 {taken} 个名额被占用，开班规模不能少于 {taken}"),
-            json!({ "field": "capacity", "value": after.capacity, "taken": taken }),
-        ));
+        return Err(CourseError::CapacityBelowTaken {
+            capacity: after.capacity,
+            taken,
+        });
     }
     repo::update_course(tx.conn(), id, &after).await?;
     if teachers != old_teachers {
@@ -342,7 +331,11 @@ pub async fn update(
 // --- life cycle -----------------------------------------------------------------------------
 
 /// Draft → published. A series course publishes its draft sub-items with it.
-pub async fn publish(tx: &mut TenantTx, who: &Actor<'_>, id: i64) -> Result<CourseView, ApiError> {
+pub async fn publish(
+    tx: &mut TenantTx,
+    who: &Actor<'_>,
+    id: i64,
+) -> Result<CourseView, CourseError> {
     transition(
         tx,
         who,
@@ -356,7 +349,7 @@ pub async fn publish(tx: &mut TenantTx, who: &Actor<'_>, id: i64) -> Result<Cour
 
 /// Published → closed. A series course closes its published sub-items with it: a closed
 /// series cannot be booked piece by piece either.
-pub async fn close(tx: &mut TenantTx, who: &Actor<'_>, id: i64) -> Result<CourseView, ApiError> {
+pub async fn close(tx: &mut TenantTx, who: &Actor<'_>, id: i64) -> Result<CourseView, CourseError> {
     transition(
         tx,
         who,
@@ -375,22 +368,17 @@ async fn transition(
     from: CourseStatus,
     to: CourseStatus,
     action: &str,
-) -> Result<CourseView, ApiError> {
+) -> Result<CourseView, CourseError> {
     let cur = repo::lock_course(tx.conn(), id)
         .await?
-        .ok_or_else(|| course_not_found(id))?;
+        .ok_or(CourseError::NotFound { id })?;
     let status = CourseStatus::from_db(&cur.status);
     if status != from {
-        return Err(conflict(
-            "COURSE_STATUS_INVALID",
-            format!(
-                "课程当前为“{}”，只有“{}”的课程可以改为“{}”",
-                status.label(),
-                from.label(),
-                to.label()
-            ),
-            json!({ "status": status.as_str(), "required": from.as_str(), "to": to.as_str() }),
-        ));
+        return Err(CourseError::StatusInvalid {
+            status,
+            required: from,
+            to,
+        });
     }
     let changed =
         repo::set_status_with_sub_items(tx.conn(), id, from.as_str(), to.as_str()).await?;
@@ -420,7 +408,7 @@ pub struct PictureUpload {
 /// JPEG, PNG or WebP by their bytes, at most 5 MB. A client that declares no type (or the
 /// generic `application/octet-stream`) is judged by the bytes alone; a declared type must
 /// match them.
-fn check_picture(up: &PictureUpload) -> Result<ContentKind, ApiError> {
+fn check_picture(up: &PictureUpload) -> Result<ContentKind, CourseError> {
     let policy = UploadPolicy {
         max_bytes: PICTURE_MAX_BYTES,
         allowed: vec![ContentKind::Jpeg, ContentKind::Png, ContentKind::Webp],
@@ -429,7 +417,7 @@ fn check_picture(up: &PictureUpload) -> Result<ContentKind, ApiError> {
         Some(d) if !d.is_empty() && !d.starts_with("application/octet-stream") => d,
         _ => sniff(&up.bytes).map(ContentKind::mime).unwrap_or_default(),
     };
-    policy.check(&up.bytes, declared).map_err(storage_error)
+    Ok(policy.check(&up.bytes, declared)?)
 }
 
 /// Stores the picture under the tenant's prefix and appends its key to the course (at most
@@ -439,32 +427,26 @@ pub async fn add_picture(
     who: &Actor<'_>,
     id: i64,
     up: PictureUpload,
-) -> Result<CourseView, ApiError> {
+) -> Result<CourseView, CourseError> {
     let cur = repo::lock_course(tx.conn(), id)
         .await?
-        .ok_or_else(|| course_not_found(id))?;
+        .ok_or(CourseError::NotFound { id })?;
     let have = repo::pictures(tx.conn(), id)
         .await?
         .map(|p| p.len())
         .unwrap_or_default();
     if have >= PICTURES_MAX {
-        return Err(conflict(
-            "PICTURES_FULL",
-            format!("每门课程最多 {PICTURES_MAX} 张图片"),
-            json!({ "max": PICTURES_MAX }),
-        ));
+        return Err(CourseError::PicturesFull);
     }
     let kind = check_picture(&up)?;
-    let key = ObjectKey::generate(tx.tenant().code.as_str(), PICTURE_CATEGORY, kind)
-        .map_err(storage_error)?;
+    let key = ObjectKey::generate(tx.tenant().code.as_str(), PICTURE_CATEGORY, kind)?;
     let size = up.bytes.len();
     // Stored before the row points at it: a failure after this leaves an unreferenced
     // object, never a reference to a missing one.
     who.st
         .storage
         .put(&key, Bytes::from(up.bytes), kind.mime())
-        .await
-        .map_err(storage_error)?;
+        .await?;
     repo::append_picture(tx.conn(), id, key.as_str()).await?;
     record(
         tx,
@@ -486,38 +468,38 @@ pub async fn picture(
     who: &Actor<'_>,
     id: i64,
     n: i64,
-) -> Result<StoredObject, ApiError> {
+) -> Result<StoredObject, CourseError> {
     let statuses = visible_statuses(tx, who);
     let visible = repo::course_for_booking(tx.conn(), id)
         .await?
         .is_some_and(|c| statuses.contains(&c.status.as_str()));
     if !visible {
-        return Err(course_not_found(id));
+        return Err(CourseError::NotFound { id });
     }
     let keys = repo::pictures(tx.conn(), id).await?.unwrap_or_default();
     let stored = usize::try_from(n)
         .ok()
         .and_then(|i| keys.get(i))
-        .ok_or_else(picture_not_found)?;
+        .ok_or(CourseError::PictureNotFound)?;
     let key = stored_key(tx, stored)?;
-    who.st.storage.get(&key).await.map_err(storage_error)
+    Ok(who.st.storage.get(&key).await?)
 }
 
 /// A stored key back as an [`ObjectKey`]; one outside this tenant's prefix is never served.
-fn stored_key(tx: &TenantTx, stored: &str) -> Result<ObjectKey, ApiError> {
+fn stored_key(tx: &TenantTx, stored: &str) -> Result<ObjectKey, CourseError> {
     let mut parts = stored.splitn(3, '/');
     let (Some(t), Some(c), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(ApiError::internal(format!(
+        return Err(CourseError::Invariant(format!(
             "malformed picture key {stored}"
         )));
     };
     if t != tx.tenant().code.as_str() {
-        return Err(ApiError::internal(format!(
+        return Err(CourseError::Invariant(format!(
             "picture key {stored} outside tenant {}",
             tx.tenant().code.as_str()
         )));
     }
-    ObjectKey::new(t, c, n).map_err(ApiError::internal)
+    ObjectKey::new(t, c, n).map_err(|e| CourseError::Invariant(e.to_string()))
 }
 
 // --- reading --------------------------------------------------------------------------------
@@ -590,11 +572,11 @@ async fn course_view(
     tx: &mut TenantTx,
     id: i64,
     statuses: &[&str],
-) -> Result<CourseView, ApiError> {
+) -> Result<CourseView, CourseError> {
     let row = repo::course_view(tx.conn(), id)
         .await?
         .filter(|r| statuses.contains(&r.status.as_str()))
-        .ok_or_else(|| course_not_found(id))?;
+        .ok_or(CourseError::NotFound { id })?;
     let subs = repo::sub_item_views(tx.conn(), &[id], statuses)
         .await?
         .into_iter()
@@ -603,7 +585,7 @@ async fn course_view(
     Ok(view(row, subs))
 }
 
-pub async fn get(tx: &mut TenantTx, who: &Actor<'_>, id: i64) -> Result<CourseView, ApiError> {
+pub async fn get(tx: &mut TenantTx, who: &Actor<'_>, id: i64) -> Result<CourseView, CourseError> {
     let statuses = visible_statuses(tx, who);
     course_view(tx, id, statuses).await
 }
@@ -622,7 +604,7 @@ pub async fn list(
     tx: &mut TenantTx,
     who: &Actor<'_>,
     q: &CourseQuery,
-) -> Result<Vec<CourseView>, ApiError> {
+) -> Result<Vec<CourseView>, CourseError> {
     let statuses = visible_statuses(tx, who);
     let rows = repo::top_level_views(
         tx.conn(),

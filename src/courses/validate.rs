@@ -2,10 +2,10 @@
 //! every refusal kept so that a form shows all wrong fields at once, the schedule placed in
 //! the term, and the series, venue, period, levels and teachers looked up in the tenant.
 
-use super::error::*;
+use super::error::CourseError;
 use super::model::*;
 use super::repo::{self};
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{DomainError, ErrorKind};
 use crate::kernel::tx::TenantTx;
 use crate::school::model::{TermRow, Weekdays};
 use crate::school::repo as school_repo;
@@ -18,14 +18,14 @@ use serde_json::{json, Map, Value};
 /// shows every wrong field together (issue 13 item 9). A failure of the server itself
 /// stops the check at once.
 #[derive(Default)]
-pub(super) struct Problems(Vec<ApiError>);
+pub(super) struct Problems(Vec<CourseError>);
 
 impl Problems {
     /// The value, or `None` with the refusal kept.
-    pub(super) fn take<T>(&mut self, r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    pub(super) fn take<T>(&mut self, r: Result<T, CourseError>) -> Result<Option<T>, CourseError> {
         match r {
             Ok(v) => Ok(Some(v)),
-            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => Err(e),
+            Err(e) if matches!(e.kind(), ErrorKind::Internal | ErrorKind::Unavailable) => Err(e),
             Err(e) => {
                 self.0.push(e);
                 Ok(None)
@@ -33,40 +33,14 @@ impl Problems {
         }
     }
 
-    /// Nothing found, or the first refusal (its code, message and details, so a client
-    /// that reads one error still reads the same one) with `details.errors` listing every
-    /// refusal as `{code, message, field}` when there is more than one.
-    pub(super) fn finish(self) -> Result<(), ApiError> {
-        let mut all = self.0.into_iter();
-        let Some(first) = all.next() else {
-            return Ok(());
-        };
-        let rest: Vec<ApiError> = all.collect();
-        if rest.is_empty() {
-            return Err(first);
+    /// Nothing found, or the first refusal (so a client that reads one error still reads
+    /// the same one), as [`CourseError::Several`] when there is more than one.
+    pub(super) fn finish(mut self) -> Result<(), CourseError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(self.0.remove(0)),
+            _ => Err(CourseError::Several(self.0)),
         }
-        let entry = |e: &ApiError| {
-            let b = e.body();
-            json!({ "code": b.code, "message": b.message, "field": b.details.get("field"), "details": b.details })
-        };
-        let b = first.body();
-        let mut details = match &b.details {
-            Value::Object(m) => m.clone(),
-            _ => Map::new(),
-        };
-        let errors: Vec<Value> = std::iter::once(&first).chain(&rest).map(entry).collect();
-        details.insert("errors".into(), Value::Array(errors));
-        let kind = match first {
-            ApiError::Conflict(_) => ErrorKind::Conflict,
-            ApiError::NotFound(_) => ErrorKind::NotFound,
-            _ => ErrorKind::Unprocessable,
-        };
-        Err(ApiError::new(
-            kind,
-            &b.code,
-            format!("{}（共 {} 处需要修改）", b.message, rest.len() + 1),
-            Value::Object(details),
-        ))
     }
 }
 
@@ -114,132 +88,77 @@ pub(super) struct Checked {
     pub(super) hold_minutes: HoldMinutes,
 }
 
-pub(super) fn check_time(field: &str, s: &str) -> Result<NaiveTime, ApiError> {
-    parse_time(s).ok_or_else(|| {
-        schedule_invalid(
-            format!("时间“{s}”格式不正确，应为 HH:MM，如 16:30"),
-            json!({ "field": field, "value": s }),
-        )
+pub(super) fn check_time(field: &'static str, s: &str) -> Result<NaiveTime, CourseError> {
+    parse_time(s).ok_or_else(|| CourseError::TimeInvalid {
+        field,
+        value: s.into(),
     })
 }
 
-pub(super) fn check_date(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+pub(super) fn check_date(
+    field: &'static str,
+    s: Option<&str>,
+) -> Result<Option<NaiveDate>, CourseError> {
     let Some(s) = s else { return Ok(None) };
-    parse_date(s).map(Some).ok_or_else(|| {
-        schedule_invalid(
-            format!("日期“{s}”格式不正确，应为 YYYY-MM-DD"),
-            json!({ "field": field, "value": s }),
-        )
-    })
+    parse_date(s)
+        .map(Some)
+        .ok_or_else(|| CourseError::DateInvalid {
+            field,
+            value: s.into(),
+        })
 }
 
-pub(super) fn check_instant(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
-    parse_instant(s).ok_or_else(|| {
-        reg_window_invalid(
-            format!("报名时间“{s}”格式不正确，应为 RFC 3339，如 2026-08-20T09:00:00+08:00"),
-            json!({ "field": field, "value": s }),
-        )
+pub(super) fn check_instant(field: &'static str, s: &str) -> Result<DateTime<Utc>, CourseError> {
+    parse_instant(s).ok_or_else(|| CourseError::RegInstantInvalid {
+        field,
+        value: s.into(),
     })
 }
 
 /// Every value of `i` checked, each refusal kept in `p`; the checked course only when all
 /// of it is right.
-pub(super) fn check_input(i: &Input, p: &mut Problems) -> Result<Option<Checked>, ApiError> {
-    let name = p.take(CourseName::parse(&i.name).ok_or_else(|| {
-        unprocessable(
-            "NAME_INVALID",
-            format!("班级名称不能为空，且不超过 {NAME_MAX} 个字"),
-            json!({ "field": "name", "max": NAME_MAX }),
-        )
-    }))?;
-    let category = p.take(Category::parse(&i.category).ok_or_else(|| {
-        unprocessable(
-            "NAME_INVALID",
-            format!("培训类目不能为空，且不超过 {CATEGORY_MAX} 个字"),
-            json!({ "field": "category", "max": CATEGORY_MAX }),
-        )
-    }))?;
-    let intro = p.take(Intro::parse(&i.intro).ok_or_else(|| {
-        unprocessable(
-            "INTRO_INVALID",
-            format!("简介不超过 {INTRO_MAX} 个字"),
-            json!({ "field": "intro", "max": INTRO_MAX }),
-        )
-    }))?;
-    let weekdays = p.take(Weekdays::parse(&i.weekdays).ok_or_else(|| {
-        unprocessable(
-            "WEEKDAYS_INVALID",
-            "上课星期应为 1（周一）到 7（周日）之间不重复的数字，且至少一天",
-            json!({ "field": "weekdays", "value": i.weekdays }),
-        )
-    }))?;
+pub(super) fn check_input(i: &Input, p: &mut Problems) -> Result<Option<Checked>, CourseError> {
+    let name = p.take(CourseName::parse(&i.name))?;
+    let category = p.take(Category::parse(&i.category))?;
+    let intro = p.take(Intro::parse(&i.intro))?;
+    let weekdays =
+        p.take(
+            Weekdays::parse(&i.weekdays).ok_or_else(|| CourseError::WeekdaysInvalid {
+                value: i.weekdays.clone(),
+            }),
+        )?;
     let starts_at = p.take(check_time("starts_at", &i.starts_at))?;
     let ends_at = p.take(check_time("ends_at", &i.ends_at))?;
     if let (Some(s), Some(e)) = (starts_at, ends_at) {
         if e <= s {
-            p.take::<()>(Err(schedule_invalid(
-                "下课时间必须晚于上课时间",
-                json!({
-                    "starts_at": s.format("%H:%M").to_string(),
-                    "ends_at": e.format("%H:%M").to_string(),
-                }),
-            )))?;
+            p.take::<()>(Err(CourseError::EndsBeforeStart {
+                starts_at: s,
+                ends_at: e,
+            }))?;
         }
     }
     let starts_on = p.take(check_date("starts_on", i.starts_on.as_deref()))?;
     let ends_on = p.take(check_date("ends_on", i.ends_on.as_deref()))?;
-    let capacity = p.take(Capacity::parse(i.capacity).ok_or_else(|| {
-        unprocessable(
-            "CAPACITY_INVALID",
-            format!("开班规模应在 1 到 {} 人之间", Capacity::MAX),
-            json!({ "field": "capacity", "value": i.capacity, "min": 1, "max": Capacity::MAX }),
-        )
-    }))?;
-    let price = p.take(Price::parse(&i.price).ok_or_else(|| {
-        unprocessable(
-            "PRICE_INVALID",
-            format!(
-                "价格应为 0 到 {} 元之间的金额，最多两位小数，如 120.00",
-                Price::MAX_YUAN
-            ),
-            json!({ "field": "price", "value": i.price, "max": Price::MAX_YUAN }),
-        )
-    }))?;
+    let capacity = p.take(Capacity::parse(i.capacity))?;
+    let price = p.take(Price::parse(&i.price))?;
     if i.pricing != i.class_type.pricing() {
-        p.take::<()>(Err(unprocessable(
-            "PRICING_MISMATCH",
-            "托管班须按天计费（per_day），培训班须按课程计费（per_course）",
-            json!({
-                "class_type": i.class_type.as_str(),
-                "pricing": i.pricing.as_str(),
-                "expected": i.class_type.pricing().as_str(),
-            }),
-        )))?;
+        p.take::<()>(Err(CourseError::PricingMismatch {
+            class_type: i.class_type,
+            pricing: i.pricing,
+        }))?;
     }
-    let levels = p.take(EligibleLevels::parse(&i.eligible_levels).ok_or_else(|| {
-        unprocessable(
-            "LEVELS_INVALID",
-            "可报名年级应为 1 到 9 之间不重复的年级序号，且至少一个",
-            json!({ "field": "eligible_levels", "value": i.eligible_levels }),
-        )
-    }))?;
+    let levels = p.take(EligibleLevels::parse(&i.eligible_levels))?;
     let reg_opens_at = p.take(check_instant("reg_opens_at", &i.reg_opens_at))?;
     let reg_closes_at = p.take(check_instant("reg_closes_at", &i.reg_closes_at))?;
     if let (Some(o), Some(c)) = (reg_opens_at, reg_closes_at) {
         if c <= o {
-            p.take::<()>(Err(reg_window_invalid(
-                "报名截止时间必须晚于报名开始时间",
-                json!({ "reg_opens_at": o, "reg_closes_at": c }),
-            )))?;
+            p.take::<()>(Err(CourseError::RegWindowReversed {
+                opens: o,
+                closes: c,
+            }))?;
         }
     }
-    let hold_minutes = p.take(HoldMinutes::parse(i.hold_minutes).ok_or_else(|| {
-        unprocessable(
-            "HOLD_INVALID",
-            "名额保留时间应在 5 到 1440 分钟之间",
-            json!({ "field": "hold_minutes", "value": i.hold_minutes, "min": 5, "max": 1440 }),
-        )
-    }))?;
+    let hold_minutes = p.take(HoldMinutes::parse(i.hold_minutes))?;
     if !p.0.is_empty() {
         return Ok(None);
     }
@@ -304,68 +223,45 @@ pub(super) fn place_in_term(
     c: &Checked,
     term: &TermRow,
     dates_sent: bool,
-) -> Result<(NaiveDate, NaiveDate), ApiError> {
+) -> Result<(NaiveDate, NaiveDate), CourseError> {
     let starts_on = c.starts_on.unwrap_or(term.starts_on);
     let ends_on = c.ends_on.unwrap_or(term.ends_on);
     if ends_on < starts_on {
-        return Err(schedule_invalid(
-            "结课日期不能早于开课日期",
-            json!({ "starts_on": starts_on, "ends_on": ends_on }),
-        ));
+        return Err(CourseError::DatesReversed { starts_on, ends_on });
     }
     if dates_sent && (starts_on < term.starts_on || ends_on > term.ends_on) {
-        return Err(schedule_invalid(
-            format!(
-                "开课和结课日期须在学期“{}”内（{} 至 {}）",
-                term.name, term.starts_on, term.ends_on
-            ),
-            json!({
-                "starts_on": starts_on, "ends_on": ends_on,
-                "term_starts_on": term.starts_on, "term_ends_on": term.ends_on,
-            }),
-        ));
+        return Err(CourseError::OutsideTerm {
+            starts_on,
+            ends_on,
+            term_name: term.name.clone(),
+            term_starts_on: term.starts_on,
+            term_ends_on: term.ends_on,
+        });
     }
     let course_end = china_instant(ends_on, c.ends_at)
-        .ok_or_else(|| ApiError::internal("no China Standard Time offset"))?;
+        .ok_or_else(|| CourseError::Invariant("no China Standard Time offset".into()))?;
     if c.reg_closes_at > course_end {
-        return Err(reg_window_invalid(
-            format!(
-                "报名截止时间不能晚于课程结束时间（{ends_on} {}）",
-                c.ends_at.format("%H:%M")
-            ),
-            json!({ "reg_closes_at": c.reg_closes_at, "course_ends_at": course_end }),
-        ));
+        return Err(CourseError::RegClosesAfterCourse {
+            reg_closes_at: c.reg_closes_at,
+            course_ends_at: course_end,
+            ends_on,
+            ends_at: c.ends_at,
+        });
     }
     Ok((starts_on, ends_on))
 }
 
-pub(super) fn term_not_found(code: &str) -> ApiError {
-    unprocessable(
-        "TERM_NOT_FOUND",
-        format!("找不到学期“{code}”"),
-        json!({ "field": "term_code", "value": code }),
-    )
-}
-
-pub(super) async fn check_period(tx: &mut TenantTx, id: i64) -> Result<i64, ApiError> {
+pub(super) async fn check_period(tx: &mut TenantTx, id: i64) -> Result<i64, CourseError> {
     match school_repo::period(tx.conn(), id).await? {
         Some(p) => Ok(p.id),
-        None => Err(unprocessable(
-            "PERIOD_NOT_FOUND",
-            "所选开班时段不存在",
-            json!({ "field": "period_id", "id": id }),
-        )),
+        None => Err(CourseError::PeriodNotFound { id }),
     }
 }
 
-pub(super) async fn check_venue(tx: &mut TenantTx, id: i64) -> Result<i64, ApiError> {
+pub(super) async fn check_venue(tx: &mut TenantTx, id: i64) -> Result<i64, CourseError> {
     match school_repo::venue(tx.conn(), id).await? {
         Some(v) => Ok(v.id),
-        None => Err(unprocessable(
-            "VENUE_NOT_FOUND",
-            "所选场地不存在",
-            json!({ "field": "venue_id", "id": id }),
-        )),
+        None => Err(CourseError::VenueNotFound { id }),
     }
 }
 
@@ -373,7 +269,7 @@ pub(super) async fn check_venue(tx: &mut TenantTx, id: i64) -> Result<i64, ApiEr
 pub(super) async fn check_levels_exist(
     tx: &mut TenantTx,
     levels: &EligibleLevels,
-) -> Result<(), ApiError> {
+) -> Result<(), CourseError> {
     let have: Vec<i16> = school_repo::grades(tx.conn())
         .await?
         .into_iter()
@@ -388,22 +284,14 @@ pub(super) async fn check_levels_exist(
     if missing.is_empty() {
         return Ok(());
     }
-    Err(unprocessable(
-        "LEVELS_INVALID",
-        format!(
-            "本校没有序号为 {} 的年级",
-            missing
-                .iter()
-                .map(i16::to_string)
-                .collect::<Vec<_>>()
-                .join("、")
-        ),
-        json!({ "field": "eligible_levels", "missing": missing }),
-    ))
+    Err(CourseError::LevelsMissing { missing })
 }
 
 /// The teachers, each an active staff member of the school; sorted, without repeats.
-pub(super) async fn check_teachers(tx: &mut TenantTx, ids: &[i64]) -> Result<Vec<i64>, ApiError> {
+pub(super) async fn check_teachers(
+    tx: &mut TenantTx,
+    ids: &[i64],
+) -> Result<Vec<i64>, CourseError> {
     let mut want = ids.to_vec();
     want.sort_unstable();
     want.dedup();
@@ -414,11 +302,7 @@ pub(super) async fn check_teachers(tx: &mut TenantTx, ids: &[i64]) -> Result<Vec
         .filter(|id| !found.contains(id))
         .collect();
     if !missing.is_empty() {
-        return Err(unprocessable(
-            "TEACHER_NOT_FOUND",
-            "所选授课教师不存在或已离职",
-            json!({ "field": "teacher_ids", "missing": missing }),
-        ));
+        return Err(CourseError::TeacherNotFound { missing });
     }
     Ok(want)
 }
@@ -431,40 +315,25 @@ pub(super) async fn series_parent(
     parent_code: &str,
     term_id: i64,
     child: Option<i64>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, CourseError> {
     let Some(p) = repo::course_by_code(tx.conn(), parent_code).await? else {
-        return Err(series_invalid(
-            format!("找不到系列课程“{parent_code}”"),
-            parent_code,
-        ));
+        return Err(CourseError::series_not_found(parent_code));
     };
     if child == Some(p.id) {
-        return Err(series_invalid("课程不能作为自己的子项目", parent_code));
+        return Err(CourseError::series_itself(parent_code));
     }
     if p.parent_id.is_some() {
-        return Err(series_invalid(
-            format!("“{}”本身是子项目，不能再包含子项目", p.name),
-            parent_code,
-        ));
+        return Err(CourseError::series_parent_is_sub_item(parent_code, &p.name));
     }
     if p.term_id != term_id {
-        return Err(series_invalid(
-            format!("子项目须与系列课程“{}”在同一学期", p.name),
-            parent_code,
-        ));
+        return Err(CourseError::series_other_term(parent_code, &p.name));
     }
-    if p.status == CourseStatus::Closed.as_str() {
-        return Err(series_invalid(
-            format!("系列课程“{}”已关闭，不能再添加子项目", p.name),
-            parent_code,
-        ));
+    if p.course_status() == CourseStatus::Closed {
+        return Err(CourseError::series_closed(parent_code, &p.name));
     }
     if let Some(id) = child {
         if repo::count_sub_items(tx.conn(), id).await? > 0 {
-            return Err(series_invalid(
-                "该课程本身是系列课程（已有子项目），不能作为其他课程的子项目",
-                parent_code,
-            ));
+            return Err(CourseError::series_has_sub_items(parent_code));
         }
     }
     Ok(p.id)

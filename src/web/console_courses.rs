@@ -18,7 +18,7 @@ use poem::http::StatusCode;
 use poem::Route;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, DomainError, ErrorKind};
 
 pub fn mount(r: Route) -> Route {
     let r = course_pages::mount(r);
@@ -50,6 +50,11 @@ impl FormError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             all: Vec::new(),
         }
+    }
+
+    /// A feature's refusal, placed as the same refusal from the API would be.
+    pub fn from_domain(e: &dyn DomainError) -> Self {
+        Self::from_api(&ApiError::from_domain(e))
     }
 
     pub fn from_api(e: &ApiError) -> Self {
@@ -98,9 +103,15 @@ pub(crate) fn is_refusal(e: &ApiError) -> bool {
     !crate::web::frame::api_status(e).is_server_error()
 }
 
+/// [`is_refusal`] for a feature's error, before it becomes an API answer.
+pub(crate) fn is_domain_refusal(e: &dyn DomainError) -> bool {
+    !matches!(e.kind(), ErrorKind::Internal | ErrorKind::Unavailable)
+}
+
 /// The form field a refusal is about. Most refusals name it in `details.field`; the rest
 /// are placed by their code, because they compare two fields (the later one is blamed) or
-/// are about a field by nature.
+/// are about a field by nature. Course refusals are placed by their variant, before they
+/// become an API answer (`course_form::form_error`).
 fn error_field(code: &str, details: &Value) -> String {
     if let Some(f) = details.get("field").and_then(Value::as_str) {
         return f.to_string();
@@ -118,14 +129,7 @@ fn error_field(code: &str, details: &Value) -> String {
         }
         .to_string();
     }
-    let has = |k: &str| details.get(k).is_some();
     match code {
-        "SCHEDULE_INVALID" if has("term_starts_on") => "starts_on",
-        "SCHEDULE_INVALID" if has("ends_at") => "ends_at",
-        "SCHEDULE_INVALID" if has("ends_on") => "ends_on",
-        "REG_WINDOW_INVALID" => "reg_closes_at",
-        "PRICING_MISMATCH" => "pricing",
-        "COURSE_CODE_TAKEN" => "code",
         "LEDGER_EXCEEDS_HELD" | "REFUND_NOTHING_LEFT" => "amount",
         "REPORT_PERIOD_INVALID" => "to",
         "DRAW_TOO_EARLY" | "ALREADY_DRAWN" | "NOT_A_LOTTERY" => "seed",
@@ -144,20 +148,6 @@ mod tests {
         assert_eq!(
             error_field("CAPACITY_INVALID", &json!({ "field": "capacity" })),
             "capacity"
-        );
-        assert_eq!(
-            error_field(
-                "SCHEDULE_INVALID",
-                &json!({ "starts_at": "16:30", "ends_at": "16:00" })
-            ),
-            "ends_at"
-        );
-        assert_eq!(
-            error_field(
-                "SCHEDULE_INVALID",
-                &json!({ "starts_on": "x", "ends_on": "y", "term_starts_on": "z" })
-            ),
-            "starts_on"
         );
         assert_eq!(
             error_field("LEDGER_EXCEEDS_HELD", &json!({ "line_id": 1 })),

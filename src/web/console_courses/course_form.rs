@@ -9,11 +9,13 @@ use poem_openapi::types::MaybeUndefined;
 
 use super::{err_at, FormError};
 use crate::clock::cst;
+use crate::courses::error::CourseError;
 use crate::courses::model::{
     CourseAllocation, CourseClassType, CoursePatch, CoursePricing, CourseStatus, CourseView,
     NewCourse,
 };
 use crate::courses::service::{self, CourseQuery};
+use crate::error::DomainError;
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
 use crate::people::repo as people_repo;
@@ -354,18 +356,68 @@ pub(super) const FIELDS: [&str; 23] = [
     "parent_code",
 ];
 
-/// The service's refusal, reworded where its message is written for API clients (an
-/// RFC 3339 example means nothing to someone using a date picker).
-pub(super) fn form_error(e: &crate::error::ApiError) -> FormError {
+/// The field of the course form a refusal is about: the one it names, or, for a refusal
+/// that compares two fields, the later one.
+fn course_field(e: &CourseError) -> &'static str {
+    use CourseError as E;
+    match e {
+        E::CodeInvalid { .. } | E::CodeTaken { .. } => "code",
+        E::NameInvalid => "name",
+        E::CategoryInvalid => "category",
+        E::IntroInvalid => "intro",
+        E::WeekdaysInvalid { .. } => "weekdays",
+        E::TimeInvalid { field, .. }
+        | E::DateInvalid { field, .. }
+        | E::RegInstantInvalid { field, .. } => field,
+        E::EndsBeforeStart { .. } => "ends_at",
+        E::DatesReversed { .. } => "ends_on",
+        E::OutsideTerm { .. } => "starts_on",
+        E::RegWindowReversed { .. } | E::RegClosesAfterCourse { .. } => "reg_closes_at",
+        E::CapacityInvalid { .. } | E::CapacityBelowTaken { .. } => "capacity",
+        E::PriceInvalid { .. } => "price",
+        E::PricingMismatch { .. } => "pricing",
+        E::LevelsInvalid { .. } | E::LevelsMissing { .. } => "eligible_levels",
+        E::HoldInvalid { .. } => "hold_minutes",
+        E::TermNotFound { .. } => "term_code",
+        E::PeriodNotFound { .. } => "period_id",
+        E::VenueNotFound { .. } => "venue_id",
+        E::TeacherNotFound { .. } => "teacher_ids",
+        E::SeriesInvalid { .. } => "parent_code",
+        E::Several(all) => all.first().map_or("", course_field),
+        _ => "",
+    }
+}
+
+/// The refusal's message, reworded where it is written for API clients (an RFC 3339
+/// example means nothing to someone using a date picker).
+fn course_message(e: &CourseError) -> String {
     const PICK: &str = "请选择完整的报名日期和时间";
-    let mut fe = FormError::from_api(e);
-    if fe.code == "REG_WINDOW_INVALID" && e.body().details.get("value").is_some() {
-        fe.message = PICK.into();
+    match e {
+        CourseError::RegInstantInvalid { .. } => PICK.into(),
+        CourseError::Several(all)
+            if matches!(all.first(), Some(CourseError::RegInstantInvalid { .. })) =>
+        {
+            PICK.into()
+        }
+        e => e.user_message(),
     }
-    for (_, m) in fe.all.iter_mut().filter(|(_, m)| m.contains("RFC 3339")) {
-        *m = PICK.into();
+}
+
+/// The service's refusal of a course form, with every field it refused.
+pub(super) fn form_error(e: &CourseError) -> FormError {
+    let all = match e {
+        CourseError::Several(all) => all
+            .iter()
+            .map(|x| (course_field(x).to_string(), course_message(x)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    FormError {
+        field: course_field(e).into(),
+        message: course_message(e),
+        all,
+        ..FormError::from_domain(e)
     }
-    fe
 }
 
 fn select(name: &str, items: &[(String, String)], chosen: &str, disabled: bool) -> Markup {
@@ -517,6 +569,37 @@ mod tests {
         );
         assert_eq!(instant("明天"), "明天");
         assert_eq!(instant(""), "");
+    }
+
+    #[test]
+    fn a_refusal_lands_on_the_field_it_names_or_the_later_of_the_two_it_compares() {
+        let t = |h: u32| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        let d = |n: u32| chrono::NaiveDate::from_ymd_opt(2026, 9, n).unwrap();
+        let e = CourseError::EndsBeforeStart {
+            starts_at: t(17),
+            ends_at: t(16),
+        };
+        assert_eq!(form_error(&e).field, "ends_at");
+        let e = CourseError::OutsideTerm {
+            starts_on: d(1),
+            ends_on: d(2),
+            term_name: "秋季".into(),
+            term_starts_on: d(3),
+            term_ends_on: d(4),
+        };
+        assert_eq!(form_error(&e).field, "starts_on");
+        let e = CourseError::Several(vec![
+            CourseError::RegInstantInvalid {
+                field: "reg_opens_at",
+                value: "x".into(),
+            },
+            CourseError::CapacityInvalid { value: 0 },
+        ]);
+        let fe = form_error(&e);
+        assert_eq!(fe.field, "reg_opens_at");
+        assert_eq!(fe.message, "请选择完整的报名日期和时间");
+        assert_eq!(fe.all[1].0, "capacity");
+        assert_eq!(form_error(&CourseError::PicturesFull).field, "");
     }
 
     #[test]

@@ -16,7 +16,8 @@ use tokio::io::AsyncReadExt;
 use super::course_form::{
     actor, course_form, form_error, form_notice, options, text_opt, CourseForm, FIELDS,
 };
-use super::{err_at, is_refusal, FormError};
+use super::{err_at, is_domain_refusal, FormError};
+use crate::courses::error::CourseError;
 use crate::courses::model::{
     CourseAllocation, CoursePricing, CourseStatus, CourseView, PICTURES_MAX, PICTURE_MAX_BYTES,
 };
@@ -25,7 +26,7 @@ use crate::courses::service::{self, CourseQuery, PictureUpload};
 use crate::enrollment::model::DrawView;
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::waitlist;
-use crate::error::ApiError;
+use crate::error::DomainError;
 use crate::kernel::tx::TenantTx;
 use crate::storage::StorageError;
 use crate::web::frame::{html_response, page, PageResult};
@@ -207,7 +208,7 @@ async fn create_submit(web: Web, body: String) -> PageResult {
                 &web.link(&format!("/console/courses/{}?done=created", c.id)),
             ))
         }
-        Err(e) if is_refusal(&e) => {
+        Err(e) if is_domain_refusal(&e) => {
             drop(tx);
             new_form(&web, Some(&form), Some(form_error(&e))).await
         }
@@ -394,14 +395,14 @@ async fn detail_page(web: Web, Path(id): Path<i64>, Query(q): Query<DoneQuery>) 
 /// The end of an action on course `id`: committed and back on the course page with the
 /// `done` notice, or the course page again with the refusal placed by `place` (and the edit
 /// form as typed, if it was the edit).
-async fn settle<T>(
+async fn settle<T, E: DomainError>(
     web: &Web,
     id: i64,
     tx: TenantTx,
-    result: Result<T, ApiError>,
+    result: Result<T, E>,
     done: &str,
     form: Option<&CourseForm>,
-    place: fn(&ApiError) -> FormError,
+    place: fn(&E) -> FormError,
 ) -> PageResult {
     match result {
         Ok(_) => {
@@ -410,7 +411,7 @@ async fn settle<T>(
                 &web.link(&format!("/console/courses/{id}?{done}")),
             ))
         }
-        Err(e) if is_refusal(&e) => {
+        Err(e) if is_domain_refusal(&e) => {
             drop(tx);
             detail(web, id, form, Some(place(&e)), None).await
         }
@@ -441,16 +442,7 @@ async fn update_submit(web: Web, Path(id): Path<i64>, body: String) -> PageResul
 async fn publish_submit(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&course_perms::PUBLISH).await?;
     let result = service::publish(&mut tx, &actor(&web), id).await;
-    settle(
-        &web,
-        id,
-        tx,
-        result,
-        "done=published",
-        None,
-        FormError::from_api,
-    )
-    .await
+    settle(&web, id, tx, result, "done=published", None, at_course).await
 }
 
 #[handler]
@@ -482,16 +474,7 @@ async fn close_confirm(web: Web, Path(id): Path<i64>) -> PageResult {
 async fn close_submit(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&course_perms::CLOSE).await?;
     let result = service::close(&mut tx, &actor(&web), id).await;
-    settle(
-        &web,
-        id,
-        tx,
-        result,
-        "done=closed",
-        None,
-        FormError::from_api,
-    )
-    .await
+    settle(&web, id, tx, result, "done=closed", None, at_course).await
 }
 
 // --- pictures ------------------------------------------------------------------------------------
@@ -537,11 +520,16 @@ async fn read_upload(form: &mut Multipart) -> Result<PictureUpload, FormError> {
 }
 
 /// A refused picture belongs under the file input, whatever the store named.
-fn at_file(e: &ApiError) -> FormError {
+fn at_file(e: &CourseError) -> FormError {
     FormError {
         field: "file".into(),
-        ..FormError::from_api(e)
+        ..FormError::from_domain(e)
     }
+}
+
+/// A refusal of a course action that is about no field of the form.
+fn at_course(e: &CourseError) -> FormError {
+    FormError::from_domain(e)
 }
 
 #[handler]
@@ -593,15 +581,8 @@ async fn draw_submit(
         }
     };
     let mut tx = web.school_tx(&enroll_perms::DRAW).await?;
-    let result = waitlist::draw(&web.app, &web.auth, &mut tx, id, seed).await;
-    settle(
-        &web,
-        id,
-        tx,
-        result,
-        "done=drawn#draw",
-        None,
-        FormError::from_api,
-    )
-    .await
+    let result = waitlist::draw(&web.app, &web.auth, &mut tx, id, seed)
+        .await
+        .map_err(CourseError::Upstream);
+    settle(&web, id, tx, result, "done=drawn#draw", None, at_course).await
 }

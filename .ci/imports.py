@@ -7,6 +7,7 @@ connected components (import circles) larger than one file.
 
     python3 .ci/imports.py            # circles, largest first
     python3 .ci/imports.py --check    # exit 1 if a circle crosses modules
+    python3 .ci/imports.py --modules  # the modules of each circle across modules
     python3 .ci/imports.py --edges    # every edge, `from -> to`
 """
 import os
@@ -156,6 +157,10 @@ def main():
             strong(v)
     circles = sorted((c for c in sccs if len(c) > 1), key=len, reverse=True)
     crossing = [c for c in circles if not inside_one_module(c)]
+    if "--modules" in sys.argv:
+        # One line per circle across modules: its top-level modules, sorted.
+        print("\n".join(" ".join(sorted(tops_of(c))) for c in crossing))
+        return
     for c in circles:
         where = "across modules" if c in crossing else "inside one module"
         print(f"circle of {len(c)} files, {where}:")
@@ -165,17 +170,22 @@ def main():
         sys.exit(1)
 
 
-def inside_one_module(circle):
-    """Whether every file of `circle` lies inside one top-level module (`audit/mod.rs`
-    and `audit/chain.rs`; `web/frame.rs` and `web/session.rs`). A module's own files may
-    refer to each other; two modules may not."""
+def tops_of(circle):
+    """The top-level modules the files of `circle` belong to."""
     tops = set()
     for f in circle:
         k = f[:-3]
         if k.endswith("/mod"):
             k = k[: -len("/mod")]
         tops.add(k.split("/")[0])
-    return len(tops) == 1
+    return tops
+
+
+def inside_one_module(circle):
+    """Whether every file of `circle` lies inside one top-level module (`audit/mod.rs`
+    and `audit/chain.rs`; `web/frame.rs` and `web/session.rs`). A module's own files may
+    refer to each other; two modules may not."""
+    return len(tops_of(circle)) == 1
 
 
 main()

@@ -90,6 +90,34 @@ async fn local_backend_round_trips_objects_and_preserves_content_type() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::new(dir.path().join("objects"));
     assert_round_trip(&store, "school-a").await;
+
+    // What was stored outlives the store: a new one over the same folder (the server
+    // restarted) reads back the same bytes and content type, and keeps a deleted key, a key
+    // never written and the same name under another tenant NotFound.
+    let reopened = LocalStore::new(dir.path().join("objects"));
+    let licence = key("school-a", "licences", "business-licence.pdf");
+    let got = reopened.get(&licence).await.expect("get after reopening");
+    assert_eq!(got.body.as_ref(), PDF_MINI);
+    assert_eq!(got.content_type, "application/pdf");
+    assert!(reopened
+        .exists(&licence)
+        .await
+        .expect("exists after reopening"));
+    assert_not_found(
+        reopened
+            .get(&key("school-a", "pictures", "class-photo.png"))
+            .await,
+    );
+    assert_not_found(
+        reopened
+            .get(&key("school-a", "licences", "never-written.pdf"))
+            .await,
+    );
+    assert_not_found(
+        reopened
+            .get(&key("school-b", "licences", "business-licence.pdf"))
+            .await,
+    );
 }
 
 #[tokio::test]

@@ -11,9 +11,8 @@ use afterschool::pii::Phone;
 use chrono::Duration;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, TestApp};
-
-const PW: &str = "Test#2026ok";
+use crate::client::spawn_demo;
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 async fn login(
     app: &TestApp,
@@ -47,7 +46,7 @@ async fn a_teacher_signs_in_with_a_password_and_logout_revokes_the_session() {
     app.sign_in_as("13800000001", Role::Teacher, Some("sqsf"))
         .await;
 
-    let (status, body) = login(&app, "138-0000-0001", PW, None).await;
+    let (status, body) = login(&app, "138-0000-0001", PASSWORD, None).await;
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().unwrap().to_string();
     assert_eq!(body["mfa_setup_required"], false);
@@ -56,9 +55,7 @@ async fn a_teacher_signs_in_with_a_password_and_logout_revokes_the_session() {
     assert_eq!(status, 200);
     assert_eq!(me["roles"][0]["role"], "teacher");
     assert_eq!(me["roles"][0]["tenant_code"], "sqsf");
-    let (status, _) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/classes")
-        .await;
+    let (status, _) = app.school_get(&token, "/classes").await;
     assert_eq!(status, 200);
 
     let (status, _) = app
@@ -113,7 +110,7 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
         )
     );
     // Even the right password is refused while locked.
-    let (status, body) = login(&app, "13800000002", PW, None).await;
+    let (status, body) = login(&app, "13800000002", PASSWORD, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("ACCOUNT_LOCKED"))
@@ -122,7 +119,7 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
     assert_eq!(audit_actions(&app, "auth.lockout").await.len(), 1);
 
     app.clock.advance(Duration::minutes(16));
-    let (status, _) = login(&app, "13800000002", PW, None).await;
+    let (status, _) = login(&app, "13800000002", PASSWORD, None).await;
     assert_eq!(status, 200);
 }
 
@@ -130,10 +127,10 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
 async fn an_unknown_phone_gets_the_same_answer_as_a_wrong_password() {
     let app = spawn_app().await;
 
-    let (status, body) = login(&app, "13700000000", PW, None).await;
+    let (status, body) = login(&app, "13700000000", PASSWORD, None).await;
 
     assert_eq!((status, body["code"].as_str()), (401, Some("LOGIN_FAILED")));
-    let (status, body) = login(&app, "not-a-phone", PW, None).await;
+    let (status, body) = login(&app, "not-a-phone", PASSWORD, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("INVALID_PHONE"))
@@ -165,13 +162,11 @@ async fn an_admin_must_enrol_totp_before_acting_and_then_signs_in_with_a_code() 
     app.sign_in_as("13800000003", Role::SchoolAdmin, Some("sqsf"))
         .await;
 
-    let (status, body) = login(&app, "13800000003", PW, None).await;
+    let (status, body) = login(&app, "13800000003", PASSWORD, None).await;
     assert_eq!(status, 200);
     assert_eq!(body["mfa_setup_required"], true);
     let token = body["token"].as_str().unwrap().to_string();
-    let (status, denied) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/classes")
-        .await;
+    let (status, denied) = app.school_get(&token, "/classes").await;
     assert_eq!(
         (status, denied["code"].as_str()),
         (403, Some("MFA_REQUIRED"))
@@ -195,29 +190,27 @@ async fn an_admin_must_enrol_totp_before_acting_and_then_signs_in_with_a_code() 
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/classes")
-        .await;
+    let (status, _) = app.school_get(&token, "/classes").await;
     assert_eq!(status, 200, "enrolment counts as passing the second factor");
 
     // Next sign-in: a code is required, a wrong one refused, a replayed one refused.
     app.clock.advance(Duration::seconds(60));
     let now = app.clock.now().timestamp();
-    let (status, body) = login(&app, "13800000003", PW, None).await;
+    let (status, body) = login(&app, "13800000003", PASSWORD, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("MFA_CODE_REQUIRED"))
     );
-    let (status, body) = login(&app, "13800000003", PW, Some("000000")).await;
+    let (status, body) = login(&app, "13800000003", PASSWORD, Some("000000")).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("MFA_CODE_INVALID"))
     );
     let code = pyotp_code(&secret, now);
-    let (status, body) = login(&app, "13800000003", PW, Some(&code)).await;
+    let (status, body) = login(&app, "13800000003", PASSWORD, Some(&code)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["mfa_setup_required"], false);
-    let (status, body) = login(&app, "13800000003", PW, Some(&code)).await;
+    let (status, body) = login(&app, "13800000003", PASSWORD, Some(&code)).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("MFA_CODE_INVALID")),
@@ -263,13 +256,9 @@ async fn a_parent_signs_in_with_an_sms_code_once_and_a_replayed_code_is_refused(
         .await;
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().unwrap();
-    let (status, _) = app
-        .get_json_as(token, "/t/sqsf/api/v1/school/calendar")
-        .await;
+    let (status, _) = app.school_get(token, "/calendar").await;
     assert_eq!(status, 200, "parents read the calendar");
-    let (status, body) = app
-        .get_json_as(token, "/t/sqsf/api/v1/school/classes")
-        .await;
+    let (status, body) = app.school_get(token, "/classes").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("PERMISSION_DENIED"))
@@ -394,7 +383,7 @@ async fn changing_the_password_revokes_every_session_of_the_account() {
         .post_json(
             Some(&phone_a),
             "/api/v1/auth/password",
-            json!({ "old_password": PW, "new_password": "short" }),
+            json!({ "old_password": PASSWORD, "new_password": "short" }),
         )
         .await;
     assert_eq!(
@@ -416,7 +405,7 @@ async fn changing_the_password_revokes_every_session_of_the_account() {
         .post_json(
             Some(&phone_a),
             "/api/v1/auth/password",
-            json!({ "old_password": PW, "new_password": "New#pass2026" }),
+            json!({ "old_password": PASSWORD, "new_password": "New#pass2026" }),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -425,7 +414,7 @@ async fn changing_the_password_revokes_every_session_of_the_account() {
     assert_eq!(app.get_as(&phone_a, "/api/v1/me").await.status(), 401);
     assert_eq!(app.get_as(&phone_b, "/api/v1/me").await.status(), 401);
     assert_eq!(app.get_as(fresh, "/api/v1/me").await.status(), 200);
-    assert_eq!(login(&app, "13800000006", PW, None).await.0, 401);
+    assert_eq!(login(&app, "13800000006", PASSWORD, None).await.0, 401);
     assert_eq!(
         login(&app, "13800000006", "New#pass2026", None).await.0,
         200
@@ -440,13 +429,11 @@ async fn staff_passwords_older_than_ninety_days_must_be_changed_first() {
         .await;
     app.clock.advance(Duration::days(91));
 
-    let (status, body) = login(&app, "13800000007", PW, None).await;
+    let (status, body) = login(&app, "13800000007", PASSWORD, None).await;
     assert_eq!(status, 200);
     assert_eq!(body["password_change_required"], true);
     let token = body["token"].as_str().unwrap();
-    let (status, body) = app
-        .get_json_as(token, "/t/sqsf/api/v1/school/classes")
-        .await;
+    let (status, body) = app.school_get(token, "/classes").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("PASSWORD_CHANGE_REQUIRED"))
@@ -761,9 +748,7 @@ async fn the_system_administrator_creates_a_school_admin_who_must_change_the_ini
 
 #[tokio::test]
 async fn an_admin_assigned_by_a_school_admin_gets_an_initial_password_to_sign_in_with() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
 
     let (status, body) = app
         .post_json(

@@ -18,11 +18,15 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use afterschool::auth::model::Role;
 use afterschool::clock::Clock;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::fixtures::FIRST_PHONE;
+use crate::helpers::{free_port, TestApp, PASSWORD};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long any one condition may take before the journey fails.
@@ -79,13 +83,6 @@ impl Drop for Browser {
 
 fn is_stale(e: &fantoccini::error::CmdError) -> bool {
     e.is_stale_element_reference()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 impl Browser {
@@ -450,11 +447,37 @@ impl Browser {
 }
 
 impl Browser {
+    /// Signs the guardian of family 0 (`fixtures::families`) in and agrees to the data
+    /// rules, as a parent does on the first visit.
+    pub async fn sign_in_first_parent(&self) {
+        self.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
+        self.click("#consent-agree").await;
+    }
+
+    /// A school admin of sqsf (phone `phone`), made and signed in on the console with the
+    /// authenticator bound on the way; the console's home page is shown.
+    pub async fn sign_in_school_admin(&self, app: &TestApp, phone: &str) {
+        app.sign_in_as(phone, Role::SchoolAdmin, Some("sqsf")).await;
+        self.sign_in_admin(app, phone).await;
+        self.find("nav.side").await;
+        assert_eq!(self.path().await, "/t/sqsf/console");
+    }
+
+    /// GETs `href` (a link on the page) with the browser's own session cookie.
+    pub async fn fetch(&self, app: &TestApp, href: &str) -> reqwest::Response {
+        let cookie = self.client.get_named_cookie("as_session").await.unwrap();
+        app.request(reqwest::Method::GET, href, None)
+            .header("cookie", format!("as_session={}", cookie.value()))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Signs an admin in through the sign-in page and binds the authenticator the TOTP page
     /// shows (admins must, the first time): the code is computed from the secret on the
     /// page at the test clock's time, as the admin's app would. Returns the secret.
-    pub async fn sign_in_admin(&self, app: &super::helpers::TestApp, phone: &str) -> Vec<u8> {
-        self.sign_in(phone, "Test#2026ok").await;
+    pub async fn sign_in_admin(&self, app: &TestApp, phone: &str) -> Vec<u8> {
+        self.sign_in(phone, PASSWORD).await;
         let shown = self.find("#totp-secret").await.text().await.unwrap();
         let secret = data_encoding::BASE32_NOPAD
             .decode(shown.trim().as_bytes())
@@ -467,15 +490,10 @@ impl Browser {
     }
 
     /// Signs an enrolled admin in again: password, then the authenticator's code when asked.
-    pub async fn sign_in_with_code(
-        &self,
-        app: &super::helpers::TestApp,
-        phone: &str,
-        secret: &[u8],
-    ) {
-        self.sign_in(phone, "Test#2026ok").await;
+    pub async fn sign_in_with_code(&self, app: &TestApp, phone: &str, secret: &[u8]) {
+        self.sign_in(phone, PASSWORD).await;
         self.find("#totp").await;
-        self.fill("#password", "Test#2026ok").await;
+        self.fill("#password", PASSWORD).await;
         self.fill(
             "#totp",
             &afterschool::auth::totp::code_at(secret, app.clock.now().timestamp()),

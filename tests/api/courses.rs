@@ -6,70 +6,12 @@
 use afterschool::auth::model::Role;
 use afterschool::people::sample;
 use chrono::NaiveDate;
+use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
-
-const BASE: &str = "/t/sqsf/api/v1/school";
-
-// A real 1x1 transparent PNG.
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
-
-/// The demo street with a signed-in school admin of 石岐示范小学 (sqsf).
-async fn demo() -> (TestApp, String) {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let token = app.admin_token("sqsf").await;
-    (app, token)
-}
-
-async fn send(
-    app: &TestApp,
-    method: &str,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("{}{BASE}{path}", app.address);
-    let mut req = match method {
-        "get" => app.client.get(url),
-        "post" => app.client.post(url),
-        "put" => app.client.put(url),
-        "patch" => app.client.patch(url),
-        "delete" => app.client.delete(url),
-        other => panic!("method {other}"),
-    };
-    req = req.bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Asserts the answer is `status` with error `code`.
-fn refused(answer: &(u16, Value), status: u16, code: &str, what: &str) {
-    assert_eq!(
-        (answer.0, answer.1["code"].as_str()),
-        (status, Some(code)),
-        "{what}: {}",
-        answer.1
-    );
-}
-
-async fn scalar_i64(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.db.admin)
-        .await
-        .expect(sql)
-}
+use crate::client::{refused_as, spawn_demo, SQSF_API};
+use crate::fixtures::PNG_1X1;
+use crate::helpers::TestApp;
 
 async fn id_of(app: &TestApp, table: &str, code: &str) -> i64 {
     sqlx::query_scalar(&format!(
@@ -85,44 +27,26 @@ async fn id_of(app: &TestApp, table: &str, code: &str) -> i64 {
 /// leave as it was.
 async fn footprint(app: &TestApp) -> [i64; 4] {
     [
-        scalar_i64(app, "select count(*) from school_sqsf.courses").await,
-        scalar_i64(app, "select count(*) from school_sqsf.course_seats").await,
-        scalar_i64(app, "select count(*) from school_sqsf.course_teachers").await,
-        scalar_i64(
-            app,
-            "select count(*) from platform.audit_log where action like 'courses.%'",
-        )
-        .await,
+        app.count("select count(*) from school_sqsf.courses").await,
+        app.count("select count(*) from school_sqsf.course_seats")
+            .await,
+        app.count("select count(*) from school_sqsf.course_teachers")
+            .await,
+        app.count("select count(*) from platform.audit_log where action like 'courses.%'")
+            .await,
     ]
-}
-
-async fn audit_details(app: &TestApp, action: &str) -> Vec<Value> {
-    sqlx::query_scalar(
-        "select details from platform.audit_log where action = $1 and outcome = 'success'
-         order by id",
-    )
-    .bind(action)
-    .fetch_all(&app.db.admin)
-    .await
-    .expect("audit")
 }
 
 /// A staff member of sqsf (F3) created through the API; returns the staff id.
 async fn staff(app: &TestApp, admin: &str, no: &str, name: &str, seq: u32) -> i64 {
     let idn = sample::id_number("442000", NaiveDate::from_ymd_opt(1985, 5, 20).unwrap(), seq);
-    let (s, body) = send(
-        app,
-        "post",
+    app.create_staff(
         admin,
-        "/staff",
-        Some(json!({
-            "staff_no": no, "name": name, "id_number": idn,
-            "phone": format!("1391234{seq:04}"),
-        })),
+        json!({
+            "staff_no": no, "name": name, "id_number": idn, "phone": format!("1391234{seq:04}"),
+        }),
     )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    body["id"].as_i64().unwrap()
+    .await
 }
 
 /// A training course with every F2 field set.
@@ -174,12 +98,6 @@ fn custody_body(code: &str) -> Value {
     })
 }
 
-async fn create(app: &TestApp, admin: &str, body: Value) -> Value {
-    let (s, out) = send(app, "post", admin, "/courses", Some(body)).await;
-    assert_eq!(s, 200, "{out}");
-    out
-}
-
 fn with(mut body: Value, changes: Value) -> Value {
     for (k, v) in changes.as_object().unwrap() {
         body[k] = v.clone();
@@ -189,11 +107,11 @@ fn with(mut body: Value, changes: Value) -> Value {
 
 #[tokio::test]
 async fn a_course_keeps_every_f2_field_and_reads_back_with_its_names() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let teacher = staff(&app, &admin, "T001", "李美术", 11).await;
     let body = training_body(&app, "art-g34", teacher).await;
 
-    let c = create(&app, &admin, body).await;
+    let c = app.create_course(&admin, body).await;
 
     assert_eq!(c["code"], "art-g34");
     assert_eq!(c["class_type"], "training");
@@ -231,7 +149,7 @@ async fn a_course_keeps_every_f2_field_and_reads_back_with_its_names() {
     assert_eq!(c["sub_items"], json!([]));
 
     let id = c["id"].as_i64().unwrap();
-    let (s, read) = send(&app, "get", &admin, &format!("/courses/{id}"), None).await;
+    let (s, read) = app.school_get(&admin, &format!("/courses/{id}")).await;
     assert_eq!(s, 200);
     assert_eq!(read, c);
     let seats: (i32, i32) =
@@ -241,17 +159,17 @@ async fn a_course_keeps_every_f2_field_and_reads_back_with_its_names() {
             .await
             .unwrap();
     assert_eq!(seats, (30, 0));
-    let audit = audit_details(&app, "courses.course.create").await;
+    let audit = app.audit_records("courses.course.create").await;
     assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0]["code"], "art-g34");
-    assert_eq!(audit[0]["price"], "1200.50");
+    assert_eq!(audit[0].1["code"], "art-g34");
+    assert_eq!(audit[0].1["price"], "1200.50");
 }
 
 #[tokio::test]
 async fn a_custody_course_takes_the_term_dates_and_the_defaults() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
 
-    let c = create(&app, &admin, custody_body("noon-care")).await;
+    let c = app.create_course(&admin, custody_body("noon-care")).await;
 
     assert_eq!(c["class_type_label"], "托管");
     assert_eq!(
@@ -268,10 +186,10 @@ async fn a_custody_course_takes_the_term_dates_and_the_defaults() {
 
 #[tokio::test]
 async fn each_bad_input_is_refused_with_its_own_code_and_nothing_changes() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let teacher = staff(&app, &admin, "T001", "李美术", 11).await;
     let gone = staff(&app, &admin, "T002", "王离职", 12).await;
-    let (s, _) = send(&app, "delete", &admin, &format!("/staff/{gone}"), None).await;
+    let (s, _) = app.school_delete(&admin, &format!("/staff/{gone}")).await;
     assert_eq!(s, 200);
     let good = training_body(&app, "art-g34", teacher).await;
     let before = footprint(&app).await;
@@ -345,15 +263,10 @@ async fn each_bad_input_is_refused_with_its_own_code_and_nothing_changes() {
         (json!({ "parent_code": "no-such-series" }), "SERIES_INVALID"),
     ];
     for (change, code) in cases {
-        let answer = send(
-            &app,
-            "post",
-            &admin,
-            "/courses",
-            Some(with(good.clone(), change.clone())),
-        )
-        .await;
-        refused(&answer, 422, code, &change.to_string());
+        let answer = app
+            .school_post(&admin, "/courses", with(good.clone(), change.clone()))
+            .await;
+        refused_as(&answer, 422, code, &change.to_string());
         assert!(
             answer.1["message"].as_str().is_some_and(|m| !m.is_ascii()),
             "a Chinese message: {}",
@@ -363,18 +276,18 @@ async fn each_bad_input_is_refused_with_its_own_code_and_nothing_changes() {
 
     assert_eq!(footprint(&app).await, before, "nothing written");
     // The good body itself is accepted: each case failed for its one change.
-    create(&app, &admin, good).await;
+    app.create_course(&admin, good).await;
 }
 
 #[tokio::test]
 async fn issue13_a_course_without_a_code_gets_one_and_every_wrong_field_is_reported_at_once() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
 
     // School staff need not invent an ASCII code: left out or empty, one is made up.
     let mut without = custody_body("");
     without.as_object_mut().unwrap().remove("code");
-    let a = create(&app, &admin, without).await;
-    let b = create(&app, &admin, custody_body("  ")).await;
+    let a = app.create_course(&admin, without).await;
+    let b = app.create_course(&admin, custody_body("  ")).await;
     for c in [&a, &b] {
         let code = c["code"].as_str().unwrap();
         assert!(
@@ -391,7 +304,7 @@ async fn issue13_a_course_without_a_code_gets_one_and_every_wrong_field_is_repor
         custody_body(""),
         json!({ "name": " ", "price": "abc", "capacity": 0 }),
     );
-    let (s, e) = send(&app, "post", &admin, "/courses", Some(bad)).await;
+    let (s, e) = app.school_post(&admin, "/courses", bad).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("NAME_INVALID")), "{e}");
     let fields: Vec<&str> = e["details"]["errors"]
         .as_array()
@@ -404,81 +317,83 @@ async fn issue13_a_course_without_a_code_gets_one_and_every_wrong_field_is_repor
 
 #[tokio::test]
 async fn a_taken_code_is_a_conflict_and_changes_nothing() {
-    let (app, admin) = demo().await;
-    create(&app, &admin, custody_body("noon-care")).await;
+    let (app, admin) = spawn_demo().await;
+    app.create_course(&admin, custody_body("noon-care")).await;
     let before = footprint(&app).await;
 
-    let answer = send(
-        &app,
-        "post",
-        &admin,
-        "/courses",
-        Some(with(
-            custody_body("noon-care"),
-            json!({ "name": "另一个托管" }),
-        )),
-    )
-    .await;
+    let answer = app
+        .school_post(
+            &admin,
+            "/courses",
+            with(custody_body("noon-care"), json!({ "name": "另一个托管" })),
+        )
+        .await;
 
-    refused(&answer, 409, "COURSE_CODE_TAKEN", "duplicate code");
+    refused_as(&answer, 409, "COURSE_CODE_TAKEN", "duplicate code");
     assert_eq!(footprint(&app).await, before);
 }
 
 #[tokio::test]
 async fn a_course_is_published_then_closed_and_never_the_other_way() {
-    let (app, admin) = demo().await;
-    let id = create(&app, &admin, custody_body("noon-care")).await["id"]
+    let (app, admin) = spawn_demo().await;
+    let id = app.create_course(&admin, custody_body("noon-care")).await["id"]
         .as_i64()
         .unwrap();
 
-    let answer = send(&app, "post", &admin, &format!("/courses/{id}/close"), None).await;
-    refused(&answer, 409, "COURSE_STATUS_INVALID", "close a draft");
+    let answer = app
+        .school(Method::POST, &admin, &format!("/courses/{id}/close"), None)
+        .await;
+    refused_as(&answer, 409, "COURSE_STATUS_INVALID", "close a draft");
 
-    let (s, c) = send(
-        &app,
-        "post",
-        &admin,
-        &format!("/courses/{id}/publish"),
-        None,
-    )
-    .await;
+    let (s, c) = app
+        .school(
+            Method::POST,
+            &admin,
+            &format!("/courses/{id}/publish"),
+            None,
+        )
+        .await;
     assert_eq!((s, c["status"].as_str()), (200, Some("published")), "{c}");
-    let answer = send(
-        &app,
-        "post",
-        &admin,
-        &format!("/courses/{id}/publish"),
-        None,
-    )
-    .await;
-    refused(&answer, 409, "COURSE_STATUS_INVALID", "publish twice");
+    let answer = app
+        .school(
+            Method::POST,
+            &admin,
+            &format!("/courses/{id}/publish"),
+            None,
+        )
+        .await;
+    refused_as(&answer, 409, "COURSE_STATUS_INVALID", "publish twice");
 
-    let (s, c) = send(&app, "post", &admin, &format!("/courses/{id}/close"), None).await;
+    let (s, c) = app
+        .school(Method::POST, &admin, &format!("/courses/{id}/close"), None)
+        .await;
     assert_eq!((s, c["status"].as_str()), (200, Some("closed")), "{c}");
-    let answer = send(
-        &app,
-        "post",
-        &admin,
-        &format!("/courses/{id}/publish"),
-        None,
-    )
-    .await;
-    refused(
+    let answer = app
+        .school(
+            Method::POST,
+            &admin,
+            &format!("/courses/{id}/publish"),
+            None,
+        )
+        .await;
+    refused_as(
         &answer,
         409,
         "COURSE_STATUS_INVALID",
         "publish a closed course",
     );
 
-    let answer = send(&app, "post", &admin, "/courses/999999/publish", None).await;
-    refused(&answer, 404, "COURSE_NOT_FOUND", "no such course");
-    assert_eq!(audit_details(&app, "courses.course.publish").await.len(), 1);
-    assert_eq!(audit_details(&app, "courses.course.close").await.len(), 1);
+    let answer = app
+        .school(Method::POST, &admin, "/courses/999999/publish", None)
+        .await;
+    refused_as(&answer, 404, "COURSE_NOT_FOUND", "no such course");
+    assert_eq!(app.audit_records("courses.course.publish").await.len(), 1);
+    assert_eq!(app.audit_records("courses.course.close").await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_series_course_publishes_its_two_sub_items_with_it() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let series = with(
         custody_body("robot"),
         json!({
@@ -486,7 +401,7 @@ async fn a_series_course_publishes_its_two_sub_items_with_it() {
             "category": "科技", "price": "900.00",
         }),
     );
-    let parent = create(&app, &admin, series.clone()).await;
+    let parent = app.create_course(&admin, series.clone()).await;
     let pid = parent["id"].as_i64().unwrap();
     let sub = |code: &str, name: &str, starts_on: &str, ends_on: &str| {
         with(
@@ -497,25 +412,25 @@ async fn a_series_course_publishes_its_two_sub_items_with_it() {
             }),
         )
     };
-    let a = create(
-        &app,
-        &admin,
-        sub("robot-1", "机器人入门", "2026-09-07", "2026-11-06"),
-    )
-    .await;
-    let b = create(
-        &app,
-        &admin,
-        sub("robot-2", "机器人进阶", "2026-11-09", "2027-01-15"),
-    )
-    .await;
+    let a = app
+        .create_course(
+            &admin,
+            sub("robot-1", "机器人入门", "2026-09-07", "2026-11-06"),
+        )
+        .await;
+    let b = app
+        .create_course(
+            &admin,
+            sub("robot-2", "机器人进阶", "2026-11-09", "2027-01-15"),
+        )
+        .await;
     assert_eq!(
         (a["parent_id"].as_i64(), a["parent_code"].as_str()),
         (Some(pid), Some("robot"))
     );
 
     // Listed once: the sub-items inside their series, not beside it.
-    let (_, list) = send(&app, "get", &admin, "/courses", None).await;
+    let (_, list) = app.school_get(&admin, "/courses").await;
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     let codes: Vec<&str> = list[0]["sub_items"]
@@ -526,14 +441,14 @@ async fn a_series_course_publishes_its_two_sub_items_with_it() {
         .collect();
     assert_eq!(codes, ["robot-1", "robot-2"]);
 
-    let (s, c) = send(
-        &app,
-        "post",
-        &admin,
-        &format!("/courses/{pid}/publish"),
-        None,
-    )
-    .await;
+    let (s, c) = app
+        .school(
+            Method::POST,
+            &admin,
+            &format!("/courses/{pid}/publish"),
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{c}");
     let statuses: Vec<&str> = c["sub_items"]
         .as_array()
@@ -542,87 +457,82 @@ async fn a_series_course_publishes_its_two_sub_items_with_it() {
         .map(|s| s["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["published", "published"]);
-    let published = scalar_i64(
-        &app,
-        "select count(*) from school_sqsf.courses where status = 'published'",
-    )
-    .await;
+    let published = app
+        .count("select count(*) from school_sqsf.courses where status = 'published'")
+        .await;
     assert_eq!(published, 3);
-    let audit = audit_details(&app, "courses.course.publish").await;
-    assert_eq!(audit[0]["sub_items"], json!([a["id"], b["id"]]));
+    let audit = app.audit_records("courses.course.publish").await;
+    assert_eq!(audit[0].1["sub_items"], json!([a["id"], b["id"]]));
 
     // Series are one level deep and within one term.
-    let (s, _) = send(
-        &app,
-        "post",
-        &admin,
-        "/terms",
-        Some(json!({
-            "code": "2027-spring", "name": "2026—2027学年第二学期", "starts_on": "2027-02-22",
-            "ends_on": "2027-07-02", "teaching_weekdays": [1, 2, 3, 4, 5],
-        })),
-    )
-    .await;
+    let (s, _) = app
+        .school_post(
+            &admin,
+            "/terms",
+            json!({
+                "code": "2027-spring", "name": "2026—2027学年第二学期", "starts_on": "2027-02-22",
+                "ends_on": "2027-07-02", "teaching_weekdays": [1, 2, 3, 4, 5],
+            }),
+        )
+        .await;
     assert_eq!(s, 200);
     let before = footprint(&app).await;
-    let answer = send(
-        &app,
-        "post",
-        &admin,
-        "/courses",
-        Some(with(
-            sub("robot-3", "机器人竞赛", "2026-11-09", "2027-01-15"),
-            json!({ "parent_code": "robot-1" }),
-        )),
-    )
-    .await;
-    refused(&answer, 422, "SERIES_INVALID", "a sub-item of a sub-item");
-    let answer = send(
-        &app,
-        "post",
-        &admin,
-        "/courses",
-        Some(with(
-            custody_body("robot-3"),
-            json!({
-                "class_type": "training", "pricing": "per_course", "term_code": "2027-spring",
-                "parent_code": "robot", "reg_opens_at": "2027-02-01T09:00:00+08:00",
-                "reg_closes_at": "2027-02-20T09:00:00+08:00",
-            }),
-        )),
-    )
-    .await;
-    refused(&answer, 422, "SERIES_INVALID", "a sub-item in another term");
-    let other = create(&app, &admin, custody_body("noon-care")).await["id"]
+    let answer = app
+        .school_post(
+            &admin,
+            "/courses",
+            with(
+                sub("robot-3", "机器人竞赛", "2026-11-09", "2027-01-15"),
+                json!({ "parent_code": "robot-1" }),
+            ),
+        )
+        .await;
+    refused_as(&answer, 422, "SERIES_INVALID", "a sub-item of a sub-item");
+    let answer = app
+        .school_post(
+            &admin,
+            "/courses",
+            with(
+                custody_body("robot-3"),
+                json!({
+                    "class_type": "training", "pricing": "per_course", "term_code": "2027-spring",
+                    "parent_code": "robot", "reg_opens_at": "2027-02-01T09:00:00+08:00",
+                    "reg_closes_at": "2027-02-20T09:00:00+08:00",
+                }),
+            ),
+        )
+        .await;
+    refused_as(&answer, 422, "SERIES_INVALID", "a sub-item in another term");
+    let other = app.create_course(&admin, custody_body("noon-care")).await["id"]
         .as_i64()
         .unwrap();
     let before = [before[0] + 1, before[1] + 1, before[2], before[3] + 1];
-    let answer = send(
-        &app,
-        "patch",
-        &admin,
-        &format!("/courses/{pid}"),
-        Some(json!({ "parent_code": "noon-care" })),
-    )
-    .await;
-    refused(&answer, 422, "SERIES_INVALID", "a series made a sub-item");
-    let answer = send(
-        &app,
-        "patch",
-        &admin,
-        &format!("/courses/{other}"),
-        Some(json!({ "parent_code": "noon-care" })),
-    )
-    .await;
-    refused(&answer, 422, "SERIES_INVALID", "a course its own sub-item");
+    let answer = app
+        .school_patch(
+            &admin,
+            &format!("/courses/{pid}"),
+            json!({ "parent_code": "noon-care" }),
+        )
+        .await;
+    refused_as(&answer, 422, "SERIES_INVALID", "a series made a sub-item");
+    let answer = app
+        .school_patch(
+            &admin,
+            &format!("/courses/{other}"),
+            json!({ "parent_code": "noon-care" }),
+        )
+        .await;
+    refused_as(&answer, 422, "SERIES_INVALID", "a course its own sub-item");
     assert_eq!(footprint(&app).await, before);
 }
 
 #[tokio::test]
 async fn capacity_cannot_drop_below_the_places_already_taken() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let teacher = staff(&app, &admin, "T001", "李美术", 11).await;
-    let c = create(&app, &admin, training_body(&app, "art-g34", teacher).await).await;
+    let c = app
+        .create_course(&admin, training_body(&app, "art-g34", teacher).await)
+        .await;
     let id = c["id"].as_i64().unwrap();
     sqlx::query("update school_sqsf.course_seats set taken = 20 where course_id = $1")
         .bind(id)
@@ -631,16 +541,15 @@ async fn capacity_cannot_drop_below_the_places_already_taken() {
         .unwrap();
     let before = footprint(&app).await;
 
-    let answer = send(
-        &app,
-        "patch",
-        &admin,
-        &format!("/courses/{id}"),
-        Some(json!({ "capacity": 19, "name": "改名也不应生效" })),
-    )
-    .await;
+    let answer = app
+        .school_patch(
+            &admin,
+            &format!("/courses/{id}"),
+            json!({ "capacity": 19, "name": "改名也不应生效" }),
+        )
+        .await;
 
-    refused(
+    refused_as(
         &answer,
         409,
         "CAPACITY_BELOW_TAKEN",
@@ -648,7 +557,7 @@ async fn capacity_cannot_drop_below_the_places_already_taken() {
     );
     assert_eq!(answer.1["details"]["taken"], 20);
     assert_eq!(footprint(&app).await, before);
-    let (s, unchanged) = send(&app, "get", &admin, &format!("/courses/{id}"), None).await;
+    let (s, unchanged) = app.school_get(&admin, &format!("/courses/{id}")).await;
     assert_eq!(s, 200);
     assert_eq!(
         (
@@ -659,14 +568,13 @@ async fn capacity_cannot_drop_below_the_places_already_taken() {
         (&json!(30), &json!("少儿创意美术"), &json!(10))
     );
 
-    let (s, changed) = send(
-        &app,
-        "patch",
-        &admin,
-        &format!("/courses/{id}"),
-        Some(json!({ "capacity": 20, "price": "980", "venue_id": null })),
-    )
-    .await;
+    let (s, changed) = app
+        .school_patch(
+            &admin,
+            &format!("/courses/{id}"),
+            json!({ "capacity": 20, "price": "980", "venue_id": null }),
+        )
+        .await;
     assert_eq!(s, 200, "{changed}");
     assert_eq!(
         (
@@ -677,26 +585,30 @@ async fn capacity_cannot_drop_below_the_places_already_taken() {
         (&json!(20), &json!(0), &json!("980.00"))
     );
     assert_eq!(changed["venue_name"], Value::Null);
-    let seats = scalar_i64(
-        &app,
-        &format!("select capacity::int8 from school_sqsf.course_seats where course_id = {id}"),
-    )
-    .await;
+    let seats = app
+        .count(&format!(
+            "select capacity::int8 from school_sqsf.course_seats where course_id = {id}"
+        ))
+        .await;
     assert_eq!(seats, 20, "the seat counter follows the course");
-    let audit = audit_details(&app, "courses.course.update").await;
+    let audit = app.audit_records("courses.course.update").await;
     assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0]["capacity"], json!({ "from": 30, "to": 20 }));
+    assert_eq!(audit[0].1["capacity"], json!({ "from": 30, "to": 20 }));
     assert_eq!(
-        audit[0]["price"],
+        audit[0].1["price"],
         json!({ "from": "1200.50", "to": "980.00" })
     );
-    assert!(audit[0].get("name").is_none(), "only changes: {}", audit[0]);
+    assert!(
+        audit[0].1.get("name").is_none(),
+        "only changes: {}",
+        audit[0].1
+    );
 }
 
 #[tokio::test]
 async fn an_update_is_checked_as_the_course_will_be() {
-    let (app, admin) = demo().await;
-    let id = create(&app, &admin, custody_body("noon-care")).await["id"]
+    let (app, admin) = spawn_demo().await;
+    let id = app.create_course(&admin, custody_body("noon-care")).await["id"]
         .as_i64()
         .unwrap();
     let before = footprint(&app).await;
@@ -715,75 +627,46 @@ async fn an_update_is_checked_as_the_course_will_be() {
             "REG_WINDOW_INVALID",
         ),
     ] {
-        let answer = send(
-            &app,
-            "patch",
-            &admin,
-            &format!("/courses/{id}"),
-            Some(change.clone()),
-        )
-        .await;
-        refused(&answer, status, code, &change.to_string());
+        let answer = app
+            .school_patch(&admin, &format!("/courses/{id}"), change.clone())
+            .await;
+        refused_as(&answer, status, code, &change.to_string());
     }
-    let answer = send(&app, "patch", &admin, "/courses/999999", Some(json!({}))).await;
-    refused(&answer, 404, "COURSE_NOT_FOUND", "no such course");
+    let answer = app.school_patch(&admin, "/courses/999999", json!({})).await;
+    refused_as(&answer, 404, "COURSE_NOT_FOUND", "no such course");
     assert_eq!(footprint(&app).await, before);
 
-    let (s, c) = send(
-        &app,
-        "patch",
-        &admin,
-        &format!("/courses/{id}"),
-        Some(json!({ "class_type": "training", "pricing": "per_course", "price": "600" })),
-    )
-    .await;
+    let (s, c) = app
+        .school_patch(
+            &admin,
+            &format!("/courses/{id}"),
+            json!({ "class_type": "training", "pricing": "per_course", "price": "600" }),
+        )
+        .await;
     assert_eq!((s, c["pricing"].as_str()), (200, Some("per_course")), "{c}");
-}
-
-async fn put_picture(
-    app: &TestApp,
-    token: &str,
-    id: i64,
-    bytes: Vec<u8>,
-    name: &str,
-    mime: &str,
-) -> (u16, Value) {
-    let part = reqwest::multipart::Part::bytes(bytes)
-        .file_name(name.to_string())
-        .mime_str(mime)
-        .unwrap();
-    let r = app
-        .client
-        .put(format!("{}{BASE}/courses/{id}/pictures", app.address))
-        .bearer_auth(token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .expect("upload");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
 async fn a_picture_round_trips_through_the_store_and_a_non_image_is_refused() {
-    let (app, admin) = demo().await;
-    let id = create(&app, &admin, custody_body("noon-care")).await["id"]
+    let (app, admin) = spawn_demo().await;
+    let id = app.create_course(&admin, custody_body("noon-care")).await["id"]
         .as_i64()
         .unwrap();
 
-    let (s, c) = put_picture(&app, &admin, id, PNG_1X1.to_vec(), "封面.png", "image/png").await;
+    let (s, c) = app
+        .put_picture(&admin, id, PNG_1X1.to_vec(), "封面.png", "image/png")
+        .await;
     assert_eq!(s, 200, "{c}");
     assert_eq!(
         c["pictures"],
         json!([format!("/school/courses/{id}/pictures/0")])
     );
     let r = app
-        .client
-        .get(format!("{}{BASE}/courses/{id}/pictures/0", app.address))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .get_as(
+            &admin,
+            &format!("{SQSF_API}/school/courses/{id}/pictures/0"),
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.bytes().await.unwrap().as_ref(), PNG_1X1);
@@ -799,15 +682,23 @@ async fn a_picture_round_trips_through_the_store_and_a_non_image_is_refused() {
     );
 
     let text = b"name,price\nart,100\n".to_vec();
-    let answer = put_picture(&app, &admin, id, text.clone(), "课表.csv", "text/csv").await;
-    refused(&answer, 422, "UPLOAD_UNSUPPORTED_TYPE", "a CSV file");
-    let answer = put_picture(&app, &admin, id, text, "假图片.png", "image/png").await;
-    refused(&answer, 422, "UPLOAD_UNSUPPORTED_TYPE", "a CSV named .png");
+    let answer = app
+        .put_picture(&admin, id, text.clone(), "课表.csv", "text/csv")
+        .await;
+    refused_as(&answer, 422, "UPLOAD_UNSUPPORTED_TYPE", "a CSV file");
+    let answer = app
+        .put_picture(&admin, id, text, "假图片.png", "image/png")
+        .await;
+    refused_as(&answer, 422, "UPLOAD_UNSUPPORTED_TYPE", "a CSV named .png");
     let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
-    let answer = put_picture(&app, &admin, id, pdf, "a.pdf", "application/pdf").await;
-    refused(&answer, 422, "UPLOAD_UNSUPPORTED_TYPE", "a PDF");
-    let answer = put_picture(&app, &admin, id, PNG_1X1.to_vec(), "a.jpg", "image/jpeg").await;
-    refused(
+    let answer = app
+        .put_picture(&admin, id, pdf, "a.pdf", "application/pdf")
+        .await;
+    refused_as(&answer, 422, "UPLOAD_UNSUPPORTED_TYPE", "a PDF");
+    let answer = app
+        .put_picture(&admin, id, PNG_1X1.to_vec(), "a.jpg", "image/jpeg")
+        .await;
+    refused_as(
         &answer,
         422,
         "UPLOAD_TYPE_MISMATCH",
@@ -815,58 +706,61 @@ async fn a_picture_round_trips_through_the_store_and_a_non_image_is_refused() {
     );
     let mut big = PNG_1X1.to_vec();
     big.resize(5 * 1024 * 1024 + 1, 0);
-    let answer = put_picture(&app, &admin, id, big, "big.png", "image/png").await;
-    refused(&answer, 422, "UPLOAD_TOO_LARGE", "over 5 MB");
-    let (_, c) = send(&app, "get", &admin, &format!("/courses/{id}"), None).await;
+    let answer = app
+        .put_picture(&admin, id, big, "big.png", "image/png")
+        .await;
+    refused_as(&answer, 422, "UPLOAD_TOO_LARGE", "over 5 MB");
+    let (_, c) = app.school_get(&admin, &format!("/courses/{id}")).await;
     assert_eq!(
         c["pictures"].as_array().unwrap().len(),
         1,
         "refusals stored nothing"
     );
 
-    let answer = send(
-        &app,
-        "get",
-        &admin,
-        &format!("/courses/{id}/pictures/1"),
-        None,
-    )
-    .await;
-    refused(&answer, 404, "PICTURE_NOT_FOUND", "no second picture");
+    let answer = app
+        .school_get(&admin, &format!("/courses/{id}/pictures/1"))
+        .await;
+    refused_as(&answer, 404, "PICTURE_NOT_FOUND", "no second picture");
 
     for _ in 1..6 {
-        let (s, _) = put_picture(&app, &admin, id, PNG_1X1.to_vec(), "p.png", "image/png").await;
+        let (s, _) = app
+            .put_picture(&admin, id, PNG_1X1.to_vec(), "p.png", "image/png")
+            .await;
         assert_eq!(s, 200);
     }
-    let answer = put_picture(&app, &admin, id, PNG_1X1.to_vec(), "p.png", "image/png").await;
-    refused(&answer, 409, "PICTURES_FULL", "a seventh picture");
-    assert_eq!(audit_details(&app, "courses.picture.add").await.len(), 6);
+    let answer = app
+        .put_picture(&admin, id, PNG_1X1.to_vec(), "p.png", "image/png")
+        .await;
+    refused_as(&answer, 409, "PICTURES_FULL", "a seventh picture");
+    assert_eq!(app.audit_records("courses.picture.add").await.len(), 6);
 }
 
 #[tokio::test]
 async fn a_parent_sees_only_published_courses_with_their_remaining_places() {
-    let (app, admin) = demo().await;
-    let open = create(&app, &admin, custody_body("noon-care")).await["id"]
+    let (app, admin) = spawn_demo().await;
+    let open = app.create_course(&admin, custody_body("noon-care")).await["id"]
         .as_i64()
         .unwrap();
-    let draft = create(
-        &app,
-        &admin,
-        with(custody_body("eve-care"), json!({ "name": "晚托" })),
-    )
-    .await["id"]
+    let draft = app
+        .create_course(
+            &admin,
+            with(custody_body("eve-care"), json!({ "name": "晚托" })),
+        )
+        .await["id"]
         .as_i64()
         .unwrap();
-    let (s, _) = send(
-        &app,
-        "post",
-        &admin,
-        &format!("/courses/{open}/publish"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .school(
+            Method::POST,
+            &admin,
+            &format!("/courses/{open}/publish"),
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
-    let (s, _) = put_picture(&app, &admin, draft, PNG_1X1.to_vec(), "p.png", "image/png").await;
+    let (s, _) = app
+        .put_picture(&admin, draft, PNG_1X1.to_vec(), "p.png", "image/png")
+        .await;
     assert_eq!(s, 200);
     sqlx::query("update school_sqsf.course_seats set taken = 3 where course_id = $1")
         .bind(open)
@@ -877,7 +771,7 @@ async fn a_parent_sees_only_published_courses_with_their_remaining_places() {
         .sign_in_as("13800138000", Role::Parent, Some("sqsf"))
         .await;
 
-    let (s, list) = send(&app, "get", &parent, "/courses", None).await;
+    let (s, list) = app.school_get(&parent, "/courses").await;
 
     assert_eq!(s, 200, "{list}");
     let list = list.as_array().unwrap();
@@ -887,64 +781,58 @@ async fn a_parent_sees_only_published_courses_with_their_remaining_places() {
         (list[0]["capacity"].as_i64(), list[0]["remaining"].as_i64()),
         (Some(200), Some(197))
     );
-    let answer = send(&app, "get", &parent, &format!("/courses/{draft}"), None).await;
-    refused(&answer, 404, "COURSE_NOT_FOUND", "a parent reading a draft");
-    let answer = send(
-        &app,
-        "get",
-        &parent,
-        &format!("/courses/{draft}/pictures/0"),
-        None,
-    )
-    .await;
-    refused(
+    let answer = app.school_get(&parent, &format!("/courses/{draft}")).await;
+    refused_as(&answer, 404, "COURSE_NOT_FOUND", "a parent reading a draft");
+    let answer = app
+        .school_get(&parent, &format!("/courses/{draft}/pictures/0"))
+        .await;
+    refused_as(
         &answer,
         404,
         "COURSE_NOT_FOUND",
         "a parent reading a draft's picture",
     );
-    let (s, _) = send(&app, "get", &parent, &format!("/courses/{open}"), None).await;
+    let (s, _) = app.school_get(&parent, &format!("/courses/{open}")).await;
     assert_eq!(s, 200);
 
     // Staff see drafts too, and the filters narrow the list.
-    let (_, all) = send(&app, "get", &admin, "/courses", None).await;
+    let (_, all) = app.school_get(&admin, "/courses").await;
     assert_eq!(all.as_array().unwrap().len(), 2);
-    let (_, drafts) = send(&app, "get", &admin, "/courses?status=draft", None).await;
+    let (_, drafts) = app.school_get(&admin, "/courses?status=draft").await;
     assert_eq!(drafts[0]["code"], "eve-care");
     assert_eq!(drafts.as_array().unwrap().len(), 1);
-    let (_, training) = send(&app, "get", &admin, "/courses?class_type=training", None).await;
+    let (_, training) = app.school_get(&admin, "/courses?class_type=training").await;
     assert_eq!(training, json!([]));
-    let (_, other_term) = send(&app, "get", &admin, "/courses?term_code=2027-spring", None).await;
+    let (_, other_term) = app
+        .school_get(&admin, "/courses?term_code=2027-spring")
+        .await;
     assert_eq!(other_term, json!([]));
-    let (_, this_term) = send(&app, "get", &admin, "/courses?term_code=2026-autumn", None).await;
+    let (_, this_term) = app
+        .school_get(&admin, "/courses?term_code=2026-autumn")
+        .await;
     assert_eq!(this_term.as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn a_teacher_reads_courses_but_may_not_create_one() {
-    let (app, admin) = demo().await;
-    create(&app, &admin, custody_body("noon-care")).await;
+    let (app, admin) = spawn_demo().await;
+    app.create_course(&admin, custody_body("noon-care")).await;
     let (_, teacher) = app
         .sign_in_as("13700137000", Role::Teacher, Some("sqsf"))
         .await;
     let before = footprint(&app).await;
 
-    let answer = send(
-        &app,
-        "post",
-        &teacher,
-        "/courses",
-        Some(custody_body("eve-care")),
-    )
-    .await;
+    let answer = app
+        .school_post(&teacher, "/courses", custody_body("eve-care"))
+        .await;
 
-    refused(
+    refused_as(
         &answer,
         403,
         "PERMISSION_DENIED",
         "a teacher creating a course",
     );
     assert_eq!(footprint(&app).await, before);
-    let (s, list) = send(&app, "get", &teacher, "/courses", None).await;
+    let (s, list) = app.school_get(&teacher, "/courses").await;
     assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(1)), "{list}");
 }

@@ -3,12 +3,10 @@
 
 use afterschool::clock::Clock;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::fixtures::{families, insert_course, relogin, taken, Course};
-use crate::helpers::{spawn_app, TestApp};
-
-const T: &str = "/t/sqsf/api/v1";
+use crate::fixtures::{demo_with_families, published_course, relogin, Course};
+use crate::helpers::TestApp;
 
 async fn live(app: &TestApp, course: i64) -> i64 {
     sqlx::query_scalar(
@@ -20,34 +18,20 @@ async fn live(app: &TestApp, course: i64) -> i64 {
     .unwrap()
 }
 
-async fn book(app: &TestApp, token: &str, student: i64, course: i64) -> (u16, Value) {
-    app.post_json(
-        Some(token),
-        &format!("{T}/school/enrollments"),
-        json!({ "student_id": student, "course_id": course }),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn r_p03_a_booking_holds_the_place_until_its_hold_runs_out() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 2).await;
+    let (app, fam) = demo_with_families(2).await;
     let mut c = Course::new(&app, "bball", "篮球社团");
     c.capacity = 1;
-    let course = insert_course(&app, &c).await;
+    let course = published_course(&app, &c).await;
 
-    let (s, b) = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (s, b) = app.book(&fam[0].1, fam[0].0, course).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b[0]["status"], "held");
     let expires: DateTime<Utc> = b[0]["hold_expires_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(expires, app.clock.now() + chrono::Duration::minutes(30));
     let (_, offers) = app
-        .get_json_as(
-            &fam[0].1,
-            &format!("{T}/school/children/{}/offers", fam[0].0),
-        )
+        .school_get(&fam[0].1, &format!("/children/{}/offers", fam[0].0))
         .await;
     let o = offers
         .as_array()
@@ -61,40 +45,35 @@ async fn r_p03_a_booking_holds_the_place_until_its_hold_runs_out() {
     );
 
     // The course is full for the other child while the hold lasts ...
-    let (s, e) = book(&app, &fam[1].1, fam[1].0, course).await;
+    let (s, e) = app.book(&fam[1].1, fam[1].0, course).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("ENROLL_FULL")), "{e}");
     // ... and free again once it has run out.
     app.clock.advance(chrono::Duration::minutes(31));
     let (first, second) = (relogin(&app, 0).await, relogin(&app, 1).await);
     let (_, recs) = app
-        .get_json_as(
-            &first,
-            &format!("{T}/school/children/{}/enrollments", fam[0].0),
-        )
+        .school_get(&first, &format!("/children/{}/enrollments", fam[0].0))
         .await;
     assert_eq!(recs[0]["status"], "expired", "{recs}");
-    let (s, b) = book(&app, &second, fam[1].0, course).await;
+    let (s, b) = app.book(&second, fam[1].0, course).await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(taken(&app, course).await, 1);
+    assert_eq!(app.taken(course).await, 1);
     assert_eq!(live(&app, course).await, 1);
 }
 
 #[tokio::test]
 async fn r_p03_a_clash_is_refused_with_the_course_weekday_and_time_and_changes_nothing() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let (child, parent) = (&fam[0].0, &fam[0].1);
-    let a = insert_course(&app, &Course::new(&app, "art", "美术社团")).await;
+    let a = published_course(&app, &Course::new(&app, "art", "美术社团")).await;
     let mut late = Course::new(&app, "chess", "国际象棋");
     late.weekdays = &[3, 5];
     late.starts_at = "17:30";
     late.ends_at = "19:00";
-    let b = insert_course(&app, &late).await;
+    let b = published_course(&app, &late).await;
 
-    let (s, _) = book(&app, parent, *child, a).await;
+    let (s, _) = app.book(parent, *child, a).await;
     assert_eq!(s, 200);
-    let (s, e) = book(&app, parent, *child, b).await;
+    let (s, e) = app.book(parent, *child, b).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (409, Some("ENROLL_TIME_CONFLICT")),
@@ -107,111 +86,99 @@ async fn r_p03_a_clash_is_refused_with_the_course_weekday_and_time_and_changes_n
     );
     assert_eq!(e["details"]["conflicts_with"]["course_id"], a);
     assert_eq!(e["details"]["conflicts_with"]["weekdays"], json!([3]));
-    assert_eq!(taken(&app, b).await, 0);
+    assert_eq!(app.taken(b).await, 0);
     assert_eq!(live(&app, b).await, 0);
 
     // Once the first booking is let go, the second one goes through.
     let (_, recs) = app
-        .get_json_as(parent, &format!("{T}/school/children/{child}/enrollments"))
+        .school_get(parent, &format!("/children/{child}/enrollments"))
         .await;
     let id = recs[0]["id"].as_i64().unwrap();
-    let r = app
-        .client
-        .delete(format!("{}{T}/school/enrollments/{id}", app.address))
-        .bearer_auth(parent)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    assert_eq!(taken(&app, a).await, 0);
-    let (s, _) = book(&app, parent, *child, b).await;
+    let (s, gone) = app
+        .school_delete(parent, &format!("/enrollments/{id}"))
+        .await;
+    assert_eq!(s, 200, "{gone}");
+    assert_eq!(app.taken(a).await, 0);
+    let (s, _) = app.book(parent, *child, b).await;
     assert_eq!(s, 200);
 }
 
 #[tokio::test]
 async fn bad_bookings_each_get_their_own_code_and_change_nothing() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 2).await;
+    let (app, fam) = demo_with_families(2).await;
     let (child, parent) = (fam[0].0, fam[0].1.clone()); // 一年级1班, level 1
     let now = app.clock.now();
 
     let mut closed = Course::new(&app, "late", "报名未开始");
     closed.opens = now + chrono::Duration::days(1);
-    let closed = insert_course(&app, &closed).await;
+    let closed = published_course(&app, &closed).await;
     let mut senior = Course::new(&app, "senior", "高年级课程");
     senior.levels = &[5, 6];
     senior.weekdays = &[2];
-    let senior = insert_course(&app, &senior).await;
+    let senior = published_course(&app, &senior).await;
     let mut ok = Course::new(&app, "ok", "书法");
     ok.weekdays = &[4];
-    let ok = insert_course(&app, &ok).await;
+    let ok = published_course(&app, &ok).await;
 
-    let (s, e) = book(&app, &parent, child, closed).await;
+    let (s, e) = app.book(&parent, child, closed).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (422, Some("ENROLL_OUTSIDE_WINDOW")),
         "{e}"
     );
-    let (s, e) = book(&app, &parent, child, senior).await;
+    let (s, e) = app.book(&parent, child, senior).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (422, Some("ENROLL_NOT_ELIGIBLE")),
         "{e}"
     );
     // someone else's child
-    let (s, e) = book(&app, &parent, fam[1].0, ok).await;
+    let (s, e) = app.book(&parent, fam[1].0, ok).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (404, Some("CHILD_NOT_FOUND")),
         "{e}"
     );
-    let (s, _) = book(&app, &parent, child, ok).await;
+    let (s, _) = app.book(&parent, child, ok).await;
     assert_eq!(s, 200);
-    let (s, e) = book(&app, &parent, child, ok).await;
+    let (s, e) = app.book(&parent, child, ok).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (409, Some("ENROLL_DUPLICATE")),
         "{e}"
     );
     assert_eq!(
-        taken(&app, ok).await,
+        app.taken(ok).await,
         1,
         "the refused duplicate gave its seat back"
     );
     for c in [closed, senior] {
-        assert_eq!((taken(&app, c).await, live(&app, c).await), (0, 0));
+        assert_eq!((app.taken(c).await, live(&app, c).await), (0, 0));
     }
 
     // An expired hold cannot be confirmed (paid) any more.
     let (_, recs) = app
-        .get_json_as(&parent, &format!("{T}/school/children/{child}/enrollments"))
+        .school_get(&parent, &format!("/children/{child}/enrollments"))
         .await;
     let id = recs[0]["id"].as_i64().unwrap();
     app.clock.advance(chrono::Duration::minutes(45));
     let admin = app.admin_token("sqsf").await;
     let (s, e) = app
-        .post_json(
-            Some(&admin),
-            &format!("{T}/school/enrollments/{id}/confirm"),
-            json!({}),
-        )
+        .school_post(&admin, &format!("/enrollments/{id}/confirm"), json!({}))
         .await;
     assert_eq!((s, e["code"].as_str()), (409, Some("HOLD_EXPIRED")), "{e}");
 }
 
 #[tokio::test]
 async fn capacity_is_never_exceeded_when_every_parent_books_at_once() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 24).await;
+    let (app, fam) = demo_with_families(24).await;
     let mut c = Course::new(&app, "swim", "游泳");
     c.capacity = 5;
-    let course = insert_course(&app, &c).await;
+    let course = published_course(&app, &c).await;
 
     let results = futures::future::join_all(
         fam.iter()
-            .map(|(child, token)| book(&app, token, *child, course)),
+            .map(|(child, token)| app.book(token, *child, course)),
     )
     .await;
     let ok = results.iter().filter(|(s, _)| *s == 200).count();
@@ -220,57 +187,51 @@ async fn capacity_is_never_exceeded_when_every_parent_books_at_once() {
         .filter(|(s, b)| *s == 409 && b["code"] == "ENROLL_FULL")
         .count();
     assert_eq!((ok, full), (5, 19), "{results:?}");
-    assert_eq!(taken(&app, course).await, 5);
+    assert_eq!(app.taken(course).await, 5);
     assert_eq!(live(&app, course).await, 5);
 
     // One parent pressing "book" ten times at once holds one place.
     let mut other = Course::new(&app, "drum", "鼓乐");
     other.weekdays = &[6];
-    let other = insert_course(&app, &other).await;
+    let other = published_course(&app, &other).await;
     let (child, token) = &fam[0];
-    let results =
-        futures::future::join_all((0..10).map(|_| book(&app, token, *child, other))).await;
+    let results = futures::future::join_all((0..10).map(|_| app.book(token, *child, other))).await;
     assert_eq!(
         results.iter().filter(|(s, _)| *s == 200).count(),
         1,
         "{results:?}"
     );
-    assert_eq!(taken(&app, other).await, 1);
+    assert_eq!(app.taken(other).await, 1);
     assert_eq!(live(&app, other).await, 1);
 }
 
 #[tokio::test]
 async fn a_series_course_is_booked_whole_or_not_at_all_and_shows_in_the_timetable() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 2).await;
+    let (app, fam) = demo_with_families(2).await;
     let mut parent_course = Course::new(&app, "stem", "科技系列");
     parent_course.weekdays = &[5];
-    let series = insert_course(&app, &parent_course).await;
+    let series = published_course(&app, &parent_course).await;
     let mut robot = Course::new(&app, "robot", "机器人");
     robot.parent = Some(series);
     robot.weekdays = &[2];
-    let robot = insert_course(&app, &robot).await;
+    let robot = published_course(&app, &robot).await;
     let mut code = Course::new(&app, "code", "编程");
     code.parent = Some(series);
     code.weekdays = &[4];
     code.capacity = 1;
-    let code = insert_course(&app, &code).await;
+    let code = published_course(&app, &code).await;
 
-    let (s, b) = book(&app, &fam[0].1, fam[0].0, series).await;
+    let (s, b) = app.book(&fam[0].1, fam[0].0, series).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b.as_array().unwrap().len(), 2);
     // the second family finds 编程 full: nothing of the series is booked for them
-    let (s, e) = book(&app, &fam[1].1, fam[1].0, series).await;
+    let (s, e) = app.book(&fam[1].1, fam[1].0, series).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("ENROLL_FULL")), "{e}");
-    assert_eq!(taken(&app, robot).await, 1);
-    assert_eq!(taken(&app, code).await, 1);
+    assert_eq!(app.taken(robot).await, 1);
+    assert_eq!(app.taken(code).await, 1);
 
     let (s, tt) = app
-        .get_json_as(
-            &fam[0].1,
-            &format!("{T}/school/children/{}/timetable", fam[0].0),
-        )
+        .school_get(&fam[0].1, &format!("/children/{}/timetable", fam[0].0))
         .await;
     assert_eq!(s, 200, "{tt}");
     let day = |wd: i64| {
@@ -288,15 +249,6 @@ async fn a_series_course_is_booked_whole_or_not_at_all_and_shows_in_the_timetabl
     assert!(day(1)["slots"].as_array().unwrap().is_empty());
 }
 
-async fn join(app: &TestApp, token: &str, student: i64, course: i64) -> (u16, Value) {
-    app.post_json(
-        Some(token),
-        &format!("{T}/school/waitlist"),
-        json!({ "student_id": student, "course_id": course }),
-    )
-    .await
-}
-
 async fn sweep(app: &TestApp) {
     let tenant = app.tenant("sqsf").await;
     afterschool::enrollment::waitlist::sweep(&app.db.app, &tenant, app.clock.now())
@@ -306,52 +258,40 @@ async fn sweep(app: &TestApp) {
 
 #[tokio::test]
 async fn a_freed_place_goes_to_the_first_in_line_and_moves_on_when_the_offer_expires() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 4).await;
+    let (app, fam) = demo_with_families(4).await;
     let mut c = Course::new(&app, "dance", "舞蹈");
     c.capacity = 1;
-    let course = insert_course(&app, &c).await;
+    let course = published_course(&app, &c).await;
 
-    let (s, e) = join(&app, &fam[1].1, fam[1].0, course).await;
+    let (s, e) = app.join_waitlist(&fam[1].1, fam[1].0, course).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (409, Some("WAITLIST_NOT_NEEDED")),
         "{e}"
     );
-    let (s, held) = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (s, held) = app.book(&fam[0].1, fam[0].0, course).await;
     assert_eq!(s, 200);
-    let (s, w1) = join(&app, &fam[1].1, fam[1].0, course).await;
+    let (s, w1) = app.join_waitlist(&fam[1].1, fam[1].0, course).await;
     assert_eq!((s, w1["ahead"].as_i64()), (200, Some(0)), "{w1}");
-    let (_, w2) = join(&app, &fam[2].1, fam[2].0, course).await;
+    let (_, w2) = app.join_waitlist(&fam[2].1, fam[2].0, course).await;
     assert_eq!(w2["ahead"], 1);
-    let (s, e) = join(&app, &fam[2].1, fam[2].0, course).await;
+    let (s, e) = app.join_waitlist(&fam[2].1, fam[2].0, course).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("WAITLIST_DUPLICATE")));
 
     // The holder lets go: the first in line gets the place, nobody can book past the line.
     let id = held[0]["id"].as_i64().unwrap();
-    let r = app
-        .client
-        .delete(format!("{}{T}/school/enrollments/{id}", app.address))
-        .bearer_auth(&fam[0].1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let (s, e) = book(&app, &fam[3].1, fam[3].0, course).await;
+    let (s, b) = app
+        .school_delete(&fam[0].1, &format!("/enrollments/{id}"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, e) = app.book(&fam[3].1, fam[3].0, course).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("ENROLL_FULL")), "{e}");
     let (_, mine) = app
-        .get_json_as(
-            &fam[1].1,
-            &format!("{T}/school/children/{}/waitlist", fam[1].0),
-        )
+        .school_get(&fam[1].1, &format!("/children/{}/waitlist", fam[1].0))
         .await;
     assert_eq!(mine[0]["status"], "offered", "{mine}");
     let (_, recs) = app
-        .get_json_as(
-            &fam[1].1,
-            &format!("{T}/school/children/{}/enrollments", fam[1].0),
-        )
+        .school_get(&fam[1].1, &format!("/children/{}/enrollments", fam[1].0))
         .await;
     assert_eq!(recs[0]["status"], "held");
 
@@ -360,38 +300,30 @@ async fn a_freed_place_goes_to_the_first_in_line_and_moves_on_when_the_offer_exp
     sweep(&app).await;
     let (second, third) = (relogin(&app, 1).await, relogin(&app, 2).await);
     let (_, mine) = app
-        .get_json_as(
-            &second,
-            &format!("{T}/school/children/{}/waitlist", fam[1].0),
-        )
+        .school_get(&second, &format!("/children/{}/waitlist", fam[1].0))
         .await;
     assert_eq!(mine[0]["status"], "expired", "{mine}");
     let (_, theirs) = app
-        .get_json_as(
-            &third,
-            &format!("{T}/school/children/{}/waitlist", fam[2].0),
-        )
+        .school_get(&third, &format!("/children/{}/waitlist", fam[2].0))
         .await;
     assert_eq!(theirs[0]["status"], "offered", "{theirs}");
-    assert_eq!(taken(&app, course).await, 1);
+    assert_eq!(app.taken(course).await, 1);
     assert_eq!(live(&app, course).await, 1);
 }
 
 #[tokio::test]
 async fn a_lottery_is_drawn_once_after_the_window_from_a_seed_anyone_can_replay() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 6).await;
+    let (app, fam) = demo_with_families(6).await;
     let mut c = Course::new(&app, "robotics", "机器人（抽签）");
     c.capacity = 2;
-    let course = insert_course(&app, &c).await;
+    let course = published_course(&app, &c).await;
     sqlx::query("update school_sqsf.courses set allocation = 'lottery' where id = $1")
         .bind(course)
         .execute(&app.db.admin)
         .await
         .unwrap();
 
-    let (s, e) = book(&app, &fam[0].1, fam[0].0, course).await;
+    let (s, e) = app.book(&fam[0].1, fam[0].0, course).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (422, Some("LOTTERY_APPLY_INSTEAD")),
@@ -399,15 +331,15 @@ async fn a_lottery_is_drawn_once_after_the_window_from_a_seed_anyone_can_replay(
     );
     let mut applications = Vec::new();
     for (child, token) in &fam {
-        let (s, w) = join(&app, token, *child, course).await;
+        let (s, w) = app.join_waitlist(token, *child, course).await;
         assert_eq!((s, w["status"].as_str()), (200, Some("applied")), "{w}");
         applications.push((w["id"].as_i64().unwrap(), *child));
     }
     let admin = app.admin_token("sqsf").await;
     let (s, e) = app
-        .post_json(
-            Some(&admin),
-            &format!("{T}/school/courses/{course}/draw"),
+        .school_post(
+            &admin,
+            &format!("/courses/{course}/draw"),
             json!({ "seed": 7 }),
         )
         .await;
@@ -420,9 +352,9 @@ async fn a_lottery_is_drawn_once_after_the_window_from_a_seed_anyone_can_replay(
     app.clock.advance(chrono::Duration::days(8));
     let admin = app.admin_token("sqsf").await;
     let (s, d) = app
-        .post_json(
-            Some(&admin),
-            &format!("{T}/school/courses/{course}/draw"),
+        .school_post(
+            &admin,
+            &format!("/courses/{course}/draw"),
             json!({ "seed": 7 }),
         )
         .await;
@@ -455,35 +387,30 @@ async fn a_lottery_is_drawn_once_after_the_window_from_a_seed_anyone_can_replay(
         statuses,
         vec!["offered", "offered", "waiting", "waiting", "waiting", "waiting"]
     );
-    assert_eq!(taken(&app, course).await, 2);
+    assert_eq!(app.taken(course).await, 2);
 
     let (s, e) = app
-        .post_json(
-            Some(&admin),
-            &format!("{T}/school/courses/{course}/draw"),
+        .school_post(
+            &admin,
+            &format!("/courses/{course}/draw"),
             json!({ "seed": 8 }),
         )
         .await;
     assert_eq!((s, e["code"].as_str()), (409, Some("ALREADY_DRAWN")));
     let (s, again) = app
-        .get_json_as(
-            &relogin(&app, 0).await,
-            &format!("{T}/school/courses/{course}/draw"),
-        )
+        .school_get(&relogin(&app, 0).await, &format!("/courses/{course}/draw"))
         .await;
     assert_eq!((s, &again["order"]), (200, &d["order"]));
 }
 
 #[tokio::test]
 async fn r_p04_custody_is_priced_per_served_day_of_the_term_calendar() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let mut c = Course::new(&app, "noon", "午托");
     c.weekdays = &[1, 2, 3, 4, 5];
     c.starts_at = "12:00";
     c.ends_at = "14:00";
-    let course = insert_course(&app, &c).await;
+    let course = published_course(&app, &c).await;
     sqlx::query(
         "update school_sqsf.courses set class_type = 'custody', pricing = 'per_day', price = 15
          where id = $1",
@@ -495,9 +422,7 @@ async fn r_p04_custody_is_priced_per_served_day_of_the_term_calendar() {
 
     // Independent count: the calendar's teaching days (Mon–Fri, holidays excluded) from
     // today (the test clock's 2026-10-12) on: days already past are not charged.
-    let (_, cal) = app
-        .get_json_as(&fam[0].1, &format!("{T}/school/calendar"))
-        .await;
+    let (_, cal) = app.school_get(&fam[0].1, "/calendar").await;
     let teaching = cal["days"]
         .as_array()
         .unwrap()
@@ -506,10 +431,7 @@ async fn r_p04_custody_is_priced_per_served_day_of_the_term_calendar() {
         .count() as u64;
     assert!(teaching > 60, "{teaching}");
     let (_, offers) = app
-        .get_json_as(
-            &fam[0].1,
-            &format!("{T}/school/children/{}/offers", fam[0].0),
-        )
+        .school_get(&fam[0].1, &format!("/children/{}/offers", fam[0].0))
         .await;
     let o = offers
         .as_array()

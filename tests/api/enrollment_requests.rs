@@ -7,10 +7,9 @@ use afterschool::people::sample;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::fixtures::{families, insert_course, taken, Course};
-use crate::helpers::{spawn_app, TestApp};
-
-const T: &str = "/t/sqsf/api/v1";
+use crate::client::spawn_demo;
+use crate::fixtures::{families, published_course, Course};
+use crate::helpers::TestApp;
 
 /// (status, end_reason) of an enrollment.
 async fn enrollment(app: &TestApp, id: i64) -> (String, Option<String>) {
@@ -53,46 +52,6 @@ async fn refunds(app: &TestApp, enrollment: i64) -> Vec<(Option<i64>, String, St
     .unwrap()
 }
 
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{T}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    send(app, reqwest::Method::POST, token, path, Some(body)).await
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    send(app, reqwest::Method::GET, token, path, None).await
-}
-
-/// Books as the parent; returns the held enrollment's id.
-async fn book(app: &TestApp, parent: &str, student: i64, course: i64) -> i64 {
-    let (s, b) = post(
-        app,
-        parent,
-        "/school/enrollments",
-        json!({ "student_id": student, "course_id": course }),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    b[0]["id"].as_i64().unwrap()
-}
-
 /// Books as the parent and records the payment as the school admin.
 async fn book_confirmed(
     app: &TestApp,
@@ -101,20 +60,13 @@ async fn book_confirmed(
     student: i64,
     course: i64,
 ) -> i64 {
-    let id = book(app, parent, student, course).await;
-    let (s, b) = post(
-        app,
-        admin,
-        &format!("/school/enrollments/{id}/confirm"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
+    let id = app.booked(parent, student, course).await;
+    app.confirm(admin, id).await;
     id
 }
 
 async fn file(app: &TestApp, parent: &str, body: Value) -> (u16, Value) {
-    post(app, parent, "/school/requests", body).await
+    app.school_post(parent, "/requests", body).await
 }
 
 async fn withdraw(app: &TestApp, parent: &str, enrollment: i64, reason: &str) -> i64 {
@@ -141,17 +93,7 @@ fn staff_body(no: &str, id_number: &str, phone: &str) -> Value {
 /// A staff member; returns the staff id.
 async fn staff(app: &TestApp, admin: &str, no: &str, seq: u32, phone: &str) -> i64 {
     let idn = sample::id_number("442000", NaiveDate::from_ymd_opt(1988, 3, 7).unwrap(), seq);
-    let (s, b) = post(app, admin, "/school/staff", staff_body(no, &idn, phone)).await;
-    assert_eq!(s, 200, "{b}");
-    b["id"].as_i64().unwrap()
-}
-
-async fn class_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("select id from school_sqsf.classes where name = $1")
-        .bind(name)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
+    app.create_staff(admin, staff_body(no, &idn, phone)).await
 }
 
 /// A staff member made homeroom teacher of `class`, signed in; returns the token.
@@ -164,16 +106,7 @@ async fn homeroom(
     phone: &str,
 ) -> String {
     let sid = staff(app, admin, no, seq, phone).await;
-    let cid = class_id(app, class).await;
-    let (s, b) = send(
-        app,
-        reqwest::Method::PUT,
-        admin,
-        &format!("/school/classes/{cid}/homeroom"),
-        Some(json!({ "staff_id": sid })),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
+    app.set_homeroom(admin, class, sid).await;
     app.sign_in_as(phone, Role::HomeroomTeacher, Some("sqsf"))
         .await
         .1
@@ -192,39 +125,31 @@ fn ids(list: &Value) -> Vec<i64> {
 #[tokio::test]
 async fn r_p05_an_approved_withdrawal_frees_the_seat_for_the_line_and_opens_a_refund() {
     // Arrange: a full one-seat course; child 1 (三年级2班) has it, child 3 waits in line.
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 4).await;
     let mut c = Course::new(&app, "swim", "游泳");
     c.capacity = 1;
-    let course = insert_course(&app, &c).await;
+    let course = published_course(&app, &c).await;
     let e = book_confirmed(&app, &admin, &fam[1].1, fam[1].0, course).await;
-    let (s, w) = post(
-        &app,
-        &fam[3].1,
-        "/school/waitlist",
-        json!({ "student_id": fam[3].0, "course_id": course }),
-    )
-    .await;
+    let (s, w) = app.join_waitlist(&fam[3].1, fam[3].0, course).await;
     assert_eq!(s, 200, "{w}");
     let teacher = homeroom(&app, &admin, "三年级2班", "T100", 1, "13800138100").await;
 
     // Act: the parent asks, the homeroom teacher finds it among the pending and approves.
     let rid = withdraw(&app, &fam[1].1, e, "孩子要参加校外集训").await;
-    let (s, list) = get(&app, &teacher, "/school/requests?status=pending").await;
+    let (s, list) = app.school_get(&teacher, "/requests?status=pending").await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(ids(&list), vec![rid]);
     assert_eq!(list[0]["class_name"], "三年级2班");
     assert_eq!(list[0]["class_alias"], "雏鹰班");
     assert_eq!(list[0]["kind_label"], "退课");
-    let (s, b) = post(
-        &app,
-        &teacher,
-        &format!("/school/requests/{rid}/approve"),
-        json!({ "comment": "同意" }),
-    )
-    .await;
+    let (s, b) = app
+        .school_post(
+            &teacher,
+            &format!("/requests/{rid}/approve"),
+            json!({ "comment": "同意" }),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "approved");
 
@@ -234,40 +159,30 @@ async fn r_p05_an_approved_withdrawal_frees_the_seat_for_the_line_and_opens_a_re
         enrollment(&app, e).await,
         ("withdrawn".into(), Some("孩子要参加校外集训".into()))
     );
-    assert_eq!(taken(&app, course).await, 1);
+    assert_eq!(app.taken(course).await, 1);
     let (offer, status) = live_in(&app, fam[3].0, course).await.unwrap();
     assert_eq!(status, "held");
-    let (_, line) = get(
-        &app,
-        &fam[3].1,
-        &format!("/school/children/{}/waitlist", fam[3].0),
-    )
-    .await;
+    let (_, line) = app
+        .school_get(&fam[3].1, &format!("/children/{}/waitlist", fam[3].0))
+        .await;
     assert_eq!(line[0]["status"], "offered", "{line}");
     assert_eq!(line[0]["enrollment_id"], offer);
     assert_eq!(
         refunds(&app, e).await,
         vec![(Some(rid), "孩子要参加校外集训".into(), "requested".into())]
     );
-    let (s, mine) = get(
-        &app,
-        &fam[1].1,
-        &format!("/school/children/{}/requests", fam[1].0),
-    )
-    .await;
+    let (s, mine) = app
+        .school_get(&fam[1].1, &format!("/children/{}/requests", fam[1].0))
+        .await;
     assert_eq!(s, 200, "{mine}");
     assert_eq!(mine[0]["status"], "approved");
     assert_eq!(mine[0]["review_comment"], "同意");
     assert_eq!(mine[0]["refund_status"], "requested");
     assert_eq!(mine[0]["refund_status_label"], "待退费");
     // Decided once: a second decision is refused.
-    let (s, e2) = post(
-        &app,
-        &teacher,
-        &format!("/school/requests/{rid}/approve"),
-        json!({}),
-    )
-    .await;
+    let (s, e2) = app
+        .school_post(&teacher, &format!("/requests/{rid}/approve"), json!({}))
+        .await;
     assert_eq!(
         (s, e2["code"].as_str()),
         (409, Some("REQUEST_DECIDED")),
@@ -277,23 +192,17 @@ async fn r_p05_an_approved_withdrawal_frees_the_seat_for_the_line_and_opens_a_re
 
 #[tokio::test]
 async fn r_p05_a_rejection_needs_a_comment_and_the_parent_sees_status_and_comment() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 2).await;
-    let course = insert_course(&app, &Course::new(&app, "art", "美术")).await;
+    let course = published_course(&app, &Course::new(&app, "art", "美术")).await;
     let e = book_confirmed(&app, &admin, &fam[1].1, fam[1].0, course).await;
     let teacher = homeroom(&app, &admin, "三年级2班", "T101", 2, "13800138101").await;
     let rid = withdraw(&app, &fam[1].1, e, "时间不合适").await;
 
     for body in [json!({}), json!({ "comment": "   " })] {
-        let (s, b) = post(
-            &app,
-            &teacher,
-            &format!("/school/requests/{rid}/reject"),
-            body,
-        )
-        .await;
+        let (s, b) = app
+            .school_post(&teacher, &format!("/requests/{rid}/reject"), body)
+            .await;
         assert_eq!(
             (s, b["code"].as_str()),
             (422, Some("REVIEW_COMMENT_REQUIRED")),
@@ -301,60 +210,52 @@ async fn r_p05_a_rejection_needs_a_comment_and_the_parent_sees_status_and_commen
         );
     }
     assert_eq!(request_status(&app, rid).await, "pending");
-    let (s, b) = post(
-        &app,
-        &teacher,
-        &format!("/school/requests/{rid}/reject"),
-        json!({ "comment": "学期过半，建议坚持到期末" }),
-    )
-    .await;
+    let (s, b) = app
+        .school_post(
+            &teacher,
+            &format!("/requests/{rid}/reject"),
+            json!({ "comment": "学期过半，建议坚持到期末" }),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
 
-    let (_, mine) = get(
-        &app,
-        &fam[1].1,
-        &format!("/school/children/{}/requests", fam[1].0),
-    )
-    .await;
+    let (_, mine) = app
+        .school_get(&fam[1].1, &format!("/children/{}/requests", fam[1].0))
+        .await;
     assert_eq!(mine[0]["status"], "rejected");
     assert_eq!(mine[0]["status_label"], "已驳回");
     assert_eq!(mine[0]["review_comment"], "学期过半，建议坚持到期末");
     assert_eq!(mine[0]["refund_status"], Value::Null);
     assert_eq!(enrollment(&app, e).await.0, "confirmed");
-    assert_eq!(taken(&app, course).await, 1);
+    assert_eq!(app.taken(course).await, 1);
     assert!(refunds(&app, e).await.is_empty());
     // Another parent does not see this child's requests.
-    let (s, b) = get(
-        &app,
-        &fam[0].1,
-        &format!("/school/children/{}/requests", fam[1].0),
-    )
-    .await;
+    let (s, b) = app
+        .school_get(&fam[0].1, &format!("/children/{}/requests", fam[1].0))
+        .await;
     assert_eq!((s, b["code"].as_str()), (404, Some("CHILD_NOT_FOUND")));
 }
 
 #[tokio::test]
 async fn a_homeroom_teacher_of_another_class_neither_sees_nor_decides_the_request() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 2).await;
-    let course = insert_course(&app, &Course::new(&app, "art", "美术")).await;
+    let course = published_course(&app, &Course::new(&app, "art", "美术")).await;
     let e = book_confirmed(&app, &admin, &fam[1].1, fam[1].0, course).await; // 三年级2班
     let rid = withdraw(&app, &fam[1].1, e, "搬家").await;
     let other = homeroom(&app, &admin, "四年级1班", "T102", 3, "13800138102").await;
 
-    let (s, list) = get(&app, &other, "/school/requests").await;
+    let (s, list) = app.school_get(&other, "/requests").await;
     assert_eq!(s, 200, "{list}");
     assert!(ids(&list).is_empty(), "{list}");
     for action in ["approve", "reject"] {
-        let (s, b) = post(
-            &app,
-            &other,
-            &format!("/school/requests/{rid}/{action}"),
-            json!({ "comment": "同意" }),
-        )
-        .await;
+        let (s, b) = app
+            .school_post(
+                &other,
+                &format!("/requests/{rid}/{action}"),
+                json!({ "comment": "同意" }),
+            )
+            .await;
         assert_eq!(
             (s, b["code"].as_str()),
             (404, Some("REQUEST_NOT_FOUND")),
@@ -362,38 +263,38 @@ async fn a_homeroom_teacher_of_another_class_neither_sees_nor_decides_the_reques
         );
     }
     // The same answer as for a request that does not exist.
-    let (s, b) = post(&app, &other, "/school/requests/999999/approve", json!({})).await;
+    let (s, b) = app
+        .school_post(&other, "/requests/999999/approve", json!({}))
+        .await;
     assert_eq!((s, b["code"].as_str()), (404, Some("REQUEST_NOT_FOUND")));
-    let (s, b) = post(
-        &app,
-        &other,
-        &format!("/school/enrollments/{e}/cancel-by-school"),
-        json!({ "reason": "试试" }),
-    )
-    .await;
+    let (s, b) = app
+        .school_post(
+            &other,
+            &format!("/enrollments/{e}/cancel-by-school"),
+            json!({ "reason": "试试" }),
+        )
+        .await;
     assert_eq!(
         (s, b["code"].as_str()),
         (404, Some("ENROLLMENT_NOT_FOUND")),
         "{b}"
     );
-    let (_, st) = get(&app, &other, "/school/enrollment-status").await;
+    let (_, st) = app.school_get(&other, "/enrollment-status").await;
     assert_eq!(st["courses"], json!([]), "{st}");
     assert_eq!(request_status(&app, rid).await, "pending");
     assert_eq!(enrollment(&app, e).await.0, "confirmed");
     // The school admin sees every class's requests.
-    let (_, all) = get(&app, &admin, "/school/requests").await;
+    let (_, all) = app.school_get(&admin, "/requests").await;
     assert_eq!(ids(&all), vec![rid]);
 }
 
 #[tokio::test]
 async fn r_p05_one_pending_request_per_enrollment_and_none_for_a_booking_still_held() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 2).await;
-    let course = insert_course(&app, &Course::new(&app, "art", "美术")).await;
+    let course = published_course(&app, &Course::new(&app, "art", "美术")).await;
     let (child, parent) = (fam[1].0, fam[1].1.clone());
-    let e = book(&app, &parent, child, course).await;
+    let e = app.booked(&parent, child, course).await;
 
     // A held booking is cancelled, not withdrawn from.
     let body = json!({ "enrollment_id": e, "kind": "withdraw", "reason": "不想上了" });
@@ -405,13 +306,9 @@ async fn r_p05_one_pending_request_per_enrollment_and_none_for_a_booking_still_h
     );
     assert!(b["message"].as_str().unwrap().contains("取消报名"), "{b}");
 
-    let (s, _) = post(
-        &app,
-        &admin,
-        &format!("/school/enrollments/{e}/confirm"),
-        json!({}),
-    )
-    .await;
+    let (s, _) = app
+        .school_post(&admin, &format!("/enrollments/{e}/confirm"), json!({}))
+        .await;
     assert_eq!(s, 200);
     // Not someone else's child, and not without a reason.
     let (s, b) = file(&app, &fam[0].1, body.clone()).await;
@@ -454,37 +351,22 @@ async fn r_p05_one_pending_request_per_enrollment_and_none_for_a_booking_still_h
     );
 
     // Only the child's own parent can take it back; then a new one may be filed.
-    let (s, b) = send(
-        &app,
-        reqwest::Method::DELETE,
-        &fam[0].1,
-        &format!("/school/requests/{rid}"),
-        None,
-    )
-    .await;
+    let (s, b) = app
+        .school_delete(&fam[0].1, &format!("/requests/{rid}"))
+        .await;
     assert_eq!(
         (s, b["code"].as_str()),
         (404, Some("REQUEST_NOT_FOUND")),
         "{b}"
     );
-    let (s, b) = send(
-        &app,
-        reqwest::Method::DELETE,
-        &parent,
-        &format!("/school/requests/{rid}"),
-        None,
-    )
-    .await;
+    let (s, b) = app
+        .school_delete(&parent, &format!("/requests/{rid}"))
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "cancelled");
-    let (s, b) = send(
-        &app,
-        reqwest::Method::DELETE,
-        &parent,
-        &format!("/school/requests/{rid}"),
-        None,
-    )
-    .await;
+    let (s, b) = app
+        .school_delete(&parent, &format!("/requests/{rid}"))
+        .await;
     assert_eq!(
         (s, b["code"].as_str()),
         (409, Some("REQUEST_DECIDED")),
@@ -502,38 +384,30 @@ async fn r_p14_a_transfer_moves_the_child_only_when_the_target_has_room_and_no_c
     // Arrange: child 1 (三年级2班, level 3) is in 足球 (Mon/Wed 16:30–18:00, one seat, child 3
     // waiting). 篮球 (Mon/Tue 16:30–18:00, one seat) is held by child 0. It overlaps 足球 on
     // Monday, which does not count: that is the booking being moved.
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 4).await;
     let (child, parent) = (fam[1].0, fam[1].1.clone());
     let mut a = Course::new(&app, "football", "足球");
     a.capacity = 1;
-    let a = insert_course(&app, &a).await;
+    let a = published_course(&app, &a).await;
     let mut b = Course::new(&app, "bball", "篮球");
     b.weekdays = &[1, 2];
     b.capacity = 1;
-    let b = insert_course(&app, &b).await;
+    let b = published_course(&app, &b).await;
     let mut senior = Course::new(&app, "senior", "高年级辩论");
     senior.levels = &[5, 6];
     senior.weekdays = &[4];
-    let senior = insert_course(&app, &senior).await;
+    let senior = published_course(&app, &senior).await;
     let mut d = Course::new(&app, "drums", "架子鼓");
     d.weekdays = &[2];
     d.starts_at = "17:00";
     d.ends_at = "18:30";
-    let d = insert_course(&app, &d).await;
+    let d = published_course(&app, &d).await;
 
     let old = book_confirmed(&app, &admin, &parent, child, a).await;
-    let (s, w) = post(
-        &app,
-        &fam[3].1,
-        "/school/waitlist",
-        json!({ "student_id": fam[3].0, "course_id": a }),
-    )
-    .await;
+    let (s, w) = app.join_waitlist(&fam[3].1, fam[3].0, a).await;
     assert_eq!(s, 200, "{w}");
-    let other_hold = book(&app, &fam[0].1, fam[0].0, b).await;
+    let other_hold = app.booked(&fam[0].1, fam[0].0, b).await;
     let teacher = homeroom(&app, &admin, "三年级2班", "T103", 4, "13800138103").await;
 
     // Targets that cannot be asked for at all.
@@ -570,43 +444,30 @@ async fn r_p14_a_transfer_moves_the_child_only_when_the_target_has_room_and_no_c
         assert_eq!(request_status(app, rid).await, "pending");
         assert_eq!(enrollment(app, old).await.0, "confirmed");
         assert_eq!(live_in(app, child, b).await, None);
-        assert_eq!(taken(app, a).await, 1);
+        assert_eq!(app.taken(a).await, 1);
     }
 
     // Refused while the target is full ...
-    let (s, e) = post(
-        &app,
-        &teacher,
-        &format!("/school/requests/{rid}/approve"),
-        json!({}),
-    )
-    .await;
+    let (s, e) = app
+        .school_post(&teacher, &format!("/requests/{rid}/approve"), json!({}))
+        .await;
     assert_eq!(
         (s, e["code"].as_str()),
         (409, Some("TRANSFER_TARGET_FULL")),
         "{e}"
     );
     unchanged(&app, rid, old, child, a, b).await;
-    assert_eq!(taken(&app, b).await, 1);
+    assert_eq!(app.taken(b).await, 1);
 
     // ... and while the child holds another course at the same time (Tuesday 17:00).
-    let (s, _) = send(
-        &app,
-        reqwest::Method::DELETE,
-        &fam[0].1,
-        &format!("/school/enrollments/{other_hold}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .school_delete(&fam[0].1, &format!("/enrollments/{other_hold}"))
+        .await;
     assert_eq!(s, 200);
-    let drums = book(&app, &parent, child, d).await;
-    let (s, e) = post(
-        &app,
-        &teacher,
-        &format!("/school/requests/{rid}/approve"),
-        json!({}),
-    )
-    .await;
+    let drums = app.booked(&parent, child, d).await;
+    let (s, e) = app
+        .school_post(&teacher, &format!("/requests/{rid}/approve"), json!({}))
+        .await;
     assert_eq!(
         (s, e["code"].as_str()),
         (409, Some("ENROLL_TIME_CONFLICT")),
@@ -614,26 +475,21 @@ async fn r_p14_a_transfer_moves_the_child_only_when_the_target_has_room_and_no_c
     );
     assert!(e["message"].as_str().unwrap().contains("架子鼓"), "{e}");
     unchanged(&app, rid, old, child, a, b).await;
-    assert_eq!(taken(&app, b).await, 0);
+    assert_eq!(app.taken(b).await, 0);
 
     // With the clash gone, the child moves: confirmed in 篮球, out of 足球, whose seat goes
     // to the first in line.
-    let (s, _) = send(
-        &app,
-        reqwest::Method::DELETE,
-        &parent,
-        &format!("/school/enrollments/{drums}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .school_delete(&parent, &format!("/enrollments/{drums}"))
+        .await;
     assert_eq!(s, 200);
-    let (s, r) = post(
-        &app,
-        &teacher,
-        &format!("/school/requests/{rid}/approve"),
-        json!({ "comment": "已与教练确认" }),
-    )
-    .await;
+    let (s, r) = app
+        .school_post(
+            &teacher,
+            &format!("/requests/{rid}/approve"),
+            json!({ "comment": "已与教练确认" }),
+        )
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["status"], "approved");
     assert_eq!(
@@ -642,19 +498,16 @@ async fn r_p14_a_transfer_moves_the_child_only_when_the_target_has_room_and_no_c
     );
     let (_, status) = live_in(&app, child, b).await.unwrap();
     assert_eq!(status, "confirmed");
-    assert_eq!(taken(&app, b).await, 1);
-    assert_eq!(taken(&app, a).await, 1);
+    assert_eq!(app.taken(b).await, 1);
+    assert_eq!(app.taken(a).await, 1);
     assert_eq!(
         live_in(&app, fam[3].0, a).await.map(|x| x.1),
         Some("held".into())
     );
     assert!(refunds(&app, old).await.is_empty());
-    let (_, recs) = get(
-        &app,
-        &parent,
-        &format!("/school/children/{child}/enrollments"),
-    )
-    .await;
+    let (_, recs) = app
+        .school_get(&parent, &format!("/children/{child}/enrollments"))
+        .await;
     let confirmed: Vec<&str> = recs
         .as_array()
         .unwrap()
@@ -669,22 +522,17 @@ async fn r_p14_a_transfer_moves_the_child_only_when_the_target_has_room_and_no_c
 
 #[tokio::test]
 async fn r_t03_enrollment_status_counts_the_classes_in_scope_and_the_school_can_cancel() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 4).await;
-    let course = insert_course(&app, &Course::new(&app, "chess", "国际象棋")).await;
+    let course = published_course(&app, &Course::new(&app, "chess", "国际象棋")).await;
     let e0 = book_confirmed(&app, &admin, &fam[0].1, fam[0].0, course).await; // 一年级1班
     let e1 = book_confirmed(&app, &admin, &fam[1].1, fam[1].0, course).await; // 三年级2班
-    let e3 = book(&app, &fam[3].1, fam[3].0, course).await; // 三年级2班, held
+    let e3 = app.booked(&fam[3].1, fam[3].0, course).await; // 三年级2班, held
     let teacher = homeroom(&app, &admin, "三年级2班", "T104", 5, "13800138104").await;
 
-    let (s, all) = get(
-        &app,
-        &admin,
-        &format!("/school/enrollment-status?course_id={course}"),
-    )
-    .await;
+    let (s, all) = app
+        .school_get(&admin, &format!("/enrollment-status?course_id={course}"))
+        .await;
     assert_eq!(s, 200, "{all}");
     assert_eq!(
         (all["held"].as_i64(), all["confirmed"].as_i64()),
@@ -693,7 +541,7 @@ async fn r_t03_enrollment_status_counts_the_classes_in_scope_and_the_school_can_
     assert_eq!(all["courses"][0]["name"], "国际象棋");
     assert_eq!(all["courses"][0]["students"].as_array().unwrap().len(), 3);
 
-    let (_, mine) = get(&app, &teacher, "/school/enrollment-status").await;
+    let (_, mine) = app.school_get(&teacher, "/enrollment-status").await;
     let c = &mine["courses"][0];
     assert_eq!(
         (c["held"].as_i64(), c["confirmed"].as_i64()),
@@ -713,13 +561,10 @@ async fn r_t03_enrollment_status_counts_the_classes_in_scope_and_the_school_can_
         statuses.contains(&"held") && statuses.contains(&"confirmed"),
         "{statuses:?}"
     );
-    let g1 = class_id(&app, "一年级1班").await;
-    let (_, by_class) = get(
-        &app,
-        &admin,
-        &format!("/school/enrollment-status?class_id={g1}"),
-    )
-    .await;
+    let g1 = app.class_id("一年级1班").await;
+    let (_, by_class) = app
+        .school_get(&admin, &format!("/enrollment-status?class_id={g1}"))
+        .await;
     assert_eq!(by_class["confirmed"], 1);
     assert_eq!(
         by_class["courses"][0]["students"][0]["student_id"],
@@ -729,13 +574,13 @@ async fn r_t03_enrollment_status_counts_the_classes_in_scope_and_the_school_can_
     // The school cancels a paid place: the seat goes back, a pending request about it
     // closes, and a refund request is opened.
     let rid = withdraw(&app, &fam[1].1, e1, "想换时间").await;
-    let (s, b) = post(
-        &app,
-        &teacher,
-        &format!("/school/enrollments/{e1}/cancel-by-school"),
-        json!({ "reason": "学生转学" }),
-    )
-    .await;
+    let (s, b) = app
+        .school_post(
+            &teacher,
+            &format!("/enrollments/{e1}/cancel-by-school"),
+            json!({ "reason": "学生转学" }),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "cancelled");
     assert_eq!(
@@ -748,42 +593,42 @@ async fn r_t03_enrollment_status_counts_the_classes_in_scope_and_the_school_can_
         vec![(None, "学生转学".into(), "requested".into())]
     );
     // A held place is cancelled without a refund; twice is refused.
-    let (s, _) = post(
-        &app,
-        &teacher,
-        &format!("/school/enrollments/{e3}/cancel-by-school"),
-        json!({ "reason": "家长电话告知不参加" }),
-    )
-    .await;
+    let (s, _) = app
+        .school_post(
+            &teacher,
+            &format!("/enrollments/{e3}/cancel-by-school"),
+            json!({ "reason": "家长电话告知不参加" }),
+        )
+        .await;
     assert_eq!(s, 200);
     assert!(refunds(&app, e3).await.is_empty());
-    let (s, b) = post(
-        &app,
-        &teacher,
-        &format!("/school/enrollments/{e3}/cancel-by-school"),
-        json!({ "reason": "再次" }),
-    )
-    .await;
+    let (s, b) = app
+        .school_post(
+            &teacher,
+            &format!("/enrollments/{e3}/cancel-by-school"),
+            json!({ "reason": "再次" }),
+        )
+        .await;
     assert_eq!(
         (s, b["code"].as_str()),
         (409, Some("ENROLLMENT_NOT_LIVE")),
         "{b}"
     );
     // Outside the teacher's classes: not found.
-    let (s, b) = post(
-        &app,
-        &teacher,
-        &format!("/school/enrollments/{e0}/cancel-by-school"),
-        json!({ "reason": "越权" }),
-    )
-    .await;
+    let (s, b) = app
+        .school_post(
+            &teacher,
+            &format!("/enrollments/{e0}/cancel-by-school"),
+            json!({ "reason": "越权" }),
+        )
+        .await;
     assert_eq!(
         (s, b["code"].as_str()),
         (404, Some("ENROLLMENT_NOT_FOUND")),
         "{b}"
     );
-    assert_eq!(taken(&app, course).await, 1);
-    let (_, all) = get(&app, &admin, "/school/enrollment-status").await;
+    assert_eq!(app.taken(course).await, 1);
+    let (_, all) = app.school_get(&admin, "/enrollment-status").await;
     assert_eq!(
         (all["held"].as_i64(), all["confirmed"].as_i64()),
         (Some(0), Some(1))
@@ -794,37 +639,30 @@ async fn r_t03_enrollment_status_counts_the_classes_in_scope_and_the_school_can_
 
 #[tokio::test]
 async fn r_t04_a_teaching_day_lists_its_sessions_with_headcounts_and_a_holiday_none() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 3).await;
     let mut mon = Course::new(&app, "bball", "篮球");
     mon.venue = Some("gym");
-    let mon = insert_course(&app, &mon).await;
+    let mon = published_course(&app, &mon).await;
     let mut thu = Course::new(&app, "art", "美术");
     thu.weekdays = &[4];
-    let thu = insert_course(&app, &thu).await;
+    let thu = published_course(&app, &thu).await;
     let mut sat = Course::new(&app, "go", "围棋");
     sat.weekdays = &[6];
     sat.starts_at = "09:00";
     sat.ends_at = "11:00";
-    let sat = insert_course(&app, &sat).await;
+    let sat = published_course(&app, &sat).await;
     let coach = staff(&app, &admin, "T105", 6, "13800138105").await;
-    sqlx::query("insert into school_sqsf.course_teachers (course_id, staff_id) values ($1, $2)")
-        .bind(mon)
-        .bind(coach)
-        .execute(&app.db.admin)
-        .await
-        .unwrap();
+    app.set_teachers(&admin, mon, &[coach]).await;
     for (child, parent) in &fam[..2] {
         book_confirmed(&app, &admin, parent, *child, mon).await;
     }
-    book(&app, &fam[2].1, fam[2].0, mon).await; // held: not counted
+    app.booked(&fam[2].1, fam[2].0, mon).await; // held: not counted
     book_confirmed(&app, &admin, &fam[0].1, fam[0].0, thu).await;
 
     // 2026-10-12, the test clock's Monday, a teaching day.
-    for path in ["/school/sessions", "/school/sessions?date=2026-10-12"] {
-        let (s, day) = get(&app, &admin, path).await;
+    for path in ["/sessions", "/sessions?date=2026-10-12"] {
+        let (s, day) = app.school_get(&admin, path).await;
         assert_eq!(s, 200, "{day}");
         assert_eq!(day["date"], "2026-10-12");
         assert_eq!(day["day_kind"], "teaching");
@@ -843,28 +681,30 @@ async fn r_t04_a_teaching_day_lists_its_sessions_with_headcounts_and_a_holiday_n
         );
     }
     // 2026-10-01, a Thursday in the 国庆 holiday: no weekday course runs.
-    let (_, day) = get(&app, &admin, "/school/sessions?date=2026-10-01").await;
+    let (_, day) = app.school_get(&admin, "/sessions?date=2026-10-01").await;
     assert_eq!(day["day_kind"], "holiday", "{day}");
     assert_eq!(day["day_label"], "国庆节");
     assert_eq!(day["sessions"], 0);
     assert_eq!(day["items"], json!([]));
     // The next Thursday is a teaching day.
-    let (_, day) = get(&app, &admin, "/school/sessions?date=2026-10-15").await;
+    let (_, day) = app.school_get(&admin, "/sessions?date=2026-10-15").await;
     assert_eq!(ids_of(&day), vec![thu]);
     // Weekend courses run on Saturdays that are not holidays (a make-up Saturday included).
-    let (_, day) = get(&app, &admin, "/school/sessions?date=2026-10-03").await;
+    let (_, day) = app.school_get(&admin, "/sessions?date=2026-10-03").await;
     assert_eq!(ids_of(&day), Vec::<i64>::new());
     for date in ["2026-10-17", "2026-10-10"] {
-        let (_, day) = get(&app, &admin, &format!("/school/sessions?date={date}")).await;
+        let (_, day) = app
+            .school_get(&admin, &format!("/sessions?date={date}"))
+            .await;
         assert_eq!(ids_of(&day), vec![sat], "{date}: {day}");
     }
     // A homeroom teacher counts only their own class (三年级2班: child 1).
     let teacher = homeroom(&app, &admin, "三年级2班", "T106", 7, "13800138106").await;
-    let (_, day) = get(&app, &teacher, "/school/sessions?date=2026-10-12").await;
+    let (_, day) = app.school_get(&teacher, "/sessions?date=2026-10-12").await;
     assert_eq!(day["items"][0]["headcount"], 1, "{day}");
     assert_eq!(day["children"], 1);
     // A parent may not look.
-    let (s, _) = get(&app, &fam[0].1, "/school/sessions").await;
+    let (s, _) = app.school_get(&fam[0].1, "/sessions").await;
     assert_eq!(s, 403);
 }
 
@@ -881,34 +721,25 @@ fn ids_of(day: &Value) -> Vec<i64> {
 
 #[tokio::test]
 async fn r_t02_a_teacher_sees_the_courses_they_are_assigned_by_weekday() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 1).await;
     let mut mine = Course::new(&app, "bball", "篮球");
     mine.venue = Some("gym");
-    let mine = insert_course(&app, &mine).await;
+    let mine = published_course(&app, &mine).await;
     let mut not_mine = Course::new(&app, "art", "美术");
     not_mine.weekdays = &[2];
-    let not_mine = insert_course(&app, &not_mine).await;
+    let not_mine = published_course(&app, &not_mine).await;
     let me = staff(&app, &admin, "T107", 8, "13800138107").await;
     let someone = staff(&app, &admin, "T108", 9, "13800138108").await;
     for (course, who) in [(mine, me), (not_mine, someone)] {
-        sqlx::query(
-            "insert into school_sqsf.course_teachers (course_id, staff_id) values ($1, $2)",
-        )
-        .bind(course)
-        .bind(who)
-        .execute(&app.db.admin)
-        .await
-        .unwrap();
+        app.set_teachers(&admin, course, &[who]).await;
     }
     book_confirmed(&app, &admin, &fam[0].1, fam[0].0, mine).await;
     let (_, token) = app
         .sign_in_as("13800138107", Role::Teacher, Some("sqsf"))
         .await;
 
-    let (s, tt) = get(&app, &token, "/school/my-timetable").await;
+    let (s, tt) = app.school_get(&token, "/my-timetable").await;
     assert_eq!(s, 200, "{tt}");
     assert_eq!(tt["teacher_name"], "老师T107");
     let days = tt["days"].as_array().unwrap();
@@ -937,7 +768,7 @@ async fn r_t02_a_teacher_sees_the_courses_they_are_assigned_by_weekday() {
     let (_, stranger) = app
         .sign_in_as("13800138199", Role::Teacher, Some("sqsf"))
         .await;
-    let (s, tt) = get(&app, &stranger, "/school/my-timetable").await;
+    let (s, tt) = app.school_get(&stranger, "/my-timetable").await;
     assert_eq!(s, 200);
     assert_eq!(tt["teacher_name"], Value::Null);
     assert!(tt["days"]

@@ -1,21 +1,31 @@
-//! Shared fixtures of the enrollment tests: courses as the publishing endpoints leave them,
-//! families (children with a guardian who can sign in) imported through the real import.
-
-use std::time::Duration;
+//! Shared fixtures of the domain tests: courses made and published through the school
+//! admin's API (so the course rules hold for them as for any course), families (children
+//! with a guardian who can sign in) imported through the real import, and a demo school
+//! with both.
 
 use afterschool::auth::model::Role;
 use afterschool::clock::Clock;
 use afterschool::people::sample;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::json;
 
+use crate::client::spawn_demo;
 use crate::helpers::TestApp;
 
-const T: &str = "/t/sqsf/api/v1";
+// A real 1x1 transparent PNG.
+pub const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
 /// Guardian i of `families` signs in with this phone + i.
 pub const FIRST_PHONE: u64 = 19920000000;
 
-/// A course row as the publishing endpoints would leave it (published, seats counter).
+/// A training course of the autumn term (on the term's dates, 300.00 per course), to be
+/// published with [`published_course`].
 pub struct Course<'a> {
     pub code: &'a str,
     pub name: &'a str,
@@ -51,48 +61,51 @@ impl<'a> Course<'a> {
     }
 }
 
-pub async fn insert_course(app: &TestApp, c: &Course<'_>) -> i64 {
-    let id: i64 = sqlx::query_scalar(
-        "insert into school_sqsf.courses (code, parent_id, class_type, name, category, term_id,
-                venue_id, weekdays, starts_at, ends_at, starts_on, ends_on, capacity, price,
-                pricing, eligible_levels, reg_opens_at, reg_closes_at, status)
-         select $1, $2, 'training', $3, '体育', t.id,
-                (select id from school_sqsf.venues where code = $11),
-                $4, $5::time, $6::time, t.starts_on, t.ends_on, $7, 300, 'per_course', $8, $9,
-                $10, 'published'
-         from school_sqsf.terms t where t.code = '2026-autumn'
-         returning id",
-    )
-    .bind(c.code)
-    .bind(c.parent)
-    .bind(c.name)
-    .bind(c.weekdays)
-    .bind(c.starts_at)
-    .bind(c.ends_at)
-    .bind(c.capacity)
-    .bind(c.levels)
-    .bind(c.opens)
-    .bind(c.closes)
-    .bind(c.venue)
-    .fetch_one(&app.db.admin)
-    .await
-    .unwrap();
-    sqlx::query("insert into school_sqsf.course_seats (course_id, capacity) values ($1, $2)")
-        .bind(id)
-        .bind(c.capacity)
-        .execute(&app.db.admin)
-        .await
-        .unwrap();
+/// Creates course `c` through the school admin's API and publishes it; the course id.
+pub async fn published_course(app: &TestApp, c: &Course<'_>) -> i64 {
+    let admin = app.admin_token("sqsf").await;
+    let parent_code = match c.parent {
+        Some(id) => app.school_ok(&admin, &format!("/courses/{id}")).await["code"].clone(),
+        None => serde_json::Value::Null,
+    };
+    let venue_id = match c.venue {
+        Some(code) => app
+            .school_ok(&admin, "/venues")
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["code"] == code)
+            .unwrap_or_else(|| panic!("venue {code}"))["id"]
+            .clone(),
+        None => serde_json::Value::Null,
+    };
+    let course = app
+        .create_course(
+            &admin,
+            json!({
+                "code": c.code, "class_type": "training", "name": c.name, "category": "体育",
+                "term_code": "2026-autumn", "venue_id": venue_id, "weekdays": c.weekdays,
+                "starts_at": c.starts_at, "ends_at": c.ends_at, "capacity": c.capacity,
+                "price": "300", "pricing": "per_course", "eligible_levels": c.levels,
+                "reg_opens_at": c.opens.to_rfc3339(), "reg_closes_at": c.closes.to_rfc3339(),
+                "parent_code": parent_code,
+            }),
+        )
+        .await;
+    let id = course["id"].as_i64().expect("course id");
+    app.publish_course(&admin, id).await;
     id
 }
 
-/// Seats taken of a course, from its counter row.
-pub async fn taken(app: &TestApp, course: i64) -> i32 {
-    sqlx::query_scalar("select taken from school_sqsf.course_seats where course_id = $1")
-        .bind(course)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
+/// The demo street with `n` families and one published course, 游泳 (300.00, `capacity`
+/// places): (app, families, course id).
+pub async fn school_with_families(n: usize, capacity: i32) -> (TestApp, Vec<(i64, String)>, i64) {
+    let (app, fam) = demo_with_families(n).await;
+    let mut c = Course::new(&app, "swim", "游泳");
+    c.capacity = capacity;
+    let course = published_course(&app, &c).await;
+    (app, fam, course)
 }
 
 /// `n` children in 一年级1班 (i even) and 三年级2班 (i odd), each with a guardian whose phone
@@ -101,32 +114,8 @@ pub async fn families(app: &TestApp, n: usize) -> Vec<(i64, String)> {
     let admin = app.admin_token("sqsf").await;
     let (s, g) = sample::roster(n, &["一年级1班", "三年级2班"], FIRST_PHONE);
     let bytes = sample::roster_xlsx(s.clone(), g).unwrap();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("r.xlsx"),
-    );
-    let job: Value = app
-        .client
-        .post(format!("{}{T}/school/imports?kind=students", app.address))
-        .bearer_auth(&admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = job["id"].as_str().unwrap().to_string();
-    for _ in 0..400 {
-        let (_, j) = app
-            .get_json_as(&admin, &format!("{T}/school/imports/{id}"))
-            .await;
-        if j["status"] == "succeeded" {
-            break;
-        }
-        assert_ne!(j["status"], "failed", "{j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let job = app.import(&admin, "students", "r.xlsx", bytes).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
     let mut out = Vec::new();
     for (i, row) in s.iter().enumerate() {
         let sid: i64 = sqlx::query_scalar("select id from school_sqsf.students where name = $1")
@@ -155,4 +144,11 @@ pub async fn relogin(app: &TestApp, i: usize) -> String {
     )
     .await
     .1
+}
+
+/// The demo street with `n` families (see [`families`]).
+pub async fn demo_with_families(n: usize) -> (TestApp, Vec<(i64, String)>) {
+    let (app, _) = spawn_demo().await;
+    let fam = families(&app, n).await;
+    (app, fam)
 }

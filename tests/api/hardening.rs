@@ -7,15 +7,12 @@ use reqwest::header::{ALLOW, LOCATION, SET_COOKIE};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::fixtures::{insert_course, Course};
-use crate::helpers::{spawn_app, TestApp};
-
-const T: &str = "/t/sqsf/api/v1";
+use crate::client::{spawn_demo, SQSF_API};
+use crate::fixtures::{published_course, Course};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 async fn departments(app: &TestApp, token: &str) -> Vec<String> {
-    let (status, list) = app
-        .get_json_as(token, &format!("{T}/school/departments"))
-        .await;
+    let (status, list) = app.school_get(token, "/departments").await;
     assert_eq!(status, 200, "{list}");
     list.as_array()
         .unwrap()
@@ -26,28 +23,17 @@ async fn departments(app: &TestApp, token: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn text_with_a_nul_character_is_refused_with_400_wherever_it_comes_and_changes_nothing() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let token = app.admin_token("sqsf").await;
+    let (app, token) = spawn_demo().await;
     let before = departments(&app, &token).await;
 
     // A JSON body, a query parameter, a path segment and a page form.
     let (json_status, json_body) = app
-        .post_json(
-            Some(&token),
-            &format!("{T}/school/departments"),
-            json!({ "name": "教务\u{0}处" }),
-        )
+        .school_post(&token, "/departments", json!({ "name": "教务\u{0}处" }))
         .await;
     let (query_status, query_body) = app
-        .get_json_as(
-            &token,
-            &format!("{T}/school/courses?term_code=2026%00autumn"),
-        )
+        .school_get(&token, "/courses?term_code=2026%00autumn")
         .await;
-    let (path_status, path_body) = app
-        .get_json_as(&token, &format!("{T}/school/terms/2026-aut%00umn/days"))
-        .await;
+    let (path_status, path_body) = app.school_get(&token, "/terms/2026-aut%00umn/days").await;
     let page = app
         .client
         .post(format!("{}/login", app.address))
@@ -87,17 +73,11 @@ async fn text_with_a_nul_character_is_refused_with_400_wherever_it_comes_and_cha
 
 #[tokio::test]
 async fn a_number_for_a_text_field_is_refused_naming_the_field() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let token = app.admin_token("sqsf").await;
+    let (app, token) = spawn_demo().await;
     let before = departments(&app, &token).await;
 
     let (status, body) = app
-        .post_json(
-            Some(&token),
-            &format!("{T}/school/departments"),
-            json!({ "name": 12345 }),
-        )
+        .school_post(&token, "/departments", json!({ "name": 12345 }))
         .await;
     let (bool_status, bool_body) = app
         .post_json(
@@ -123,13 +103,11 @@ async fn a_number_for_a_text_field_is_refused_naming_the_field() {
 
 #[tokio::test]
 async fn a_wrong_method_names_the_allowed_ones_and_a_wrong_media_type_is_a_declared_415() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let token = app.admin_token("sqsf").await;
+    let (app, token) = spawn_demo().await;
 
     let r = app
         .client
-        .delete(format!("{}{T}/school/departments", app.address))
+        .delete(format!("{}{SQSF_API}/school/departments", app.address))
         .bearer_auth(&token)
         .send()
         .await
@@ -142,7 +120,7 @@ async fn a_wrong_method_names_the_allowed_ones_and_a_wrong_media_type_is_a_decla
     let body: serde_json::Value = r.json().await.unwrap();
     let wrong_type = app
         .client
-        .post(format!("{}{T}/school/departments", app.address))
+        .post(format!("{}{SQSF_API}/school/departments", app.address))
         .bearer_auth(&token)
         .header("content-type", "text/plain")
         .body("name=教务处")
@@ -166,15 +144,19 @@ async fn a_wrong_method_names_the_allowed_ones_and_a_wrong_media_type_is_a_decla
 
 #[tokio::test]
 async fn an_upload_over_the_limit_is_413_on_the_picture_and_import_endpoints() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let token = app.admin_token("sqsf").await;
-    let course = insert_course(&app, &Course::new(&app, "swim", "游泳")).await;
+    let (app, token) = spawn_demo().await;
+    let course = published_course(&app, &Course::new(&app, "swim", "游泳")).await;
     let big = vec![b'x'; 12 * 1024 * 1024];
 
     for (method, path) in [
-        (Method::PUT, format!("{T}/school/courses/{course}/pictures")),
-        (Method::POST, format!("{T}/school/imports?kind=students")),
+        (
+            Method::PUT,
+            format!("{SQSF_API}/school/courses/{course}/pictures"),
+        ),
+        (
+            Method::POST,
+            format!("{SQSF_API}/school/imports?kind=students"),
+        ),
     ] {
         let form = reqwest::multipart::Form::new().part(
             "file",
@@ -241,7 +223,7 @@ async fn the_session_cookie_is_secure_when_the_browser_came_over_https() {
     let sign_in = |proto: Option<&'static str>| {
         let mut req = app.client.post(format!("{}/login", app.address)).form(&[
             ("phone", "18899991234"),
-            ("password", "Test#2026ok"),
+            ("password", PASSWORD),
             ("next", ""),
         ]);
         if let Some(p) = proto {
@@ -290,7 +272,7 @@ async fn sign_in_never_sends_the_browser_to_another_site() {
             .post(format!("{}/login", app.address))
             .form(&[
                 ("phone", "18899991235"),
-                ("password", "Test#2026ok"),
+                ("password", PASSWORD),
                 ("next", next),
             ])
             .send()
@@ -307,9 +289,7 @@ async fn sign_in_never_sends_the_browser_to_another_site() {
 
 #[tokio::test]
 async fn two_tenant_headers_naming_different_tenants_are_ambiguous() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let token = app.admin_token("sqsf").await;
+    let (app, token) = spawn_demo().await;
 
     let r = app
         .client

@@ -37,6 +37,9 @@ static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
 
 pub const TEMPLATE_DB: &str = "as_template";
 
+/// The password of every account the suite signs in ([`session_for`] sets it).
+pub const PASSWORD: &str = "Test#2026ok";
+
 fn start_cluster() -> TestCluster {
     let dir = std::env::temp_dir().join(format!("afterschool-test-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -173,7 +176,7 @@ pub async fn session_for(
         keys,
         &phone,
         "测试用户",
-        Some("Test#2026ok"),
+        Some(PASSWORD),
         role,
         tenant_id,
         None,
@@ -197,7 +200,7 @@ pub async fn session_for(
     auth_repo::set_password(
         &db.admin,
         account_id,
-        &afterschool::auth::password::hash("Test#2026ok").expect("hash"),
+        &afterschool::auth::password::hash(PASSWORD).expect("hash"),
         now,
     )
     .await
@@ -297,6 +300,14 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
     }
 }
 
+/// A TCP port that was free a moment ago (for a helper process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -354,8 +365,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{}", self.address, path))
+        self.request(reqwest::Method::GET, path, None)
             .send()
             .await
             .expect("request")
@@ -363,8 +373,7 @@ impl TestApp {
 
     /// GET with one extra request header (`X-Tenant`, `Host`, `X-Request-Id` ...).
     pub async fn get_with(&self, path: &str, header: &str, value: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{}", self.address, path))
+        self.request(reqwest::Method::GET, path, None)
             .header(header, value)
             .send()
             .await
@@ -398,17 +407,15 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{}", self.address, path))
-            .bearer_auth(token)
+        self.request(reqwest::Method::GET, path, Some(token))
             .send()
             .await
             .expect("request")
     }
 
     pub async fn get_json_as(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
-        let r = self.get_as(token, path).await;
-        answer("GET", path, r).await
+        self.send_json(reqwest::Method::GET, Some(token), path, None)
+            .await
     }
 
     pub async fn post_json(
@@ -417,15 +424,8 @@ impl TestApp {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let mut req = self
-            .client
-            .post(format!("{}{}", self.address, path))
-            .json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await.expect("request");
-        answer("POST", path, r).await
+        self.send_json(reqwest::Method::POST, token, path, Some(body))
+            .await
     }
 
     /// Any method with an optional bearer token and JSON body; the status and the JSON
@@ -438,12 +438,7 @@ impl TestApp {
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
         let method_name = method.to_string();
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
+        let mut req = self.request(method, path, token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -477,8 +472,7 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = self.get(path).await;
-        answer("GET", path, r).await
+        self.send_json(reqwest::Method::GET, None, path, None).await
     }
 }
 

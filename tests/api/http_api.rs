@@ -4,6 +4,7 @@
 
 use afterschool::tenancy::repo;
 
+use crate::client::spawn_demo;
 use crate::helpers::{repo_root, spawn_app};
 
 #[tokio::test]
@@ -97,9 +98,7 @@ async fn errors_have_one_shape_with_a_chinese_message() {
         (404, Some("TENANT_KIND_UNSUPPORTED"))
     );
 
-    let (status, body) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/calendar?term=1999-spring")
-        .await;
+    let (status, body) = app.school_get(&token, "/calendar?term=1999-spring").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("TERM_NOT_FOUND"))
@@ -185,13 +184,8 @@ async fn the_three_ways_of_naming_a_tenant_reach_the_same_tenant() {
 
 #[tokio::test]
 async fn school_views_show_classes_with_aliases_venues_periods_and_the_term_calendar() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-
-    let token = app.admin_token("sqsf").await;
-    let (status, grades) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/classes")
-        .await;
+    let (app, token) = spawn_demo().await;
+    let (status, grades) = app.school_get(&token, "/classes").await;
     assert_eq!(status, 200);
     let grades = grades.as_array().unwrap();
     assert_eq!(grades.len(), 6);
@@ -199,17 +193,13 @@ async fn school_views_show_classes_with_aliases_venues_periods_and_the_term_cale
     assert_eq!(grades[0]["classes"][0]["name"], "一年级1班");
     assert_eq!(grades[0]["classes"][0]["alias"], "向日葵班");
 
-    let (_, venues) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/venues")
-        .await;
+    let (_, venues) = app.school_get(&token, "/venues").await;
     assert!(venues
         .as_array()
         .unwrap()
         .iter()
         .any(|v| v["kind"] == "canteen"));
-    let (_, periods) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/periods")
-        .await;
+    let (_, periods) = app.school_get(&token, "/periods").await;
     let names: Vec<&str> = periods
         .as_array()
         .unwrap()
@@ -219,9 +209,7 @@ async fn school_views_show_classes_with_aliases_venues_periods_and_the_term_cale
     assert_eq!(names, vec!["周六日", "午托", "课后", "晚托"]);
 
     // Without ?term the test clock (2026-10-12) picks the autumn term.
-    let (status, cal) = app
-        .get_json_as(&token, "/t/sqsf/api/v1/school/calendar")
-        .await;
+    let (status, cal) = app.school_get(&token, "/calendar").await;
     assert_eq!(status, 200);
     assert_eq!(cal["term"]["code"], "2026-autumn");
     let day = |d: &str| {

@@ -6,29 +6,14 @@
 
 use std::time::Duration;
 
-use afterschool::auth::model::Role;
 use base64::Engine;
 
 use crate::browser::Browser;
-use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
+use crate::fixtures::{demo_with_families, families, published_course, Course};
 use crate::helpers::{spawn_app, TestApp};
-use crate::paying::{book, enrollment_status, until_refund};
 
-const PASSWORD: &str = "Test#2026ok";
 /// The school admin who uses the console in these journeys.
 const ADMIN_PHONE: &str = "13800138000";
-
-/// A school admin of `sqsf` signed in on the console (authenticator bound on the way).
-async fn sign_in_admin(b: &Browser, app: &TestApp, phone: &str) {
-    app.sign_in_as(phone, Role::SchoolAdmin, Some("sqsf")).await;
-    b.sign_in_admin(app, phone).await;
-    b.find("nav.side").await;
-    assert!(
-        b.path().await.starts_with("/t/sqsf/console"),
-        "{}",
-        b.path().await
-    );
-}
 
 async fn value(b: &Browser, css: &str) -> String {
     b.find(css)
@@ -37,14 +22,6 @@ async fn value(b: &Browser, css: &str) -> String {
         .await
         .unwrap()
         .unwrap_or_default()
-}
-
-async fn scalar_i64(app: &TestApp, sql: &str, bind: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .bind(bind)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
 }
 
 async fn course_status(app: &TestApp, code: &str) -> String {
@@ -72,7 +49,7 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
     app.apply_demo().await;
     families(&app, 1).await;
     let mut b = Browser::start("admin_publishes_course", &app.address).await;
-    sign_in_admin(&b, &app, ADMIN_PHONE).await;
+    b.sign_in_school_admin(&app, ADMIN_PHONE).await;
 
     // The course list, then 新建课程.
     b.goto("/t/sqsf/console/courses").await;
@@ -99,8 +76,7 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
     let err = b.find("#ends_at-error").await.text().await.unwrap();
     assert!(err.contains("下课时间必须晚于上课时间"), "{err}");
     assert_eq!(
-        scalar_i64(
-            &app,
+        app.count_with(
             "select count(*) from school_sqsf.courses where code = $1",
             "art-e2e"
         )
@@ -166,11 +142,7 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
     }
     assert_eq!(width, 1, "the picture is served back to the page");
     assert_eq!(
-        scalar_i64(
-            &app,
-            "select coalesce(cardinality(pictures), 0)::int8 from school_sqsf.courses where code = $1",
-            "art-e2e"
-        )
+        app.count_with("select coalesce(cardinality(pictures), 0)::int8 from school_sqsf.courses where code = $1", "art-e2e")
         .await,
         1
     );
@@ -211,8 +183,7 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
     b.shot("courses-list-published").await;
 
     // Assert: a parent of a grade-1 child finds it among the courses to book.
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto("/t/sqsf/m/courses").await;
     let offers = b.text("main").await;
     assert!(
@@ -221,14 +192,6 @@ async fn r_s06_a_school_admin_creates_and_publishes_a_course_that_a_parent_then_
     );
     b.shot("parent-sees-course").await;
     b.close().await;
-}
-
-// --- a paid booking, arranged through the API as tests/api/payments.rs does --------------------
-
-/// Booked, ordered and paid at the simulator's cashier, confirmed by its callback. Returns
-/// (enrollment, order, line).
-async fn paid(app: &TestApp, token: &str, student: i64, course: i64) -> (i64, i64, i64) {
-    crate::paying::paid(app, token, student, course, "journey-paid-0001").await
 }
 
 async fn refunds_of(app: &TestApp, line: i64) -> Vec<(String, String)> {
@@ -248,14 +211,14 @@ async fn refunds_of(app: &TestApp, line: i64) -> Vec<(String, String)> {
 async fn r_s08_r_s10_the_admin_settles_enrollments_refunds_part_of_a_line_and_downloads_the_statement(
 ) {
     // Arrange: one paid booking (300.00) and one place still held for payment.
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 2).await;
-    let course = insert_course(&app, &Course::new(&app, "swim", "游泳")).await;
-    let (_, order, line) = paid(&app, &fam[0].1, fam[0].0, course).await;
-    let held = book(&app, &fam[1].1, fam[1].0, course).await;
+    let (app, fam) = demo_with_families(2).await;
+    let course = published_course(&app, &Course::new(&app, "swim", "游泳")).await;
+    let (_, order, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "journey-paid-0001")
+        .await;
+    let held = app.booked(&fam[1].1, fam[1].0, course).await;
     let mut b = Browser::start("admin_orders_refunds_settlement", &app.address).await;
-    sign_in_admin(&b, &app, ADMIN_PHONE).await;
+    b.sign_in_school_admin(&app, ADMIN_PHONE).await;
 
     // The enrollment status of the course: one held, one confirmed.
     b.goto(&format!("/t/sqsf/console/enrollments?course={course}"))
@@ -270,7 +233,7 @@ async fn r_s08_r_s10_the_admin_settles_enrollments_refunds_part_of_a_line_and_do
     // The held place paid at the school's office: confirmed.
     b.click(&format!("#confirm-{held}")).await;
     b.find(".notice.ok").await;
-    assert_eq!(enrollment_status(&app, held).await, "confirmed");
+    assert_eq!(app.enrollment_status(held).await, "confirmed");
 
     // Cancelled by the school without a reason: refused next to the reason, nothing changed.
     b.click(&format!("#cancel-{held}")).await;
@@ -281,12 +244,12 @@ async fn r_s08_r_s10_the_admin_settles_enrollments_refunds_part_of_a_line_and_do
         .await
         .unwrap();
     assert!(err.contains("请填写取消原因"), "{err}");
-    assert_eq!(enrollment_status(&app, held).await, "confirmed");
+    assert_eq!(app.enrollment_status(held).await, "confirmed");
     b.shot("cancel-needs-reason").await;
     b.fill(&format!("#reason-{held}"), "家长线下申请退出").await;
     b.click(&format!("#cancel-{held}")).await;
     b.find(".notice.ok").await;
-    assert_eq!(enrollment_status(&app, held).await, "cancelled");
+    assert_eq!(app.enrollment_status(held).await, "cancelled");
 
     // The paid order.
     b.goto("/t/sqsf/console/orders?status=paid").await;
@@ -324,7 +287,7 @@ async fn r_s08_r_s10_the_admin_settles_enrollments_refunds_part_of_a_line_and_do
         progress.contains("¥100.00") && progress.contains("部分退费"),
         "{progress}"
     );
-    assert_eq!(until_refund(&app, line, "succeeded").await, "succeeded");
+    assert_eq!(app.until_refund(line, "succeeded").await, "succeeded");
     b.reload_until(&format!("#order-{order} .refund"), "已到账")
         .await;
     b.shot("refund-arrived").await;
@@ -345,16 +308,9 @@ async fn r_s08_r_s10_the_admin_settles_enrollments_refunds_part_of_a_line_and_do
     b.shot("settlement").await;
 
     // The downloads, with the browser's own session cookie.
-    let cookie = b.client.get_named_cookie("as_session").await.unwrap();
     for (link, magic) in [("#download-xlsx", "PK"), ("#download-csv", "\u{feff}")] {
         let href = b.find(link).await.attr("href").await.unwrap().unwrap();
-        let r = app
-            .client
-            .get(format!("{}{href}", app.address))
-            .header("cookie", format!("as_session={}", cookie.value()))
-            .send()
-            .await
-            .unwrap();
+        let r = b.fetch(&app, &href).await;
         assert_eq!(r.status(), 200, "{href}");
         let disposition = r
             .headers()

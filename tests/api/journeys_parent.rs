@@ -3,18 +3,14 @@
 //! week's timetable; a clashing course is refused with its explanation.
 
 use crate::browser::Browser;
-use crate::fixtures::{families, insert_course, taken, Course, FIRST_PHONE};
-use crate::helpers::spawn_app;
-
-const PASSWORD: &str = "Test#2026ok";
+use crate::fixtures::{demo_with_families, published_course, Course, FIRST_PHONE};
+use crate::helpers::{TestApp, PASSWORD};
 
 #[tokio::test]
 async fn parent_books_pays_and_sees_the_course_in_the_timetable() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
-    let football = insert_course(&app, &Course::new(&app, "football-e2e", "足球兴趣班")).await;
+    let football = published_course(&app, &Course::new(&app, "football-e2e", "足球兴趣班")).await;
     let mut b = Browser::start("parent_books_and_pays", &app.address).await;
 
     b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
@@ -38,7 +34,7 @@ async fn parent_books_pays_and_sees_the_course_in_the_timetable() {
     // Booked: the home page asks to pay within the hold.
     let home = b.find("#pay-form").await.text().await.unwrap();
     assert!(home.contains("足球兴趣班"), "{home}");
-    assert_eq!(taken(&app, football).await, 1);
+    assert_eq!(app.taken(football).await, 1);
     b.shot("booked-to-pay").await;
     b.click("#pay-submit").await;
 
@@ -74,12 +70,10 @@ async fn parent_books_pays_and_sees_the_course_in_the_timetable() {
 /// the booking's refusal carries; the page offers no 报名 that would be refused.
 #[tokio::test]
 async fn r_p03_a_clash_is_explained_on_the_course_page_before_booking() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
-    let football = insert_course(&app, &Course::new(&app, "football-e2e", "足球兴趣班")).await;
-    let basketball = insert_course(
+    let football = published_course(&app, &Course::new(&app, "football-e2e", "足球兴趣班")).await;
+    let basketball = published_course(
         &app,
         &Course {
             weekdays: &[3],
@@ -90,8 +84,7 @@ async fn r_p03_a_clash_is_explained_on_the_course_page_before_booking() {
     )
     .await;
     let mut b = Browser::start("clash_explained", &app.address).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto(&format!("/t/sqsf/m/courses/{basketball}?child={child}"))
         .await;
     // Nothing booked yet: no warning, 报名 offered.
@@ -116,7 +109,7 @@ async fn r_p03_a_clash_is_explained_on_the_course_page_before_booking() {
         !b.exists("#book-submit").await,
         "a booking that would be refused is not offered"
     );
-    assert_eq!(taken(&app, basketball).await, 0);
+    assert_eq!(app.taken(basketball).await, 0);
     b.shot("clash-explained").await;
     b.close().await;
 }
@@ -127,14 +120,11 @@ const WECHAT_UA: &str = "Mozilla/5.0 (Linux; Android 13; M2102J2SC) AppleWebKit/
 
 #[tokio::test]
 async fn in_wechat_a_parent_pays_with_jsapi_after_silent_authorisation() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
-    let football = insert_course(&app, &Course::new(&app, "football-wx", "足球兴趣班")).await;
+    let football = published_course(&app, &Course::new(&app, "football-wx", "足球兴趣班")).await;
     let mut b = Browser::start_as("parent_pays_in_wechat", &app.address, Some(WECHAT_UA)).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto(&format!("/t/sqsf/m/courses/{football}?child={child}"))
         .await;
     b.click("#book-submit").await;
@@ -180,7 +170,7 @@ async fn click_in_view(b: &Browser, css: &str) {
 }
 
 /// How many orders there are in each status, for the assertions below.
-async fn orders_by_status(app: &crate::helpers::TestApp) -> Vec<(String, i64)> {
+async fn orders_by_status(app: &TestApp) -> Vec<(String, i64)> {
     sqlx::query_as(
         "select status, count(*) from platform.payment_orders group by status order by status",
     )
@@ -194,14 +184,12 @@ async fn orders_by_status(app: &crate::helpers::TestApp) -> Vec<(String, i64)> {
 /// and pays the held place with a new one.
 #[tokio::test]
 async fn r_p06_a_parent_who_left_the_cashier_resumes_the_open_order_or_cancels_it() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
-    let football = insert_course(&app, &Course::new(&app, "football-resume", "足球兴趣班")).await;
+    let football =
+        published_course(&app, &Course::new(&app, "football-resume", "足球兴趣班")).await;
     let mut b = Browser::start("parent_resumes_an_order", &app.address).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto(&format!("/t/sqsf/m/courses/{football}?child={child}"))
         .await;
     b.click("#book-submit").await;
@@ -270,30 +258,17 @@ async fn r_p06_a_parent_who_left_the_cashier_resumes_the_open_order_or_cancels_i
 /// admin is offered no refund form for a line with nothing left to refund (R-S08).
 #[tokio::test]
 async fn r_s08_a_fully_refunded_order_reads_refunded_and_offers_no_refund_form() {
-    use afterschool::auth::model::Role;
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let (child, token) = (fam[0].0, fam[0].1.clone());
-    let course = insert_course(&app, &Course::new(&app, "swim-refund", "游泳")).await;
-    let (_, order, line) = crate::paying::paid(&app, &token, child, course, "refund-all-01").await;
+    let course = published_course(&app, &Course::new(&app, "swim-refund", "游泳")).await;
+    let (_, order, line) = app.paid(&token, child, course, "refund-all-01").await;
     let admin = app.admin_token("sqsf").await;
-    let (s, r) = app
-        .post_json(
-            Some(&admin),
-            "/t/sqsf/api/v1/school/payments/refunds",
-            serde_json::json!({ "line_id": line, "reason": "学校停课" }),
-        )
-        .await;
+    let (s, r) = app.refund(&admin, line, None, "学校停课").await;
     assert_eq!(s, 200, "{r}");
-    assert_eq!(
-        crate::paying::until_refund(&app, line, "succeeded").await,
-        "succeeded"
-    );
+    assert_eq!(app.until_refund(line, "succeeded").await, "succeeded");
 
     let mut b = Browser::start("refunded_order", &app.address).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto(&format!("/t/sqsf/m/records?child={child}")).await;
     let card = b
         .find(&format!("#order-{order}"))
@@ -308,9 +283,7 @@ async fn r_s08_a_fully_refunded_order_reads_refunded_and_offers_no_refund_form()
     b.shot("parent-refunded").await;
     b.sign_out().await;
 
-    let phone = "19955500001";
-    app.sign_in_as(phone, Role::SchoolAdmin, Some("sqsf")).await;
-    b.sign_in_admin(&app, phone).await;
+    b.sign_in_school_admin(&app, "19955500001").await;
     b.goto("/t/sqsf/console/orders").await;
     let card = b
         .find(&format!("#order-{order}"))
@@ -333,9 +306,7 @@ async fn r_s08_a_fully_refunded_order_reads_refunded_and_offers_no_refund_form()
 /// the consent, after which the rules must be agreed to again.
 #[tokio::test]
 async fn the_parents_my_page_lists_children_and_phone_and_withdraws_consent() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
     sqlx::query(
         "update school_sqsf.classes set alias = '小海豚班'
@@ -346,8 +317,7 @@ async fn the_parents_my_page_lists_children_and_phone_and_withdraws_consent() {
     .await
     .unwrap();
     let mut b = Browser::start("parent_my_page", &app.address).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.find(".card h2").await;
     assert!(
         b.text("main").await.contains("小海豚班"),
@@ -392,32 +362,17 @@ async fn the_parents_my_page_lists_children_and_phone_and_withdraws_consent() {
 /// on the course page, and load.
 #[tokio::test]
 async fn r_p02_parents_see_the_course_pictures_the_school_uploaded() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
-    let course = insert_course(&app, &Course::new(&app, "art-pics", "美术")).await;
+    let course = published_course(&app, &Course::new(&app, "art-pics", "美术")).await;
     let admin = app.admin_token("sqsf").await;
-    let part = reqwest::multipart::Part::bytes(PNG_2X2.to_vec())
-        .file_name("封面.png")
-        .mime_str("image/png")
-        .unwrap();
-    let r = app
-        .client
-        .put(format!(
-            "{}/t/sqsf/api/v1/school/courses/{course}/pictures",
-            app.address
-        ))
-        .bearer_auth(&admin)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (s, c) = app
+        .put_picture(&admin, course, PNG_2X2.to_vec(), "封面.png", "image/png")
+        .await;
+    assert_eq!(s, 200, "{c}");
 
     let mut b = Browser::start("parent_sees_pictures", &app.address).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto(&format!("/t/sqsf/m/courses?child={child}")).await;
     b.find("a.offer img.cover").await;
     b.goto(&format!("/t/sqsf/m/courses/{course}?child={child}"))
@@ -448,12 +403,10 @@ async fn r_p02_parents_see_the_course_pictures_the_school_uploaded() {
 /// do just that; the whole set is then no longer offered, the other unit still is.
 #[tokio::test]
 async fn a_unit_of_a_series_course_can_be_booked_alone_as_the_page_says() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     let child = fam[0].0;
-    let series = insert_course(&app, &Course::new(&app, "science-e2e", "科学探究")).await;
-    let circuits = insert_course(
+    let series = published_course(&app, &Course::new(&app, "science-e2e", "科学探究")).await;
+    let circuits = published_course(
         &app,
         &Course {
             weekdays: &[1],
@@ -462,7 +415,7 @@ async fn a_unit_of_a_series_course_can_be_booked_alone_as_the_page_says() {
         },
     )
     .await;
-    let stars = insert_course(
+    let stars = published_course(
         &app,
         &Course {
             weekdays: &[5],
@@ -472,8 +425,7 @@ async fn a_unit_of_a_series_course_can_be_booked_alone_as_the_page_says() {
     )
     .await;
     let mut b = Browser::start("series_unit_alone", &app.address).await;
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.goto(&format!("/t/sqsf/m/courses/{series}?child={child}"))
         .await;
     let units = b.find("#series-units").await.text().await.unwrap();
@@ -487,8 +439,8 @@ async fn a_unit_of_a_series_course_can_be_booked_alone_as_the_page_says() {
     let pending = b.find("#pay-form").await.text().await.unwrap();
     assert!(pending.contains("科学·简单电路"), "{pending}");
     assert!(!pending.contains("科学·星空观测"), "{pending}");
-    assert_eq!(taken(&app, circuits).await, 1);
-    assert_eq!(taken(&app, stars).await, 0);
+    assert_eq!(app.taken(circuits).await, 1);
+    assert_eq!(app.taken(stars).await, 0);
 
     b.goto(&format!("/t/sqsf/m/courses/{series}?child={child}"))
         .await;

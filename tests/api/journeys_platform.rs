@@ -9,11 +9,9 @@ use afterschool::auth::model::Role;
 use afterschool::pii::Phone;
 
 use crate::browser::Browser;
-use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
-use crate::helpers::{spawn_app, TestApp};
-use crate::paying::paid;
+use crate::fixtures::{demo_with_families, families, published_course, Course, FIRST_PHONE};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
-const PASSWORD: &str = "Test#2026ok";
 const OPERATOR: &str = "18800000001";
 const AUDITOR: &str = "18800000003";
 const BUREAU: &str = "18800000004";
@@ -21,8 +19,10 @@ const BUREAU: &str = "18800000004";
 /// A course booked, ordered and paid at the WeChat Pay simulator's cashier by family 0, as
 /// the payments tests arrange it; returns the order's `out_trade_no`.
 async fn paid_order(app: &TestApp, student: i64, token: &str) -> String {
-    let course = insert_course(app, &Course::new(app, "fb-plat", "足球兴趣班")).await;
-    let (_, order, _) = paid(app, token, student, course, "platform-journey-0001").await;
+    let course = published_course(app, &Course::new(app, "fb-plat", "足球兴趣班")).await;
+    let (_, order, _) = app
+        .paid(token, student, course, "platform-journey-0001")
+        .await;
     sqlx::query_scalar("select out_trade_no from platform.payment_orders where id = $1")
         .bind(order)
         .fetch_one(&app.db.admin)
@@ -54,13 +54,6 @@ async fn every_column_shows_at_1366(b: &Browser, table: &str) {
     );
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
     // Arrange: the demo street, a family, a paid course, the operator's account.
@@ -87,7 +80,7 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
     for t in &applied {
         assert!(tenants.contains(&t.code), "{} missing: {tenants}", t.code);
     }
-    let registered = count(&app, "select count(*) from platform.tenants").await;
+    let registered = app.count("select count(*) from platform.tenants").await;
     let rows = b
         .client
         .find_all(fantoccini::Locator::Css("#tenants tbody tr"))
@@ -149,11 +142,13 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
         "what was typed stays in the field"
     );
     assert_eq!(
-        count(&app, "select count(*) from platform.reconciliation_runs").await,
+        app.count("select count(*) from platform.reconciliation_runs")
+            .await,
         0
     );
     assert_eq!(
-        count(&app, "select count(*) from platform.bank_statement_lines").await,
+        app.count("select count(*) from platform.bank_statement_lines")
+            .await,
         0
     );
     b.shot("bank-refused").await;
@@ -174,14 +169,12 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
     assert!(statement.contains("¥300.00"), "{statement}");
     assert!(b.text("#statement-totals").await.contains("收入 ¥300.00"));
     assert_eq!(
-        count(&app, "select count(*) from platform.reconciliation_runs").await,
+        app.count("select count(*) from platform.reconciliation_runs")
+            .await,
         1
     );
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from platform.bank_statement_lines where reference = 'WXSETTLE20261012'"
-        )
+        app.count("select count(*) from platform.bank_statement_lines where reference = 'WXSETTLE20261012'")
         .await,
         1
     );
@@ -210,9 +203,7 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
 #[tokio::test]
 async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_parent_is_refused() {
     // Arrange
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
+    let (app, fam) = demo_with_families(1).await;
     paid_order(&app, fam[0].0, &fam[0].1).await;
     app.sign_in_as(AUDITOR, Role::OperatorAudit, None).await;
     app.sign_in_as(BUREAU, Role::BureauOfficer, None).await;
@@ -273,14 +264,7 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
         .unwrap()
         .unwrap();
     assert_eq!(href, "/console/platform/audit/export?action=auth.login");
-    let cookie = b.client.get_named_cookie("as_session").await.unwrap();
-    let csv = app
-        .client
-        .get(format!("{}{href}", app.address))
-        .header("cookie", format!("as_session={}", cookie.value()))
-        .send()
-        .await
-        .unwrap();
+    let csv = b.fetch(&app, &href).await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-disposition"]
         .to_str()
@@ -320,11 +304,9 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
     // The bureau officer sees the district: every school, and the escrow figures of sqsf.
     b.sign_in_admin(&app, BUREAU).await;
     assert_eq!(b.path().await, "/console/bureau");
-    let schools = count(
-        &app,
-        "select count(*) from platform.tenants where kind = 'school'",
-    )
-    .await;
+    let schools = app
+        .count("select count(*) from platform.tenants where kind = 'school'")
+        .await;
     let rows = b
         .client
         .find_all(fantoccini::Locator::Css("#bureau-schools tbody tr"))
@@ -344,30 +326,17 @@ async fn r_b01_the_auditor_checks_the_trail_the_bureau_sees_its_schools_and_a_pa
     b.sign_out().await;
 
     // A parent opening the operator's console is refused, and the refusal is audited.
-    let denied_before = count(
-        &app,
-        "select count(*) from platform.audit_log where action = 'authz.denied' and object = 'platform_tenants'",
-    )
+    let denied_before = app.count("select count(*) from platform.audit_log where action = 'authz.denied' and object = 'platform_tenants'")
     .await;
     b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
     b.goto("/console/platform").await;
     let refused = b.find(".notice.error").await.text().await.unwrap();
     assert!(b.text("h1").await.contains("无权访问"), "{refused}");
     b.shot("parent-refused").await;
-    let cookie = b.client.get_named_cookie("as_session").await.unwrap();
-    let r = app
-        .client
-        .get(format!("{}/console/platform", app.address))
-        .header("cookie", format!("as_session={}", cookie.value()))
-        .send()
-        .await
-        .unwrap();
+    let r = b.fetch(&app, "/console/platform").await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("无权访问"));
-    let denied_after = count(
-        &app,
-        "select count(*) from platform.audit_log where action = 'authz.denied' and object = 'platform_tenants'",
-    )
+    let denied_after = app.count("select count(*) from platform.audit_log where action = 'authz.denied' and object = 'platform_tenants'")
     .await;
     assert_eq!(denied_after, denied_before + 2);
     b.close().await;

@@ -12,35 +12,15 @@ use chrono::NaiveDate;
 
 use crate::browser::Browser;
 use crate::fixtures::{families, FIRST_PHONE};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
-const PASSWORD: &str = "Test#2026ok";
 const ADMIN_PHONE: &str = "19955500001";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// A school admin of sqsf signed in on the console (authenticator bound on the way).
-async fn sign_in_admin(app: &TestApp, b: &Browser, phone: &str) {
-    app.sign_in_as(phone, Role::SchoolAdmin, Some("sqsf")).await;
-    b.sign_in_admin(app, phone).await;
-    b.find("nav.side").await;
-    assert_eq!(b.path().await, "/t/sqsf/console");
-}
-
-/// GETs `href` (a link on the page) as the browser's signed-in session.
-async fn fetch_as_browser(app: &TestApp, b: &Browser, href: &str) -> reqwest::Response {
-    let cookie = b.client.get_named_cookie("as_session").await.unwrap();
-    app.client
-        .get(format!("{}{href}", app.address))
-        .header("Cookie", format!("as_session={}", cookie.value()))
-        .send()
-        .await
-        .unwrap()
-}
 
 /// Asserts the link `css` downloads an .xlsx attachment.
 async fn assert_xlsx_download(app: &TestApp, b: &Browser, css: &str) {
     let href = b.find(css).await.attr("href").await.unwrap().unwrap();
-    let resp = fetch_as_browser(app, b, &href).await;
+    let resp = b.fetch(app, &href).await;
     assert_eq!(resp.status().as_u16(), 200, "{href}");
     let headers = resp.headers().clone();
     assert_eq!(headers["content-type"], XLSX, "{href}");
@@ -90,19 +70,12 @@ async fn students_named(app: &TestApp, names: &[String]) -> i64 {
         .unwrap()
 }
 
-async fn id_of(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn school_admin_imports_a_roster_and_keeps_classes_students_and_calendar() {
     let app = spawn_app().await;
     app.apply_demo().await;
     let mut b = Browser::start("school_admin_imports_a_roster", &app.address).await;
-    sign_in_admin(&app, &b, ADMIN_PHONE).await;
+    b.sign_in_school_admin(&app, ADMIN_PHONE).await;
     b.shot("console").await;
 
     // R-S04: the templates download as files (xlsx here; the CSV links sit beside them).
@@ -153,7 +126,7 @@ async fn school_admin_imports_a_roster_and_keeps_classes_students_and_calendar()
         s[0] = format!("新{}", s[0]);
         g[1] = s[0].clone();
     }
-    let before = id_of(&app, "select count(*) from school_sqsf.students").await;
+    let before = app.count("select count(*) from school_sqsf.students").await;
     let id = bad[1][1].clone();
     let last = if id.ends_with('0') { '1' } else { '0' };
     bad[1][1] = format!("{}{last}", &id[..17]);
@@ -193,16 +166,14 @@ async fn school_admin_imports_a_roster_and_keeps_classes_students_and_calendar()
         0,
         "nothing of a bad file is imported"
     );
-    let after = id_of(&app, "select count(*) from school_sqsf.students").await;
+    let after = app.count("select count(*) from school_sqsf.students").await;
     assert_eq!(after, before);
     b.shot("import-errors").await;
 
     // A student with a bad ID number: refused under that field, the name kept, nothing written.
-    let class_id = id_of(
-        &app,
-        "select id from school_sqsf.classes where code = 'g1c1'",
-    )
-    .await;
+    let class_id = app
+        .count("select id from school_sqsf.classes where code = 'g1c1'")
+        .await;
     b.goto("/t/sqsf/console/students/new").await;
     b.fill("#name", "林测试").await;
     b.fill("#id_number", "442000201501010000").await;
@@ -231,7 +202,9 @@ async fn school_admin_imports_a_roster_and_keeps_classes_students_and_calendar()
     b.shot("student-created").await;
 
     // R-S02: a class with a bad code is refused in place; with a good one it appears.
-    let grade = id_of(&app, "select id from school_sqsf.grades where code = 'g1'").await;
+    let grade = app
+        .count("select id from school_sqsf.grades where code = 'g1'")
+        .await;
     b.goto("/t/sqsf/console/classes").await;
     b.shot("classes").await;
     b.find("#grade_id")
@@ -247,11 +220,9 @@ async fn school_admin_imports_a_roster_and_keeps_classes_students_and_calendar()
     assert!(err.contains("代码"), "{err}");
     let kept = b.find("#alias").await.prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("小星星班"));
-    let made = id_of(
-        &app,
-        "select count(*) from school_sqsf.classes where name = '一年级9班'",
-    )
-    .await;
+    let made = app
+        .count("select count(*) from school_sqsf.classes where name = '一年级9班'")
+        .await;
     assert_eq!(made, 0);
     b.fill("#code", "g1c9").await;
     b.click("#class-create-submit").await;
@@ -261,11 +232,9 @@ async fn school_admin_imports_a_roster_and_keeps_classes_students_and_calendar()
         row.contains("一年级9班") && row.contains("小星星班"),
         "{row}"
     );
-    let made = id_of(
-        &app,
-        "select count(*) from school_sqsf.classes where code = 'g1c9'",
-    )
-    .await;
+    let made = app
+        .count("select count(*) from school_sqsf.classes where code = 'g1c9'")
+        .await;
     assert_eq!(made, 1);
 
     // The other pages of the area render for the admin.
@@ -356,20 +325,12 @@ async fn parents_and_teachers_get_the_no_access_page_in_the_school_console() {
     b.close().await;
 }
 
-async fn count(app: &TestApp, sql: &str, arg: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .bind(arg)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn school_admin_keeps_departments_staff_homerooms_guardians_and_promotes_the_year() {
     let app = spawn_app().await;
     app.apply_demo().await;
     let mut b = Browser::start("school_admin_keeps_staff", &app.address).await;
-    sign_in_admin(&app, &b, "19955500002").await;
+    b.sign_in_school_admin(&app, "19955500002").await;
     let dept_count = "select count(*) from school_sqsf.departments where name = $1";
 
     // R-S03: a department, then the same name again refused under the field.
@@ -382,7 +343,7 @@ async fn school_admin_keeps_departments_staff_homerooms_guardians_and_promotes_t
     b.click("#dept-create-submit").await;
     let err = b.find("#name-error").await.text().await.unwrap();
     assert!(err.contains("已存在"), "{err}");
-    assert_eq!(count(&app, dept_count, "语文教研组").await, 1);
+    assert_eq!(app.count_with(dept_count, "语文教研组").await, 1);
     b.shot("departments").await;
 
     // R-S04: a staff member with a bad phone is refused under the phone, the rest kept.
@@ -401,22 +362,20 @@ async fn school_admin_keeps_departments_staff_homerooms_guardians_and_promotes_t
     assert!(!b.exists("#id_number-error").await);
     let kept = b.find("#staff_no").await.prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("T001"));
-    assert_eq!(count(&app, staff_no, "T001").await, 0);
+    assert_eq!(app.count_with(staff_no, "T001").await, 0);
     b.shot("staff-bad-phone").await;
     b.fill("#phone", "19977700001").await;
     b.click("#staff-submit").await;
     b.find("#done").await;
-    assert_eq!(count(&app, staff_no, "T001").await, 1);
+    assert_eq!(app.count_with(staff_no, "T001").await, 1);
     assert_eq!(
-        count(&app, dept_count, "三年级组").await,
+        app.count_with(dept_count, "三年级组").await,
         1,
         "new departments are created"
     );
-    let staff_id = id_of(
-        &app,
-        "select id from school_sqsf.staff where staff_no = 'T001'",
-    )
-    .await;
+    let staff_id = app
+        .count("select id from school_sqsf.staff where staff_no = 'T001'")
+        .await;
     let page = b.text("main").await;
     assert!(
         !page.contains(&id_number),
@@ -431,12 +390,12 @@ async fn school_admin_keeps_departments_staff_homerooms_guardians_and_promotes_t
         id_number
     );
     assert_eq!(b.text("#pii-phone").await, "19977700001");
-    let reveals = count(
-        &app,
-        "select count(*) from platform.audit_log where action = 'pii.reveal' and object = $1",
-        &format!("staff:{staff_id}"),
-    )
-    .await;
+    let reveals = app
+        .count_with(
+            "select count(*) from platform.audit_log where action = 'pii.reveal' and object = $1",
+            &format!("staff:{staff_id}"),
+        )
+        .await;
     assert!(reveals >= 1);
     b.shot("staff-pii").await;
 
@@ -458,11 +417,9 @@ async fn school_admin_keeps_departments_staff_homerooms_guardians_and_promotes_t
     );
 
     // R-S02: the staff member becomes homeroom teacher of 一年级1班.
-    let class = id_of(
-        &app,
-        "select id from school_sqsf.classes where code = 'g1c1'",
-    )
-    .await;
+    let class = app
+        .count("select id from school_sqsf.classes where code = 'g1c1'")
+        .await;
     b.goto(&format!("/t/sqsf/console/classes/{class}")).await;
     b.find("#staff_id")
         .await
@@ -526,19 +483,19 @@ async fn school_admin_keeps_departments_staff_homerooms_guardians_and_promotes_t
     b.shot("promotion-plan").await;
     b.click("#promote-confirm").await;
     b.find("#done").await;
-    let moved = count(
-        &app,
-        "select count(*) from school_sqsf.classes where code = 'g2c1' and alias = $1",
-        "向日葵班",
-    )
-    .await;
+    let moved = app
+        .count_with(
+            "select count(*) from school_sqsf.classes where code = 'g2c1' and alias = $1",
+            "向日葵班",
+        )
+        .await;
     assert_eq!(moved, 1, "一年级1班 went up with its alias");
-    let graduated = count(
-        &app,
-        "select count(*) from school_sqsf.classes where status = $1",
-        "graduated",
-    )
-    .await;
+    let graduated = app
+        .count_with(
+            "select count(*) from school_sqsf.classes where status = $1",
+            "graduated",
+        )
+        .await;
     assert_eq!(graduated, 3);
     b.close().await;
 }

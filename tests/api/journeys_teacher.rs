@@ -6,86 +6,36 @@
 use afterschool::auth::model::Role;
 use afterschool::people::sample;
 use chrono::NaiveDate;
-use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::browser::Browser;
-use crate::fixtures::{families, insert_course, Course, FIRST_PHONE};
-use crate::helpers::{spawn_app, TestApp};
-use crate::paying::{book, enrollment_status, until_refund};
+use crate::client::spawn_demo;
+use crate::fixtures::{families, published_course, Course, FIRST_PHONE};
+use crate::helpers::{TestApp, PASSWORD};
 
-const T: &str = "/t/sqsf/api/v1";
-const PASSWORD: &str = "Test#2026ok";
 const TEACHER_PHONE: &str = "13712340001";
 const ADMIN_PHONE: &str = "13712340009";
 
 // ---- arrangement through the API (as tests/api/payments.rs and enrollment_requests.rs) ----
 
-async fn api(app: &TestApp, method: Method, token: &str, path: &str, body: Option<Value>) -> Value {
-    let (s, b) = app
-        .send_json(method, Some(token), &format!("{T}{path}"), body)
-        .await;
-    assert_eq!(s, 200, "{path}: {b}");
-    b
-}
-
-/// A paid booking: booked, ordered, paid at the simulator's cashier, confirmed by the
-/// callback. Returns (enrollment, order line).
-async fn paid(app: &TestApp, token: &str, student: i64, course: i64) -> (i64, i64) {
-    let (e, _, line) = crate::paying::paid(app, token, student, course, "journey-teacher-1").await;
-    (e, line)
-}
-
-async fn refund_status(app: &TestApp, line: i64) -> String {
-    sqlx::query_scalar("select status from platform.refunds where line_id = $1")
-        .bind(line)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap()
-}
-
 /// A staff member (phone `phone`) made homeroom teacher of `class`; returns the staff id.
 async fn homeroom(app: &TestApp, admin: &str, class: &str, phone: &str) -> i64 {
     let idn = sample::id_number("442000", NaiveDate::from_ymd_opt(1988, 3, 7).unwrap(), 7);
-    let s = api(
-        app,
-        Method::POST,
-        admin,
-        "/school/staff",
-        Some(json!({
-            "staff_no": "T-E2E-1", "name": "李晓梅", "id_number": idn, "phone": phone,
-            "qualification_no": "20104400000123", "education": "本科", "title": "一级教师",
-            "employed_since": "2012", "duties": "班主任", "monthly_salary": "6800.5",
-            "departments": ["一年级组"], "resume": "2012年起任教"
-        })),
-    )
-    .await;
-    let staff = s["id"].as_i64().unwrap();
-    let class_id: i64 = sqlx::query_scalar("select id from school_sqsf.classes where name = $1")
-        .bind(class)
-        .fetch_one(&app.db.admin)
-        .await
-        .unwrap();
-    api(
-        app,
-        Method::PUT,
-        admin,
-        &format!("/school/classes/{class_id}/homeroom"),
-        Some(json!({ "staff_id": staff })),
-    )
-    .await;
+    let staff = app
+        .create_staff(
+            admin,
+            json!({
+                "staff_no": "T-E2E-1", "name": "李晓梅", "id_number": idn, "phone": phone,
+                "qualification_no": "20104400000123", "education": "本科", "title": "一级教师",
+                "employed_since": "2012", "duties": "班主任", "monthly_salary": "6800.5",
+                "departments": ["一年级组"], "resume": "2012年起任教"
+            }),
+        )
+        .await;
+    app.set_homeroom(admin, class, staff).await;
     app.sign_in_as(phone, Role::HomeroomTeacher, Some("sqsf"))
         .await;
     staff
-}
-
-async fn teaches(app: &TestApp, staff: i64, course: i64) {
-    sqlx::query("insert into school_sqsf.course_teachers (course_id, staff_id) values ($1, $2)")
-        .bind(course)
-        .bind(staff)
-        .execute(&app.db.admin)
-        .await
-        .unwrap();
 }
 
 async fn student_name(app: &TestApp, id: i64) -> String {
@@ -114,21 +64,18 @@ async fn requests_of(app: &TestApp, enrollment: i64) -> Vec<(i64, String, String
 async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund_arrive() {
     // Arrange: a paid booking of a child in 一年级1班, whose homeroom teacher also teaches
     // the course.
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 1).await;
     let (child, parent) = (fam[0].0, fam[0].1.clone());
     let name = student_name(&app, child).await;
-    let swim = insert_course(&app, &Course::new(&app, "swim-e2e", "游泳提高班")).await;
-    let (enrollment, line) = paid(&app, &parent, child, swim).await;
+    let swim = published_course(&app, &Course::new(&app, "swim-e2e", "游泳提高班")).await;
+    let (enrollment, _, line) = app.paid(&parent, child, swim, "journey-teacher-1").await;
     let teacher = homeroom(&app, &admin, "一年级1班", TEACHER_PHONE).await;
-    teaches(&app, teacher, swim).await;
+    app.set_teachers(&admin, swim, &[teacher]).await;
     let mut b = Browser::start("teacher_approves_withdrawal", &app.address).await;
 
     // The parent opens the records and asks to withdraw.
-    b.sign_in(&FIRST_PHONE.to_string(), PASSWORD).await;
-    b.click("#consent-agree").await;
+    b.sign_in_first_parent().await;
     b.find(".card h2").await;
     b.goto(&format!("/t/sqsf/m/records?child={child}")).await;
     b.click("#enrollments a.request").await;
@@ -225,7 +172,7 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
         .unwrap();
     assert!(err.contains("审核意见"), "{err}");
     assert_eq!(requests_of(&app, enrollment).await[0].2, "pending");
-    assert_eq!(enrollment_status(&app, enrollment).await, "confirmed");
+    assert_eq!(app.enrollment_status(enrollment).await, "confirmed");
     b.shot("teacher-reject-needs-comment").await;
 
     // Approved: the booking ends and the refund goes to WeChat Pay.
@@ -238,7 +185,7 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
     let decided = requests_of(&app, enrollment).await;
     assert_eq!(decided[0].2, "approved");
     assert_eq!(decided[0].3.as_deref(), Some("同意，祝早日康复"));
-    assert_eq!(enrollment_status(&app, enrollment).await, "withdrawn");
+    assert_eq!(app.enrollment_status(enrollment).await, "withdrawn");
     b.shot("teacher-approved").await;
     b.sign_out().await;
 
@@ -255,7 +202,7 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
     let refund = b.find(".request .refund").await.text().await.unwrap();
     assert!(refund.contains("¥300.00"), "{refund}");
     let shown = b.text(".request .refund .tag").await;
-    let expected = match refund_status(&app, line).await.as_str() {
+    let expected = match app.refund_status(line).await.as_str() {
         "requested" => "申请中",
         "processing" => "退款中",
         other => panic!("refund already {other} before the simulator finished it"),
@@ -264,7 +211,7 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
     b.shot("parent-refund-on-its-way").await;
 
     // …and arrive once WeChat Pay completes it.
-    assert_eq!(until_refund(&app, line, "succeeded").await, "succeeded");
+    assert_eq!(app.until_refund(line, "succeeded").await, "succeeded");
     let refund = b.reload_until(".request .refund .tag", "已到账").await;
     assert_eq!(refund, "已到账");
     b.shot("parent-refund-arrived").await;
@@ -275,14 +222,12 @@ async fn a_homeroom_teacher_approves_a_withdrawal_and_the_parent_sees_the_refund
 async fn a_school_admin_rejects_a_transfer_in_the_console_with_a_comment() {
     // Arrange: a confirmed booking (paid at the school) and a transfer request to another
     // course.
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let fam = families(&app, 1).await;
     let (child, parent) = (fam[0].0, fam[0].1.clone());
     let name = student_name(&app, child).await;
-    let swim = insert_course(&app, &Course::new(&app, "swim-e2e", "游泳提高班")).await;
-    let chess = insert_course(
+    let swim = published_course(&app, &Course::new(&app, "swim-e2e", "游泳提高班")).await;
+    let chess = published_course(
         &app,
         &Course {
             weekdays: &[2, 4],
@@ -290,24 +235,17 @@ async fn a_school_admin_rejects_a_transfer_in_the_console_with_a_comment() {
         },
     )
     .await;
-    let enrollment = book(&app, &parent, child, swim).await;
-    api(
-        &app,
-        Method::POST,
-        &admin,
-        &format!("/school/enrollments/{enrollment}/confirm"),
-        Some(json!({})),
-    )
-    .await;
-    let filed = api(
-        &app,
-        Method::POST,
-        &parent,
-        "/school/requests",
-        Some(json!({ "enrollment_id": enrollment, "kind": "transfer",
-                     "target_course_id": chess, "reason": "周一周三要上钢琴课" })),
-    )
-    .await;
+    let enrollment = app.booked(&parent, child, swim).await;
+    app.confirm(&admin, enrollment).await;
+    let (s, filed) = app
+        .school_post(
+            &parent,
+            "/requests",
+            json!({ "enrollment_id": enrollment, "kind": "transfer",
+                         "target_course_id": chess, "reason": "周一周三要上钢琴课" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{filed}");
     let request = filed["id"].as_i64().unwrap();
     app.sign_in_as(ADMIN_PHONE, Role::SchoolAdmin, Some("sqsf"))
         .await;
@@ -350,7 +288,7 @@ async fn a_school_admin_rejects_a_transfer_in_the_console_with_a_comment() {
     assert!(done.contains("已驳回"), "{done}");
     let decided = requests_of(&app, enrollment).await;
     assert_eq!(decided[0].2, "rejected");
-    assert_eq!(enrollment_status(&app, enrollment).await, "confirmed");
+    assert_eq!(app.enrollment_status(enrollment).await, "confirmed");
     assert!(
         b.exists("#no-requests").await,
         "the pending list is empty now"

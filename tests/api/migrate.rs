@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use afterschool::tenancy::migrate::{migrate_all, Outcome, TenantSets};
+use afterschool::tenancy::model::TenantKind;
 
 use crate::helpers::{spawn_app, TestApp};
 
@@ -173,14 +174,63 @@ async fn interrupting_migrate_leaves_each_tenant_fully_old_or_fully_new() {
     }
 }
 
+/// (kind, version, name, checksum) of every migration file the registry has recorded.
+async fn catalog(app: &TestApp) -> Vec<(String, i32, String, String)> {
+    sqlx::query_as(
+        "select kind, version, name, checksum from platform.tenant_migrations
+         order by kind, version",
+    )
+    .fetch_all(&app.db.admin)
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn an_edited_tenant_migration_is_refused() {
     let app = spawn_app().await;
     app.provision_schools(&["edit1".into()]).await;
+    let catalog_before = catalog(&app).await;
+    let versions_before = versions(&app).await;
     let mut sets = app.sets();
+    let edited = sets.school.migrations[0].clone();
+    sets.school.migrations[0].checksum = "0".repeat(64);
+    let refusal = format!(
+        "{} 租户迁移 {:04}_{} 在应用后被修改；迁移只能新增，不能改写",
+        TenantKind::School.label(),
+        edited.version,
+        edited.name
+    );
+
+    let err = migrate_all(&app.db.admin, &sets, 1).await.unwrap_err();
+
+    // The refusal names the edited file; the registry keeps the checksum it recorded
+    // first and no tenant moved.
+    assert_eq!(err.to_string(), refusal);
+    assert_eq!(catalog(&app).await, catalog_before);
+    assert!(catalog_before
+        .iter()
+        .any(|(k, v, _, c)| k == "school" && *v == edited.version && *c == edited.checksum));
+    assert_eq!(versions(&app).await, versions_before);
+
+    // With a new migration waiting as well, the edit still stops the run before any tenant
+    // is touched: nothing of the new release is applied.
+    let mut sets = next_release(&app, ADD_COLUMN);
     sets.school.migrations[0].checksum = "0".repeat(64);
 
     let err = migrate_all(&app.db.admin, &sets, 1).await.unwrap_err();
 
-    assert!(err.to_string().contains("被修改"), "{err}");
+    assert_eq!(err.to_string(), refusal);
+    assert!(!has_motto(&app, "edit1").await, "nothing was applied");
+    assert_eq!(versions(&app).await, versions_before);
+    assert!(catalog(&app)
+        .await
+        .iter()
+        .any(|(k, v, _, c)| k == "school" && *v == edited.version && *c == edited.checksum));
+    let error: Option<String> = sqlx::query_scalar(
+        "select last_migration_error from platform.tenants where code = 'edit1'",
+    )
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert_eq!(error, None, "no tenant was attempted");
 }

@@ -4,46 +4,17 @@
 //! booking.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::fixtures::{families, insert_course, Course};
-use crate::helpers::{spawn_app, TestApp};
-use crate::paying::{book, count, order, order_status, paid};
-
-const T: &str = "/t/sqsf/api/v1";
-
-async fn school(n: usize) -> (TestApp, Vec<(i64, String)>, i64) {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, n).await;
-    let course = insert_course(&app, &Course::new(&app, "swim", "游泳")).await;
-    (app, fam, course)
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    app.send_json(Method::POST, Some(token), &format!("{T}{path}"), body)
-        .await
-}
-
-async fn mine(app: &TestApp, token: &str) -> Value {
-    let (s, v) = app
-        .send_json(
-            Method::GET,
-            Some(token),
-            &format!("{T}/school/payments/orders/mine"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
+use crate::fixtures::{published_course, school_with_families, Course};
+use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn r_p06_an_open_order_is_paid_again_and_replaced_when_paid_the_other_way() {
-    let (app, fam, course) = school(1).await;
+    let (app, fam, course) = school_with_families(1, 20).await;
     let token = fam[0].1.clone();
-    let e = book(&app, &token, fam[0].0, course).await;
-    let (s, o) = order(&app, &token, &[e], "open-order-0001").await;
+    let e = app.booked(&token, fam[0].0, course).await;
+    let (s, o) = app.order(&token, &[e], "open-order-0001").await;
     assert_eq!(s, 200, "{o}");
     let id = o["id"].as_i64().unwrap();
     assert_eq!(
@@ -52,25 +23,25 @@ async fn r_p06_an_open_order_is_paid_again_and_replaced_when_paid_the_other_way(
     );
 
     // The same way again: the same order, with its payment parameters.
-    let (s, again) = post(
-        &app,
-        &token,
-        &format!("/school/payments/orders/{id}/pay"),
-        Some(json!({ "channel": "h5" })),
-    )
-    .await;
+    let (s, again) = app
+        .school_post(
+            &token,
+            &format!("/payments/orders/{id}/pay"),
+            json!({ "channel": "h5" }),
+        )
+        .await;
     assert_eq!((s, again["id"].as_i64()), (200, Some(id)), "{again}");
     assert!(again["pay"]["h5_url"].as_str().is_some(), "{again}");
 
     // Now inside WeChat: the H5 order closes, a JSAPI one opens for the same place (which
     // first needs the openid).
-    let (s, wx) = post(
-        &app,
-        &token,
-        &format!("/school/payments/orders/{id}/pay"),
-        Some(json!({ "channel": "jsapi" })),
-    )
-    .await;
+    let (s, wx) = app
+        .school_post(
+            &token,
+            &format!("/payments/orders/{id}/pay"),
+            json!({ "channel": "jsapi" }),
+        )
+        .await;
     assert_eq!(
         (s, wx["code"].as_str()),
         (409, Some("WX_OPENID_REQUIRED")),
@@ -78,8 +49,8 @@ async fn r_p06_an_open_order_is_paid_again_and_replaced_when_paid_the_other_way(
     );
     let new_id = wx["details"]["order_id"].as_i64().unwrap();
     assert_ne!(new_id, id);
-    assert_eq!(order_status(&app, id).await, "closed");
-    assert_eq!(order_status(&app, new_id).await, "created");
+    assert_eq!(app.order_status(id).await, "closed");
+    assert_eq!(app.order_status(new_id).await, "created");
     let reason: String =
         sqlx::query_scalar("select close_reason from platform.payment_orders where id = $1")
             .bind(id)
@@ -91,75 +62,68 @@ async fn r_p06_an_open_order_is_paid_again_and_replaced_when_paid_the_other_way(
 
 #[tokio::test]
 async fn r_p06_a_parent_cancels_their_own_unpaid_order_and_the_place_stays_held() {
-    let (app, fam, course) = school(2).await;
+    let (app, fam, course) = school_with_families(2, 20).await;
     let token = fam[0].1.clone();
-    let e = book(&app, &token, fam[0].0, course).await;
-    let (_, o) = order(&app, &token, &[e], "cancel-order-01").await;
+    let e = app.booked(&token, fam[0].0, course).await;
+    let (_, o) = app.order(&token, &[e], "cancel-order-01").await;
     let id = o["id"].as_i64().unwrap();
 
     // Another parent's order is not found, and stays open.
-    let (s, other) = post(
-        &app,
-        &fam[1].1,
-        &format!("/school/payments/orders/{id}/cancel"),
-        None,
-    )
-    .await;
+    let (s, other) = app
+        .school(
+            Method::POST,
+            &fam[1].1,
+            &format!("/payments/orders/{id}/cancel"),
+            None,
+        )
+        .await;
     assert_eq!(
         (s, other["code"].as_str()),
         (404, Some("ORDER_NOT_FOUND")),
         "{other}"
     );
-    assert_eq!(order_status(&app, id).await, "created");
+    assert_eq!(app.order_status(id).await, "created");
 
-    let (s, closed) = post(
-        &app,
-        &token,
-        &format!("/school/payments/orders/{id}/cancel"),
-        None,
-    )
-    .await;
+    let (s, closed) = app
+        .school(
+            Method::POST,
+            &token,
+            &format!("/payments/orders/{id}/cancel"),
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{closed}");
     assert_eq!(
         (closed["status_label"].as_str(), closed["payable"].as_bool()),
         (Some("已关闭"), Some(false))
     );
-    assert_eq!(crate::paying::enrollment_status(&app, e).await, "held");
+    assert_eq!(app.enrollment_status(e).await, "held");
     // Cancelled is cancelled: paying it again is refused; the place takes a new order.
-    let (s, again) = post(
-        &app,
-        &token,
-        &format!("/school/payments/orders/{id}/pay"),
-        Some(json!({ "channel": "h5" })),
-    )
-    .await;
+    let (s, again) = app
+        .school_post(
+            &token,
+            &format!("/payments/orders/{id}/pay"),
+            json!({ "channel": "h5" }),
+        )
+        .await;
     assert_eq!(
         (s, again["code"].as_str()),
         (409, Some("ORDER_CLOSED")),
         "{again}"
     );
-    let (s, fresh) = order(&app, &token, &[e], "cancel-order-02").await;
+    let (s, fresh) = app.order(&token, &[e], "cancel-order-02").await;
     assert_eq!(s, 200, "{fresh}");
     assert_ne!(fresh["id"].as_i64(), Some(id));
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from platform.audit_log where action = 'payment.order.cancel'"
-        )
-        .await,
+        app.count("select count(*) from platform.audit_log where action = 'payment.order.cancel'")
+            .await,
         1
     );
 }
 
 async fn refund(app: &TestApp, line: i64, amount: Option<&str>) {
     let admin = app.admin_token("sqsf").await;
-    let (s, r) = post(
-        app,
-        &admin,
-        "/school/payments/refunds",
-        Some(json!({ "line_id": line, "amount": amount, "reason": "学校停课" })),
-    )
-    .await;
+    let (s, r) = app.refund(&admin, line, amount, "学校停课").await;
     assert_eq!(s, 200, "{r}");
     let id = r["id"].as_i64().unwrap();
     for _ in 0..200 {
@@ -180,10 +144,10 @@ async fn refund(app: &TestApp, line: i64, amount: Option<&str>) {
 
 #[tokio::test]
 async fn r_s08_an_orders_label_and_what_is_left_to_refund_follow_its_refunds() {
-    let (app, fam, course) = school(1).await;
+    let (app, fam, course) = school_with_families(1, 20).await;
     let token = fam[0].1.clone();
-    let (_, _, line) = paid(&app, &token, fam[0].0, course, "label-refund-01").await;
-    let o = &mine(&app, &token).await[0];
+    let (_, _, line) = app.paid(&token, fam[0].0, course, "label-refund-01").await;
+    let o = &app.my_orders(&token).await[0];
     assert_eq!(
         (
             o["status_label"].as_str(),
@@ -193,7 +157,7 @@ async fn r_s08_an_orders_label_and_what_is_left_to_refund_follow_its_refunds() {
     );
 
     refund(&app, line, Some("100.00")).await;
-    let o = &mine(&app, &token).await[0];
+    let o = &app.my_orders(&token).await[0];
     assert_eq!(o["status_label"], "部分退款", "{o}");
     assert_eq!(
         (o["refunded"].as_str(), o["lines"][0]["refundable"].as_str()),
@@ -201,7 +165,7 @@ async fn r_s08_an_orders_label_and_what_is_left_to_refund_follow_its_refunds() {
     );
 
     refund(&app, line, None).await;
-    let o = &mine(&app, &token).await[0];
+    let o = &app.my_orders(&token).await[0];
     assert_eq!(o["status_label"], "已退款", "{o}");
     assert_eq!(
         (o["refunded"].as_str(), o["lines"][0]["refundable"].as_str()),
@@ -209,17 +173,15 @@ async fn r_s08_an_orders_label_and_what_is_left_to_refund_follow_its_refunds() {
     );
     // The admin's list reads the same.
     let admin = app.admin_token("sqsf").await;
-    let (_, all) = app
-        .get_json_as(&admin, &format!("{T}/school/payments/orders"))
-        .await;
+    let (_, all) = app.school_get(&admin, "/payments/orders").await;
     assert_eq!(all[0]["status_label"], "已退款", "{all}");
 }
 
 #[tokio::test]
 async fn r_p03_a_clash_is_explained_before_booking() {
-    let (app, fam, football) = school(1).await;
+    let (app, fam, football) = school_with_families(1, 20).await;
     let (child, token) = (fam[0].0, fam[0].1.clone());
-    let basketball = insert_course(
+    let basketball = published_course(
         &app,
         &Course {
             weekdays: &[3],
@@ -229,12 +191,12 @@ async fn r_p03_a_clash_is_explained_before_booking() {
         },
     )
     .await;
-    let path = format!("{T}/school/children/{child}/offers/{basketball}/clashes");
-    let (s, none) = app.get_json_as(&token, &path).await;
+    let path = format!("/children/{child}/offers/{basketball}/clashes");
+    let (s, none) = app.school_get(&token, &path).await;
     assert_eq!((s, none), (200, json!([])));
 
-    book(&app, &token, child, football).await;
-    let (s, clash) = app.get_json_as(&token, &path).await;
+    app.booked(&token, child, football).await;
+    let (s, clash) = app.school_get(&token, &path).await;
     assert_eq!(s, 200, "{clash}");
     assert_eq!(clash[0]["with_course_id"].as_i64(), Some(football));
     assert_eq!(clash[0]["weekdays"], json!([3]));
@@ -243,13 +205,7 @@ async fn r_p03_a_clash_is_explained_before_booking() {
         (Some("17:00"), Some("18:00"))
     );
     // The very words the booking's refusal carries.
-    let (s, refused) = post(
-        &app,
-        &token,
-        "/school/enrollments",
-        Some(json!({ "student_id": child, "course_id": basketball })),
-    )
-    .await;
+    let (s, refused) = app.book(&token, child, basketball).await;
     assert_eq!(
         (s, refused["code"].as_str()),
         (409, Some("ENROLL_TIME_CONFLICT"))

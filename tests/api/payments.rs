@@ -11,61 +11,36 @@ use afterschool::wechatpay::{TradeState, Transaction};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::fixtures::{families, insert_course, relogin, Course};
-use crate::helpers::{spawn_app, TestApp};
-use crate::paying::{
-    book, count, enrollment_status, order, order_status, paid, pay_at_cashier, until_order,
-    until_refund,
-};
-
-const T: &str = "/t/sqsf/api/v1";
-
-/// A demo school with `n` families and one published course (300.00, capacity `cap`).
-async fn school(n: usize, cap: i32) -> (TestApp, Vec<(i64, String)>, i64) {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, n).await;
-    let mut c = Course::new(&app, "swim", "游泳");
-    c.capacity = cap;
-    let course = insert_course(&app, &c).await;
-    (app, fam, course)
-}
+use crate::client::SQSF_API;
+use crate::fixtures::{relogin, school_with_families};
 
 #[tokio::test]
 async fn r_p06_a_parent_pays_a_hold_at_the_cashier_and_the_booking_is_confirmed() {
     // Arrange
-    let (app, fam, course) = school(1, 5).await;
+    let (app, fam, course) = school_with_families(1, 5).await;
     let (child, token) = (fam[0].0, fam[0].1.clone());
-    let e = book(&app, &token, child, course).await;
+    let e = app.booked(&token, child, course).await;
 
     // Act: order, then the cashier
-    let (s, o) = order(&app, &token, &[e], "pay-first-0001").await;
+    let (s, o) = app.order(&token, &[e], "pay-first-0001").await;
     assert_eq!(s, 200, "{o}");
     assert_eq!(
         (o["status"].as_str(), o["amount"].as_str()),
         (Some("created"), Some("300.00"))
     );
     assert_eq!(
-        enrollment_status(&app, e).await,
+        app.enrollment_status(e).await,
         "held",
         "not confirmed on the client's word"
     );
     let url = o["pay"]["h5_url"].as_str().unwrap();
-    pay_at_cashier(&app, url).await;
+    app.pay_at_cashier(url).await;
     let id = o["id"].as_i64().unwrap();
-    until_order(&app, id, "paid").await;
+    app.until_order(id, "paid").await;
 
     // Assert
-    assert_eq!(enrollment_status(&app, e).await, "confirmed");
-    let (s, mine) = app
-        .send_json(
-            Method::GET,
-            Some(&token),
-            &format!("{T}/school/payments/orders/mine"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{mine}");
+    assert_eq!(app.enrollment_status(e).await, "confirmed");
+    let mine = app.my_orders(&token).await;
     assert_eq!(mine[0]["status_label"], "已支付");
     assert!(mine[0]["transaction_id"]
         .as_str()
@@ -79,25 +54,22 @@ async fn r_p06_a_parent_pays_a_hold_at_the_cashier_and_the_booking_is_confirmed(
             .unwrap();
     assert_eq!(paid_in.to_string(), "300.00");
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from platform.audit_log where action = 'payment.order.paid'"
-        )
-        .await,
+        app.count("select count(*) from platform.audit_log where action = 'payment.order.paid'")
+            .await,
         1
     );
 }
 
 #[tokio::test]
 async fn a_retried_order_request_returns_the_same_order_and_nothing_is_ordered_twice() {
-    let (app, fam, course) = school(1, 5).await;
+    let (app, fam, course) = school_with_families(1, 5).await;
     let (child, token) = (fam[0].0, fam[0].1.clone());
-    let e = book(&app, &token, child, course).await;
+    let e = app.booked(&token, child, course).await;
 
-    let (s1, a) = order(&app, &token, &[e], "retry-key-0001").await;
-    let (s2, b) = order(&app, &token, &[e], "retry-key-0001").await;
-    let (s3, c) = order(&app, &token, &[e], "another-key-02").await;
-    let (s4, d) = order(&app, &token, &[e, e], "another-key-03").await;
+    let (s1, a) = app.order(&token, &[e], "retry-key-0001").await;
+    let (s2, b) = app.order(&token, &[e], "retry-key-0001").await;
+    let (s3, c) = app.order(&token, &[e], "another-key-02").await;
+    let (s4, d) = app.order(&token, &[e, e], "another-key-03").await;
 
     assert_eq!((s1, s2), (200, 200), "{a} {b}");
     assert_eq!(a["id"], b["id"]);
@@ -111,31 +83,27 @@ async fn a_retried_order_request_returns_the_same_order_and_nothing_is_ordered_t
         "{d}"
     );
     assert_eq!(
-        count(&app, "select count(*) from platform.payment_orders").await,
+        app.count("select count(*) from platform.payment_orders")
+            .await,
         1
     );
 }
 
 #[tokio::test]
 async fn bad_order_requests_are_refused_with_their_own_codes_and_change_nothing() {
-    let (app, fam, course) = school(2, 5).await;
-    let e = book(&app, &fam[0].1, fam[0].0, course).await;
-    let other = book(&app, &fam[1].1, fam[1].0, course).await;
+    let (app, fam, course) = school_with_families(2, 5).await;
+    let e = app.booked(&fam[0].1, fam[0].0, course).await;
+    let other = app.booked(&fam[1].1, fam[1].0, course).await;
 
-    let (s_key, key) = order(&app, &fam[0].1, &[e], "short").await;
-    let (s_empty, empty) = order(&app, &fam[0].1, &[], "empty-list-01").await;
-    let (s_theirs, theirs) = order(&app, &fam[0].1, &[other], "not-mine-0001").await;
+    let (s_key, key) = app.order(&fam[0].1, &[e], "short").await;
+    let (s_empty, empty) = app.order(&fam[0].1, &[], "empty-list-01").await;
+    let (s_theirs, theirs) = app.order(&fam[0].1, &[other], "not-mine-0001").await;
     let (s_jsapi, jsapi) = app
-        .send_json(
-            Method::POST,
-            Some(&fam[0].1),
-            &format!("{T}/school/payments/orders"),
-            Some(json!({ "enrollment_ids": [e], "channel": "jsapi", "idempotency_key": "jsapi-no-openid" })),
-        )
+        .school_post(&fam[0].1, "/payments/orders", json!({ "enrollment_ids": [e], "channel": "jsapi", "idempotency_key": "jsapi-no-openid" }))
         .await;
     app.clock.advance(chrono::Duration::minutes(31));
     let token = relogin(&app, 0).await;
-    let (s_late, late) = order(&app, &token, &[e], "too-late-0001").await;
+    let (s_late, late) = app.order(&token, &[e], "too-late-0001").await;
 
     assert_eq!(
         (s_key, key["code"].as_str()),
@@ -161,41 +129,38 @@ async fn bad_order_requests_are_refused_with_their_own_codes_and_change_nothing(
     );
     // Only the JSAPI order got as far as a row (it waits for the openid); no H5 order.
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from platform.payment_orders where channel = 'h5'"
-        )
-        .await,
+        app.count("select count(*) from platform.payment_orders where channel = 'h5'")
+            .await,
         0
     );
 }
 
 #[tokio::test]
 async fn five_copies_of_one_callback_at_once_confirm_the_booking_once() {
-    let (app, fam, course) = school(1, 5).await;
+    let (app, fam, course) = school_with_families(1, 5).await;
     let (s, _) = app.sim_control(json!({ "duplicate_callbacks": 5 })).await;
     assert_eq!(s, 200);
 
-    let (e, id, line) = paid(&app, &fam[0].1, fam[0].0, course, "dup-callbacks-1").await;
+    let (e, id, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "dup-callbacks-1")
+        .await;
     // Let every copy arrive.
     for _ in 0..10 {
         let _ = app.sim_control(json!({ "deliver_due": true })).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    assert_eq!(order_status(&app, id).await, "paid");
-    assert_eq!(enrollment_status(&app, e).await, "confirmed");
+    assert_eq!(app.order_status(id).await, "paid");
+    assert_eq!(app.enrollment_status(e).await, "confirmed");
     assert_eq!(
-        count(&app, "select count(*) from platform.payment_callbacks").await,
+        app.count("select count(*) from platform.payment_callbacks")
+            .await,
         1,
         "one notification id, recorded once"
     );
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from platform.ledger_journals where kind = 'payment'"
-        )
-        .await,
+        app.count("select count(*) from platform.ledger_journals where kind = 'payment'")
+            .await,
         1
     );
     let paid_in: rust_decimal::Decimal =
@@ -209,9 +174,9 @@ async fn five_copies_of_one_callback_at_once_confirm_the_booking_once() {
 
 #[tokio::test]
 async fn a_forged_callback_is_refused_audited_and_changes_nothing() {
-    let (app, fam, course) = school(1, 5).await;
-    let e = book(&app, &fam[0].1, fam[0].0, course).await;
-    let (_, o) = order(&app, &fam[0].1, &[e], "forged-cb-0001").await;
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let e = app.booked(&fam[0].1, fam[0].0, course).await;
+    let (_, o) = app.order(&fam[0].1, &[e], "forged-cb-0001").await;
 
     let r = app
         .client
@@ -235,14 +200,10 @@ async fn a_forged_callback_is_refused_audited_and_changes_nothing() {
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "FAIL");
+    assert_eq!(app.order_status(o["id"].as_i64().unwrap()).await, "created");
+    assert_eq!(app.enrollment_status(e).await, "held");
     assert_eq!(
-        order_status(&app, o["id"].as_i64().unwrap()).await,
-        "created"
-    );
-    assert_eq!(enrollment_status(&app, e).await, "held");
-    assert_eq!(
-        count(
-            &app,
+        app.count(
             "select count(*) from platform.audit_log where action = 'payment.callback.rejected'"
         )
         .await,
@@ -252,9 +213,9 @@ async fn a_forged_callback_is_refused_audited_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_transaction_whose_amount_is_not_the_orders_is_rejected_and_audited() {
-    let (app, fam, course) = school(1, 5).await;
-    let e = book(&app, &fam[0].1, fam[0].0, course).await;
-    let (_, o) = order(&app, &fam[0].1, &[e], "mismatch-0001").await;
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let e = app.booked(&fam[0].1, fam[0].0, course).await;
+    let (_, o) = app.order(&fam[0].1, &[e], "mismatch-0001").await;
     let tr: Transaction = serde_json::from_value(json!({
         "appid": app.state.wechatpay.appid(), "mchid": app.state.wechatpay.mchid(),
         "out_trade_no": o["out_trade_no"], "transaction_id": "4200000000000000000001",
@@ -276,26 +237,25 @@ async fn a_transaction_whose_amount_is_not_the_orders_is_rejected_and_audited() 
         ),
         "{r:?}"
     );
+    assert_eq!(app.order_status(o["id"].as_i64().unwrap()).await, "created");
+    assert_eq!(app.enrollment_status(e).await, "held");
     assert_eq!(
-        order_status(&app, o["id"].as_i64().unwrap()).await,
-        "created"
-    );
-    assert_eq!(enrollment_status(&app, e).await, "held");
-    assert_eq!(
-        count(&app, "select count(*) from platform.payment_callbacks").await,
+        app.count("select count(*) from platform.payment_callbacks")
+            .await,
         0
     );
     assert_eq!(
-        count(&app, "select count(*) from platform.ledger_journals").await,
+        app.count("select count(*) from platform.ledger_journals")
+            .await,
         0
     );
 }
 
 #[tokio::test]
 async fn a_payment_whose_callback_was_lost_is_settled_by_query_on_restart() {
-    let (app, fam, course) = school(1, 5).await;
-    let e = book(&app, &fam[0].1, fam[0].0, course).await;
-    let (_, o) = order(&app, &fam[0].1, &[e], "lost-callback-1").await;
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let e = app.booked(&fam[0].1, fam[0].0, course).await;
+    let (_, o) = app.order(&fam[0].1, &[e], "lost-callback-1").await;
     let prepay = o["pay"]["h5_url"]
         .as_str()
         .unwrap()
@@ -306,36 +266,33 @@ async fn a_payment_whose_callback_was_lost_is_settled_by_query_on_restart() {
     // The parent pays; the server is down, so the callback is never delivered.
     let sim = app.state.wxpay_sim.clone().unwrap();
     sim.pay(&prepay).await.unwrap();
-    assert_eq!(
-        order_status(&app, o["id"].as_i64().unwrap()).await,
-        "created"
-    );
+    assert_eq!(app.order_status(o["id"].as_i64().unwrap()).await, "created");
 
     // Act: the server starts again.
     let found = pay::recover(&app.state).await.unwrap();
 
     assert_eq!(found, 1);
-    assert_eq!(order_status(&app, o["id"].as_i64().unwrap()).await, "paid");
-    assert_eq!(enrollment_status(&app, e).await, "confirmed");
+    assert_eq!(app.order_status(o["id"].as_i64().unwrap()).await, "paid");
+    assert_eq!(app.enrollment_status(e).await, "confirmed");
 }
 
 #[tokio::test]
 async fn an_unpaid_order_closes_with_its_hold_and_the_place_goes_to_the_next_parent() {
     // Arrange: one place, held and ordered by family 0, never paid.
-    let (app, fam, course) = school(2, 1).await;
-    let e = book(&app, &fam[0].1, fam[0].0, course).await;
-    let (_, o) = order(&app, &fam[0].1, &[e], "never-paid-0001").await;
+    let (app, fam, course) = school_with_families(2, 1).await;
+    let e = app.booked(&fam[0].1, fam[0].0, course).await;
+    let (_, o) = app.order(&fam[0].1, &[e], "never-paid-0001").await;
     let id = o["id"].as_i64().unwrap();
 
     // Act: the hold runs out; the sweeper closes the order; family 1 books.
     app.clock.advance(chrono::Duration::minutes(31));
     let closed = pay::close_expired(&app.state).await.unwrap();
     let token = relogin(&app, 1).await;
-    let e1 = book(&app, &token, fam[1].0, course).await;
+    let e1 = app.booked(&token, fam[1].0, course).await;
 
     // Assert
     assert_eq!(closed, 1);
-    assert_eq!(order_status(&app, id).await, "closed");
+    assert_eq!(app.order_status(id).await, "closed");
     assert_ne!(e1, e);
     let prepay = o["pay"]["h5_url"]
         .as_str()
@@ -358,20 +315,21 @@ async fn an_unpaid_order_closes_with_its_hold_and_the_place_goes_to_the_next_par
         !late.contains("支付成功"),
         "a closed order cannot be paid: {late}"
     );
-    assert_eq!(order_status(&app, id).await, "closed");
+    assert_eq!(app.order_status(id).await, "closed");
 }
 
 #[tokio::test]
 async fn r_p05_an_approved_withdrawal_refunds_the_paid_amount_and_the_parent_sees_it_arrive() {
     // Arrange: a paid booking, a withdrawal request.
-    let (app, fam, course) = school(1, 5).await;
-    let (e, id, line) = paid(&app, &fam[0].1, fam[0].0, course, "withdraw-paid-1").await;
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let (e, id, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "withdraw-paid-1")
+        .await;
     let (s, req) = app
-        .send_json(
-            Method::POST,
-            Some(&fam[0].1),
-            &format!("{T}/school/requests"),
-            Some(json!({ "enrollment_id": e, "kind": "withdraw", "reason": "孩子生病" })),
+        .school_post(
+            &fam[0].1,
+            "/requests",
+            json!({ "enrollment_id": e, "kind": "withdraw", "reason": "孩子生病" }),
         )
         .await;
     assert_eq!(s, 200, "{req}");
@@ -379,27 +337,19 @@ async fn r_p05_an_approved_withdrawal_refunds_the_paid_amount_and_the_parent_see
 
     // Act: approved; the simulator completes the refund and calls back.
     let (s, approved) = app
-        .send_json(
-            Method::POST,
-            Some(&admin),
-            &format!("{T}/school/requests/{}/approve", req["id"]),
-            Some(json!({ "comment": "同意" })),
+        .school_post(
+            &admin,
+            &format!("/requests/{}/approve", req["id"]),
+            json!({ "comment": "同意" }),
         )
         .await;
     assert_eq!(s, 200, "{approved}");
-    let status = until_refund(&app, line, "succeeded").await;
+    let status = app.until_refund(line, "succeeded").await;
 
     // Assert
     assert_eq!(status, "succeeded");
     let token = relogin(&app, 0).await;
-    let (_, mine) = app
-        .send_json(
-            Method::GET,
-            Some(&token),
-            &format!("{T}/school/payments/orders/mine"),
-            None,
-        )
-        .await;
+    let mine = app.my_orders(&token).await;
     let o = mine
         .as_array()
         .unwrap()
@@ -427,15 +377,17 @@ async fn r_p05_an_approved_withdrawal_refunds_the_paid_amount_and_the_parent_see
 
 #[tokio::test]
 async fn r_s08_two_refunds_racing_for_one_line_never_return_more_than_was_paid() {
-    let (app, fam, course) = school(1, 5).await;
-    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "race-refund-01").await;
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let (_, _, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "race-refund-01")
+        .await;
     let admin = app.admin_token("sqsf").await;
 
     let mut tasks = Vec::new();
     for i in 0..6 {
         let (client, url, admin) = (
             app.client.clone(),
-            format!("{}{T}/school/payments/refunds", app.address),
+            format!("{}{SQSF_API}/school/payments/refunds", app.address),
             admin.clone(),
         );
         tasks.push(tokio::spawn(async move {
@@ -476,27 +428,13 @@ async fn r_s08_two_refunds_racing_for_one_line_never_return_more_than_was_paid()
     .await
     .unwrap();
     assert_eq!(reserved.to_string(), "200.00");
-    let (s, bad) = app
-        .send_json(
-            Method::POST,
-            Some(&admin),
-            &format!("{T}/school/payments/refunds"),
-            Some(json!({ "line_id": line, "amount": "-1", "reason": "x" })),
-        )
-        .await;
+    let (s, bad) = app.refund(&admin, line, Some("-1"), "x").await;
     assert_eq!(
         (s, bad["code"].as_str()),
         (422, Some("REFUND_AMOUNT_INVALID")),
         "{bad}"
     );
-    let (s, orders) = app
-        .send_json(
-            Method::GET,
-            Some(&admin),
-            &format!("{T}/school/payments/orders?status=paid"),
-            None,
-        )
-        .await;
+    let (s, orders) = app.school_get(&admin, "/payments/orders?status=paid").await;
     assert_eq!(s, 200, "{orders}");
     assert_eq!(orders.as_array().unwrap().len(), 1);
 }
@@ -504,52 +442,33 @@ async fn r_s08_two_refunds_racing_for_one_line_never_return_more_than_was_paid()
 #[tokio::test]
 async fn r_s10_the_settlement_statement_adds_up_to_the_ledger_and_downloads_as_xlsx_and_csv() {
     // Arrange: two paid bookings, one of them refunded 100.00.
-    let (app, fam, course) = school(2, 5).await;
-    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "report-paid-01").await;
-    paid(&app, &fam[1].1, fam[1].0, course, "report-paid-02").await;
-    let admin = app.admin_token("sqsf").await;
-    let (s, r) = app
-        .send_json(
-            Method::POST,
-            Some(&admin),
-            &format!("{T}/school/payments/refunds"),
-            Some(json!({ "line_id": line, "amount": "100.00", "reason": "部分退费" })),
-        )
+    let (app, fam, course) = school_with_families(2, 5).await;
+    let (_, _, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "report-paid-01")
         .await;
+    app.paid(&fam[1].1, fam[1].0, course, "report-paid-02")
+        .await;
+    let admin = app.admin_token("sqsf").await;
+    let (s, r) = app.refund(&admin, line, Some("100.00"), "部分退费").await;
     assert_eq!(s, 200, "{r}");
-    assert_eq!(until_refund(&app, line, "succeeded").await, "succeeded");
+    assert_eq!(app.until_refund(line, "succeeded").await, "succeeded");
     let admin = app.admin_token("sqsf").await;
     let q = "from=2026-10-01&to=2026-10-31";
 
     // Act
     let (s, by_course) = app
-        .send_json(
-            Method::GET,
-            Some(&admin),
-            &format!("{T}/school/payments/settlement?{q}"),
-            None,
-        )
+        .school_get(&admin, &format!("/payments/settlement?{q}"))
         .await;
     let (_, by_item) = app
-        .send_json(
-            Method::GET,
-            Some(&admin),
-            &format!("{T}/school/payments/settlement?{q}&group=item"),
-            None,
-        )
+        .school_get(&admin, &format!("/payments/settlement?{q}&group=item"))
         .await;
     let (bad, err) = app
-        .send_json(
-            Method::GET,
-            Some(&admin),
-            &format!("{T}/school/payments/settlement?from=2026-10-31&to=2026-10-01"),
-            None,
-        )
+        .school_get(&admin, "/payments/settlement?from=2026-10-31&to=2026-10-01")
         .await;
     let xlsx = app
         .get_as(
             &admin,
-            &format!("{T}/school/payments/settlement/download?{q}"),
+            &format!("{SQSF_API}/school/payments/settlement/download?{q}"),
         )
         .await;
     let xlsx_status = xlsx.status().as_u16();
@@ -557,7 +476,7 @@ async fn r_s10_the_settlement_statement_adds_up_to_the_ledger_and_downloads_as_x
     let csv = app
         .get_as(
             &admin,
-            &format!("{T}/school/payments/settlement/download?{q}&format=csv"),
+            &format!("{SQSF_API}/school/payments/settlement/download?{q}&format=csv"),
         )
         .await
         .text()
@@ -603,9 +522,9 @@ async fn r_s10_the_settlement_statement_adds_up_to_the_ledger_and_downloads_as_x
 
 #[tokio::test]
 async fn r_p06_inside_wechat_a_parent_binds_an_openid_silently_and_pays_with_jsapi() {
-    let (app, fam, course) = school(1, 5).await;
+    let (app, fam, course) = school_with_families(1, 5).await;
     let token = fam[0].1.clone();
-    let e = book(&app, &token, fam[0].0, course).await;
+    let e = app.booked(&token, fam[0].0, course).await;
     let back_url = format!("{}/t/sqsf/m/records", app.address);
     let back = back_url.as_str();
 
@@ -711,12 +630,7 @@ async fn r_p06_inside_wechat_a_parent_binds_an_openid_silently_and_pays_with_jsa
         )
         .await;
     let (so, o) = app
-        .send_json(
-            Method::POST,
-            Some(&token),
-            &format!("{T}/school/payments/orders"),
-            Some(json!({ "enrollment_ids": [e], "channel": "jsapi", "idempotency_key": "jsapi-bound-01" })),
-        )
+        .school_post(&token, "/payments/orders", json!({ "enrollment_ids": [e], "channel": "jsapi", "idempotency_key": "jsapi-bound-01" }))
         .await;
 
     // Assert
@@ -746,8 +660,10 @@ async fn r_p06_inside_wechat_a_parent_binds_an_openid_silently_and_pays_with_jsa
 #[tokio::test]
 async fn r_x02_the_day_close_releases_delivered_lessons_settles_into_escrow_and_reconciles() {
     // Arrange: a paid course (Mondays and Wednesdays) booked on Monday 2026-10-12.
-    let (app, fam, course) = school(1, 5).await;
-    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "day-close-0001").await;
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let (_, _, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "day-close-0001")
+        .await;
     let units: i32 = sqlx::query_scalar("select units from platform.order_lines where id = $1")
         .bind(line)
         .fetch_one(&app.db.admin)
@@ -830,7 +746,7 @@ async fn r_x02_the_day_close_releases_delivered_lessons_settles_into_escrow_and_
 
 #[tokio::test]
 async fn a_callback_that_arrives_before_our_order_commits_is_answered_retry_and_changes_nothing() {
-    let (app, _, _) = school(1, 5).await;
+    let (app, _, _) = school_with_families(1, 5).await;
     let tr: Transaction = serde_json::from_value(json!({
         "appid": app.state.wechatpay.appid(), "mchid": app.state.wechatpay.mchid(),
         "out_trade_no": "AS20261012999999notyet00", "transaction_id": "4200000000000000000002",
@@ -843,11 +759,13 @@ async fn a_callback_that_arrives_before_our_order_commits_is_answered_retry_and_
 
     assert!(matches!(r, Err(pay::SettleError::Retry(_))), "{r:?}");
     assert_eq!(
-        count(&app, "select count(*) from platform.payment_callbacks").await,
+        app.count("select count(*) from platform.payment_callbacks")
+            .await,
         0
     );
     assert_eq!(
-        count(&app, "select count(*) from platform.ledger_journals").await,
+        app.count("select count(*) from platform.ledger_journals")
+            .await,
         0
     );
 }
@@ -856,17 +774,12 @@ async fn a_callback_that_arrives_before_our_order_commits_is_answered_retry_and_
 async fn a_refund_callback_with_another_amount_is_refused_and_the_refund_stays_as_it_was() {
     use afterschool::wechatpay::model::{RefundNotice, RefundNoticeAmount, WxTime};
     use afterschool::wechatpay::{EventType, Notification, NotificationResource, RefundStatus};
-    let (app, fam, course) = school(1, 5).await;
-    let (_, _, line) = paid(&app, &fam[0].1, fam[0].0, course, "refund-amount-1").await;
-    let admin = app.admin_token("sqsf").await;
-    let (s, r) = app
-        .send_json(
-            Method::POST,
-            Some(&admin),
-            &format!("{T}/school/payments/refunds"),
-            Some(json!({ "line_id": line, "amount": "100.00", "reason": "部分退费" })),
-        )
+    let (app, fam, course) = school_with_families(1, 5).await;
+    let (_, _, line) = app
+        .paid(&fam[0].1, fam[0].0, course, "refund-amount-1")
         .await;
+    let admin = app.admin_token("sqsf").await;
+    let (s, r) = app.refund(&admin, line, Some("100.00"), "部分退费").await;
     assert_eq!(s, 200, "{r}");
     let before: String =
         sqlx::query_scalar("select status from platform.refunds where line_id = $1")
@@ -912,8 +825,7 @@ async fn a_refund_callback_with_another_amount_is_refused_and_the_refund_stays_a
     assert_eq!(after, before);
     assert_ne!(after, "succeeded");
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "select count(*) from platform.audit_log where action = 'payment.callback.rejected'"
         )
         .await,

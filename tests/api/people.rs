@@ -1,17 +1,14 @@
 //! Issue #4: departments, staff (F3), students (F4), guardians, homeroom teachers, and the
 //! bulk import of all of them (R-S03, R-S04).
 
-use std::time::Duration;
-
 use afterschool::auth::model::Role;
 use afterschool::people::sample;
 use afterschool::tabular::{self, Limits, SheetOut};
 use chrono::NaiveDate;
+use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
-
-const T: &str = "/t/sqsf/api/v1";
+use crate::client::{spawn_demo, SQSF_API};
 
 fn id(birth: (i32, u32, u32), seq: u32) -> String {
     sample::id_number(
@@ -19,64 +16,6 @@ fn id(birth: (i32, u32, u32), seq: u32) -> String {
         NaiveDate::from_ymd_opt(birth.0, birth.1, birth.2).unwrap(),
         seq,
     )
-}
-
-async fn demo() -> (TestApp, String) {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
-    (app, admin)
-}
-
-impl TestApp {
-    async fn upload(&self, token: &str, kind: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-        );
-        let r = self
-            .client
-            .post(format!("{}{T}/school/imports?kind={kind}", self.address))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .expect("upload");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Uploads and waits for the job to finish; returns the final job.
-    async fn import(&self, token: &str, kind: &str, name: &str, bytes: Vec<u8>) -> Value {
-        let (status, job) = self.upload(token, kind, name, bytes).await;
-        assert_eq!(status, 200, "{job}");
-        let id = job["id"].as_str().expect("job id").to_string();
-        for _ in 0..600 {
-            let (_, j) = self
-                .get_json_as(token, &format!("{T}/school/imports/{id}"))
-                .await;
-            if j["status"] != "running" {
-                return j;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("import {id} did not finish");
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("select count(*) from school_sqsf.{table}"))
-            .fetch_one(&self.db.admin)
-            .await
-            .expect("count")
-    }
-
-    async fn class_id(&self, name: &str) -> i64 {
-        sqlx::query_scalar("select id from school_sqsf.classes where name = $1")
-            .bind(name)
-            .fetch_one(&self.db.admin)
-            .await
-            .expect("class")
-    }
 }
 
 fn staff_body(no: &str, id_number: &str, phone: &str) -> Value {
@@ -90,15 +29,10 @@ fn staff_body(no: &str, id_number: &str, phone: &str) -> Value {
 
 #[tokio::test]
 async fn staff_record_keeps_every_f3_field_masked_with_derived_age_and_teaching_years() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let idn = id((1988, 3, 7), 123);
     let (s, body) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff"),
-            Some(staff_body("T001", &idn, "13912345678")),
-        )
+        .school_post(&admin, "/staff", staff_body("T001", &idn, "13912345678"))
         .await;
     assert_eq!(s, 200, "{body}");
     // test clock: 2026-10-12
@@ -112,9 +46,7 @@ async fn staff_record_keeps_every_f3_field_masked_with_derived_age_and_teaching_
     );
     assert_eq!(body["departments"], json!(["三年级组", "语文教研组"]));
 
-    let (_, depts) = app
-        .get_json_as(&admin, &format!("{T}/school/departments"))
-        .await;
+    let (_, depts) = app.school_get(&admin, "/departments").await;
     assert_eq!(depts.as_array().unwrap().len(), 2);
 
     // nothing clear at rest
@@ -132,31 +64,19 @@ async fn staff_record_keeps_every_f3_field_masked_with_derived_age_and_teaching_
 
     // the same ID number again is a conflict, not a second record
     let (s, e) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff"),
-            Some(staff_body("T002", &idn, "13912345679")),
-        )
+        .school_post(&admin, "/staff", staff_body("T002", &idn, "13912345679"))
         .await;
     assert_eq!((s, e["code"].as_str()), (409, Some("STAFF_EXISTS")));
-    assert_eq!(app.count("staff").await, 1);
+    assert_eq!(app.count("select count(*) from school_sqsf.staff").await, 1);
 }
 
 #[tokio::test]
 async fn bad_staff_input_names_every_field_and_changes_nothing() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let mut b = staff_body("T 1", "110101199003071231", "12345");
     b["education"] = json!("小学");
     b["monthly_salary"] = json!("-3");
-    let (s, e) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff"),
-            Some(b),
-        )
-        .await;
+    let (s, e) = app.school_post(&admin, "/staff", b).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (422, Some("INVALID_FIELDS")),
@@ -171,21 +91,24 @@ async fn bad_staff_input_names_every_field_and_changes_nothing() {
     for f in ["工号", "身份证号", "手机号", "学历", "月薪"] {
         assert!(fields.contains(&f), "{f} not in {fields:?}");
     }
-    assert_eq!(app.count("staff").await, 0);
-    assert_eq!(app.count("departments").await, 0);
+    assert_eq!(app.count("select count(*) from school_sqsf.staff").await, 0);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.departments")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn clear_id_numbers_are_shown_only_to_admins_and_every_read_is_audited() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let class = app.class_id("三年级2班").await;
     let idn = id((2017, 5, 20), 31);
     let (s, st) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/students"),
-            Some(json!({"name": "陈小明", "id_number": idn, "class_id": class})),
+        .school_post(
+            &admin,
+            "/students",
+            json!({"name": "陈小明", "id_number": idn, "class_id": class}),
         )
         .await;
     assert_eq!(s, 200, "{st}");
@@ -195,7 +118,7 @@ async fn clear_id_numbers_are_shown_only_to_admins_and_every_read_is_audited() {
     let sid = st["id"].as_i64().unwrap();
 
     let (s, pii) = app
-        .get_json_as(&admin, &format!("{T}/school/students/{sid}/pii"))
+        .school_get(&admin, &format!("/students/{sid}/pii"))
         .await;
     assert_eq!(s, 200);
     assert_eq!(pii["id_number"], idn);
@@ -212,42 +135,35 @@ async fn clear_id_numbers_are_shown_only_to_admins_and_every_read_is_audited() {
         .sign_in_as("13700000077", Role::HomeroomTeacher, Some("sqsf"))
         .await;
     let (s, e) = app
-        .get_json_as(&teacher, &format!("{T}/school/students/{sid}/pii"))
+        .school_get(&teacher, &format!("/students/{sid}/pii"))
         .await;
     assert_eq!((s, e["code"].as_str()), (403, Some("PERMISSION_DENIED")));
 }
 
 #[tokio::test]
 async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let mine = app.class_id("三年级2班").await;
     let other = app.class_id("四年级1班").await;
     for (i, c) in [mine, other, other].iter().enumerate() {
         let (s, b) = app
-            .send_json(
-                reqwest::Method::POST,
-                Some(&admin),
-                &format!("{T}/school/students"),
-                Some(json!({"name": format!("学生{i}"), "id_number": id((2016, 1, 1 + i as u32), 11), "class_id": c})),
-            )
+            .school_post(&admin, "/students", json!({"name": format!("学生{i}"), "id_number": id((2016, 1, 1 + i as u32), 11), "class_id": c}))
             .await;
         assert_eq!(s, 200, "{b}");
     }
     let (_, staff) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff"),
-            Some(staff_body("T010", &id((1990, 2, 2), 222), "13800138010")),
+        .school_post(
+            &admin,
+            "/staff",
+            staff_body("T010", &id((1990, 2, 2), 222), "13800138010"),
         )
         .await;
     let staff_id = staff["id"].as_i64().unwrap();
     let (s, b) = app
-        .send_json(
-            reqwest::Method::PUT,
-            Some(&admin),
-            &format!("{T}/school/classes/{mine}/homeroom"),
-            Some(json!({ "staff_id": staff_id })),
+        .school_put(
+            &admin,
+            &format!("/classes/{mine}/homeroom"),
+            json!({ "staff_id": staff_id }),
         )
         .await;
     assert_eq!(s, 200, "{b}");
@@ -265,31 +181,22 @@ async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
     let (_, token) = app
         .sign_in_as("13800138010", Role::HomeroomTeacher, Some("sqsf"))
         .await;
-    let (s, page) = app
-        .get_json_as(&token, &format!("{T}/school/students"))
-        .await;
+    let (s, page) = app.school_get(&token, "/students").await;
     assert_eq!(s, 200, "{page}");
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["class_id"], mine);
     // asking for another class's students gives nothing, not an error that leaks existence
     let (_, page) = app
-        .get_json_as(&token, &format!("{T}/school/students?class_id={other}"))
+        .school_get(&token, &format!("/students?class_id={other}"))
         .await;
     assert_eq!(page["total"], 0);
     // admin sees all three
-    let (_, page) = app
-        .get_json_as(&admin, &format!("{T}/school/students"))
-        .await;
+    let (_, page) = app.school_get(&admin, "/students").await;
     assert_eq!(page["total"], 3);
 
     // clearing the homeroom withdraws the role
     let (s, _) = app
-        .send_json(
-            reqwest::Method::DELETE,
-            Some(&admin),
-            &format!("{T}/school/classes/{mine}/homeroom"),
-            None,
-        )
+        .school_delete(&admin, &format!("/classes/{mine}/homeroom"))
         .await;
     assert_eq!(s, 200);
     let left: i64 = sqlx::query_scalar(
@@ -305,26 +212,20 @@ async fn a_homeroom_teacher_sees_only_the_students_of_their_own_class() {
 
 #[tokio::test]
 async fn a_parent_sees_their_own_children_only_after_consenting() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let class = app.class_id("一年级1班").await;
     let mut ids = Vec::new();
     for (i, name) in ["林一", "林二"].iter().enumerate() {
         let (_, st) = app
-            .send_json(
-                reqwest::Method::POST,
-                Some(&admin),
-                &format!("{T}/school/students"),
-                Some(json!({"name": name, "id_number": id((2019, 3, 3 + i as u32), 40), "class_id": class})),
-            )
+            .school_post(&admin, "/students", json!({"name": name, "id_number": id((2019, 3, 3 + i as u32), 40), "class_id": class}))
             .await;
         ids.push(st["id"].as_i64().unwrap());
     }
     let (s, st) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/students/{}/guardians", ids[0]),
-            Some(json!({"name": "林妈妈", "relation": "mother", "phone": "13711112222"})),
+        .school_post(
+            &admin,
+            &format!("/students/{}/guardians", ids[0]),
+            json!({"name": "林妈妈", "relation": "mother", "phone": "13711112222"}),
         )
         .await;
     assert_eq!(s, 200, "{st}");
@@ -334,29 +235,23 @@ async fn a_parent_sees_their_own_children_only_after_consenting() {
     let (_, parent) = app
         .sign_in_as("13711112222", Role::Parent, Some("sqsf"))
         .await;
-    let (s, e) = app
-        .get_json_as(&parent, &format!("{T}/school/my-children"))
-        .await;
+    let (s, e) = app.school_get(&parent, "/my-children").await;
     assert_eq!(
         (s, e["code"].as_str()),
         (403, Some("CONSENT_REQUIRED")),
         "{e}"
     );
     let (s, _) = app
-        .post_json(Some(&parent), &format!("{T}/me/consents"), json!({}))
+        .post_json(Some(&parent), &format!("{SQSF_API}/me/consents"), json!({}))
         .await;
     assert_eq!(s, 200);
-    let (s, kids) = app
-        .get_json_as(&parent, &format!("{T}/school/my-children"))
-        .await;
+    let (s, kids) = app.school_get(&parent, "/my-children").await;
     assert_eq!(s, 200, "{kids}");
     let kids = kids.as_array().unwrap();
     assert_eq!(kids.len(), 1);
     assert_eq!(kids[0]["name"], "林一");
     // the parent cannot list the school's students
-    let (s, _) = app
-        .get_json_as(&parent, &format!("{T}/school/students"))
-        .await;
+    let (s, _) = app.school_get(&parent, "/students").await;
     assert_eq!(s, 403);
 }
 
@@ -371,7 +266,7 @@ fn roster_file(n: usize, first_phone: u64) -> (Vec<Vec<String>>, Vec<Vec<String>
 #[tokio::test]
 async fn a_students_workbook_with_guardians_imports_and_reimporting_updates_instead_of_duplicating()
 {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let (students, guardians) = roster_file(300, 19900000000);
     let bytes = sample::roster_xlsx(students, guardians).unwrap();
     let job = app
@@ -380,9 +275,20 @@ async fn a_students_workbook_with_guardians_imports_and_reimporting_updates_inst
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["inserted"], 600); // 300 students + 300 guardians
     assert_eq!(job["processed_rows"], 600);
-    assert_eq!(app.count("students").await, 300);
-    assert_eq!(app.count("guardians").await, 300);
-    assert_eq!(app.count("student_guardians").await, 300);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.students").await,
+        300
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.guardians")
+            .await,
+        300
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.student_guardians")
+            .await,
+        300
+    );
     // every guardian has a platform account with the parent role here
     let parents: i64 = sqlx::query_scalar(
         "select count(*) from platform.role_assignments r join platform.tenants t on t.id = r.tenant_id
@@ -399,9 +305,20 @@ async fn a_students_workbook_with_guardians_imports_and_reimporting_updates_inst
         (job["inserted"].as_i64(), job["updated"].as_i64()),
         (Some(0), Some(600))
     );
-    assert_eq!(app.count("students").await, 300);
-    assert_eq!(app.count("guardians").await, 300);
-    assert_eq!(app.count("student_guardians").await, 300);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.students").await,
+        300
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.guardians")
+            .await,
+        300
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.student_guardians")
+            .await,
+        300
+    );
     let audited: i64 = sqlx::query_scalar(
         "select count(*) from platform.audit_log where action = 'people.import'",
     )
@@ -413,7 +330,7 @@ async fn a_students_workbook_with_guardians_imports_and_reimporting_updates_inst
 
 #[tokio::test]
 async fn one_bad_row_imports_nothing_and_the_report_names_row_column_and_reason() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let (mut students, mut guardians) = roster_file(50, 19900000000);
     students[4][1] = "442000201501050019".into(); // wrong check character
     students[9][2] = "九年级9班".into(); // no such class
@@ -428,12 +345,19 @@ async fn one_bad_row_imports_nothing_and_the_report_names_row_column_and_reason(
     assert_eq!(job["error_count"], 7, "{job}");
     assert_eq!(job["processed_rows"], 100, "{job}");
     assert!(job["message"].as_str().unwrap().contains("未导入任何数据"));
-    assert_eq!(app.count("students").await, 0);
-    assert_eq!(app.count("guardians").await, 0);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.students").await,
+        0
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.guardians")
+            .await,
+        0
+    );
 
     let id = job["id"].as_str().unwrap();
     let r = app
-        .get_as(&admin, &format!("{T}/school/imports/{id}/report"))
+        .get_as(&admin, &format!("{SQSF_API}/school/imports/{id}/report"))
         .await;
     assert_eq!(r.status().as_u16(), 200);
     let report = r.bytes().await.unwrap();
@@ -477,7 +401,7 @@ async fn one_bad_row_imports_nothing_and_the_report_names_row_column_and_reason(
     let r = app
         .get_as(
             &admin,
-            &format!("{T}/school/imports/{id}/report?format=csv"),
+            &format!("{SQSF_API}/school/imports/{id}/report?format=csv"),
         )
         .await;
     let csv = r.bytes().await.unwrap();
@@ -487,7 +411,7 @@ async fn one_bad_row_imports_nothing_and_the_report_names_row_column_and_reason(
 
 #[tokio::test]
 async fn staff_import_from_a_gbk_csv_and_guardians_from_a_utf8_csv() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let headers = "工号,姓名,身份证号,手机号,教师资格证书号码,学历,职称,起始聘用年份,工作职责,月薪,所属部门,个人简历";
     let body = format!(
         "{headers}\r\nT100,张老师,{},13800001111,2010440001,本科,一级教师,2010,数学教学,\"7,200.00\",数学教研组、五年级组,\r\nT101,李老师,{},13800001112,,硕士研究生,,2020,,,,\r\n",
@@ -500,7 +424,7 @@ async fn staff_import_from_a_gbk_csv_and_guardians_from_a_utf8_csv() {
         .import(&admin, "staff", "教职工.csv", gbk.into_owned())
         .await;
     assert_eq!(job["status"], "succeeded", "{job}");
-    let (_, staff) = app.get_json_as(&admin, &format!("{T}/school/staff")).await;
+    let (_, staff) = app.school_get(&admin, "/staff").await;
     let staff = staff.as_array().unwrap();
     assert_eq!(staff.len(), 2);
     assert_eq!(staff[0]["name"], "张老师");
@@ -511,11 +435,10 @@ async fn staff_import_from_a_gbk_csv_and_guardians_from_a_utf8_csv() {
     let class = app.class_id("五年级1班").await;
     let kid = id((2015, 8, 8), 55);
     let (s, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/students"),
-            Some(json!({"name": "张小花", "id_number": kid, "class_id": class})),
+        .school_post(
+            &admin,
+            "/students",
+            json!({"name": "张小花", "id_number": kid, "class_id": class}),
         )
         .await;
     assert_eq!(s, 200);
@@ -524,12 +447,16 @@ async fn staff_import_from_a_gbk_csv_and_guardians_from_a_utf8_csv() {
         .import(&admin, "guardians", "家长.csv", csv.into_bytes())
         .await;
     assert_eq!(job["status"], "succeeded", "{job}");
-    assert_eq!(app.count("student_guardians").await, 1);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.student_guardians")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn broken_files_are_refused_at_once_with_a_chinese_reason_and_nothing_recorded() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let wrong_headers = tabular::xlsx(
         &[SheetOut {
             name: "学生".into(),
@@ -585,24 +512,38 @@ async fn broken_files_are_refused_at_once_with_a_chinese_reason_and_nothing_reco
             "{e}"
         );
     }
-    // a 50 MB upload is refused before it is read
-    let (s, e) = app
-        .upload(
-            &admin,
-            "students",
-            "大文件.xlsx",
-            vec![b'a'; 50 * 1024 * 1024],
+    // a 50 MB upload is refused before it is read; the body limit's 413 is not among the
+    // operation's answers in the OpenAPI document, so this one answer is read unchecked
+    let part =
+        reqwest::multipart::Part::bytes(vec![b'a'; 50 * 1024 * 1024]).file_name("大文件.xlsx");
+    let r = app
+        .request(
+            Method::POST,
+            &format!("{SQSF_API}/school/imports?kind=students"),
+            Some(&admin),
         )
-        .await;
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    let e: serde_json::Value = r.json().await.unwrap_or_default();
     assert_eq!(s, 413, "{e}");
-    assert_eq!(app.count("import_jobs").await, 0);
-    assert_eq!(app.count("students").await, 0);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.import_jobs")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.students").await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn a_zip_bomb_disguised_as_a_workbook_is_refused() {
     use std::io::Write;
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
@@ -629,7 +570,7 @@ async fn a_zip_bomb_disguised_as_a_workbook_is_refused() {
 
 #[tokio::test]
 async fn the_same_roster_uploaded_twice_at_once_never_duplicates_anyone() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let (students, guardians) = roster_file(200, 19910000000);
     let bytes = sample::roster_xlsx(students, guardians).unwrap();
     let (a, b) = tokio::join!(
@@ -645,17 +586,24 @@ async fn the_same_roster_uploaded_twice_at_once_never_duplicates_anyone() {
         inserted, 400,
         "one of them inserts, the other updates: {a} {b}"
     );
-    assert_eq!(app.count("students").await, 200);
-    assert_eq!(app.count("guardians").await, 200);
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.students").await,
+        200
+    );
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.guardians")
+            .await,
+        200
+    );
 }
 
 #[tokio::test]
 async fn templates_download_with_chinese_headers_and_text_columns() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let r = app
         .get_as(
             &admin,
-            &format!("{T}/school/imports/template?kind=students"),
+            &format!("{SQSF_API}/school/imports/template?kind=students"),
         )
         .await;
     assert_eq!(r.status().as_u16(), 200);
@@ -681,7 +629,7 @@ async fn templates_download_with_chinese_headers_and_text_columns() {
     let r = app
         .get_as(
             &admin,
-            &format!("{T}/school/imports/template?kind=staff&format=csv"),
+            &format!("{SQSF_API}/school/imports/template?kind=staff&format=csv"),
         )
         .await;
     let csv = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
@@ -691,26 +639,24 @@ async fn templates_download_with_chinese_headers_and_text_columns() {
 
 #[tokio::test]
 async fn a_staff_member_is_made_inspector_through_the_audited_grant_path() {
-    let (app, admin) = demo().await;
+    let (app, admin) = spawn_demo().await;
     let (_, staff) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff"),
-            Some(staff_body("T020", &id((1980, 8, 8), 333), "13800138020")),
+        .school_post(
+            &admin,
+            "/staff",
+            staff_body("T020", &id((1980, 8, 8), 333), "13800138020"),
         )
         .await;
     let sid = staff["id"].as_i64().unwrap();
     let (s, b) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff/{sid}/roles"),
-            Some(json!({ "role": "inspector" })),
+        .school_post(
+            &admin,
+            &format!("/staff/{sid}/roles"),
+            json!({ "role": "inspector" }),
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let (_, roles) = app.get_json_as(&admin, &format!("{T}/roles")).await;
+    let (_, roles) = app.get_json_as(&admin, &format!("{SQSF_API}/roles")).await;
     assert!(
         roles
             .as_array()
@@ -721,11 +667,10 @@ async fn a_staff_member_is_made_inspector_through_the_audited_grant_path() {
     );
     // a homeroom role is given through the class, not here
     let (s, e) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&admin),
-            &format!("{T}/school/staff/{sid}/roles"),
-            Some(json!({ "role": "homeroom_teacher" })),
+        .school_post(
+            &admin,
+            &format!("/staff/{sid}/roles"),
+            json!({ "role": "homeroom_teacher" }),
         )
         .await;
     assert_eq!((s, e["code"].as_str()), (422, Some("ROLE_NOT_ASSIGNABLE")));

@@ -9,7 +9,7 @@ use afterschool::auth::authz::Authz;
 use afterschool::auth::model::{Access, Domain, Permission, Role, ALL_ROLES};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{answer, spawn_app, TestApp};
 
 /// A request body that satisfies the schema, so the guard is reached (not the parser).
 fn example(spec: &Value, schema: &Value) -> Value {
@@ -95,18 +95,8 @@ async fn call(
     token: Option<&str>,
     body: Option<&Body>,
 ) -> (u16, Value) {
-    let url = format!("{}{}", app.address, path);
-    let mut req = match method {
-        "get" => app.client.get(url),
-        "post" => app.client.post(url),
-        "put" => app.client.put(url),
-        "patch" => app.client.patch(url),
-        "delete" => app.client.delete(url),
-        other => panic!("method {other}"),
-    };
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+    let mut req = app.request(method.clone(), path, token);
     match body {
         Some(Body::Json(b)) => req = req.json(b),
         Some(Body::Multipart) => {
@@ -116,9 +106,7 @@ async fn call(
         }
         None => {}
     }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    answer(method.as_str(), path, req.send().await.unwrap()).await
 }
 
 fn assert_bare_error(body: &Value, what: &str) {

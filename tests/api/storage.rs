@@ -4,7 +4,7 @@
 //! Both backends are exercised for real: the local one against a temporary directory, the S3
 //! one against a moto server (a real S3-compatible HTTP API) started by the test.
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,14 +15,8 @@ use afterschool::storage::{
 };
 use bytes::Bytes;
 
-// A real 1x1 transparent PNG.
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
+use crate::fixtures::PNG_1X1;
+use crate::helpers::free_port;
 
 // Start of a JFIF JPEG (SOI + APP0 segment), as written by phone cameras and scanners.
 const JPEG_HEADER: &[u8] = &[
@@ -96,6 +90,34 @@ async fn local_backend_round_trips_objects_and_preserves_content_type() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::new(dir.path().join("objects"));
     assert_round_trip(&store, "school-a").await;
+
+    // What was stored outlives the store: a new one over the same folder (the server
+    // restarted) reads back the same bytes and content type, and keeps a deleted key, a key
+    // never written and the same name under another tenant NotFound.
+    let reopened = LocalStore::new(dir.path().join("objects"));
+    let licence = key("school-a", "licences", "business-licence.pdf");
+    let got = reopened.get(&licence).await.expect("get after reopening");
+    assert_eq!(got.body.as_ref(), PDF_MINI);
+    assert_eq!(got.content_type, "application/pdf");
+    assert!(reopened
+        .exists(&licence)
+        .await
+        .expect("exists after reopening"));
+    assert_not_found(
+        reopened
+            .get(&key("school-a", "pictures", "class-photo.png"))
+            .await,
+    );
+    assert_not_found(
+        reopened
+            .get(&key("school-a", "licences", "never-written.pdf"))
+            .await,
+    );
+    assert_not_found(
+        reopened
+            .get(&key("school-b", "licences", "business-licence.pdf"))
+            .await,
+    );
 }
 
 #[tokio::test]
@@ -493,11 +515,6 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind ephemeral port");
-    listener.local_addr().expect("local addr").port()
 }
 
 /// An SDK client independent of `S3Store`, to observe what was really written to the bucket.

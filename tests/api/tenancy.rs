@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use afterschool::tenancy::manifest;
+use afterschool::tenancy::manifest::{self, Manifest, SchoolStage};
 use afterschool::tenancy::provision::ApplyOutcome;
 
 use crate::helpers::{demo_manifest_files, small_school_manifest, spawn_app};
@@ -185,13 +185,134 @@ async fn bad_manifests_are_rejected_with_file_line_and_reason_and_nothing_is_cre
 #[tokio::test]
 async fn demo_manifests_are_valid_and_name_three_schools_and_two_agencies() {
     let loaded = manifest::load_all(&demo_manifest_files()).expect("demo manifests are valid");
-    let schools = loaded
+
+    // Each file is named for its tenant: <kind>_<code>.toml.
+    let names: Vec<(String, String, String, String)> = loaded
         .iter()
-        .filter(|m| m.manifest.kind().as_str() == "school")
-        .count();
-    let agencies = loaded
-        .iter()
-        .filter(|m| m.manifest.kind().as_str() == "agency")
-        .count();
-    assert_eq!((schools, agencies), (3, 2));
+        .map(|m| {
+            (
+                m.path.file_name().unwrap().to_string_lossy().into_owned(),
+                m.manifest.kind().as_str().to_string(),
+                m.manifest.code().as_str().to_string(),
+                m.manifest.name().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "agency_qzty.toml",
+            "agency",
+            "qzty",
+            "中山市青竹体育文化发展有限公司",
+        ),
+        (
+            "agency_ycys.toml",
+            "agency",
+            "ycys",
+            "中山市悦彩艺术培训有限公司",
+        ),
+        ("school_sqhb.toml", "school", "sqhb", "石岐湖滨小学"),
+        ("school_sqqh.toml", "school", "sqqh", "石岐启航初级中学"),
+        ("school_sqsf.toml", "school", "sqsf", "石岐示范小学"),
+    ];
+    assert_eq!(
+        names,
+        expected.map(|(f, k, c, n)| (f.into(), k.into(), c.into(), n.into()))
+    );
+
+    // The schools: stage, grade levels with their classes (every class with an alias),
+    // venues, periods and one autumn term with its holidays and make-up days.
+    let mut schools = Vec::new();
+    let mut agencies = Vec::new();
+    for m in &loaded {
+        match &m.manifest {
+            Manifest::School(s) => {
+                let classes: Vec<(i16, usize)> = s
+                    .grades
+                    .iter()
+                    .map(|g| (*g.level.get_ref(), g.classes.len()))
+                    .collect();
+                assert!(
+                    s.grades
+                        .iter()
+                        .flat_map(|g| &g.classes)
+                        .all(|c| c.alias.as_deref().is_some_and(|a| !a.is_empty())),
+                    "{}: every class has an alias",
+                    s.code.get_ref().as_str()
+                );
+                let terms: Vec<(&str, usize, usize, usize)> = s
+                    .terms
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.code.get_ref().as_str(),
+                            t.holidays.len(),
+                            t.closures.len(),
+                            t.makeup_days.len(),
+                        )
+                    })
+                    .collect();
+                schools.push((
+                    s.code.get_ref().as_str().to_string(),
+                    s.stage,
+                    classes,
+                    s.venues.len(),
+                    s.periods.len(),
+                    format!("{terms:?}"),
+                ));
+            }
+            Manifest::Agency(a) => agencies.push((
+                a.code.get_ref().as_str().to_string(),
+                a.credit_code.get_ref().clone(),
+                a.categories.clone(),
+            )),
+        }
+    }
+    let autumn = r#"[("2026-autumn", 3, 0, 2)]"#.to_string();
+    let levels = |from: i16, to: i16, per: usize| (from..=to).map(|l| (l, per)).collect::<Vec<_>>();
+    assert_eq!(
+        schools,
+        vec![
+            (
+                "sqhb".into(),
+                SchoolStage::Primary,
+                levels(1, 6, 2),
+                7,
+                4,
+                autumn.clone()
+            ),
+            (
+                "sqqh".into(),
+                SchoolStage::Junior,
+                levels(7, 9, 4),
+                7,
+                3,
+                autumn.clone()
+            ),
+            (
+                "sqsf".into(),
+                SchoolStage::Primary,
+                levels(1, 6, 3),
+                7,
+                4,
+                autumn
+            ),
+        ]
+    );
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        agencies,
+        vec![
+            (
+                "qzty".into(),
+                "91442000MA53ABCD7M".into(),
+                strings(&["篮球", "足球", "跆拳道"])
+            ),
+            (
+                "ycys".into(),
+                "91442000MA4W12345N".into(),
+                strings(&["美术", "书法", "舞蹈"])
+            ),
+        ]
+    );
 }

@@ -5,8 +5,9 @@
 use afterschool::auth::model::Role;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-use crate::fixtures::{families, FIRST_PHONE};
-use crate::helpers::{spawn_app, TestApp};
+use crate::client::spawn_demo;
+use crate::fixtures::{demo_with_families, FIRST_PHONE};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 /// Signs in through the form; returns the `as_session=…` cookie pair.
 async fn form_sign_in(app: &TestApp, phone: &str, password: &str) -> reqwest::Response {
@@ -97,7 +98,7 @@ async fn a_post_without_the_session_token_or_from_another_site_changes_nothing()
     app.apply_demo().await;
     app.sign_in_as("13900001112", Role::Parent, Some("sqsf"))
         .await;
-    let r = form_sign_in(&app, "13900001112", "Test#2026ok").await;
+    let r = form_sign_in(&app, "13900001112", PASSWORD).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()[LOCATION], "/home");
     let cookie = session_cookie(&r);
@@ -149,10 +150,8 @@ async fn a_post_without_the_session_token_or_from_another_site_changes_nothing()
 
 #[tokio::test]
 async fn a_parent_cannot_open_another_familys_child() {
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 2).await;
-    let r = form_sign_in(&app, &FIRST_PHONE.to_string(), "Test#2026ok").await;
+    let (app, fam) = demo_with_families(2).await;
+    let r = form_sign_in(&app, &FIRST_PHONE.to_string(), PASSWORD).await;
     let cookie = session_cookie(&r);
     let (_, html) = page(&app, &cookie, "/t/sqsf/m").await;
     let token = csrf_of(&html);
@@ -403,15 +402,14 @@ async fn issue13_r_s10_the_settlement_file_holds_amounts_as_numbers_and_no_codes
     use calamine::{Data, DataType, Reader, Xlsx};
 
     // Arrange: a paid booking of a course, in the demo school.
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let fam = families(&app, 1).await;
-    let course = crate::fixtures::insert_course(
+    let (app, fam) = demo_with_families(1).await;
+    let course = crate::fixtures::published_course(
         &app,
         &crate::fixtures::Course::new(&app, "noon-custody", "午间托管"),
     )
     .await;
-    crate::paying::paid(&app, &fam[0].1, fam[0].0, course, "xlsx-money-0001").await;
+    app.paid(&fam[0].1, fam[0].0, course, "xlsx-money-0001")
+        .await;
     let admin = app.admin_token("sqsf").await;
     let cookie = format!("as_session={admin}");
 
@@ -481,9 +479,7 @@ async fn issue13_r_s10_the_settlement_file_holds_amounts_as_numbers_and_no_codes
 #[tokio::test]
 async fn issue13_the_course_form_reports_every_wrong_field_at_once_and_needs_no_code() {
     // Arrange
-    let app = spawn_app().await;
-    app.apply_demo().await;
-    let admin = app.admin_token("sqsf").await;
+    let (app, admin) = spawn_demo().await;
     let cookie = format!("as_session={admin}");
     let (_, form) = page(&app, &cookie, "/t/sqsf/console/courses/new").await;
     let csrf = csrf_of(&form);
@@ -560,7 +556,7 @@ async fn issue13_a_mistyped_code_keeps_the_authenticator_secret_until_it_is_boun
     // Arrange: an operator who has not bound an authenticator signs in with the form.
     let app = spawn_app().await;
     app.sign_in_as("18800000001", Role::OperatorSys, None).await;
-    let signed = form_sign_in(&app, "18800000001", "Test#2026ok").await;
+    let signed = form_sign_in(&app, "18800000001", PASSWORD).await;
     assert_eq!(signed.headers()[LOCATION], "/account/totp");
     let cookie = session_cookie(&signed);
     let (_, first) = page(&app, &cookie, "/account/totp").await;

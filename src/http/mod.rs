@@ -162,11 +162,11 @@ pub fn build_app(state: Arc<Ctx>) -> impl Endpoint<Output = Response> {
             .nest(wechatpay::config::SIM_PREFIX, sim_routes)
             .at(
                 format!("{}/connect/oauth2/authorize", oauth::SIM_PREFIX),
-                get(oauth::sim_authorize),
+                get(oauth::sim::sim_authorize),
             )
             .at(
                 format!("{}/sns/oauth2/access_token", oauth::SIM_PREFIX),
-                get(oauth::sim_access_token),
+                get(oauth::sim::sim_access_token),
             );
     }
     // The pages take every path the API and the simulators do not: browsers get HTML

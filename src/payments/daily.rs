@@ -18,6 +18,7 @@ use poem_openapi::Object;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+use super::model::ReleaseRule;
 use super::repo;
 use crate::bank::{self, sim::ESCROW_ACCOUNT_NO};
 use crate::clock::cst;
@@ -25,7 +26,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LedgerError, LineId, Money};
-use crate::tenancy::model::TenantContext;
+use crate::tenancy::model::{TenantContext, TenantKind};
 
 /// 日终处理结果
 #[derive(Debug, Clone, Object)]
@@ -101,19 +102,16 @@ async fn release_school(
     tx.leave_role().await?;
     let lines = repo::releasable_lines(tx.conn(), tenant.id, &confirmed).await?;
     let (mut n, mut total) = (0u32, Money::ZERO);
-    for (line, rule, units) in lines {
-        let units = u32::try_from(units.max(1)).unwrap_or(1);
-        let posted = if rule == "per_day" {
-            ledger::release_day(tx.conn(), LineId(line), units, &format!("day:{date}"), at).await
-        } else {
-            ledger::release_lesson(
-                tx.conn(),
-                LineId(line),
-                units,
-                &format!("lesson:{date}"),
-                at,
-            )
-            .await
+    for l in lines {
+        let units = u32::try_from(l.units.max(1)).unwrap_or(1);
+        let line = LineId(l.id);
+        let posted = match l.release_rule {
+            ReleaseRule::PerDay => {
+                ledger::release_day(tx.conn(), line, units, &format!("day:{date}"), at).await
+            }
+            ReleaseRule::PerLesson => {
+                ledger::release_lesson(tx.conn(), line, units, &format!("lesson:{date}"), at).await
+            }
         };
         match posted {
             Ok(p) => {
@@ -152,7 +150,7 @@ pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, ApiErr
     let mut released_lines = 0;
     let mut released = Money::ZERO;
     for rec in crate::tenancy::repo::list(&st.db_app).await? {
-        if rec.kind != "school" || rec.is_suspended() {
+        if rec.kind() != Some(TenantKind::School) || rec.is_suspended() {
             continue;
         }
         let Some(t) = TenantContext::from_record(&rec) else {

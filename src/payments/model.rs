@@ -22,6 +22,198 @@ impl PayChannel {
             PayChannel::H5 => "h5",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "jsapi" => Some(PayChannel::Jsapi),
+            "h5" => Some(PayChannel::H5),
+            _ => None,
+        }
+    }
+}
+
+/// `payment_orders.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// 待支付
+    Created,
+    /// 已支付
+    Paid,
+    /// 已关闭（未支付）
+    Closed,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "created" => Some(OrderStatus::Created),
+            "paid" => Some(OrderStatus::Paid),
+            "closed" => Some(OrderStatus::Closed),
+            _ => None,
+        }
+    }
+
+    /// What an order is to a person: its status, and for a paid one how far its money went
+    /// back (`refunded` reached the payer, `refunding` is on its way). Parents' and admins'
+    /// pages and the API all read it from here.
+    pub fn label(self, amount: Decimal, refunded: Decimal, refunding: bool) -> &'static str {
+        match self {
+            OrderStatus::Created => "待支付",
+            OrderStatus::Paid if refunded > Decimal::ZERO && refunded >= amount => "已退款",
+            OrderStatus::Paid if refunding => "退款中",
+            OrderStatus::Paid if refunded > Decimal::ZERO => "部分退款",
+            OrderStatus::Paid => "已支付",
+            OrderStatus::Closed => "已关闭",
+        }
+    }
+}
+
+/// `refunds.status`: 申请中 → 退款中 → 已到账 / 异常 / 已关闭.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Reserved here, not yet accepted by WeChat.
+    Requested,
+    Processing,
+    Succeeded,
+    /// WeChat could not pay it out; kept reserved for the school to resolve.
+    Abnormal,
+    /// Given up; the money went back to the line.
+    Closed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Requested => "requested",
+            RefundStatus::Processing => "processing",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Abnormal => "abnormal",
+            RefundStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "requested" => Some(RefundStatus::Requested),
+            "processing" => Some(RefundStatus::Processing),
+            "succeeded" => Some(RefundStatus::Succeeded),
+            "abnormal" => Some(RefundStatus::Abnormal),
+            "closed" => Some(RefundStatus::Closed),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RefundStatus::Requested => "申请中",
+            RefundStatus::Processing => "退款中",
+            RefundStatus::Succeeded => "已到账",
+            RefundStatus::Abnormal => "异常",
+            RefundStatus::Closed => "已关闭",
+        }
+    }
+
+    /// Nothing moves it any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, RefundStatus::Succeeded | RefundStatus::Closed)
+    }
+
+    /// On its way to the payer.
+    pub fn is_pending(self) -> bool {
+        matches!(self, RefundStatus::Requested | RefundStatus::Processing)
+    }
+
+    /// The status WeChat reports, as ours.
+    pub fn from_wechat(s: crate::wechatpay::RefundStatus) -> Self {
+        use crate::wechatpay::RefundStatus as Wx;
+        match s {
+            Wx::Processing => RefundStatus::Processing,
+            Wx::Success => RefundStatus::Succeeded,
+            Wx::Closed => RefundStatus::Closed,
+            Wx::Abnormal => RefundStatus::Abnormal,
+        }
+    }
+
+    /// The status of the withdrawal request (enrollment's `refund_requests`) a refund in this
+    /// status gives; `None` leaves the request as it is.
+    pub fn request_status(self) -> Option<&'static str> {
+        match self {
+            RefundStatus::Succeeded => Some("refunded"),
+            RefundStatus::Processing => Some("processing"),
+            RefundStatus::Abnormal | RefundStatus::Closed => Some("failed"),
+            RefundStatus::Requested => None,
+        }
+    }
+}
+
+/// `order_lines.release_rule`: how the escrow releases a line to the school.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseRule {
+    /// One lesson at a time (一课一消).
+    PerLesson,
+    /// One served custody day at a time.
+    PerDay,
+}
+
+impl ReleaseRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseRule::PerLesson => "per_lesson",
+            ReleaseRule::PerDay => "per_day",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "per_lesson" => Some(ReleaseRule::PerLesson),
+            "per_day" => Some(ReleaseRule::PerDay),
+            _ => None,
+        }
+    }
+}
+
+/// Columns read into these enums: a row decodes only with a value the enum knows, which the
+/// table's check constraint guarantees.
+macro_rules! from_column {
+    ($($t:ident),*) => {$(
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                $t::parse(&s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($t)))
+            }
+        }
+    )*};
+}
+from_column!(PayChannel, OrderStatus, RefundStatus, ReleaseRule);
+
+/// An enrollment's status as paying it sees it. The column is enrollment's (which has no
+/// enum for it yet); payments only reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollmentHold {
+    /// The place is held for payment.
+    Held,
+    /// The hold ran out.
+    Expired,
+    /// Anything else (confirmed, cancelled, withdrawn ...): not payable.
+    Other,
+}
+
+impl EnrollmentHold {
+    pub fn of(status: &str) -> Self {
+        match status {
+            "held" => EnrollmentHold::Held,
+            "expired" => EnrollmentHold::Expired,
+            _ => EnrollmentHold::Other,
+        }
+    }
 }
 
 /// 下单：为孩子已保留名额的报名付款
@@ -167,37 +359,6 @@ pub struct NewRefund {
     pub reason: String,
 }
 
-/// What an order is to a person: its status, and for a paid one how far its money went back
-/// (`refunded` reached the payer, `refunding` is on its way). Parents' and admins' pages and
-/// the API all read it from here.
-pub fn order_status_label(
-    status: &str,
-    amount: Decimal,
-    refunded: Decimal,
-    refunding: bool,
-) -> &'static str {
-    match status {
-        "created" => "待支付",
-        "paid" if refunded > Decimal::ZERO && refunded >= amount => "已退款",
-        "paid" if refunding => "退款中",
-        "paid" if refunded > Decimal::ZERO => "部分退款",
-        "paid" => "已支付",
-        "closed" => "已关闭",
-        _ => "未知",
-    }
-}
-
-pub fn refund_status_label(s: &str) -> &'static str {
-    match s {
-        "requested" => "申请中",
-        "processing" => "退款中",
-        "succeeded" => "已到账",
-        "abnormal" => "异常",
-        "closed" => "已关闭",
-        _ => "未知",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,29 +371,36 @@ mod tests {
     fn a_paid_order_reads_as_far_as_its_money_went_back() {
         let full = d("300.00");
         assert_eq!(
-            order_status_label("paid", full, Decimal::ZERO, false),
+            OrderStatus::Paid.label(full, Decimal::ZERO, false),
             "已支付"
         );
+        assert_eq!(OrderStatus::Paid.label(full, Decimal::ZERO, true), "退款中");
         assert_eq!(
-            order_status_label("paid", full, Decimal::ZERO, true),
-            "退款中"
-        );
-        assert_eq!(
-            order_status_label("paid", full, d("100.00"), false),
+            OrderStatus::Paid.label(full, d("100.00"), false),
             "部分退款"
         );
+        assert_eq!(OrderStatus::Paid.label(full, d("100.00"), true), "退款中");
+        assert_eq!(OrderStatus::Paid.label(full, full, false), "已退款");
         assert_eq!(
-            order_status_label("paid", full, d("100.00"), true),
-            "退款中"
-        );
-        assert_eq!(order_status_label("paid", full, full, false), "已退款");
-        assert_eq!(
-            order_status_label("created", full, Decimal::ZERO, false),
+            OrderStatus::Created.label(full, Decimal::ZERO, false),
             "待支付"
         );
         assert_eq!(
-            order_status_label("closed", full, Decimal::ZERO, false),
+            OrderStatus::Closed.label(full, Decimal::ZERO, false),
             "已关闭"
         );
+    }
+
+    #[test]
+    fn stored_values_read_back_into_their_enums() {
+        for s in [OrderStatus::Created, OrderStatus::Paid, OrderStatus::Closed] {
+            assert_eq!(OrderStatus::try_from(s.as_str().to_string()), Ok(s));
+        }
+        for s in ["requested", "processing", "succeeded", "abnormal", "closed"] {
+            assert_eq!(RefundStatus::parse(s).map(RefundStatus::as_str), Some(s));
+        }
+        assert_eq!(ReleaseRule::parse("per_day"), Some(ReleaseRule::PerDay));
+        assert_eq!(PayChannel::parse("jsapi"), Some(PayChannel::Jsapi));
+        assert!(OrderStatus::try_from("refunded".to_string()).is_err());
     }
 }

@@ -9,6 +9,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
+use super::model::{OrderStatus, PayChannel, RefundStatus, ReleaseRule};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: i64,
@@ -16,10 +18,12 @@ pub struct OrderRow {
     pub tenant_id: i64,
     pub account_id: i64,
     pub idempotency_key: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub channel: PayChannel,
     pub description: String,
     pub amount: Decimal,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub prepay_id: Option<String>,
     pub h5_url: Option<String>,
     pub transaction_id: Option<String>,
@@ -44,7 +48,8 @@ pub struct LineRow {
     pub course_id: i64,
     pub description: String,
     pub amount: Decimal,
-    pub release_rule: String,
+    #[sqlx(try_from = "String")]
+    pub release_rule: ReleaseRule,
     pub units: i32,
     pub live: bool,
 }
@@ -63,7 +68,8 @@ pub struct RefundRow {
     pub reason: String,
     pub source: String,
     pub refund_request_id: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RefundStatus,
     pub wx_refund_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -81,7 +87,7 @@ pub struct NewLine {
     pub course_id: i64,
     pub description: String,
     pub amount: Decimal,
-    pub release_rule: &'static str,
+    pub release_rule: ReleaseRule,
     pub units: i32,
 }
 
@@ -225,7 +231,7 @@ pub async fn insert_order(
     tenant_id: i64,
     account_id: i64,
     key: &str,
-    channel: &str,
+    channel: PayChannel,
     description: &str,
     amount: Decimal,
     expires_at: DateTime<Utc>,
@@ -242,7 +248,7 @@ pub async fn insert_order(
     .bind(tenant_id)
     .bind(account_id)
     .bind(key)
-    .bind(channel)
+    .bind(channel.as_str())
     .bind(description)
     .bind(amount)
     .bind(expires_at)
@@ -271,7 +277,7 @@ pub async fn insert_lines(
         .bind(l.course_id)
         .bind(&l.description)
         .bind(l.amount)
-        .bind(l.release_rule)
+        .bind(l.release_rule.as_str())
         .bind(l.units)
         .execute(&mut *c)
         .await?;
@@ -329,12 +335,21 @@ pub async fn paid_line_of_enrollment(
     .await
 }
 
+/// A line a day close may release from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReleasableLine {
+    pub id: i64,
+    #[sqlx(try_from = "String")]
+    pub release_rule: ReleaseRule,
+    pub units: i32,
+}
+
 /// The live lines of paid orders for `enrollments`: what a day close releases from.
 pub async fn releasable_lines(
     c: &mut PgConnection,
     tenant_id: i64,
     enrollments: &[i64],
-) -> sqlx::Result<Vec<(i64, String, i32)>> {
+) -> sqlx::Result<Vec<ReleasableLine>> {
     sqlx::query_as(
         "select l.id, l.release_rule, l.units from platform.order_lines l
          join platform.payment_orders o on o.id = l.order_id and o.status = 'paid'
@@ -432,7 +447,7 @@ pub async fn orders_of(
     c: &mut PgConnection,
     tenant_id: i64,
     account_id: Option<i64>,
-    status: Option<&str>,
+    status: Option<OrderStatus>,
     limit: i64,
 ) -> sqlx::Result<Vec<OrderRow>> {
     sqlx::query_as(&format!(
@@ -443,7 +458,7 @@ pub async fn orders_of(
     ))
     .bind(tenant_id)
     .bind(account_id)
-    .bind(status)
+    .bind(status.map(OrderStatus::as_str))
     .bind(limit)
     .fetch_all(&mut *c)
     .await
@@ -520,7 +535,7 @@ pub async fn lock_refund_by_no(
 pub async fn set_refund_status(
     c: &mut PgConnection,
     id: i64,
-    status: &str,
+    status: RefundStatus,
     wx_refund_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -531,7 +546,7 @@ pub async fn set_refund_status(
          where id = $1",
     )
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(wx_refund_id)
     .bind(now)
     .execute(&mut *c)

@@ -16,7 +16,7 @@ use crate::auth::model::AuthContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-use crate::payments::model::{NewOrder, OrderView, PayChannel};
+use crate::payments::model::{NewOrder, OrderStatus, OrderView, PayChannel};
 use crate::payments::repo::{self, OrderRow};
 use crate::wechatpay::WechatPayError;
 
@@ -66,8 +66,8 @@ fn order_not_found(id: i64) -> ApiError {
 }
 
 fn not_open(o: &OrderRow) -> ApiError {
-    let (code, message) = match o.status.as_str() {
-        "paid" => ("ORDER_ALREADY_PAID", "该订单已支付，无需再次支付"),
+    let (code, message) = match o.status {
+        OrderStatus::Paid => ("ORDER_ALREADY_PAID", "该订单已支付，无需再次支付"),
         _ => (
             "ORDER_CLOSED",
             "该订单已关闭；名额仍在保留期内的，可在首页重新支付",
@@ -77,7 +77,7 @@ fn not_open(o: &OrderRow) -> ApiError {
         ErrorKind::Conflict,
         code,
         message,
-        json!({ "order_id": o.id, "status": o.status }),
+        json!({ "order_id": o.id, "status": o.status.as_str() }),
     )
 }
 
@@ -117,7 +117,7 @@ pub async fn pay_order(
 ) -> Result<OrderView, ApiError> {
     tx.leave_role().await?;
     let order = own_order(&mut tx, auth, order_id).await?;
-    if order.status != "created" {
+    if order.status != OrderStatus::Created {
         return Err(not_open(&order));
     }
     if order.expires_at <= st.clock.now() {
@@ -128,7 +128,7 @@ pub async fn pay_order(
             json!({ "order_id": order.id }),
         ));
     }
-    if order.channel == channel.as_str() {
+    if order.channel == channel {
         tx.commit().await?;
         return prepay(st, order, client_ip).await;
     }
@@ -156,7 +156,7 @@ pub async fn cancel_order(
     let order = own_order(&mut tx, auth, order_id).await?;
     tx.enter_role().await?;
     tx.commit().await?;
-    if order.status != "created" {
+    if order.status != OrderStatus::Created {
         return Err(not_open(&order));
     }
     match close_at_wechat(st, &order).await {
@@ -220,10 +220,13 @@ pub(super) async fn open_order_met(
         .map(|l| l.enrollment_id)
         .collect();
     theirs.sort_unstable();
-    if order.status != "created" || order.account_id != auth.account_id || theirs != enrollments {
+    if order.status != OrderStatus::Created
+        || order.account_id != auth.account_id
+        || theirs != enrollments
+    {
         return Err(exists());
     }
-    if order.channel == channel.as_str() {
+    if order.channel == channel {
         return Ok(Met::Resume(Box::new(order)));
     }
     Ok(Met::Replace(Box::new(order)))

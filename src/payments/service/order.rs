@@ -13,6 +13,7 @@ use super::closing::{self, Met};
 use super::{err, money, trade_no, wx_unavailable, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::model::{CourseClassType, CoursePricing};
 use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
@@ -69,10 +70,7 @@ pub async fn create_order(
         let lines = repo::lines_of(tx.conn(), &[existing.id]).await?;
         let mut theirs: Vec<i64> = lines.iter().map(|l| l.enrollment_id).collect();
         theirs.sort_unstable();
-        if theirs != ids
-            || existing.tenant_id != tenant.id
-            || existing.channel != req.channel.as_str()
-        {
+        if theirs != ids || existing.tenant_id != tenant.id || existing.channel != req.channel {
             return Err(err(
                 ErrorKind::Conflict,
                 "IDEMPOTENCY_KEY_REUSED",
@@ -95,9 +93,10 @@ pub async fn create_order(
         ));
     }
     for r in &rows {
-        let live = r.status == "held" && r.hold_expires_at.is_some_and(|t| t > now);
+        let hold = EnrollmentHold::of(&r.status);
+        let live = hold == EnrollmentHold::Held && r.hold_expires_at.is_some_and(|t| t > now);
         if !live {
-            let expired = r.status == "held" || r.status == "expired";
+            let expired = hold != EnrollmentHold::Other;
             return Err(err(
                 ErrorKind::Conflict,
                 if expired {
@@ -128,7 +127,7 @@ pub async fn create_order(
             today,
         )
         .max(1);
-        let amount = if r.pricing == "per_day" {
+        let amount = if CoursePricing::from_db(&r.pricing) == CoursePricing::PerDay {
             r.price * Decimal::from(sessions)
         } else {
             r.price
@@ -147,10 +146,9 @@ pub async fn create_order(
             course_id: r.course_id,
             description: format!("{} {}", r.student_name, r.course_name),
             amount,
-            release_rule: if r.class_type == "custody" {
-                "per_day"
-            } else {
-                "per_lesson"
+            release_rule: match CourseClassType::from_db(&r.class_type) {
+                CourseClassType::Custody => ReleaseRule::PerDay,
+                CourseClassType::Training => ReleaseRule::PerLesson,
             },
             units: i32::try_from(sessions).unwrap_or(i32::MAX),
         });
@@ -198,7 +196,7 @@ pub async fn create_order(
         tenant.id,
         auth.account_id,
         &req.idempotency_key,
-        req.channel.as_str(),
+        req.channel,
         &description,
         total,
         expires_at,
@@ -259,11 +257,11 @@ pub(super) async fn prepay(
     client_ip: Option<String>,
 ) -> Result<OrderView, ApiError> {
     let mut pay = None;
-    if order.status == "created" {
+    if order.status == OrderStatus::Created {
         let total_fen = money(order.amount)?.to_fen();
         let mut conn = st.db_app.acquire().await?;
-        pay = Some(match order.channel.as_str() {
-            "jsapi" => {
+        pay = Some(match order.channel {
+            PayChannel::Jsapi => {
                 let appid = st.wechatpay.appid().to_string();
                 let Some(openid) = repo::openid(&mut conn, order.account_id, &appid).await? else {
                     return Err(err(
@@ -293,7 +291,7 @@ pub(super) async fn prepay(
                     h5_url: None,
                 }
             }
-            _ => {
+            PayChannel::H5 => {
                 let url = st
                     .wechatpay
                     .create_h5(&NewH5Order {
@@ -350,12 +348,10 @@ pub async fn views(
             let mine: Vec<&RefundRow> = refunds.iter().filter(|r| r.order_id == o.id).collect();
             let refunded: Decimal = mine
                 .iter()
-                .filter(|r| r.status == "succeeded")
+                .filter(|r| r.status == RefundStatus::Succeeded)
                 .map(|r| r.amount)
                 .sum();
-            let refunding = mine
-                .iter()
-                .any(|r| matches!(r.status.as_str(), "requested" | "processing"));
+            let refunding = mine.iter().any(|r| r.status.is_pending());
             OrderView {
                 lines: lines
                     .iter()
@@ -363,14 +359,14 @@ pub async fn views(
                     .map(|l| line_view(l, refundable(l.id)))
                     .collect(),
                 refunds: mine.into_iter().map(refund_view).collect(),
-                status_label: order_status_label(&o.status, o.amount, refunded, refunding).into(),
-                payable: o.status == "created" && o.expires_at > now,
+                status_label: o.status.label(o.amount, refunded, refunding).into(),
+                payable: o.status == OrderStatus::Created && o.expires_at > now,
                 refunded: yuan(refunded),
                 amount: yuan(o.amount),
                 id: o.id,
                 out_trade_no: o.out_trade_no,
-                status: o.status,
-                channel: o.channel,
+                status: o.status.as_str().into(),
+                channel: o.channel.as_str().into(),
                 description: o.description,
                 expires_at: o.expires_at,
                 created_at: o.created_at,
@@ -392,7 +388,7 @@ fn line_view(l: &LineRow, refundable: Decimal) -> LineView {
         course_id: l.course_id,
         description: l.description.clone(),
         amount: yuan(l.amount),
-        release_rule: l.release_rule.clone(),
+        release_rule: l.release_rule.as_str().into(),
         units: l.units,
         refundable: yuan(refundable),
     }
@@ -407,8 +403,8 @@ pub fn refund_view(r: &RefundRow) -> RefundView {
         amount: yuan(r.amount),
         reason: r.reason.clone(),
         source: r.source.clone(),
-        status_label: refund_status_label(&r.status).into(),
-        status: r.status.clone(),
+        status_label: r.status.label().into(),
+        status: r.status.as_str().into(),
         created_at: r.created_at,
         succeeded_at: r.succeeded_at,
     }
@@ -431,16 +427,17 @@ pub async fn school_orders(
     tenant: &TenantContext,
     status: Option<&str>,
 ) -> Result<Vec<OrderView>, ApiError> {
-    if let Some(s) = status {
-        if !["created", "paid", "closed"].contains(&s) {
-            return Err(err(
+    let status = match status {
+        None => None,
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
+            err(
                 ErrorKind::Unprocessable,
                 "ORDER_STATUS_INVALID",
                 "订单状态须为 created、paid 或 closed",
                 json!({ "field": "status" }),
-            ));
-        }
-    }
+            )
+        })?),
+    };
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::orders_of(&mut conn, tenant.id, None, status, 500).await?;
     views(&mut conn, orders, st.clock.now()).await

@@ -19,7 +19,7 @@ use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId, Money};
 use crate::payments::model::*;
 use crate::payments::repo::{self, LineRow};
-use crate::wechatpay::{NewRefund as WxRefund, RefundStatus};
+use crate::wechatpay::{NewRefund as WxRefund, RefundStatus as WxRefundStatus};
 
 /// Reserves `amount` of the line's unreleased money for a new refund (platform privileges;
 /// the caller's transaction commits it). Returns the refund id.
@@ -207,7 +207,7 @@ async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
     let Some(r) = repo::refund(&mut conn, refund_id).await? else {
         return Ok(());
     };
-    if r.status != "requested" {
+    if r.status != RefundStatus::Requested {
         return Ok(());
     }
     let order = repo::order(&mut conn, r.order_id)
@@ -242,7 +242,7 @@ async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
 pub(super) async fn apply_refund_status(
     st: &Ctx,
     out_refund_no: &str,
-    status: RefundStatus,
+    status: WxRefundStatus,
     wx_refund_id: Option<&str>,
     notification_id: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -267,23 +267,17 @@ pub(super) async fn apply_refund_status(
             "refund {out_refund_no} unknown"
         )));
     };
-    let final_state = matches!(r.status.as_str(), "succeeded" | "closed");
-    if final_state {
+    if r.status.is_final() {
         tx.commit().await?;
         return Ok(());
     }
-    let next = match status {
-        RefundStatus::Processing => "processing",
-        RefundStatus::Success => "succeeded",
-        RefundStatus::Closed => "closed",
-        RefundStatus::Abnormal => "abnormal",
-    };
+    let next = RefundStatus::from_wechat(status);
     if next == r.status {
         tx.commit().await?;
         return Ok(());
     }
-    match status {
-        RefundStatus::Success => {
+    match next {
+        RefundStatus::Succeeded => {
             ledger::settle_refund(&mut tx, out_refund_no, now)
                 .await
                 .map_err(|e| ApiError::from_domain(&e))?;
@@ -297,7 +291,7 @@ pub(super) async fn apply_refund_status(
     }
     repo::set_refund_status(&mut tx, r.id, next, wx_refund_id, now).await?;
     let ev = AuditEvent::new(
-        format!("payment.refund.{next}"),
+        format!("payment.refund.{}", next.as_str()),
         format!("refund:{}", r.id),
         Outcome::Success,
     )
@@ -311,13 +305,7 @@ pub(super) async fn apply_refund_status(
         let tenant = tenant_of(st, r.tenant_id)
             .await
             .map_err(|_| ApiError::internal("refund tenant unknown"))?;
-        let label = match next {
-            "succeeded" => Some("refunded"),
-            "processing" => Some("processing"),
-            "abnormal" | "closed" => Some("failed"),
-            _ => None,
-        };
-        if let Some(label) = label {
+        if let Some(label) = next.request_status() {
             let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
             repo::set_refund_request_status(ttx.conn(), req_id, label).await?;
             ttx.commit().await?;

@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId, OrderId, TenantId};
+use crate::payments::model::OrderStatus;
 use crate::payments::repo::{self, LineRow, OrderRow};
 use crate::wechatpay::{
     Notification, NotificationResource, RefundNotice, TradeState, Transaction, WechatPayError,
@@ -114,7 +115,7 @@ async fn claim(
     let Some(order) = repo::lock_order_by_trade_no(tx.conn(), &tr.out_trade_no).await? else {
         return Err(SettleError::Retry("order vanished".into()));
     };
-    if order.status == "paid" {
+    if order.status == OrderStatus::Paid {
         tx.commit().await?;
         return Ok(None);
     }

@@ -205,7 +205,8 @@ fn text(field: &str, s: Option<&str>) -> Result<Option<String>, ApiError> {
         return Err(people::invalid(vec![FieldError::new(
             field,
             format!("{field}不能超过 {TEXT_MAX} 个字"),
-        )]));
+        )])
+        .into());
     }
     Ok((!t.is_empty()).then(|| t.to_string()))
 }
@@ -276,7 +277,8 @@ pub async fn file(
         return Err(people::invalid(vec![FieldError::new(
             "目标课程",
             "退课申请不需要选择目标课程",
-        )]));
+        )])
+        .into());
     }
     let e = repo::enrollment(tx.conn(), req.enrollment_id)
         .await?

@@ -10,10 +10,9 @@ use super::perms::{
 };
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, Object, OpenApi};
-use serde_json::json;
 
 use super::model::*;
-use super::{repo, service};
+use super::service;
 use crate::auth::api::Done;
 use crate::auth::guard::Session;
 use crate::auth::model::Role;
@@ -136,11 +135,7 @@ impl PeopleApi {
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<DepartmentView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &DEPT_LIST).await?;
-        let out = repo::departments(tx.conn())
-            .await?
-            .into_iter()
-            .map(|(id, name, members)| DepartmentView { id, name, members })
-            .collect();
+        let out = service::departments(&mut tx).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -216,13 +211,7 @@ impl PeopleApi {
         q: Query<Option<String>>,
     ) -> Result<Json<Vec<StaffView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STAFF_LIST).await?;
-        let today = app.0.clock.today();
-        let q = q.0.filter(|s| !s.trim().is_empty());
-        let out = repo::staff(tx.conn(), department_id.0, q.as_deref())
-            .await?
-            .into_iter()
-            .map(|r| service::staff_view(r, today))
-            .collect();
+        let out = service::list_staff(app.0, &mut tx, department_id.0, q.0.as_deref()).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -285,7 +274,7 @@ impl PeopleApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STAFF_LEAVE).await?;
-        service::mark_left(app.0, &session.0, &mut tx, service::Person::Staff, id.0).await?;
+        service::mark_left(app.0, &session.0, &mut tx, Person::Staff, id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -304,7 +293,7 @@ impl PeopleApi {
         id: Path<i64>,
     ) -> Result<Json<RevealedPii>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STAFF_REVEAL).await?;
-        let out = service::reveal_staff(app.0, &session.0, &mut tx, id.0).await?;
+        let out = service::reveal(app.0, &session.0, &mut tx, Person::Staff, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -477,7 +466,7 @@ impl PeopleApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STUDENT_LEAVE).await?;
-        service::mark_left(app.0, &session.0, &mut tx, service::Person::Student, id.0).await?;
+        service::mark_left(app.0, &session.0, &mut tx, Person::Student, id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -496,7 +485,7 @@ impl PeopleApi {
         id: Path<i64>,
     ) -> Result<Json<RevealedPii>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STUDENT_REVEAL).await?;
-        let out = service::reveal_student(app.0, &session.0, &mut tx, id.0).await?;
+        let out = service::reveal(app.0, &session.0, &mut tx, Person::Student, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -540,20 +529,7 @@ impl PeopleApi {
         guardian_id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GUARDIAN_REMOVE).await?;
-        if repo::unlink_guardian(tx.conn(), id.0, guardian_id.0).await? == 0 {
-            return Err(service::not_found("家长关联", guardian_id.0));
-        }
-        tx.audit(
-            app.0,
-            &session.0,
-            crate::audit::AuditEvent::new(
-                "people.guardian.unlink",
-                format!("student:{}", id.0),
-                crate::audit::Outcome::Success,
-            )
-            .details(json!({ "guardian_id": guardian_id.0 })),
-        )
-        .await?;
+        service::remove_guardian(app.0, &session.0, &mut tx, id.0, guardian_id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }

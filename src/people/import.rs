@@ -13,12 +13,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::model::*;
+pub use super::model::{ImportJobView, ImportKind, RowError};
 use super::service::{self, ClassIndex};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
@@ -37,48 +37,6 @@ const STALE_AFTER_SECS: i64 = 120;
 pub const STAFF_SHEET: &str = "教职工";
 pub const STUDENT_SHEET: &str = "学生";
 pub const GUARDIAN_SHEET: &str = "家长";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum ImportKind {
-    /// 教职工
-    Staff,
-    /// 学生（xlsx 可同时包含“家长”工作表）
-    Students,
-    /// 家长
-    Guardians,
-}
-
-impl ImportKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImportKind::Staff => "staff",
-            ImportKind::Students => "students",
-            ImportKind::Guardians => "guardians",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ImportKind::Staff => "教职工",
-            ImportKind::Students => "学生",
-            ImportKind::Guardians => "家长",
-        }
-    }
-}
-
-/// One reason a row was refused: the sheet, the row number Excel shows, the column, the
-/// value (masked for personal-data columns) and the reason in Chinese.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct RowError {
-    pub sheet: String,
-    pub row: u32,
-    pub column: String,
-    pub value: String,
-    pub reason: String,
-}
 
 fn file_error(e: TabularError) -> ApiError {
     ApiError::new(ErrorKind::Unprocessable, e.code(), e.to_string(), json!({}))
@@ -343,29 +301,6 @@ pub fn report(errors: &[RowError], more: usize, csv: bool) -> Result<Vec<u8>, Ap
 
 // ---- jobs -------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, poem_openapi::Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct ImportJobView {
-    pub id: Uuid,
-    pub kind: ImportKind,
-    pub file_name: String,
-    /// running 进行中 | succeeded 已导入 | failed 未导入
-    pub status: String,
-    /// validating 校验中 | writing 写入中 | done 完成
-    pub phase: String,
-    pub total_rows: i32,
-    pub processed_rows: i32,
-    /// 新增记录数
-    pub inserted: i32,
-    /// 更新记录数
-    pub updated: i32,
-    pub error_count: i32,
-    /// 结果说明（中文）
-    pub message: Option<String>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 #[derive(Debug, sqlx::FromRow)]
 struct JobRow {
     id: Uuid,
@@ -391,11 +326,7 @@ fn job_view(r: JobRow, now: chrono::DateTime<chrono::Utc>) -> ImportJobView {
     let stale = r.status == "running" && now - r.heartbeat_at > Duration::seconds(STALE_AFTER_SECS);
     ImportJobView {
         id: r.id,
-        kind: match r.kind.as_str() {
-            "staff" => ImportKind::Staff,
-            "guardians" => ImportKind::Guardians,
-            _ => ImportKind::Students,
-        },
+        kind: ImportKind::from_db(&r.kind),
         file_name: r.file_name,
         status: if stale { "failed".into() } else { r.status },
         phase: r.phase,

@@ -7,6 +7,7 @@
 //! Must never read another tenant's schema: every query runs in a [`crate::kernel::tx::TenantTx`].
 
 pub mod api;
+pub mod error;
 pub mod feature;
 pub mod import;
 pub mod import_api;

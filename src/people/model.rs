@@ -7,7 +7,8 @@
 use chrono::{Datelike, NaiveDate};
 use poem_openapi::{Enum, Object};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::pii::{IdNumber, Phone, Sex};
 
@@ -164,6 +165,30 @@ impl Relation {
             "其他" | "其他亲属" => Relation::Other,
             _ => return None,
         })
+    }
+}
+
+/// The two kinds of people records keyed by an ID number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Person {
+    Staff,
+    Student,
+}
+
+impl Person {
+    pub fn label(self) -> &'static str {
+        match self {
+            Person::Staff => "教职工",
+            Person::Student => "学生",
+        }
+    }
+
+    /// How the audit trail names a record of this kind (`staff:12`, `student:7`).
+    pub fn object(self, id: i64) -> String {
+        match self {
+            Person::Staff => format!("staff:{id}"),
+            Person::Student => format!("student:{id}"),
+        }
     }
 }
 
@@ -580,6 +605,82 @@ pub struct StudentPage {
 pub struct RevealedPii {
     pub id_number: String,
     pub phone: Option<String>,
+}
+
+// ---- bulk import -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// 教职工
+    Staff,
+    /// 学生（xlsx 可同时包含“家长”工作表）
+    Students,
+    /// 家长
+    Guardians,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Staff => "staff",
+            ImportKind::Students => "students",
+            ImportKind::Guardians => "guardians",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportKind::Staff => "教职工",
+            ImportKind::Students => "学生",
+            ImportKind::Guardians => "家长",
+        }
+    }
+
+    /// The kind a job row stores (`students` for anything else, as before).
+    pub fn from_db(s: &str) -> ImportKind {
+        match s {
+            "staff" => ImportKind::Staff,
+            "guardians" => ImportKind::Guardians,
+            _ => ImportKind::Students,
+        }
+    }
+}
+
+/// One reason a row was refused: the sheet, the row number Excel shows, the column, the
+/// value (masked for personal-data columns) and the reason in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RowError {
+    pub sheet: String,
+    pub row: u32,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ImportJobView {
+    pub id: Uuid,
+    pub kind: ImportKind,
+    pub file_name: String,
+    /// running 进行中 | succeeded 已导入 | failed 未导入
+    pub status: String,
+    /// validating 校验中 | writing 写入中 | done 完成
+    pub phase: String,
+    pub total_rows: i32,
+    pub processed_rows: i32,
+    /// 新增记录数
+    pub inserted: i32,
+    /// 更新记录数
+    pub updated: i32,
+    pub error_count: i32,
+    /// 结果说明（中文）
+    pub message: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! SQL on a school's people tables. Runs inside a `TenantTx`, so unqualified names are the
-//! tenant's own tables; the only `platform.` statements (guardian accounts) run between
-//! `TenantTx::leave_role` and `enter_role`.
+//! tenant's own tables; the only `platform.` statements (guardian accounts, the caller's
+//! phone hash and consent, the homeroom role) run between `TenantTx::leave_role` and
+//! `enter_role`. Must never be called from outside `people` for a write.
 //!
 //! Writes take whole batches as parallel arrays (`unnest`): one statement for one record or
 //! for ten thousand, so the form and the bulk import share one write path.
@@ -8,6 +9,8 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
+
+use super::model::Person;
 
 /// (id, code, name, alias) of the active classes.
 pub async fn active_classes(
@@ -286,6 +289,42 @@ pub async fn ensure_parent_accounts(
     .execute(&mut *c)
     .await?;
     Ok(ids)
+}
+
+/// Platform side, outside the tenant role: whether the account has agreed to this version
+/// of the personal-data rules and not withdrawn.
+pub async fn has_consent(
+    c: &mut PgConnection,
+    account_id: i64,
+    terms_version: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from platform.consents where account_id = $1
+                        and terms_version = $2 and withdrawn_at is null)",
+    )
+    .bind(account_id)
+    .bind(terms_version)
+    .fetch_one(&mut *c)
+    .await
+}
+
+/// Platform side, outside the tenant role: withdraws the homeroom_teacher role in this
+/// school from the account with this phone hash.
+pub async fn revoke_homeroom_role(
+    c: &mut PgConnection,
+    phone_hash: &[u8],
+    tenant_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "delete from platform.role_assignments r using platform.accounts a
+         where r.account_id = a.id and a.phone_hash = $1 and r.role = 'homeroom_teacher'
+           and r.tenant_id = $2",
+    )
+    .bind(phone_hash)
+    .bind(tenant_id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }
 
 /// The account's phone hash: staff and guardians are matched to accounts by it.
@@ -571,25 +610,34 @@ pub async fn homeroom_count(c: &mut PgConnection, staff_id: i64) -> sqlx::Result
         .await
 }
 
-/// (id, name, status) of the class if it exists.
-pub async fn class(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, String, String)>> {
-    sqlx::query_as("select id, name, status from classes where id = $1")
+/// Whether the class exists and is active (not graduated).
+pub async fn class_is_active(c: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from classes where id = $1 and status = 'active')")
         .bind(id)
-        .fetch_optional(&mut *c)
+        .fetch_one(&mut *c)
         .await
 }
 
-// Person tables ("staff" or "students") are named by `service::Person::table`, a fixed
-// pair of identifiers: that is why they may be spliced into these statements.
+/// The table of a record kind: a fixed pair of identifiers, which is why it may be spliced
+/// into the statements below.
+fn table(who: Person) -> &'static str {
+    match who {
+        Person::Staff => "staff",
+        Person::Student => "students",
+    }
+}
 
 /// Status of a staff or student record; returns the rows changed.
 pub async fn set_status(
     c: &mut PgConnection,
-    table: &'static str,
+    who: Person,
     id: i64,
     status: &str,
 ) -> sqlx::Result<u64> {
-    let sql = format!("update {table} set status = $2, updated_at = now() where id = $1");
+    let sql = format!(
+        "update {} set status = $2, updated_at = now() where id = $1",
+        table(who)
+    );
     let r = sqlx::query(&sql)
         .bind(id)
         .bind(status)
@@ -601,10 +649,10 @@ pub async fn set_status(
 /// The record that holds this ID-number hash.
 pub async fn owner_of_id_number(
     c: &mut PgConnection,
-    table: &'static str,
+    who: Person,
     hash: &[u8],
 ) -> sqlx::Result<Option<i64>> {
-    let sql = format!("select id from {table} where id_number_hash = $1");
+    let sql = format!("select id from {} where id_number_hash = $1", table(who));
     sqlx::query_scalar(&sql)
         .bind(hash)
         .fetch_optional(&mut *c)
@@ -613,11 +661,14 @@ pub async fn owner_of_id_number(
 
 pub async fn set_id_number_hash(
     c: &mut PgConnection,
-    table: &'static str,
+    who: Person,
     id: i64,
     hash: &[u8],
 ) -> sqlx::Result<u64> {
-    let sql = format!("update {table} set id_number_hash = $2 where id = $1");
+    let sql = format!(
+        "update {} set id_number_hash = $2 where id = $1",
+        table(who)
+    );
     let r = sqlx::query(&sql)
         .bind(id)
         .bind(hash)

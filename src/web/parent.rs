@@ -53,7 +53,9 @@ async fn children(web: &Web) -> Result<Result<Vec<StudentView>, Markup>, WebErro
             tx.commit().await?;
             Ok(Ok(list))
         }
-        Err(e) if e.body().code == "CONSENT_REQUIRED" => Ok(Err(consent_page(web))),
+        Err(crate::people::error::PeopleError::ConsentRequired { .. }) => {
+            Ok(Err(consent_page(web)))
+        }
         Err(e) => Err(e.into()),
     }
 }

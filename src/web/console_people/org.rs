@@ -494,12 +494,16 @@ async fn homeroom(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let r = match f.id("staff_id") {
         Some(staff_id) => {
             let mut tx = web.school_tx(&people_perms::HOMEROOM_SET).await?;
-            let r = people::set_homeroom(&web.app, &web.auth, &mut tx, id, staff_id).await;
+            let r = people::set_homeroom(&web.app, &web.auth, &mut tx, id, staff_id)
+                .await
+                .map_err(Into::into);
             settle(tx, r).await?
         }
         None => {
             let mut tx = web.school_tx(&people_perms::HOMEROOM_CLEAR).await?;
-            let r = people::clear_homeroom(&web.app, &web.auth, &mut tx, id).await;
+            let r = people::clear_homeroom(&web.app, &web.auth, &mut tx, id)
+                .await
+                .map_err(Into::into);
             match settle(tx, r).await? {
                 // Nothing to clear: the class already has no homeroom teacher.
                 Err(e) if e.body().code == "NOT_FOUND" => Ok(()),
@@ -540,9 +544,8 @@ mod dept {
     use crate::kernel::tx::TenantTx;
 
     pub(super) async fn create(web: &Web, tx: &mut TenantTx, raw: &str) -> Result<(), ApiError> {
-        people::create_department(&web.app, &web.auth, tx, raw)
-            .await
-            .map(|_| ())
+        people::create_department(&web.app, &web.auth, tx, raw).await?;
+        Ok(())
     }
 
     pub(super) async fn rename(
@@ -551,11 +554,11 @@ mod dept {
         id: i64,
         raw: &str,
     ) -> Result<(), ApiError> {
-        people::rename_department(&web.app, &web.auth, tx, id, raw).await
+        Ok(people::rename_department(&web.app, &web.auth, tx, id, raw).await?)
     }
 
     pub(super) async fn delete(web: &Web, tx: &mut TenantTx, id: i64) -> Result<(), ApiError> {
-        people::delete_department(&web.app, &web.auth, tx, id).await
+        Ok(people::delete_department(&web.app, &web.auth, tx, id).await?)
     }
 }
 

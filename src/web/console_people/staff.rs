@@ -16,10 +16,13 @@ use super::{
     audited_notice, done_notice, in_place, options, page_no, pager, select, settle, DoneQuery,
     Posted, Problems, PER_PAGE,
 };
+use crate::auth::error::AuthError;
 use crate::auth::model::Role;
-use crate::people::model::{staff_cols as col, StaffFields, StaffView, EDUCATION_LEVELS};
+use crate::error::{ApiError, DomainError};
+use crate::people::error::PeopleError;
+use crate::people::model::{staff_cols as col, Person, StaffFields, StaffView, EDUCATION_LEVELS};
 use crate::people::perms as people_perms;
-use crate::people::{repo, service as people};
+use crate::people::service as people;
 use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, input, notice, Tone};
 use crate::web::nav::school_page;
@@ -51,18 +54,26 @@ const FIELDS: [(&str, &str); 12] = [
 ];
 
 fn staff_field(f: &str) -> Option<&'static str> {
-    match f {
-        "STAFF_NO_TAKEN" => Some("staff_no"),
-        "STAFF_EXISTS" => Some("id_number"),
-        _ => FIELDS.iter().find(|(_, c)| *c == f).map(|(n, _)| *n),
+    let taken = PeopleError::StaffNoTaken {
+        staff_no: String::new(),
+    };
+    let exists = PeopleError::IdNumberExists { who: Person::Staff };
+    if f == taken.code() {
+        Some("staff_no")
+    } else if f == exists.code() {
+        Some("id_number")
+    } else {
+        FIELDS.iter().find(|(_, c)| *c == f).map(|(n, _)| *n)
     }
 }
 
 fn role_field(f: &str) -> Option<&'static str> {
-    match f {
-        "ROLE_NOT_ASSIGNABLE" | "ROLE_ALREADY_ASSIGNED" | "SEPARATION_OF_DUTIES" => Some("role"),
-        _ => None,
-    }
+    let refusals = [
+        PeopleError::RoleNotAssignable(Role::Teacher).code(),
+        AuthError::AlreadyAssigned.code(),
+        AuthError::SeparationOfDuties(String::new()).code(),
+    ];
+    refusals.contains(&f).then_some("role")
 }
 
 fn fields_of(f: &Posted) -> StaffFields {
@@ -122,10 +133,9 @@ async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
     let dept = q.dept.clone().unwrap_or_default();
     let mut tx = web.school_tx(&people_perms::STAFF_LIST).await?;
     web.authorize(&people_perms::DEPT_LIST).await?;
-    let today = web.app.clock.today();
     let wanted = Some(search.trim()).filter(|s| !s.is_empty());
-    let rows = repo::staff(tx.conn(), dept.parse().ok(), wanted).await?;
-    let depts = repo::departments(tx.conn()).await?;
+    let rows = people::list_staff(&web.app, &mut tx, dept.parse().ok(), wanted).await?;
+    let depts = people::departments(&mut tx).await?;
     tx.commit().await?;
     // The service lists a school's staff whole (hundreds at most); the page shows a slice.
     let total = rows.len() as i64;
@@ -134,10 +144,9 @@ async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
         .into_iter()
         .skip(((page_n - 1) * PER_PAGE) as usize)
         .take(PER_PAGE as usize)
-        .map(|r| people::staff_view(r, today))
         .collect();
     let dept_opts: Vec<(String, String)> = std::iter::once((String::new(), "全部部门".to_string()))
-        .chain(depts.iter().map(|(id, n, _)| (id.to_string(), n.clone())))
+        .chain(depts.iter().map(|d| (d.id.to_string(), d.name.clone())))
         .collect();
     let params = [("q", search.as_str()), ("dept", dept.as_str())];
     let body = html! {
@@ -244,8 +253,9 @@ fn new_page(web: &Web, f: &Posted, p: &Problems) -> poem::Response {
 async fn create(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let mut tx = web.school_tx(&people_perms::STAFF_CREATE).await?;
-    let r =
-        people::create_or_update_staff(&web.app, &web.auth, &mut tx, None, &fields_of(&f)).await;
+    let r = people::create_or_update_staff(&web.app, &web.auth, &mut tx, None, &fields_of(&f))
+        .await
+        .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(s) => Ok(see_other(
             &web.link(&format!("/console/staff/{}?done=staff_created", s.id)),
@@ -266,11 +276,9 @@ struct Extra<'a> {
 
 async fn staff_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
     let mut tx = web.school_tx(&people_perms::STAFF_LIST).await?;
-    let row = repo::staff_one(tx.conn(), id).await?;
+    let s = people::find_staff(&web.app, &mut tx, id).await?;
     tx.commit().await?;
-    let s = row
-        .map(|r| people::staff_view(r, web.app.clock.today()))
-        .ok_or(WebError::NotFound)?;
+    let s = s.ok_or(WebError::NotFound)?;
     let none = Problems::none();
     let p = x.problems.unwrap_or(&none);
     let cur = current(&s);
@@ -352,7 +360,7 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let mut tx = web.school_tx(&people_perms::STAFF_UPDATE).await?;
     if fields.id_number.trim().is_empty() || fields.phone.trim().is_empty() {
         web.authorize(&people_perms::STAFF_REVEAL).await?;
-        let clear = people::reveal_staff(&web.app, &web.auth, &mut tx, id).await?;
+        let clear = people::reveal(&web.app, &web.auth, &mut tx, Person::Staff, id).await?;
         if fields.id_number.trim().is_empty() {
             fields.id_number = clear.id_number;
         }
@@ -360,7 +368,9 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
             fields.phone = clear.phone.unwrap_or_default();
         }
     }
-    let r = people::create_or_update_staff(&web.app, &web.auth, &mut tx, Some(id), &fields).await;
+    let r = people::create_or_update_staff(&web.app, &web.auth, &mut tx, Some(id), &fields)
+        .await
+        .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(
             &web.link(&format!("/console/staff/{id}?done=staff_saved")),
@@ -380,7 +390,9 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
 #[handler]
 async fn leave(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&people_perms::STAFF_LEAVE).await?;
-    let r = people::mark_left(&web.app, &web.auth, &mut tx, people::Person::Staff, id).await;
+    let r = people::mark_left(&web.app, &web.auth, &mut tx, Person::Staff, id)
+        .await
+        .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
             &web.link(&format!("/console/staff/{id}?done=staff_left")),
@@ -404,7 +416,10 @@ async fn grant_role(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     };
     let tx = web.school_tx(&people_perms::STAFF_ROLE).await?;
     // The grant commits on its own (the role lives on the platform side).
-    let (p, granted) = match people::grant_staff_role(&web.app, &web.auth, tx, id, role).await {
+    let granted = people::grant_staff_role(&web.app, &web.auth, tx, id, role)
+        .await
+        .map_err(ApiError::from);
+    let (p, granted) = match granted {
         Ok((_, password)) => (None, Some(granted_notice(role, password.as_deref()))),
         Err(e) if in_place(&e) => (Some(Problems::of("role", &e, role_field)), None),
         Err(e) => return Err(e.into()),
@@ -433,10 +448,10 @@ fn granted_notice(role: Role, password: Option<&str>) -> Markup {
 #[handler]
 async fn reveal(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&people_perms::STAFF_REVEAL).await?;
-    let row = repo::staff_one(tx.conn(), id)
+    let row = people::find_staff(&web.app, &mut tx, id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let clear = people::reveal_staff(&web.app, &web.auth, &mut tx, id).await?;
+    let clear = people::reveal(&web.app, &web.auth, &mut tx, Person::Staff, id).await?;
     tx.commit().await?;
     let body = html! {
         p { a href=(web.link(&format!("/console/staff/{id}"))) { "‹ 返回" } }

@@ -11,18 +11,17 @@ use maud::{html, Markup};
 use poem::web::{Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{
     audited_notice, done_notice, page_no, pager, select, settle, DoneQuery, Posted, Problems,
     PER_PAGE,
 };
-use crate::audit::{AuditEvent, Outcome};
 use crate::error::ApiError;
-use crate::kernel::tx::TenantTx;
-use crate::people::model::{guardian_cols, student_cols, Relation, StudentView};
+use crate::people::model::{
+    guardian_cols, student_cols, FieldError, Person, Relation, StudentView,
+};
 use crate::people::perms as people_perms;
-use crate::people::{repo, service as people};
+use crate::people::service as people;
 use crate::school::model::GradeView;
 use crate::school::perms::CLASSES;
 use crate::school::service as school;
@@ -237,10 +236,7 @@ async fn new_page(web: &Web, f: &Posted, p: &Problems) -> PageResult {
 
 /// A class the form left unchosen: refused like the service refuses an unknown class.
 fn no_class() -> ApiError {
-    people::invalid(vec![crate::people::model::FieldError::new(
-        student_cols::CLASS,
-        "请选择班级",
-    )])
+    people::invalid(vec![FieldError::new(student_cols::CLASS, "请选择班级")]).into()
 }
 
 #[handler]
@@ -258,7 +254,8 @@ async fn create(web: Web, body: String) -> PageResult {
                 f.get("id_number"),
                 class_id,
             )
-            .await;
+            .await
+            .map_err(ApiError::from);
             settle(tx, r).await?
         }
         None => Err(no_class()),
@@ -392,7 +389,7 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
     let mut id_number = f.get("id_number").trim().to_string();
     if id_number.is_empty() {
         web.authorize(&people_perms::STUDENT_REVEAL).await?;
-        id_number = people::reveal_student(&web.app, &web.auth, &mut tx, id)
+        id_number = people::reveal(&web.app, &web.auth, &mut tx, Person::Student, id)
             .await?
             .id_number;
     }
@@ -405,7 +402,8 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
         &id_number,
         class_id,
     )
-    .await;
+    .await
+    .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(
             &web.link(&format!("/console/students/{id}?done=student_saved")),
@@ -417,7 +415,9 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
 #[handler]
 async fn leave(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&people_perms::STUDENT_LEAVE).await?;
-    let r = people::mark_left(&web.app, &web.auth, &mut tx, people::Person::Student, id).await;
+    let r = people::mark_left(&web.app, &web.auth, &mut tx, Person::Student, id)
+        .await
+        .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
             &web.link(&format!("/console/students/{id}?done=student_left")),
@@ -443,7 +443,8 @@ async fn guardian_add(web: Web, Path(id): Path<i64>, body: String) -> PageResult
         relation,
         f.get("g_phone"),
     )
-    .await;
+    .await
+    .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(_) => Ok(see_other(
             &web.link(&format!("/console/students/{id}?done=guardian_added")),
@@ -452,30 +453,12 @@ async fn guardian_add(web: Web, Path(id): Path<i64>, body: String) -> PageResult
     }
 }
 
-/// Unlinks a guardian from a student. The JSON endpoint does these steps in its handler
-/// (there is no service function yet); the same repository call and audit record are made
-/// here. Both should move to `people::service`.
-async fn unlink(web: &Web, tx: &mut TenantTx, student: i64, guardian: i64) -> Result<(), ApiError> {
-    if repo::unlink_guardian(tx.conn(), student, guardian).await? == 0 {
-        return Err(people::not_found("家长关联", guardian));
-    }
-    tx.audit(
-        &web.app,
-        &web.auth,
-        AuditEvent::new(
-            "people.guardian.unlink",
-            format!("student:{student}"),
-            Outcome::Success,
-        )
-        .details(json!({ "guardian_id": guardian })),
-    )
-    .await
-}
-
 #[handler]
 async fn guardian_remove(web: Web, Path((id, guardian)): Path<(i64, i64)>) -> PageResult {
     let mut tx = web.school_tx(&people_perms::GUARDIAN_REMOVE).await?;
-    let r = unlink(&web, &mut tx, id, guardian).await;
+    let r = people::remove_guardian(&web.app, &web.auth, &mut tx, id, guardian)
+        .await
+        .map_err(ApiError::from);
     match settle(tx, r).await? {
         Ok(()) => Ok(see_other(
             &web.link(&format!("/console/students/{id}?done=guardian_removed")),
@@ -488,7 +471,7 @@ async fn guardian_remove(web: Web, Path((id, guardian)): Path<(i64, i64)>) -> Pa
 async fn reveal(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&people_perms::STUDENT_REVEAL).await?;
     let s = people::student_by_id(&web.app, &mut tx, id).await?;
-    let clear = people::reveal_student(&web.app, &web.auth, &mut tx, id).await?;
+    let clear = people::reveal(&web.app, &web.auth, &mut tx, Person::Student, id).await?;
     tx.commit().await?;
     let body = html! {
         p { a href=(web.link(&format!("/console/students/{id}"))) { "‹ 返回" } }

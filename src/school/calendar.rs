@@ -6,49 +6,22 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DayKind {
-    Teaching,
-    Makeup,
-    Holiday,
-    Closure,
-    Weekend,
-    OutsideTerm,
+use super::model::text_enum;
+
+text_enum! {
+    /// What a day of the calendar is; an exception ([`super::model::ExceptionKind`]) makes a
+    /// day a holiday, closure or make-up day.
+    pub enum DayKind {
+        Teaching = "teaching" => "上课日",
+        Makeup = "makeup" => "调休上课",
+        Holiday = "holiday" => "放假",
+        Closure = "closure" => "停课",
+        Weekend = "weekend" => "休息日",
+        OutsideTerm = "outside_term" => "学期外",
+    }
 }
 
 impl DayKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DayKind::Teaching => "teaching",
-            DayKind::Makeup => "makeup",
-            DayKind::Holiday => "holiday",
-            DayKind::Closure => "closure",
-            DayKind::Weekend => "weekend",
-            DayKind::OutsideTerm => "outside_term",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            DayKind::Teaching => "上课日",
-            DayKind::Makeup => "调休上课",
-            DayKind::Holiday => "放假",
-            DayKind::Closure => "停课",
-            DayKind::Weekend => "休息日",
-            DayKind::OutsideTerm => "学期外",
-        }
-    }
-
-    /// The kind of a stored calendar exception (`calendar_exceptions.kind`).
-    pub fn parse_exception(s: &str) -> Option<Self> {
-        match s {
-            "holiday" => Some(DayKind::Holiday),
-            "makeup" => Some(DayKind::Makeup),
-            "closure" => Some(DayKind::Closure),
-            _ => None,
-        }
-    }
-
     /// Whether school (and so custody and meals) runs that day.
     pub fn is_school_day(self) -> bool {
         matches!(self, DayKind::Teaching | DayKind::Makeup)
@@ -144,8 +117,6 @@ mod tests {
         assert_eq!(c.weekly_kind(d("2026-10-01")), DayKind::Teaching); // 国庆 holiday
         assert_eq!(c.weekly_kind(d("2026-10-10")), DayKind::Weekend); // 调休 Saturday
         assert_eq!(c.weekly_kind(d("2026-08-31")), DayKind::OutsideTerm);
-        assert_eq!(DayKind::parse_exception("makeup"), Some(DayKind::Makeup));
-        assert_eq!(DayKind::parse_exception("teaching"), None);
     }
 
     #[test]

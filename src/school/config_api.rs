@@ -1,8 +1,7 @@
 //! A school's organisation (R-S02) and base configuration (R-S05): grades, classes and the
 //! yearly promotion, venues, periods, and the editing of the term calendar. Each handler:
-//! authorize → open the tenant transaction → one call into [`super::config`] (or the
-//! service for the lists) → commit. Rules, audit records and SQL live there and in
-//! `repo.rs`, never here.
+//! authorize → open the tenant transaction → one call into [`super::service`] → commit.
+//! Rules, audit records and SQL live there and in `repo.rs`, never here.
 //!
 //! The lists of classes, venues and periods are here, not in `api.rs`, because poem-openapi
 //! 5.1 writes one `paths` entry per API struct: `GET` and `POST /school/classes` in two
@@ -17,13 +16,12 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, OpenApi};
 
 use super::api::school_tx;
-use super::config;
 use super::model::{
     CalendarDay, ClassPatch, ClassView, GradePatch, GradeView, NewClass, NewGrade, NewPeriod,
     NewTerm, NewVenue, PeriodPatch, PeriodView, PromoteRequest, PromotionResult, TermDayRequest,
     TermPatch, TermView, VenuePatch, VenueView,
 };
-use super::{repo, service};
+use super::service;
 use crate::auth::api::Done;
 use crate::auth::guard::Session;
 use crate::error::ApiError;
@@ -77,7 +75,7 @@ impl SchoolConfigApi {
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<VenueView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUES).await?;
-        let out = repo::venues(tx.conn()).await?;
+        let out = service::venues(&mut tx).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -95,7 +93,7 @@ impl SchoolConfigApi {
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<PeriodView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIODS).await?;
-        let out = repo::periods(tx.conn()).await?;
+        let out = service::periods(&mut tx).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -116,7 +114,7 @@ impl SchoolConfigApi {
         body: Json<NewGrade>,
     ) -> Result<Json<GradeView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GRADE_CREATE).await?;
-        let out = config::create_grade(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_grade(&mut tx, &actor(&session, &app), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -136,7 +134,7 @@ impl SchoolConfigApi {
         body: Json<GradePatch>,
     ) -> Result<Json<GradeView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GRADE_UPDATE).await?;
-        let out = config::update_grade(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_grade(&mut tx, &actor(&session, &app), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -157,7 +155,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GRADE_DELETE).await?;
-        config::delete_grade(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_grade(&mut tx, &actor(&session, &app), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -178,7 +176,7 @@ impl SchoolConfigApi {
         body: Json<NewClass>,
     ) -> Result<Json<ClassView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_CREATE).await?;
-        let out = config::create_class(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_class(&mut tx, &actor(&session, &app), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -200,7 +198,7 @@ impl SchoolConfigApi {
         body: Json<ClassPatch>,
     ) -> Result<Json<ClassView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_UPDATE).await?;
-        let out = config::update_class(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_class(&mut tx, &actor(&session, &app), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -221,7 +219,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_DELETE).await?;
-        config::delete_class(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_class(&mut tx, &actor(&session, &app), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -244,7 +242,7 @@ impl SchoolConfigApi {
         body: Json<PromoteRequest>,
     ) -> Result<Json<PromotionResult>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_PROMOTE).await?;
-        let out = config::promote(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::promote(&mut tx, &actor(&session, &app), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -263,7 +261,7 @@ impl SchoolConfigApi {
         body: Json<NewVenue>,
     ) -> Result<Json<VenueView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUE_CREATE).await?;
-        let out = config::create_venue(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_venue(&mut tx, &actor(&session, &app), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -285,7 +283,7 @@ impl SchoolConfigApi {
         body: Json<VenuePatch>,
     ) -> Result<Json<VenueView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUE_UPDATE).await?;
-        let out = config::update_venue(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_venue(&mut tx, &actor(&session, &app), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -306,7 +304,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUE_DELETE).await?;
-        config::delete_venue(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_venue(&mut tx, &actor(&session, &app), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -327,7 +325,7 @@ impl SchoolConfigApi {
         body: Json<NewPeriod>,
     ) -> Result<Json<PeriodView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIOD_CREATE).await?;
-        let out = config::create_period(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_period(&mut tx, &actor(&session, &app), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -349,7 +347,7 @@ impl SchoolConfigApi {
         body: Json<PeriodPatch>,
     ) -> Result<Json<PeriodView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIOD_UPDATE).await?;
-        let out = config::update_period(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_period(&mut tx, &actor(&session, &app), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -368,7 +366,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIOD_DELETE).await?;
-        config::delete_period(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_period(&mut tx, &actor(&session, &app), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -389,7 +387,7 @@ impl SchoolConfigApi {
         body: Json<NewTerm>,
     ) -> Result<Json<TermView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_CREATE).await?;
-        let out = config::create_term(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_term(&mut tx, &actor(&session, &app), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -413,7 +411,7 @@ impl SchoolConfigApi {
         body: Json<TermPatch>,
     ) -> Result<Json<TermView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_UPDATE).await?;
-        let out = config::update_term(&mut tx, &actor(&session, &app), &code.0, body.0).await?;
+        let out = service::update_term(&mut tx, &actor(&session, &app), &code.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -441,7 +439,7 @@ impl SchoolConfigApi {
     ) -> Result<Json<CalendarDay>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_DAY_SET).await?;
         let out =
-            config::set_day(&mut tx, &actor(&session, &app), &code.0, &date.0, body.0).await?;
+            service::set_day(&mut tx, &actor(&session, &app), &code.0, &date.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -465,7 +463,7 @@ impl SchoolConfigApi {
         date: Path<String>,
     ) -> Result<Json<CalendarDay>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_DAY_DELETE).await?;
-        let out = config::delete_day(&mut tx, &actor(&session, &app), &code.0, &date.0).await?;
+        let out = service::delete_day(&mut tx, &actor(&session, &app), &code.0, &date.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }

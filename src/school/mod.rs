@@ -5,8 +5,8 @@
 
 pub mod api;
 pub mod calendar;
-pub mod config;
 pub mod config_api;
+pub mod error;
 pub mod feature;
 pub mod model;
 pub mod perms;

@@ -1,11 +1,18 @@
-//! Request and response types of the school organisation and calendar, and the validated
-//! values (codes, names, weekdays) the editing rules are written in.
+//! Request and response types of the school organisation and calendar, the validated
+//! values (codes, names, weekdays, dates) the editing rules are written in, and the kinds
+//! and statuses its columns hold as enums. A value that fails its check becomes the
+//! [`SchoolError`] naming the field it came in. Must never touch the database or HTTP.
+
+use std::ops::RangeInclusive;
 
 use chrono::{NaiveDate, NaiveTime};
 use once_cell::sync::Lazy;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
 use regex::Regex;
+
+use super::calendar::DayKind;
+use super::error::SchoolError;
 
 #[derive(Debug, Clone, Object, sqlx::FromRow)]
 #[oai(skip_serializing_if_is_none)]
@@ -19,7 +26,7 @@ pub struct ClassView {
     #[oai(skip)]
     pub grade_id: i64,
     /// active 在读 | graduated 已毕业
-    pub status: String,
+    pub status: ClassStatus,
     /// 班级教室（场地）
     pub venue_id: Option<i64>,
     /// 班级教室名称
@@ -55,7 +62,7 @@ pub struct VenueView {
     pub code: String,
     pub name: String,
     /// classroom 教室 | gym 体育馆 | canteen 食堂 | field 操场 | hall 礼堂 | other 其他
-    pub kind: String,
+    pub kind: VenueKind,
     pub capacity: i32,
 }
 
@@ -67,7 +74,7 @@ pub struct PeriodView {
     /// 如“午托”“课后”“周六日”
     pub name: String,
     /// noon | after_school | evening | weekend
-    pub kind: String,
+    pub kind: PeriodKind,
     pub starts_at: NaiveTime,
     pub ends_at: NaiveTime,
     /// 1 = 周一 … 7 = 周日
@@ -102,7 +109,7 @@ pub struct CalendarDay {
     /// 1 = 周一 … 7 = 周日
     pub weekday: u8,
     /// teaching | makeup | holiday | closure | weekend | outside_term
-    pub kind: String,
+    pub kind: DayKind,
     /// 中文说明，如“上课日”“国庆节”
     pub label: String,
 }
@@ -129,6 +136,14 @@ impl Code {
         CODE_RE.is_match(s).then(|| Self(s.to_string()))
     }
 
+    /// `s` as the code sent in `field`, or the refusal naming that field.
+    pub fn parse_field(field: &'static str, s: &str) -> Result<Self, SchoolError> {
+        Self::parse(s).ok_or_else(|| SchoolError::CodeInvalid {
+            field,
+            value: s.to_string(),
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -147,6 +162,19 @@ impl Name {
         let t = s.trim();
         let n = t.chars().count();
         (1..=NAME_MAX).contains(&n).then(|| Self(t.to_string()))
+    }
+
+    /// `s` as the name sent in `field`, or the refusal naming that field.
+    pub fn parse_field(field: &'static str, s: &str) -> Result<Self, SchoolError> {
+        Self::parse(s).ok_or(SchoolError::NameInvalid { field })
+    }
+
+    /// A class alias: blank means none.
+    pub fn parse_alias(s: &str) -> Result<Option<Self>, SchoolError> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        Self::parse_field("alias", s).map(Some)
     }
 
     pub fn as_str(&self) -> &str {
@@ -168,13 +196,240 @@ impl Weekdays {
         valid.then_some(Self(v))
     }
 
+    /// `days` as the weekdays sent in `field`, or the refusal naming that field.
+    pub fn parse_field(field: &'static str, days: &[i16]) -> Result<Self, SchoolError> {
+        Self::parse(days).ok_or_else(|| SchoolError::WeekdaysInvalid {
+            field,
+            value: days.to_vec(),
+        })
+    }
+
     pub fn as_slice(&self) -> &[i16] {
         &self.0
     }
 }
 
-pub const VENUE_KINDS: [&str; 6] = ["classroom", "gym", "canteen", "field", "hall", "other"];
-pub const PERIOD_KINDS: [&str; 4] = ["noon", "after_school", "evening", "weekend"];
+/// `s` as the date (`YYYY-MM-DD`) sent in `field`.
+pub fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, SchoolError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| SchoolError::DateInvalid {
+        field,
+        value: s.to_string(),
+    })
+}
+
+/// `s` as the time of day (`HH:MM`, or `HH:MM:SS`) sent in `field`.
+pub fn parse_time(field: &'static str, s: &str) -> Result<NaiveTime, SchoolError> {
+    let t = s.trim();
+    NaiveTime::parse_from_str(t, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
+        .map_err(|_| SchoolError::TimeInvalid {
+            field,
+            value: s.to_string(),
+        })
+}
+
+/// A time of day as the API and the audit trail show it: `HH:MM`.
+pub fn hhmm(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+/// Grade levels (年级序号): 一年级 is 1; promotion moves a class to the next higher level.
+pub const LEVELS: RangeInclusive<i16> = 1..=12;
+/// People a venue holds.
+pub const CAPACITY: RangeInclusive<i32> = 1..=10_000;
+/// School years a promotion may name (by the year they start in).
+pub const SCHOOL_YEARS: RangeInclusive<i16> = 2000..=2100;
+/// Longest term, in days (both ends included).
+pub const TERM_MAX_DAYS: i64 = 200;
+
+/// A closed set of values a column stores as text (its `check (.. in (..))`) and the API
+/// sends as a plain string: the enum with `as_str`, `parse`, `label` and the list of its
+/// names, decoded from the column, serialized as its name, and shown in the OpenAPI
+/// document as a plain `string`, exactly as the `String` field it replaces was.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal => $label:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            /// Every name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The Chinese name shown to users.
+            pub const fn label(self) -> &'static str {
+                match self { $($name::$variant => $label,)+ }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl poem_openapi::types::Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> std::borrow::Cow<'static, str> {
+                "string".into()
+            }
+
+            fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+                poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
+                    poem_openapi::registry::MetaSchema::new("string"),
+                ))
+            }
+
+            fn as_raw_value(&self) -> Option<&Self> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+
+        impl poem_openapi::types::ToJSON for $name {
+            fn to_json(&self) -> Option<serde_json::Value> {
+                Some(serde_json::Value::String(self.as_str().to_string()))
+            }
+        }
+
+        impl poem_openapi::types::ParseFromJSON for $name {
+            fn parse_from_json(
+                value: Option<serde_json::Value>,
+            ) -> poem_openapi::types::ParseResult<Self> {
+                match value {
+                    Some(serde_json::Value::String(s)) => Self::parse(&s).ok_or_else(|| {
+                        poem_openapi::types::ParseError::custom(format!("unknown value “{s}”"))
+                    }),
+                    other => Err(poem_openapi::types::ParseError::expected_type(
+                        other.unwrap_or_default(),
+                    )),
+                }
+            }
+        }
+
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Self::parse(s).ok_or_else(|| {
+                    format!(concat!("unknown ", stringify!($name), " {:?}"), s).into()
+                })
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+/// `s` as one of the kinds in `allowed`, or the refusal listing them (field `kind`).
+fn parse_kind<T>(
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+    allowed: &'static [&'static str],
+) -> Result<T, SchoolError> {
+    parse(s).ok_or_else(|| SchoolError::KindInvalid {
+        value: s.to_string(),
+        allowed,
+    })
+}
+
+text_enum! {
+    /// What a venue is (`venues.kind`).
+    pub enum VenueKind {
+        Classroom = "classroom" => "教室",
+        Gym = "gym" => "体育馆",
+        Canteen = "canteen" => "食堂",
+        Field = "field" => "操场",
+        Hall = "hall" => "礼堂",
+        Other = "other" => "其他",
+    }
+}
+
+impl VenueKind {
+    /// The kind sent in a request's `kind`.
+    pub fn parse_field(s: &str) -> Result<Self, SchoolError> {
+        parse_kind(s, Self::parse, Self::NAMES)
+    }
+}
+
+text_enum! {
+    /// When in the day a period runs (`periods.kind`).
+    pub enum PeriodKind {
+        Noon = "noon" => "午托",
+        AfterSchool = "after_school" => "课后",
+        Evening = "evening" => "晚托",
+        Weekend = "weekend" => "周末",
+    }
+}
+
+impl PeriodKind {
+    /// The kind sent in a request's `kind`.
+    pub fn parse_field(s: &str) -> Result<Self, SchoolError> {
+        parse_kind(s, Self::parse, Self::NAMES)
+    }
+}
+
+text_enum! {
+    /// An exception to the term's weekly rule (`calendar_exceptions.kind`).
+    pub enum ExceptionKind {
+        Holiday = "holiday" => "放假",
+        Makeup = "makeup" => "调休上课",
+        Closure = "closure" => "停课",
+    }
+}
+
+impl ExceptionKind {
+    /// The kind sent in a request's `kind`.
+    pub fn parse_field(s: &str) -> Result<Self, SchoolError> {
+        parse_kind(s, Self::parse, Self::NAMES)
+    }
+
+    /// The kind the calendar gives a day carrying this exception.
+    pub fn day_kind(self) -> DayKind {
+        match self {
+            ExceptionKind::Holiday => DayKind::Holiday,
+            ExceptionKind::Makeup => DayKind::Makeup,
+            ExceptionKind::Closure => DayKind::Closure,
+        }
+    }
+}
+
+text_enum! {
+    /// Whether a class is taught this year or has graduated (`classes.status`).
+    pub enum ClassStatus {
+        Active = "active" => "在读",
+        Graduated = "graduated" => "已毕业",
+    }
+}
 
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -341,32 +596,64 @@ pub struct TermDayRequest {
     pub name: String,
 }
 
-/// A new or changed row, as the repository writes it.
+/// A new venue, as the repository writes it.
 #[derive(Debug, Clone)]
 pub struct VenueFields {
-    pub code: String,
-    pub name: String,
-    pub kind: String,
+    pub code: Code,
+    pub name: Name,
+    pub kind: VenueKind,
     pub capacity: i32,
 }
 
-#[derive(Debug, Clone)]
-pub struct PeriodFields {
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub starts_at: NaiveTime,
-    pub ends_at: NaiveTime,
-    pub weekdays: Vec<i16>,
+/// The fields of a venue a change sets; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct VenueChange {
+    pub code: Option<Code>,
+    pub name: Option<Name>,
+    pub kind: Option<VenueKind>,
+    pub capacity: Option<i32>,
 }
 
+/// A new period, as the repository writes it.
+#[derive(Debug, Clone)]
+pub struct PeriodFields {
+    pub code: Code,
+    pub name: Name,
+    pub kind: PeriodKind,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub weekdays: Weekdays,
+}
+
+/// The fields of a period a change sets; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct PeriodChange {
+    pub code: Option<Code>,
+    pub name: Option<Name>,
+    pub kind: Option<PeriodKind>,
+    pub starts_at: Option<NaiveTime>,
+    pub ends_at: Option<NaiveTime>,
+    pub weekdays: Option<Weekdays>,
+}
+
+/// A new term, as the repository writes it.
 #[derive(Debug, Clone)]
 pub struct TermFields {
-    pub code: String,
-    pub name: String,
+    pub code: Code,
+    pub name: Name,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub teaching_weekdays: Vec<i16>,
+    pub teaching_weekdays: Weekdays,
+}
+
+/// The fields of a term a change sets (its code never changes); `None` keeps the stored
+/// value.
+#[derive(Debug, Clone, Default)]
+pub struct TermChange {
+    pub name: Option<Name>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub teaching_weekdays: Option<Weekdays>,
 }
 
 /// The class columns promotion works on.
@@ -377,7 +664,7 @@ pub struct ClassRow {
     pub code: String,
     pub name: String,
     pub alias: Option<String>,
-    pub status: String,
+    pub status: ClassStatus,
     pub venue_id: Option<i64>,
 }
 
@@ -410,6 +697,57 @@ mod tests {
         assert!(Name::parse("   ").is_none());
         assert!(Name::parse(&"班".repeat(50)).is_some());
         assert!(Name::parse(&"班".repeat(51)).is_none());
+    }
+
+    #[test]
+    fn kinds_read_and_show_as_their_column_text() {
+        use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+        for k in VenueKind::ALL {
+            assert_eq!(VenueKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(VenueKind::NAMES.len(), VenueKind::ALL.len());
+        assert_eq!(
+            PeriodKind::parse("after_school"),
+            Some(PeriodKind::AfterSchool)
+        );
+        assert_eq!(ExceptionKind::parse("teaching"), None);
+        assert_eq!(ExceptionKind::Makeup.day_kind(), DayKind::Makeup);
+        assert_eq!(
+            serde_json::to_value(PeriodKind::AfterSchool).unwrap(),
+            serde_json::json!("after_school")
+        );
+        assert_eq!(VenueKind::Gym.to_json(), Some(serde_json::json!("gym")));
+        assert_eq!(
+            ClassStatus::parse_from_json(Some(serde_json::json!("graduated"))).ok(),
+            Some(ClassStatus::Graduated)
+        );
+        assert!(ClassStatus::parse_from_json(Some(serde_json::json!("left"))).is_err());
+        // The API document shows a kind as the plain string it was.
+        assert_eq!(DayKind::name(), String::name());
+    }
+
+    #[test]
+    fn a_refused_value_names_its_field() {
+        assert!(matches!(
+            Code::parse_field("code", "G1"),
+            Err(SchoolError::CodeInvalid { field: "code", .. })
+        ));
+        assert!(matches!(Name::parse_alias("  "), Ok(None)));
+        assert!(matches!(
+            parse_time("ends_at", "25:00"),
+            Err(SchoolError::TimeInvalid {
+                field: "ends_at",
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_time("starts_at", " 12:00:00 ").ok(),
+            NaiveTime::from_hms_opt(12, 0, 0)
+        );
+        assert!(matches!(
+            VenueKind::parse_field("pool"),
+            Err(SchoolError::KindInvalid { allowed, .. }) if allowed == VenueKind::NAMES
+        ));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use super::model::{
-    ClassRow, ClassView, GradeRow, PeriodFields, PeriodView, TermFields, TermRow, VenueFields,
-    VenueView,
+    ClassRow, ClassView, ExceptionKind, GradeRow, PeriodChange, PeriodFields, PeriodView,
+    TermChange, TermFields, TermRow, VenueChange, VenueFields, VenueView,
 };
 
 /// The class list's columns: venue name and homeroom teacher (班主任) joined in. A macro, not
@@ -67,7 +67,7 @@ pub async fn terms(c: &mut PgConnection) -> sqlx::Result<Vec<TermRow>> {
 pub async fn exceptions(
     c: &mut PgConnection,
     term_id: i64,
-) -> sqlx::Result<Vec<(chrono::NaiveDate, String, String)>> {
+) -> sqlx::Result<Vec<(NaiveDate, ExceptionKind, String)>> {
     sqlx::query_as(
         "select day, kind, name from calendar_exceptions where term_id = $1 order by day",
     )
@@ -337,9 +337,9 @@ pub async fn insert_venue(c: &mut PgConnection, v: &VenueFields) -> sqlx::Result
         "insert into venues (code, name, kind, capacity) values ($1, $2, $3, $4)
          returning id, code, name, kind, capacity",
     )
-    .bind(&v.code)
-    .bind(&v.name)
-    .bind(&v.kind)
+    .bind(v.code.as_str())
+    .bind(v.name.as_str())
+    .bind(v.kind.as_str())
     .bind(v.capacity)
     .fetch_one(&mut *c)
     .await
@@ -348,16 +348,18 @@ pub async fn insert_venue(c: &mut PgConnection, v: &VenueFields) -> sqlx::Result
 pub async fn update_venue(
     c: &mut PgConnection,
     id: i64,
-    v: &VenueFields,
+    v: &VenueChange,
 ) -> sqlx::Result<VenueView> {
     sqlx::query_as(
-        "update venues set code = $2, name = $3, kind = $4, capacity = $5 where id = $1
+        "update venues set code = coalesce($2, code), name = coalesce($3, name),
+             kind = coalesce($4, kind), capacity = coalesce($5, capacity)
+         where id = $1
          returning id, code, name, kind, capacity",
     )
     .bind(id)
-    .bind(&v.code)
-    .bind(&v.name)
-    .bind(&v.kind)
+    .bind(v.code.as_ref().map(|x| x.as_str()))
+    .bind(v.name.as_ref().map(|x| x.as_str()))
+    .bind(v.kind.map(|x| x.as_str()))
     .bind(v.capacity)
     .fetch_one(&mut *c)
     .await
@@ -396,12 +398,12 @@ pub async fn insert_period(c: &mut PgConnection, p: &PeriodFields) -> sqlx::Resu
          values ($1, $2, $3, $4, $5, $6)
          returning id, code, name, kind, starts_at, ends_at, weekdays",
     )
-    .bind(&p.code)
-    .bind(&p.name)
-    .bind(&p.kind)
+    .bind(p.code.as_str())
+    .bind(p.name.as_str())
+    .bind(p.kind.as_str())
     .bind(p.starts_at)
     .bind(p.ends_at)
-    .bind(&p.weekdays)
+    .bind(p.weekdays.as_slice())
     .fetch_one(&mut *c)
     .await
 }
@@ -409,21 +411,22 @@ pub async fn insert_period(c: &mut PgConnection, p: &PeriodFields) -> sqlx::Resu
 pub async fn update_period(
     c: &mut PgConnection,
     id: i64,
-    p: &PeriodFields,
+    p: &PeriodChange,
 ) -> sqlx::Result<PeriodView> {
     sqlx::query_as(
-        "update periods set code = $2, name = $3, kind = $4, starts_at = $5, ends_at = $6,
-             weekdays = $7
+        "update periods set code = coalesce($2, code), name = coalesce($3, name),
+             kind = coalesce($4, kind), starts_at = coalesce($5, starts_at),
+             ends_at = coalesce($6, ends_at), weekdays = coalesce($7, weekdays)
          where id = $1
          returning id, code, name, kind, starts_at, ends_at, weekdays",
     )
     .bind(id)
-    .bind(&p.code)
-    .bind(&p.name)
-    .bind(&p.kind)
+    .bind(p.code.as_ref().map(|x| x.as_str()))
+    .bind(p.name.as_ref().map(|x| x.as_str()))
+    .bind(p.kind.map(|x| x.as_str()))
     .bind(p.starts_at)
     .bind(p.ends_at)
-    .bind(&p.weekdays)
+    .bind(p.weekdays.as_ref().map(|x| x.as_slice()))
     .fetch_one(&mut *c)
     .await
 }
@@ -472,26 +475,28 @@ pub async fn insert_term(c: &mut PgConnection, t: &TermFields) -> sqlx::Result<T
          values ($1, $2, $3, $4, $5)
          returning id, code, name, starts_on, ends_on, teaching_weekdays",
     )
-    .bind(&t.code)
-    .bind(&t.name)
+    .bind(t.code.as_str())
+    .bind(t.name.as_str())
     .bind(t.starts_on)
     .bind(t.ends_on)
-    .bind(&t.teaching_weekdays)
+    .bind(t.teaching_weekdays.as_slice())
     .fetch_one(&mut *c)
     .await
 }
 
-pub async fn update_term(c: &mut PgConnection, id: i64, t: &TermFields) -> sqlx::Result<TermRow> {
+pub async fn update_term(c: &mut PgConnection, id: i64, t: &TermChange) -> sqlx::Result<TermRow> {
     sqlx::query_as(
-        "update terms set name = $2, starts_on = $3, ends_on = $4, teaching_weekdays = $5
+        "update terms set name = coalesce($2, name), starts_on = coalesce($3, starts_on),
+             ends_on = coalesce($4, ends_on),
+             teaching_weekdays = coalesce($5, teaching_weekdays)
          where id = $1
          returning id, code, name, starts_on, ends_on, teaching_weekdays",
     )
     .bind(id)
-    .bind(&t.name)
+    .bind(t.name.as_ref().map(|x| x.as_str()))
     .bind(t.starts_on)
     .bind(t.ends_on)
-    .bind(&t.teaching_weekdays)
+    .bind(t.teaching_weekdays.as_ref().map(|x| x.as_slice()))
     .fetch_one(&mut *c)
     .await
 }
@@ -501,7 +506,7 @@ pub async fn upsert_exception(
     c: &mut PgConnection,
     term_id: i64,
     day: NaiveDate,
-    kind: &str,
+    kind: ExceptionKind,
     name: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -510,7 +515,7 @@ pub async fn upsert_exception(
     )
     .bind(term_id)
     .bind(day)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(name)
     .execute(&mut *c)
     .await?;

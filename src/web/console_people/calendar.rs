@@ -11,12 +11,14 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use super::{actor, done_notice, link_with, options, select, settle, Posted, Problems};
-use crate::error::ApiError;
-use crate::school::model::{CalendarDay, CalendarView, TermDayRequest};
+use crate::error::{ApiError, DomainError};
+use crate::school::calendar::DayKind;
+use crate::school::error::SchoolError;
+use crate::school::model::{CalendarDay, ExceptionKind, TermDayRequest};
 use crate::school::perms as school_perms;
 use crate::school::perms::CALENDAR;
-use crate::school::{config, repo, service as school};
-use crate::web::frame::{api_status, html_response, PageResult};
+use crate::school::{repo, service as school};
+use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
@@ -28,33 +30,49 @@ pub(super) fn mount(r: Route) -> Route {
 }
 
 const DAY_KINDS: [(&str, &str); 3] = [
-    ("holiday", "节假日（放假）"),
-    ("closure", "停课"),
-    ("makeup", "调休上课"),
+    (ExceptionKind::Holiday.as_str(), "节假日（放假）"),
+    (ExceptionKind::Closure.as_str(), "停课"),
+    (ExceptionKind::Makeup.as_str(), "调休上课"),
 ];
+
+/// The refusals about the day itself, which name no field: the date field shows them.
+fn refusals_of_the_day() -> [SchoolError; 4] {
+    let day = chrono::NaiveDate::default();
+    [
+        SchoolError::DayOutsideTerm {
+            day,
+            term: String::new(),
+            starts_on: day,
+            ends_on: day,
+        },
+        SchoolError::MakeupOnTeachingDay { day },
+        SchoolError::NotASchoolDay { day },
+        SchoolError::DayNotFound {
+            term: String::new(),
+            day,
+        },
+    ]
+}
 
 fn day_field(f: &str) -> Option<&'static str> {
     match f {
-        "date"
-        | "DAY_OUTSIDE_TERM"
-        | "MAKEUP_ON_TEACHING_DAY"
-        | "NOT_A_SCHOOL_DAY"
-        | "DAY_NOT_FOUND" => Some("date"),
+        "date" => Some("date"),
         "name" => Some("name"),
         "kind" => Some("kind"),
+        c if refusals_of_the_day().iter().any(|e| e.code() == c) => Some("date"),
         _ => None,
     }
 }
 
 /// How a day is shown: its CSS class and short label.
 fn look(d: &CalendarDay) -> (&'static str, String) {
-    match d.kind.as_str() {
-        "teaching" => ("teaching", "上课".into()),
-        "makeup" => ("makeup", "调休上课".into()),
-        "holiday" => ("holiday", d.label.clone()),
-        "closure" => ("closure", "停课".into()),
-        "weekend" => ("weekend", "周末".into()),
-        _ => ("outside", String::new()),
+    match d.kind {
+        DayKind::Teaching => ("teaching", "上课".into()),
+        DayKind::Makeup => ("makeup", "调休上课".into()),
+        DayKind::Holiday => ("holiday", d.label.clone()),
+        DayKind::Closure => ("closure", "停课".into()),
+        DayKind::Weekend => ("weekend", "周末".into()),
+        DayKind::OutsideTerm => ("outside", String::new()),
     }
 }
 
@@ -128,12 +146,11 @@ async fn calendar_page(
 ) -> PageResult {
     let mut tx = web.school_tx(&CALENDAR).await?;
     let terms = repo::terms(tx.conn()).await?;
-    let cal: Result<CalendarView, ApiError> =
-        school::calendar(&mut tx, term, web.app.clock.today()).await;
+    let cal = school::calendar(&mut tx, term, web.app.clock.today()).await;
     tx.commit().await?;
     let cal = match cal {
         Ok(c) => Some(c),
-        Err(e) if api_status(&e) == poem::http::StatusCode::NOT_FOUND => None,
+        Err(SchoolError::TermNotFound { .. } | SchoolError::NoTerm) => None,
         Err(e) => return Err(e.into()),
     };
     let Some(cal) = cal else {
@@ -150,9 +167,9 @@ async fn calendar_page(
         .iter()
         .map(|t| (t.code.clone(), t.name.clone()))
         .collect();
-    let count = |k: &str| cal.days.iter().filter(|d| d.kind == k).count();
+    let count = |k: DayKind| cal.days.iter().filter(|d| d.kind == k).count();
     let kind = if form.get("kind").is_empty() {
-        "holiday"
+        ExceptionKind::Holiday.as_str()
     } else {
         form.get("kind")
     };
@@ -169,8 +186,8 @@ async fn calendar_page(
                 span.muted { (cal.term.starts_on) " 至 " (cal.term.ends_on) }
             }
             p #term-summary {
-                "上课日 " strong { (cal.term.school_days) } " 天（含调休上课 " (count("makeup")) " 天）；"
-                "节假日 " (count("holiday")) " 天，停课 " (count("closure")) " 天。"
+                "上课日 " strong { (cal.term.school_days) } " 天（含调休上课 " (count(DayKind::Makeup)) " 天）；"
+                "节假日 " (count(DayKind::Holiday)) " 天，停课 " (count(DayKind::Closure)) " 天。"
             }
             div.legend {
                 span.d.teaching { "上课" } span.d.makeup { "调休上课" } span.d.holiday { "节假日" }
@@ -237,8 +254,8 @@ async fn set_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResu
         name: f.get("name").into(),
     };
     let mut tx = web.school_tx(&school_perms::TERM_DAY_SET).await?;
-    let r = config::set_day(&mut tx, &actor(&web), &term, f.get("date"), req).await;
-    match settle(tx, r).await? {
+    let r = school::set_day(&mut tx, &actor(&web), &term, f.get("date"), req).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(back(&web, &term, "day_set")),
         Err(e) => {
             let p = Problems::of("day", &e, day_field);
@@ -252,8 +269,8 @@ async fn clear_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageRe
     let f = Posted::parse(&body);
     let term = q.term.unwrap_or_default();
     let mut tx = web.school_tx(&school_perms::TERM_DAY_DELETE).await?;
-    let r = config::delete_day(&mut tx, &actor(&web), &term, f.get("date")).await;
-    match settle(tx, r).await? {
+    let r = school::delete_day(&mut tx, &actor(&web), &term, f.get("date")).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(back(&web, &term, "day_cleared")),
         Err(e) => {
             let p = Problems::of("day", &e, day_field);
@@ -267,12 +284,12 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
-    fn day(s: &str, kind: &str) -> CalendarDay {
+    fn day(s: &str, kind: DayKind) -> CalendarDay {
         let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         CalendarDay {
             date,
             weekday: date.weekday().number_from_monday() as u8,
-            kind: kind.into(),
+            kind,
             label: String::new(),
         }
     }
@@ -281,9 +298,9 @@ mod tests {
     fn months_start_on_the_weekday_column_of_their_first_day() {
         // 2026-09-01 is a Tuesday; 2026-10-01 a Thursday.
         let days = vec![
-            day("2026-09-01", "teaching"),
-            day("2026-09-02", "teaching"),
-            day("2026-10-01", "holiday"),
+            day("2026-09-01", DayKind::Teaching),
+            day("2026-09-02", DayKind::Teaching),
+            day("2026-10-01", DayKind::Holiday),
         ];
         let m = months(&days);
         assert_eq!(m.len(), 2);
@@ -291,19 +308,27 @@ mod tests {
         assert_eq!(m[0].cells.len(), 1 + 2);
         assert!(m[0].cells[0].is_none());
         assert_eq!(m[1].cells.iter().filter(|c| c.is_none()).count(), 3);
-        assert_eq!(m[1].cells[3].map(|d| d.kind.as_str()), Some("holiday"));
+        assert_eq!(m[1].cells[3].map(|d| d.kind), Some(DayKind::Holiday));
     }
 
     #[test]
     fn every_refusal_about_the_day_lands_on_the_date_field() {
-        for code in [
-            "DATE_INVALID",
-            "DAY_OUTSIDE_TERM",
-            "NOT_A_SCHOOL_DAY",
-            "DAY_NOT_FOUND",
+        let invalid = SchoolError::DateInvalid {
+            field: "date",
+            value: "2026-13-01".into(),
+        };
+        let day = NaiveDate::parse_from_str("2026-10-01", "%Y-%m-%d").unwrap();
+        for e in [
+            invalid,
+            SchoolError::MakeupOnTeachingDay { day },
+            SchoolError::NotASchoolDay { day },
+            SchoolError::DayNotFound {
+                term: "2026-autumn".into(),
+                day,
+            },
         ] {
-            let f = if code == "DATE_INVALID" { "date" } else { code };
-            assert_eq!(day_field(f), Some("date"), "{code}");
+            let p = Problems::of("day", &ApiError::from(e), day_field);
+            assert!(p.field("date").is_some(), "{:?}", p);
         }
     }
 }

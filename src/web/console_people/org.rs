@@ -11,14 +11,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
+use crate::error::{ApiError, DomainError};
 use crate::people::model::{DepartmentView, StaffView};
 use crate::people::perms as people_perms;
 use crate::people::{repo as people_repo, service as people};
+use crate::school::error::SchoolError;
 use crate::school::model::{
     ClassPatch, GradeView, NewClass, NewGrade, PromoteRequest, PromotionResult, VenueView,
 };
 use crate::school::perms as school_perms;
-use crate::school::{config, repo as school_repo, service as school};
+use crate::school::service as school;
 use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input};
 use crate::web::nav::school_page;
@@ -42,30 +44,54 @@ pub(super) fn mount(r: Route) -> Route {
 
 // ---- grades and classes -------------------------------------------------------------------
 
+// A refusal that names no field is placed by its code (a taken code, level or year).
+
 fn class_field(f: &str) -> Option<&'static str> {
     match f {
-        "code" | "CLASS_CODE_TAKEN" => Some("code"),
+        "code" => Some("code"),
         "name" => Some("name"),
         "alias" => Some("alias"),
         "grade_id" => Some("grade_id"),
         "venue_id" => Some("venue_id"),
+        c if c
+            == SchoolError::ClassCodeTaken {
+                code: String::new(),
+            }
+            .code() =>
+        {
+            Some("code")
+        }
         _ => None,
     }
 }
 
 fn grade_field(f: &str) -> Option<&'static str> {
+    let level_taken = SchoolError::GradeLevelTaken {
+        level: 0,
+        grade: String::new(),
+    };
     match f {
-        "code" | "GRADE_CODE_TAKEN" => Some("grade_code"),
+        "code" => Some("grade_code"),
         "name" => Some("grade_name"),
-        "level" | "GRADE_LEVEL_TAKEN" => Some("grade_level"),
+        "level" => Some("grade_level"),
+        c if c
+            == SchoolError::GradeCodeTaken {
+                code: String::new(),
+            }
+            .code() =>
+        {
+            Some("grade_code")
+        }
+        c if c == level_taken.code() => Some("grade_level"),
         _ => None,
     }
 }
 
 fn promote_field(f: &str) -> Option<&'static str> {
     match f {
-        "school_year" | "ALREADY_PROMOTED" => Some("school_year"),
+        "school_year" => Some("school_year"),
         "graduation_date" => Some("graduation_date"),
+        c if c == SchoolError::AlreadyPromoted { school_year: 0 }.code() => Some("school_year"),
         _ => None,
     }
 }
@@ -87,7 +113,7 @@ async fn classes_page(
     let mut tx = web.school_tx(&school_perms::CLASSES).await?;
     web.authorize(&school_perms::VENUES).await?;
     let grades = school::grades_with_classes(&mut tx, false).await?;
-    let venues = school_repo::venues(tx.conn()).await?;
+    let venues = school::venues(&mut tx).await?;
     tx.commit().await?;
     let grade_opts: Vec<(String, String)> = grades
         .iter()
@@ -205,8 +231,8 @@ async fn class_create(web: Web, body: String) -> PageResult {
         venue_id: f.id("venue_id"),
     };
     let mut tx = web.school_tx(&school_perms::CLASS_CREATE).await?;
-    let r = config::create_class(&mut tx, &actor(&web), req).await;
-    match settle(tx, r).await? {
+    let r = school::create_class(&mut tx, &actor(&web), req).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=class_created"))),
         Err(e) => classes_page(&web, &f, &Problems::of("class", &e, class_field), None).await,
     }
@@ -214,8 +240,8 @@ async fn class_create(web: Web, body: String) -> PageResult {
 
 /// A refusal of a form value the page itself checks before calling the service (a select
 /// left empty), shaped like the service's own.
-fn config_refusal(field: &str, message: &str) -> crate::error::ApiError {
-    crate::error::ApiError::new(
+fn config_refusal(field: &str, message: &str) -> ApiError {
+    ApiError::new(
         crate::error::ErrorKind::Unprocessable,
         "FIELD_REQUIRED",
         message,
@@ -236,8 +262,8 @@ async fn grade_create(web: Web, body: String) -> PageResult {
         level,
     };
     let mut tx = web.school_tx(&school_perms::GRADE_CREATE).await?;
-    let r = config::create_grade(&mut tx, &actor(&web), req).await;
-    match settle(tx, r).await? {
+    let r = school::create_grade(&mut tx, &actor(&web), req).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=grade_created"))),
         Err(e) => classes_page(&web, &f, &Problems::of("grade", &e, grade_field), None).await,
     }
@@ -246,8 +272,8 @@ async fn grade_create(web: Web, body: String) -> PageResult {
 #[handler]
 async fn grade_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&school_perms::GRADE_DELETE).await?;
-    let r = config::delete_grade(&mut tx, &actor(&web), id).await;
-    match settle(tx, r).await? {
+    let r = school::delete_grade(&mut tx, &actor(&web), id).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(&web.link("/console/classes?done=grade_deleted"))),
         Err(e) => {
             let p = Problems::of("grade", &e, |_| None);
@@ -262,7 +288,7 @@ struct PromoteQuery {
     graduation_date: Option<String>,
 }
 
-fn promote_request(f: &Posted, dry_run: bool) -> Result<PromoteRequest, crate::error::ApiError> {
+fn promote_request(f: &Posted, dry_run: bool) -> Result<PromoteRequest, ApiError> {
     let year = f
         .get("school_year")
         .trim()
@@ -285,8 +311,8 @@ async fn promote_preview(web: Web, Query(q): Query<PromoteQuery>) -> PageResult 
     let plan = match promote_request(&f, true) {
         Ok(req) => {
             let mut tx = web.school_tx(&school_perms::CLASS_PROMOTE).await?;
-            let r = config::promote(&mut tx, &actor(&web), req).await;
-            settle(tx, r).await?
+            let r = school::promote(&mut tx, &actor(&web), req).await;
+            settle(tx, r.map_err(ApiError::from)).await?
         }
         Err(e) => Err(e),
     };
@@ -342,8 +368,8 @@ async fn promote_do(web: Web, body: String) -> PageResult {
     let r = match promote_request(&f, false) {
         Ok(req) => {
             let mut tx = web.school_tx(&school_perms::CLASS_PROMOTE).await?;
-            let r = config::promote(&mut tx, &actor(&web), req).await;
-            settle(tx, r).await?
+            let r = school::promote(&mut tx, &actor(&web), req).await;
+            settle(tx, r.map_err(ApiError::from)).await?
         }
         Err(e) => Err(e),
     };
@@ -366,7 +392,7 @@ async fn class_page(
     web.authorize(&school_perms::VENUES).await?;
     web.authorize(&people_perms::STAFF_LIST).await?;
     let grades = school::grades_with_classes(&mut tx, false).await?;
-    let venues = school_repo::venues(tx.conn()).await?;
+    let venues = school::venues(&mut tx).await?;
     let today = web.app.clock.today();
     let staff: Vec<StaffView> = people_repo::staff(tx.conn(), None, None)
         .await?
@@ -470,8 +496,8 @@ async fn class_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
         },
     };
     let mut tx = web.school_tx(&school_perms::CLASS_UPDATE).await?;
-    let r = config::update_class(&mut tx, &actor(&web), id, patch).await;
-    match settle(tx, r).await? {
+    let r = school::update_class(&mut tx, &actor(&web), id, patch).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(
             &web.link(&format!("/console/classes/{id}?done=class_saved")),
         )),
@@ -525,8 +551,8 @@ async fn homeroom(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
 #[handler]
 async fn class_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&school_perms::CLASS_DELETE).await?;
-    let r = config::delete_class(&mut tx, &actor(&web), id).await;
-    match settle(tx, r).await? {
+    let r = school::delete_class(&mut tx, &actor(&web), id).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(&web.link("/console/classes?done=class_deleted"))),
         Err(e) => {
             let p = Problems::of("delete", &e, |_| None);
@@ -540,7 +566,6 @@ async fn class_delete(web: Web, Path(id): Path<i64>) -> PageResult {
 /// Department changes: the same service functions as the JSON endpoints.
 mod dept {
     use super::*;
-    use crate::error::ApiError;
     use crate::kernel::tx::TenantTx;
 
     pub(super) async fn create(web: &Web, tx: &mut TenantTx, raw: &str) -> Result<(), ApiError> {

@@ -2,18 +2,20 @@
 //! time slots custody and courses run in (午托, 课后, 晚托, 周末); list, create, edit and
 //! delete, each refusal under the field it concerns.
 
-use chrono::NaiveTime;
 use maud::{html, Markup};
 use poem::web::{Path, Query};
 use poem::{get, handler, post, Route};
 use serde_json::json;
 
-use super::{actor, done_notice, options, select, settle, DoneQuery, Posted, Problems};
-use crate::error::{ApiError, ErrorKind};
-use crate::school::config;
-use crate::school::model::{NewPeriod, NewVenue, PeriodPatch, PeriodView, VenuePatch, VenueView};
+use super::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
+use crate::error::{ApiError, DomainError, ErrorKind};
+use crate::school::error::SchoolError;
+use crate::school::model::{
+    hhmm, NewPeriod, NewVenue, PeriodKind, PeriodPatch, PeriodView, VenueKind, VenuePatch,
+    VenueView,
+};
 use crate::school::perms as school_perms;
-use crate::school::repo;
+use crate::school::{repo, service};
 use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, weekday};
 use crate::web::nav::school_page;
@@ -35,49 +37,64 @@ pub(super) fn mount(r: Route) -> Route {
         .at("/console/settings/periods/:id/delete", post(period_delete))
 }
 
-const VENUE_KINDS: [(&str, &str); 6] = [
-    ("classroom", "教室"),
-    ("gym", "体育馆"),
-    ("canteen", "食堂"),
-    ("field", "操场"),
-    ("hall", "礼堂"),
-    ("other", "其他"),
-];
-
-const PERIOD_KINDS: [(&str, &str); 4] = [
-    ("noon", "午托"),
-    ("after_school", "课后"),
-    ("evening", "晚托"),
-    ("weekend", "周末"),
-];
-
-fn label(table: &[(&str, &'static str)], v: &str) -> &'static str {
-    table
-        .iter()
-        .find(|(k, _)| *k == v)
-        .map(|(_, l)| *l)
-        .unwrap_or("其他")
+/// The choices of a kind select: each kind with its Chinese name.
+fn kind_options<K: Copy>(
+    all: &[K],
+    text: fn(K) -> &'static str,
+    label: fn(K) -> &'static str,
+) -> Vec<(String, String)> {
+    all.iter()
+        .map(|k| (text(*k).to_string(), label(*k).to_string()))
+        .collect()
 }
 
 fn venue_field(f: &str) -> Option<&'static str> {
     match f {
-        "code" | "VENUE_CODE_TAKEN" => Some("v_code"),
+        "code" => Some("v_code"),
         "name" => Some("v_name"),
         "kind" => Some("v_kind"),
         "capacity" => Some("v_capacity"),
+        // A taken code names no field: the refusal is placed by its code.
+        c if c
+            == SchoolError::VenueCodeTaken {
+                code: String::new(),
+            }
+            .code() =>
+        {
+            Some("v_code")
+        }
         _ => None,
     }
 }
 
 fn period_field(f: &str) -> Option<&'static str> {
     match f {
-        "code" | "PERIOD_CODE_TAKEN" => Some("p_code"),
+        "code" => Some("p_code"),
         "name" => Some("p_name"),
         "kind" => Some("p_kind"),
         "starts_at" => Some("p_starts_at"),
-        "ends_at" | "PERIOD_TIME_INVALID" => Some("p_ends_at"),
+        "ends_at" => Some("p_ends_at"),
         "weekdays" => Some("p_weekdays"),
+        // Refusals naming no field, placed by their code: a taken code; an end time not
+        // after the start (a malformed time shares that code but names its field).
+        c if c
+            == SchoolError::PeriodCodeTaken {
+                code: String::new(),
+            }
+            .code() =>
+        {
+            Some("p_code")
+        }
+        c if c == times_out_of_order().code() => Some("p_ends_at"),
         _ => None,
+    }
+}
+
+/// The refusal of an end time not after the start, to compare codes with.
+fn times_out_of_order() -> SchoolError {
+    SchoolError::PeriodTimesInvalid {
+        starts_at: Default::default(),
+        ends_at: Default::default(),
     }
 }
 
@@ -90,15 +107,11 @@ fn refusal(field: &str, message: &str) -> ApiError {
     )
 }
 
-fn hhmm(t: NaiveTime) -> String {
-    t.format("%H:%M").to_string()
-}
-
 fn venue_values(v: &VenueView) -> Posted {
     Posted::of(&[
         ("v_code", v.code.clone()),
         ("v_name", v.name.clone()),
-        ("v_kind", v.kind.clone()),
+        ("v_kind", v.kind.as_str().to_string()),
         ("v_capacity", v.capacity.to_string()),
     ])
 }
@@ -107,7 +120,7 @@ fn period_values(p: &PeriodView) -> Posted {
     let mut pairs = vec![
         ("p_code", p.code.clone()),
         ("p_name", p.name.clone()),
-        ("p_kind", p.kind.clone()),
+        ("p_kind", p.kind.as_str().to_string()),
         ("p_starts_at", hhmm(p.starts_at)),
         ("p_ends_at", hhmm(p.ends_at)),
     ];
@@ -121,7 +134,7 @@ fn venue_form(web: &Web, action: &str, f: &Posted, p: &Problems, submit: &str) -
             (p.notice("venue"))
             (field("场地代码（如 gym1，小写字母和数字）", "v_code", input("text", "v_code", f.get("v_code")), p.field("v_code")))
             (field("名称（如 体育馆、301 教室）", "v_name", input("text", "v_name", f.get("v_name")), p.field("v_name")))
-            (field("类型", "v_kind", select("v_kind", &options(&VENUE_KINDS, None), f.get("v_kind")), p.field("v_kind")))
+            (field("类型", "v_kind", select("v_kind", &kind_options(VenueKind::ALL, VenueKind::as_str, VenueKind::label), f.get("v_kind")), p.field("v_kind")))
             (field("容纳人数（1–10000）", "v_capacity", input("number", "v_capacity", f.get("v_capacity")), p.field("v_capacity")))
             button type="submit" id="venue-submit" { (submit) }
         }
@@ -135,7 +148,7 @@ fn period_form(web: &Web, action: &str, f: &Posted, p: &Problems, submit: &str) 
             (p.notice("period"))
             (field("时段代码（如 noon）", "p_code", input("text", "p_code", f.get("p_code")), p.field("p_code")))
             (field("名称（如 午托、课后、晚托）", "p_name", input("text", "p_name", f.get("p_name")), p.field("p_name")))
-            (field("类型", "p_kind", select("p_kind", &options(&PERIOD_KINDS, None), f.get("p_kind")), p.field("p_kind")))
+            (field("类型", "p_kind", select("p_kind", &kind_options(PeriodKind::ALL, PeriodKind::as_str, PeriodKind::label), f.get("p_kind")), p.field("p_kind")))
             (field("开始时间（HH:MM）", "p_starts_at", input("time", "p_starts_at", f.get("p_starts_at")), p.field("p_starts_at")))
             (field("结束时间（HH:MM，须晚于开始）", "p_ends_at", input("time", "p_ends_at", f.get("p_ends_at")), p.field("p_ends_at")))
             (field("星期", "p_weekdays", html! {
@@ -162,13 +175,13 @@ enum Refused<'a> {
 async fn settings_page(web: &Web, refused: Refused<'_>, done: Option<&str>) -> PageResult {
     let mut tx = web.school_tx(&school_perms::VENUES).await?;
     web.authorize(&school_perms::PERIODS).await?;
-    let venues = repo::venues(tx.conn()).await?;
-    let periods = repo::periods(tx.conn()).await?;
+    let venues = service::venues(&mut tx).await?;
+    let periods = service::periods(&mut tx).await?;
     tx.commit().await?;
     let none = Problems::none();
-    let blank_venue = Posted::of(&[("v_kind", "classroom".into())]);
+    let blank_venue = Posted::of(&[("v_kind", VenueKind::Classroom.as_str().into())]);
     let blank_period = Posted::of(&[
-        ("p_kind", "after_school".into()),
+        ("p_kind", PeriodKind::AfterSchool.as_str().into()),
         ("p_weekdays", "1".into()),
         ("p_weekdays", "2".into()),
         ("p_weekdays", "3".into()),
@@ -191,7 +204,7 @@ async fn settings_page(web: &Web, refused: Refused<'_>, done: Option<&str>) -> P
                     @if venues.is_empty() { tr { td colspan="5" { span.muted { "还没有场地" } } } }
                     @for v in &venues {
                         tr {
-                            td { (v.name) } td { (v.code) } td { (label(&VENUE_KINDS, &v.kind)) } td.num { (v.capacity) }
+                            td { (v.name) } td { (v.code) } td { (v.kind.label()) } td.num { (v.capacity) }
                             td { a href=(web.link(&format!("/console/settings/venues/{}", v.id))) { "修改" } }
                         }
                     }
@@ -208,7 +221,7 @@ async fn settings_page(web: &Web, refused: Refused<'_>, done: Option<&str>) -> P
                     @if periods.is_empty() { tr { td colspan="6" { span.muted { "还没有时段" } } } }
                     @for p in &periods {
                         tr {
-                            td { (p.name) } td { (p.code) } td { (label(&PERIOD_KINDS, &p.kind)) }
+                            td { (p.name) } td { (p.code) } td { (p.kind.label()) }
                             td { (hhmm(p.starts_at)) "–" (hhmm(p.ends_at)) }
                             td { (p.weekdays.iter().map(|d| weekday(*d)).collect::<Vec<_>>().join(" ")) }
                             td { a href=(web.link(&format!("/console/settings/periods/{}", p.id))) { "修改" } }
@@ -257,8 +270,8 @@ async fn venue_create(web: Web, body: String) -> PageResult {
                 capacity,
             };
             let mut tx = web.school_tx(&school_perms::VENUE_CREATE).await?;
-            let r = config::create_venue(&mut tx, &actor(&web), req).await;
-            settle(tx, r).await?
+            let r = service::create_venue(&mut tx, &actor(&web), req).await;
+            settle(tx, r.map_err(ApiError::from)).await?
         }
         Err(e) => Err(e),
     };
@@ -283,8 +296,8 @@ async fn period_create(web: Web, body: String) -> PageResult {
         weekdays: weekdays(&f),
     };
     let mut tx = web.school_tx(&school_perms::PERIOD_CREATE).await?;
-    let r = config::create_period(&mut tx, &actor(&web), req).await;
-    match settle(tx, r).await? {
+    let r = service::create_period(&mut tx, &actor(&web), req).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(
             &web.link("/console/settings?done=period_created"),
         )),
@@ -341,8 +354,8 @@ async fn venue_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
                 capacity: Some(capacity),
             };
             let mut tx = web.school_tx(&school_perms::VENUE_UPDATE).await?;
-            let r = config::update_venue(&mut tx, &actor(&web), id, patch).await;
-            settle(tx, r).await?
+            let r = service::update_venue(&mut tx, &actor(&web), id, patch).await;
+            settle(tx, r.map_err(ApiError::from)).await?
         }
         Err(e) => Err(e),
     };
@@ -355,8 +368,8 @@ async fn venue_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
 #[handler]
 async fn venue_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&school_perms::VENUE_DELETE).await?;
-    let r = config::delete_venue(&mut tx, &actor(&web), id).await;
-    match settle(tx, r).await? {
+    let r = service::delete_venue(&mut tx, &actor(&web), id).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(&web.link("/console/settings?done=venue_deleted"))),
         Err(e) => venue_page(&web, id, None, &Problems::of("delete", &e, |_| None)).await,
     }
@@ -405,8 +418,8 @@ async fn period_update(web: Web, Path(id): Path<i64>, body: String) -> PageResul
         weekdays: Some(weekdays(&f)),
     };
     let mut tx = web.school_tx(&school_perms::PERIOD_UPDATE).await?;
-    let r = config::update_period(&mut tx, &actor(&web), id, patch).await;
-    match settle(tx, r).await? {
+    let r = service::update_period(&mut tx, &actor(&web), id, patch).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(&web.link("/console/settings?done=period_saved"))),
         Err(e) => {
             period_page(
@@ -423,8 +436,8 @@ async fn period_update(web: Web, Path(id): Path<i64>, body: String) -> PageResul
 #[handler]
 async fn period_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     let mut tx = web.school_tx(&school_perms::PERIOD_DELETE).await?;
-    let r = config::delete_period(&mut tx, &actor(&web), id).await;
-    match settle(tx, r).await? {
+    let r = service::delete_period(&mut tx, &actor(&web), id).await;
+    match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(
             &web.link("/console/settings?done=period_deleted"),
         )),

@@ -12,7 +12,7 @@ use poem_openapi::payload::{Attachment, AttachmentType};
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::model::*;
-use super::report::{self, Grouping, SettlementView};
+use super::report;
 use super::service;
 use crate::auth::guard::{authorize, authorize_tenant, client_info, Session};
 use crate::error::ApiError;
@@ -288,7 +288,7 @@ impl PaymentApi {
         tenant: RequestTenant<'_>,
         /// 日期 YYYY-MM-DD（北京时间）
         date: Path<NaiveDate>,
-    ) -> Result<Json<super::daily::DayCloseView>, ApiError> {
+    ) -> Result<Json<DayCloseView>, ApiError> {
         authorize(app.0, &session.0, tenant.0, &DAY_CLOSE).await?;
         Ok(Json(super::daily::close_day(app.0, date.0).await?))
     }

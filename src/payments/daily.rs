@@ -11,66 +11,32 @@
 //! 3. **reconciliation**: the bank's statement for the day against the ledger; the run and
 //!    every difference are kept.
 //!
-//! Every step is idempotent on its reference, so closing a day twice changes nothing.
+//! Every step is idempotent on its reference, so closing a day twice changes nothing. Must
+//! never close a day that is not over, or release a unit under another reference than its
+//! day's (that would release it twice).
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use poem_openapi::Object;
 use rust_decimal::Decimal;
-use serde_json::json;
 
-use super::model::ReleaseRule;
+use super::error::PaymentsError;
+use super::model::{DayCloseView, DifferenceView, ReleaseRule};
 use super::repo;
 use crate::bank::{self, sim::ESCROW_ACCOUNT_NO};
 use crate::clock::cst;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LedgerError, LineId, Money};
 use crate::tenancy::model::{TenantContext, TenantKind};
 
-/// 日终处理结果
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct DayCloseView {
-    pub date: NaiveDate,
-    /// 本日结算给学校的明细数（一课一消 / 按服务天数）
-    pub released_lines: u32,
-    /// 本日结算给学校的金额（元）
-    pub released: String,
-    /// 微信支付结算入存管账户的净额（元，负数表示存管账户垫付退款）
-    pub settled_to_bank: String,
-    /// 对账：匹配的流水数
-    pub matched: u32,
-    /// 对账差异（银行有账本无、账本有银行无、金额不符）
-    pub differences: Vec<DifferenceView>,
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct DifferenceView {
-    /// missing_in_ledger | missing_in_bank | amount_mismatch
-    pub kind: String,
-    pub reference: String,
-    pub bank_amount: Option<String>,
-    pub ledger_amount: Option<String>,
-}
-
-fn day_bounds(date: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+/// The instants a Beijing day starts and ends.
+pub(super) fn day_bounds(date: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>), PaymentsError> {
     let start = |d: NaiveDate| {
         d.and_hms_opt(0, 0, 0)
             .and_then(|t| cst().from_local_datetime(&t).single())
             .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| ApiError::internal("date out of range"))
+            .ok_or(PaymentsError::DateOutOfRange(d))
     };
     Ok((start(date)?, start(date + Duration::days(1))?))
-}
-
-fn ledger_err(e: LedgerError) -> ApiError {
-    ApiError::from_domain(&e)
-}
-
-fn bank_err(e: bank::BankError) -> ApiError {
-    ApiError::internal(e)
 }
 
 /// Step 1 for one school: the units its paid lines delivered on `date`.
@@ -79,9 +45,11 @@ async fn release_school(
     tenant: &TenantContext,
     date: NaiveDate,
     at: DateTime<Utc>,
-) -> Result<(u32, Money), ApiError> {
+) -> Result<(u32, Money), PaymentsError> {
     let mut tx = TenantTx::begin(&st.db_app, tenant).await?;
-    let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
+    let calendars = crate::enrollment::staff::calendars(&mut tx)
+        .await
+        .map_err(PaymentsError::Upstream)?;
     let weekday = chrono::Datelike::weekday(&date).number_from_monday() as i16;
     let courses = repo::courses_meeting_on(tx.conn(), weekday, date).await?;
     let ran: Vec<i64> = courses
@@ -126,7 +94,7 @@ async fn release_school(
                 | LedgerError::NothingToRelease(_)
                 | LedgerError::NotPaid(_),
             ) => {}
-            Err(e) => return Err(ledger_err(e)),
+            Err(e) => return Err(e.into()),
         }
     }
     tx.enter_role().await?;
@@ -135,15 +103,10 @@ async fn release_school(
 }
 
 /// Closes `date`: releases, WeChat's settlement into escrow, reconciliation.
-pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, ApiError> {
+pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, PaymentsError> {
     let (start, end) = day_bounds(date)?;
     if end > st.clock.now() {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "DAY_NOT_OVER",
-            "只能对已结束的日期做日终处理",
-            json!({ "date": date }),
-        ));
+        return Err(PaymentsError::DayNotOver { date });
     }
     // Everything of the day is stamped at its last second, so it reconciles on that day.
     let at = end - Duration::seconds(1);
@@ -166,25 +129,15 @@ pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, ApiErr
     let net = sums.0.unwrap_or_default() - sums.1.unwrap_or_default();
     let reference = format!("WXSETTLE{}", date.format("%Y%m%d"));
     if net > Decimal::ZERO {
-        let m = Money::from_decimal(net).map_err(ApiError::internal)?;
-        bank::sim::credit_settlement(&mut tx, ESCROW_ACCOUNT_NO, date, m, &reference, at)
-            .await
-            .map_err(bank_err)?;
-        ledger::settle_to_bank(&mut tx, None, &reference, m, at)
-            .await
-            .map_err(ledger_err)?;
+        let m = Money::from_decimal(net).map_err(PaymentsError::StoredAmount)?;
+        bank::sim::credit_settlement(&mut tx, ESCROW_ACCOUNT_NO, date, m, &reference, at).await?;
+        ledger::settle_to_bank(&mut tx, None, &reference, m, at).await?;
     } else if net < Decimal::ZERO {
-        let m = Money::from_decimal(-net).map_err(ApiError::internal)?;
-        bank::sim::debit_refund(&mut tx, ESCROW_ACCOUNT_NO, date, m, &reference, at)
-            .await
-            .map_err(bank_err)?;
-        ledger::fund_refunds(&mut tx, &reference, m, at)
-            .await
-            .map_err(ledger_err)?;
+        let m = Money::from_decimal(-net).map_err(PaymentsError::StoredAmount)?;
+        bank::sim::debit_refund(&mut tx, ESCROW_ACCOUNT_NO, date, m, &reference, at).await?;
+        ledger::fund_refunds(&mut tx, &reference, m, at).await?;
     }
-    let report = bank::reconcile(&mut tx, ESCROW_ACCOUNT_NO, date, st.clock.now())
-        .await
-        .map_err(bank_err)?;
+    let report = bank::reconcile(&mut tx, ESCROW_ACCOUNT_NO, date, st.clock.now()).await?;
     tx.commit().await?;
     Ok(DayCloseView {
         date,
@@ -212,7 +165,7 @@ pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, ApiErr
 
 /// Closes yesterday (Beijing time) if it is past 01:00 and yesterday has no reconciliation
 /// run yet. Called by the payments sweeper.
-pub async fn close_yesterday_if_due(st: &Ctx) -> Result<Option<DayCloseView>, ApiError> {
+pub async fn close_yesterday_if_due(st: &Ctx) -> Result<Option<DayCloseView>, PaymentsError> {
     let local = st.clock.now().with_timezone(&cst());
     if chrono::Timelike::hour(&local) < 1 {
         return Ok(None);

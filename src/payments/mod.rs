@@ -14,6 +14,7 @@
 pub mod api;
 pub mod callback;
 pub mod daily;
+pub mod error;
 pub mod feature;
 pub mod model;
 pub mod oauth;

@@ -1,6 +1,7 @@
-//! What the payments API takes and answers.
+//! What the payments API takes and answers, and the status columns' enums. Types only:
+//! must never hold a rule that needs the database or WeChat.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::{Enum, Object};
 use rust_decimal::Decimal;
 
@@ -357,6 +358,103 @@ pub struct NewRefund {
     pub amount: Option<String>,
     /// 退款原因，1..80 字
     pub reason: String,
+}
+
+// --- day close and settlement statement ----------------------------------------------------
+
+/// 日终处理结果
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DayCloseView {
+    pub date: NaiveDate,
+    /// 本日结算给学校的明细数（一课一消 / 按服务天数）
+    pub released_lines: u32,
+    /// 本日结算给学校的金额（元）
+    pub released: String,
+    /// 微信支付结算入存管账户的净额（元，负数表示存管账户垫付退款）
+    pub settled_to_bank: String,
+    /// 对账：匹配的流水数
+    pub matched: u32,
+    /// 对账差异（银行有账本无、账本有银行无、金额不符）
+    pub differences: Vec<DifferenceView>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DifferenceView {
+    /// missing_in_ledger | missing_in_bank | amount_mismatch
+    pub kind: String,
+    pub reference: String,
+    pub bank_amount: Option<String>,
+    pub ledger_amount: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Grouping {
+    /// 按课程
+    Course,
+    /// 按明细（每个孩子的每项服务）
+    Item,
+    /// 按日
+    Day,
+}
+
+/// One row of the statement (金额单位：元).
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SettlementRow {
+    /// 课程代码、明细编号或日期
+    pub key: String,
+    /// 课程名称、明细说明或日期
+    pub name: String,
+    /// 涉及的订单数
+    pub orders: u32,
+    pub paid: String,
+    pub released: String,
+    pub refunded: String,
+    /// 已申请、尚未到账的退款
+    pub refund_pending: String,
+    /// 期末仍在存管账户的金额
+    pub held: String,
+}
+
+/// 结算报表
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SettlementView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub group: Grouping,
+    pub rows: Vec<SettlementRow>,
+    /// 合计（与存管账本一致）
+    pub total: SettlementRow,
+    /// 期末应付学校（已结算未划付）
+    pub payable_at_end: String,
+    /// 期内已划付学校
+    pub paid_out: String,
+}
+
+impl Grouping {
+    /// Whether a row's key means something to a reader: an item's number names a line of
+    /// an order, where a course code or a date only repeats the row's name in code form.
+    pub fn shows_key(self) -> bool {
+        matches!(self, Grouping::Item)
+    }
+
+    /// The heading of the key column, when it is shown.
+    pub fn key_header(self) -> &'static str {
+        "明细编号"
+    }
+
+    /// The heading of the name column.
+    pub fn name_header(self) -> &'static str {
+        match self {
+            Grouping::Course => "课程",
+            Grouping::Item => "明细",
+            Grouping::Day => "日期",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,11 +13,10 @@ pub mod sim;
 
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::json;
 
+use super::error::PaymentsError;
 use super::repo;
 use crate::auth::model::AuthContext;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 
 /// Where the simulated WeChat OAuth is served.
@@ -47,21 +46,22 @@ fn is_ours(st: &Ctx, uri: &str) -> bool {
 
 /// The address to send the browser to; WeChat comes back to `redirect_uri` (a page of
 /// this platform) with a code.
-pub fn authorize_url(st: &Ctx, auth: &AuthContext, redirect_uri: &str) -> Result<String, ApiError> {
+pub fn authorize_url(
+    st: &Ctx,
+    auth: &AuthContext,
+    redirect_uri: &str,
+) -> Result<String, PaymentsError> {
     if !is_ours(st, redirect_uri) {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "OAUTH_REDIRECT_INVALID",
-            "回跳地址须为本平台的页面地址",
-            json!({ "field": "redirect_uri", "expected_origin": st.public_base() }),
-        ));
+        return Err(PaymentsError::OAuthRedirectInvalid {
+            expected_origin: st.public_base(),
+        });
     }
     let authorize = if st.wx_oauth.live {
         LIVE_AUTHORIZE.to_string()
     } else {
         format!("{}{SIM_PREFIX}/connect/oauth2/authorize", st.public_base())
     };
-    let mut u = url::Url::parse(&authorize).map_err(ApiError::internal)?;
+    let mut u = url::Url::parse(&authorize)?;
     u.query_pairs_mut()
         .append_pair("appid", st.wechatpay.appid())
         .append_pair("redirect_uri", redirect_uri)
@@ -85,14 +85,9 @@ pub async fn bind(
     auth: &AuthContext,
     code: &str,
     state: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, PaymentsError> {
     if state != state_for(st, auth) {
-        return Err(ApiError::new(
-            ErrorKind::Forbidden,
-            "OAUTH_STATE_MISMATCH",
-            "授权已失效，请重新进入支付页面",
-            json!({}),
-        ));
+        return Err(PaymentsError::OAuthStateMismatch);
     }
     // The simulator is this very server: reached at its own address, never at one taken
     // from the request.
@@ -118,24 +113,15 @@ pub async fn bind(
         .timeout(std::time::Duration::from_secs(10))
         .send()
         .await
-        .map_err(|e| {
-            ApiError::new(
-                ErrorKind::Unavailable,
-                "WX_OAUTH_UNAVAILABLE",
-                "微信授权服务暂不可用，请稍后重试",
-                json!({ "reason": e.to_string() }),
-            )
-        })?
+        .map_err(PaymentsError::OAuthUnavailable)?
         .json()
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(PaymentsError::OAuthAnswerUnreadable)?;
     let Some(openid) = answer.openid else {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "WX_OAUTH_CODE_INVALID",
-            "微信授权码无效或已过期，请重新授权",
-            json!({ "errcode": answer.errcode, "errmsg": answer.errmsg }),
-        ));
+        return Err(PaymentsError::OAuthCodeInvalid {
+            errcode: answer.errcode,
+            errmsg: answer.errmsg,
+        });
     };
     let mut conn = st.db_app.acquire().await?;
     repo::bind_openid(

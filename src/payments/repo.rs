@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
+use super::error::PaymentsError;
 use super::model::{OrderStatus, PayChannel, RefundStatus, ReleaseRule};
+use crate::error::violated_constraint;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
@@ -224,6 +226,13 @@ pub async fn live_order_for(
     .await
 }
 
+/// `unique (account_id, idempotency_key)` of `payment_orders`.
+const ORDER_KEY_TAKEN: &str = "payment_orders_account_id_idempotency_key_key";
+/// The unique index that leaves an enrollment one live order line at most.
+const ONE_LIVE_LINE: &str = "order_lines_one_live";
+
+/// Inserts an unpaid order. Two requests with one key at once: the loser meets the
+/// winner's row and is told the order is being created.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_order(
     c: &mut PgConnection,
@@ -236,7 +245,7 @@ pub async fn insert_order(
     amount: Decimal,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
+) -> Result<i64, PaymentsError> {
     sqlx::query_scalar(
         "insert into platform.payment_orders
              (out_trade_no, tenant_id, account_id, idempotency_key, channel, description, amount,
@@ -255,14 +264,20 @@ pub async fn insert_order(
     .bind(now)
     .fetch_one(&mut *c)
     .await
+    .map_err(|e| match violated_constraint(&e) {
+        Some(ORDER_KEY_TAKEN) => PaymentsError::OrderBeingCreated,
+        _ => e.into(),
+    })
 }
 
+/// Inserts an order's lines; an enrollment with a live line already (another order opened
+/// at the same moment) is refused.
 pub async fn insert_lines(
     c: &mut PgConnection,
     order_id: i64,
     tenant_id: i64,
     lines: &[NewLine],
-) -> sqlx::Result<()> {
+) -> Result<(), PaymentsError> {
     for l in lines {
         sqlx::query(
             "insert into platform.order_lines
@@ -280,7 +295,11 @@ pub async fn insert_lines(
         .bind(l.release_rule.as_str())
         .bind(l.units)
         .execute(&mut *c)
-        .await?;
+        .await
+        .map_err(|e| match violated_constraint(&e) {
+            Some(ONE_LIVE_LINE) => PaymentsError::EnrollmentsTaken,
+            _ => e.into(),
+        })?;
     }
     Ok(())
 }

@@ -2,70 +2,24 @@
 //! school, refunded, and is still held in escrow, for a period, by course, by item (one
 //! child's service) or by day. Every figure comes from the escrow ledger
 //! ([`crate::ledger::tenant_statement`]), so the statement adds up to the ledger to the fen;
-//! the downloads are the same rows as `.xlsx` or `.csv`.
+//! the downloads are the same rows as `.xlsx` or `.csv`. Must never take a figure from
+//! anywhere but the ledger, nor change anything.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use poem_openapi::{Enum, Object};
-use serde_json::json;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use super::daily::day_bounds;
+use super::error::PaymentsError;
+use super::model::{Grouping, SettlementRow, SettlementView};
 use super::repo;
-use crate::clock::cst;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineStatement, Money, TenantId};
 use crate::tabular::{self as write, ColumnKind, SheetOut};
 
 /// Longest period of one statement; by day, at most this many rows.
-const MAX_DAYS: i64 = 366;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum Grouping {
-    /// 按课程
-    Course,
-    /// 按明细（每个孩子的每项服务）
-    Item,
-    /// 按日
-    Day,
-}
-
-/// One row of the statement (金额单位：元).
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct SettlementRow {
-    /// 课程代码、明细编号或日期
-    pub key: String,
-    /// 课程名称、明细说明或日期
-    pub name: String,
-    /// 涉及的订单数
-    pub orders: u32,
-    pub paid: String,
-    pub released: String,
-    pub refunded: String,
-    /// 已申请、尚未到账的退款
-    pub refund_pending: String,
-    /// 期末仍在存管账户的金额
-    pub held: String,
-}
-
-/// 结算报表
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct SettlementView {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub group: Grouping,
-    pub rows: Vec<SettlementRow>,
-    /// 合计（与存管账本一致）
-    pub total: SettlementRow,
-    /// 期末应付学校（已结算未划付）
-    pub payable_at_end: String,
-    /// 期内已划付学校
-    pub paid_out: String,
-}
+pub(super) const MAX_DAYS: i64 = 366;
 
 #[derive(Default, Clone)]
 struct Sums {
@@ -106,22 +60,13 @@ impl Sums {
     }
 }
 
-fn bounds(from: NaiveDate, to: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+/// The instants `from`'s start and `to`'s end (Beijing days), for a period of at most
+/// [`MAX_DAYS`].
+fn bounds(from: NaiveDate, to: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>), PaymentsError> {
     if to < from || (to - from).num_days() >= MAX_DAYS {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "REPORT_PERIOD_INVALID",
-            format!("统计期间须为开始日期不晚于结束日期、最长 {MAX_DAYS} 天"),
-            json!({ "from": from, "to": to }),
-        ));
+        return Err(PaymentsError::ReportPeriodInvalid { from, to });
     }
-    let start = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| cst().from_local_datetime(&t).single())
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| ApiError::internal("date out of range"))
-    };
-    Ok((start(from)?, start(to + Duration::days(1))?))
+    Ok((day_bounds(from)?.0, day_bounds(to)?.1))
 }
 
 /// The statement of the tenant `tx` acts in.
@@ -131,7 +76,7 @@ pub async fn settlement(
     from: NaiveDate,
     to: NaiveDate,
     group: Grouping,
-) -> Result<SettlementView, ApiError> {
+) -> Result<SettlementView, PaymentsError> {
     let (start, end) = bounds(from, to)?;
     let tenant = TenantId(tx.tenant().id);
     let course_names: BTreeMap<i64, (String, String)> = repo::course_names(tx.conn())
@@ -140,10 +85,7 @@ pub async fn settlement(
         .map(|(id, code, name)| (id, (code, name)))
         .collect();
     tx.leave_role().await?;
-    let ledger_err = |e: ledger::LedgerError| ApiError::from_domain(&e);
-    let whole = ledger::tenant_statement(tx.conn(), tenant, start, end)
-        .await
-        .map_err(ledger_err)?;
+    let whole = ledger::tenant_statement(tx.conn(), tenant, start, end).await?;
     let line_ids: Vec<i64> = whole.lines.iter().map(|l| l.line_id.0).collect();
     let lines: BTreeMap<i64, repo::LineRow> = repo::lines_by_id(tx.conn(), &line_ids)
         .await?
@@ -185,9 +127,7 @@ pub async fn settlement(
             let mut d = from;
             while d <= to {
                 let (s0, s1) = bounds(d, d)?;
-                let day = ledger::tenant_statement(tx.conn(), tenant, s0, s1)
-                    .await
-                    .map_err(ledger_err)?;
+                let day = ledger::tenant_statement(tx.conn(), tenant, s0, s1).await?;
                 let mut s = Sums::default();
                 for l in &day.lines {
                     s.add(l);
@@ -208,28 +148,6 @@ pub async fn settlement(
         payable_at_end: whole.totals.payable_at_end.to_string(),
         paid_out: whole.totals.paid_out.to_string(),
     })
-}
-
-impl Grouping {
-    /// Whether a row's key means something to a reader: an item's number names a line of
-    /// an order, where a course code or a date only repeats the row's name in code form.
-    pub fn shows_key(self) -> bool {
-        matches!(self, Grouping::Item)
-    }
-
-    /// The heading of the key column, when it is shown.
-    pub fn key_header(self) -> &'static str {
-        "明细编号"
-    }
-
-    /// The heading of the name column.
-    pub fn name_header(self) -> &'static str {
-        match self {
-            Grouping::Course => "课程",
-            Grouping::Item => "明细",
-            Grouping::Day => "日期",
-        }
-    }
 }
 
 /// The headings of the amount columns, after the key and the name.
@@ -262,7 +180,7 @@ fn cells(group: Grouping, r: &SettlementRow, total: bool) -> Vec<String> {
 }
 
 /// The statement as a file: `.xlsx` (one sheet plus notes) or `.csv`.
-pub fn to_file(v: &SettlementView, school: &str, csv: bool) -> Result<Vec<u8>, ApiError> {
+pub fn to_file(v: &SettlementView, school: &str, csv: bool) -> Result<Vec<u8>, PaymentsError> {
     let g = v.group;
     let key = g.shows_key().then_some(g.key_header());
     let headers: Vec<String> = key
@@ -306,5 +224,5 @@ pub fn to_file(v: &SettlementView, school: &str, csv: bool) -> Result<Vec<u8>, A
         }],
         &notes,
     )
-    .map_err(ApiError::internal)
+    .map_err(PaymentsError::from)
 }

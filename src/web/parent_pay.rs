@@ -16,7 +16,7 @@ use super::parent::form_urlencoded;
 use super::session::{see_other, Web};
 use crate::auth::guard::client_info;
 use crate::enrollment::model::{EnrollmentView, OfferView};
-use crate::error::ApiError;
+use crate::payments::error::PaymentsError;
 use crate::payments::model::{NewOrder, OrderView, PayChannel};
 use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
@@ -228,12 +228,11 @@ async fn cancel(web: Web, Path(id): Path<i64>, Query(q): Query<OrderQuery>) -> P
 /// Sends the parent on to pay an order just opened or resumed: WeChat's silent
 /// authorisation first when WeChat does not know the parent yet (it comes back straight to
 /// the payment, no second tap), then the JSAPI sheet or the H5 cashier.
-fn to_wechat(web: &Web, child: i64, result: Result<OrderView, ApiError>) -> PageResult {
+fn to_wechat(web: &Web, child: i64, result: Result<OrderView, PaymentsError>) -> PageResult {
     let back = web.link(&format!("/m/records?child={child}&done=paid"));
     let order = match result {
         Ok(o) => o,
-        Err(e) if e.body().code == "WX_OPENID_REQUIRED" => {
-            let order = e.body().details["order_id"].as_i64().unwrap_or_default();
+        Err(PaymentsError::OpenidRequired { order_id: order }) => {
             let return_to = format!(
                 "{}{}",
                 web.app.public_base(),
@@ -336,12 +335,7 @@ struct WechatReturn {
 #[handler]
 async fn wechat_return(web: Web, Query(q): Query<WechatReturn>) -> Result<Response, WebError> {
     let (Some(code), Some(state)) = (q.code.as_deref(), q.state.as_deref()) else {
-        return Err(WebError::Api(ApiError::new(
-            crate::error::ErrorKind::BadRequest,
-            "OAUTH_CODE_MISSING",
-            "微信授权未完成，请返回重新支付",
-            serde_json::json!({}),
-        )));
+        return Err(PaymentsError::OAuthCodeMissing.into());
     };
     crate::payments::oauth::bind(&web.app, &web.auth, code, state).await?;
     let child = q.child.unwrap_or_default();

@@ -13,9 +13,9 @@ use super::order::{create_order, prepay, views};
 use super::settle::settle_by_query;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
+use crate::payments::error::PaymentsError;
 use crate::payments::model::{NewOrder, OrderStatus, OrderView, PayChannel};
 use crate::payments::repo::{self, OrderRow};
 use crate::wechatpay::WechatPayError;
@@ -55,39 +55,12 @@ pub(super) async fn close_at_wechat(st: &Ctx, o: &OrderRow) -> AtWechat {
     }
 }
 
-fn order_not_found(id: i64) -> ApiError {
-    // The same answer for "no such order" and "not yours": ids do not leak.
-    ApiError::new(
-        ErrorKind::NotFound,
-        "ORDER_NOT_FOUND",
-        "找不到该订单",
-        json!({ "order_id": id }),
-    )
-}
-
-fn not_open(o: &OrderRow) -> ApiError {
-    let (code, message) = match o.status {
-        OrderStatus::Paid => ("ORDER_ALREADY_PAID", "该订单已支付，无需再次支付"),
-        _ => (
-            "ORDER_CLOSED",
-            "该订单已关闭；名额仍在保留期内的，可在首页重新支付",
-        ),
-    };
-    ApiError::new(
-        ErrorKind::Conflict,
-        code,
-        message,
-        json!({ "order_id": o.id, "status": o.status.as_str() }),
-    )
-}
-
-fn wx_unavailable() -> ApiError {
-    ApiError::new(
-        ErrorKind::Unavailable,
-        "WXPAY_UNAVAILABLE",
-        "微信支付暂时不可用，请稍后重试（订单未变，重试不会重复扣款）",
-        json!({}),
-    )
+/// The refusal to pay or cancel an order that is not open any more (never `Created`).
+fn not_open(o: &OrderRow) -> PaymentsError {
+    match o.status {
+        OrderStatus::Paid => PaymentsError::OrderAlreadyPaid { order_id: o.id },
+        _ => PaymentsError::OrderClosed { order_id: o.id },
+    }
 }
 
 /// The caller's own order at this school (platform privileges on entry and exit).
@@ -95,12 +68,13 @@ async fn own_order(
     tx: &mut TenantTx,
     auth: &AuthContext,
     order_id: i64,
-) -> Result<OrderRow, ApiError> {
+) -> Result<OrderRow, PaymentsError> {
     let tenant = tx.tenant().id;
+    // The same answer for "no such order" and "not yours": ids do not leak.
     repo::order(tx.conn(), order_id)
         .await?
         .filter(|o| o.tenant_id == tenant && o.account_id == auth.account_id)
-        .ok_or_else(|| order_not_found(order_id))
+        .ok_or(PaymentsError::OrderNotFound { order_id })
 }
 
 /// The parent pays an order opened before (R-P06): the payment parameters again when it is
@@ -114,19 +88,14 @@ pub async fn pay_order(
     order_id: i64,
     channel: PayChannel,
     client_ip: Option<String>,
-) -> Result<OrderView, ApiError> {
+) -> Result<OrderView, PaymentsError> {
     tx.leave_role().await?;
     let order = own_order(&mut tx, auth, order_id).await?;
     if order.status != OrderStatus::Created {
         return Err(not_open(&order));
     }
     if order.expires_at <= st.clock.now() {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "HOLD_EXPIRED",
-            "名额保留已超时，订单即将关闭，请重新报名",
-            json!({ "order_id": order.id }),
-        ));
+        return Err(PaymentsError::OrderHoldExpired { order_id: order.id });
     }
     if order.channel == channel {
         tx.commit().await?;
@@ -151,7 +120,7 @@ pub async fn cancel_order(
     auth: &AuthContext,
     mut tx: TenantTx,
     order_id: i64,
-) -> Result<OrderView, ApiError> {
+) -> Result<OrderView, PaymentsError> {
     tx.leave_role().await?;
     let order = own_order(&mut tx, auth, order_id).await?;
     tx.enter_role().await?;
@@ -161,15 +130,8 @@ pub async fn cancel_order(
     }
     match close_at_wechat(st, &order).await {
         AtWechat::Closed => {}
-        AtWechat::Paid => {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                "ORDER_ALREADY_PAID",
-                "该订单已支付成功，不能取消；如需退课请提交退课申请",
-                json!({ "order_id": order.id }),
-            ))
-        }
-        AtWechat::Failed => return Err(wx_unavailable()),
+        AtWechat::Paid => return Err(PaymentsError::PaidBeforeCancel { order_id: order.id }),
+        AtWechat::Failed => return Err(PaymentsError::CloseUnavailable { order_id: order.id }),
     }
     let now = st.clock.now();
     let mut conn = st.db_app.acquire().await?;
@@ -186,11 +148,11 @@ pub async fn cancel_order(
     .await;
     let row = repo::order(&mut conn, order.id)
         .await?
-        .ok_or_else(|| ApiError::internal("order vanished after closing"))?;
+        .ok_or_else(|| PaymentsError::Vanished(format!("closed order {}", order.id)))?;
     views(&mut conn, vec![row], now)
         .await?
         .pop()
-        .ok_or_else(|| ApiError::internal("no view"))
+        .ok_or_else(|| PaymentsError::Vanished(format!("view of order {}", order.id)))
 }
 
 /// An open order for exactly `enrollments` that `create_order` met: the caller's own in the
@@ -202,17 +164,10 @@ pub(super) async fn open_order_met(
     order_id: i64,
     enrollments: &[i64],
     channel: PayChannel,
-) -> Result<Met, ApiError> {
-    let exists = || {
-        ApiError::new(
-            ErrorKind::Conflict,
-            "PAYMENT_ORDER_EXISTS",
-            "所选报名中有的已在另一笔订单中，请在“报名与缴费记录”中继续支付或取消该订单",
-            json!({ "order_id": order_id }),
-        )
-    };
+) -> Result<Met, PaymentsError> {
+    let exists = PaymentsError::OrderExists { order_id };
     let Some(order) = repo::order(conn, order_id).await? else {
-        return Err(exists());
+        return Err(exists);
     };
     let mut theirs: Vec<i64> = repo::lines_of(conn, &[order.id])
         .await?
@@ -224,7 +179,7 @@ pub(super) async fn open_order_met(
         || order.account_id != auth.account_id
         || theirs != enrollments
     {
-        return Err(exists());
+        return Err(exists);
     }
     if order.channel == channel {
         return Ok(Met::Resume(Box::new(order)));
@@ -242,19 +197,14 @@ pub(super) enum Met {
 
 /// Closes an order replaced by one in the other channel. `Err` when it cannot close (paid
 /// meanwhile, or WeChat unreachable).
-pub(super) async fn close_replaced(st: &Ctx, o: &OrderRow) -> Result<(), ApiError> {
+pub(super) async fn close_replaced(st: &Ctx, o: &OrderRow) -> Result<(), PaymentsError> {
     match close_at_wechat(st, o).await {
         AtWechat::Closed => {
             let mut conn = st.db_app.acquire().await?;
             repo::mark_closed(&mut conn, o.id, "已改用其他方式支付", st.clock.now()).await?;
             Ok(())
         }
-        AtWechat::Paid => Err(ApiError::new(
-            ErrorKind::Conflict,
-            "ORDER_ALREADY_PAID",
-            "这些报名已支付成功，无需再次支付",
-            json!({ "order_id": o.id }),
-        )),
-        AtWechat::Failed => Err(wx_unavailable()),
+        AtWechat::Paid => Err(PaymentsError::PaidBeforeReplace { order_id: o.id }),
+        AtWechat::Failed => Err(PaymentsError::CloseUnavailable { order_id: o.id }),
     }
 }

@@ -27,36 +27,26 @@ use rust_decimal::Decimal;
 pub use closing::{cancel_order, pay_order};
 pub use order::{create_order, my_orders, refund_view, school_orders, views};
 pub use refund::{refund_enrollment, refund_line, submit_refund, submit_tenant_refunds};
-pub use settle::{handle_notification, settle_transaction, SettleError, Settled};
+pub use settle::{handle_notification, settle_transaction, Settled};
+
+pub use super::error::SettleError;
 pub use sweep::{close_expired, recover, resubmit_refunds, run_sweeper, sweep};
 
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::ledger::Money;
+use crate::payments::error::PaymentsError;
 use crate::tenancy::model::TenantContext;
 use crate::wechatpay::WechatPayError;
 
-fn err(
-    kind: ErrorKind,
-    code: &str,
-    message: impl Into<String>,
-    details: serde_json::Value,
-) -> ApiError {
-    ApiError::new(kind, code, message, details)
-}
-
-fn wx_unavailable(e: &WechatPayError) -> ApiError {
+/// A WeChat Pay call that failed, logged, as the refusal the caller answers.
+fn wechat_failed(e: WechatPayError) -> PaymentsError {
     tracing::warn!(error = %e, "WeChat Pay call failed");
-    err(
-        ErrorKind::Unavailable,
-        "WXPAY_UNAVAILABLE",
-        "微信支付暂时不可用，请稍后重试（订单已保留，重试不会重复扣款）",
-        serde_json::json!({}),
-    )
+    PaymentsError::WechatPay(e)
 }
 
-fn money(d: Decimal) -> Result<Money, ApiError> {
-    Money::from_decimal(d).map_err(ApiError::internal)
+/// A stored amount as money (the columns hold only valid amounts).
+fn money(d: Decimal) -> Result<Money, PaymentsError> {
+    Money::from_decimal(d).map_err(PaymentsError::StoredAmount)
 }
 
 fn yuan(d: Decimal) -> String {
@@ -75,9 +65,9 @@ fn trade_no(prefix: &str, now: DateTime<Utc>) -> String {
 }
 
 /// The tenant an order or refund row names.
-async fn tenant_of(st: &Ctx, tenant_id: i64) -> Result<TenantContext, SettleError> {
+async fn tenant_of(st: &Ctx, tenant_id: i64) -> Result<TenantContext, PaymentsError> {
     let rec = crate::tenancy::repo::find_by_id(&st.db_app, tenant_id).await?;
     rec.as_ref()
         .and_then(TenantContext::from_record)
-        .ok_or_else(|| SettleError::Retry(format!("tenant {tenant_id} not found")))
+        .ok_or(PaymentsError::TenantUnknown(tenant_id))
 }

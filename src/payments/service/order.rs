@@ -10,14 +10,14 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::closing::{self, Met};
-use super::{err, money, trade_no, wx_unavailable, yuan};
+use super::{money, trade_no, wechat_failed, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::courses::model::{CourseClassType, CoursePricing};
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId};
+use crate::payments::error::PaymentsError;
 use crate::payments::model::*;
 use crate::payments::repo::{self, LineRow, NewLine, OrderRow, RefundRow};
 use crate::tenancy::model::TenantContext;
@@ -40,26 +40,16 @@ pub async fn create_order(
     mut tx: TenantTx,
     req: NewOrder,
     client_ip: Option<String>,
-) -> Result<OrderView, ApiError> {
+) -> Result<OrderView, PaymentsError> {
     let now = st.clock.now();
     if !valid_key(&req.idempotency_key) {
-        return Err(err(
-            ErrorKind::Unprocessable,
-            "IDEMPOTENCY_KEY_INVALID",
-            "幂等键须为 8 至 64 位字母、数字、下划线或连字符",
-            json!({ "field": "idempotency_key" }),
-        ));
+        return Err(PaymentsError::IdempotencyKeyInvalid);
     }
     let mut ids = req.enrollment_ids.clone();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() || ids.len() > MAX_LINES || ids.len() != req.enrollment_ids.len() {
-        return Err(err(
-            ErrorKind::Unprocessable,
-            "ORDER_LINES_INVALID",
-            format!("请选择 1 至 {MAX_LINES} 个不重复的报名一起支付"),
-            json!({ "field": "enrollment_ids" }),
-        ));
+        return Err(PaymentsError::OrderLinesInvalid { max: MAX_LINES });
     }
     let tenant = tx.tenant().clone();
 
@@ -71,12 +61,9 @@ pub async fn create_order(
         let mut theirs: Vec<i64> = lines.iter().map(|l| l.enrollment_id).collect();
         theirs.sort_unstable();
         if theirs != ids || existing.tenant_id != tenant.id || existing.channel != req.channel {
-            return Err(err(
-                ErrorKind::Conflict,
-                "IDEMPOTENCY_KEY_REUSED",
-                "该幂等键已用于另一笔订单，请为新的支付生成新的键",
-                json!({ "order_id": existing.id }),
-            ));
+            return Err(PaymentsError::IdempotencyKeyReused {
+                order_id: existing.id,
+            });
         }
         tx.commit().await?;
         return prepay(st, existing, client_ip).await;
@@ -85,36 +72,24 @@ pub async fn create_order(
 
     let rows = repo::payable_enrollments(tx.conn(), &ids, auth.account_id).await?;
     if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
-        return Err(err(
-            ErrorKind::NotFound,
-            "ENROLLMENT_NOT_FOUND",
-            "找不到该报名记录",
-            json!({ "id": missing }),
-        ));
+        return Err(PaymentsError::EnrollmentNotFound { id: *missing });
     }
     for r in &rows {
         let hold = EnrollmentHold::of(&r.status);
         let live = hold == EnrollmentHold::Held && r.hold_expires_at.is_some_and(|t| t > now);
         if !live {
-            let expired = hold != EnrollmentHold::Other;
-            return Err(err(
-                ErrorKind::Conflict,
-                if expired {
-                    "HOLD_EXPIRED"
-                } else {
-                    "ENROLLMENT_NOT_HELD"
-                },
-                if expired {
-                    format!("“{}”的名额保留已超时，请重新报名", r.course_name)
-                } else {
-                    format!("“{}”不在待支付状态", r.course_name)
-                },
-                json!({ "id": r.id, "status": r.status }),
-            ));
+            let (id, course, status) = (r.id, r.course_name.clone(), r.status.clone());
+            return Err(if hold == EnrollmentHold::Other {
+                PaymentsError::EnrollmentNotHeld { id, course, status }
+            } else {
+                PaymentsError::HoldExpired { id, course, status }
+            });
         }
     }
 
-    let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
+    let calendars = crate::enrollment::staff::calendars(&mut tx)
+        .await
+        .map_err(PaymentsError::Upstream)?;
     let today = st.clock.today();
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -133,12 +108,10 @@ pub async fn create_order(
             r.price
         };
         if amount <= Decimal::ZERO {
-            return Err(err(
-                ErrorKind::Unprocessable,
-                "ORDER_NOTHING_TO_PAY",
-                format!("“{}”无需付费", r.course_name),
-                json!({ "id": r.id }),
-            ));
+            return Err(PaymentsError::NothingToPay {
+                id: r.id,
+                course: r.course_name.clone(),
+            });
         }
         lines.push(NewLine {
             enrollment_id: r.id,
@@ -202,28 +175,8 @@ pub async fn create_order(
         expires_at,
         now,
     )
-    .await
-    .map_err(|e| match e.as_database_error() {
-        // Two requests with one key at once: the loser sees the winner's unique row.
-        Some(d) if d.is_unique_violation() => err(
-            ErrorKind::Conflict,
-            "PAYMENT_ORDER_EXISTS",
-            "订单正在创建中，请稍候刷新",
-            json!({}),
-        ),
-        _ => ApiError::internal(e),
-    })?;
-    repo::insert_lines(tx.conn(), order_id, tenant.id, &lines)
-        .await
-        .map_err(|e| match e.as_database_error() {
-            Some(d) if d.is_unique_violation() => err(
-                ErrorKind::Conflict,
-                "PAYMENT_ORDER_EXISTS",
-                "所选报名已有待支付或已支付的订单",
-                json!({}),
-            ),
-            _ => ApiError::internal(e),
-        })?;
+    .await?;
+    repo::insert_lines(tx.conn(), order_id, tenant.id, &lines).await?;
     tx.enter_role().await?;
     tx.audit(
         st,
@@ -238,13 +191,14 @@ pub async fn create_order(
             "enrollments": ids, "channel": req.channel.as_str(),
         })),
     )
-    .await?;
+    .await
+    .map_err(PaymentsError::Upstream)?;
     tx.commit().await?;
 
     let mut conn = st.db_app.acquire().await?;
     let order = repo::order(&mut conn, order_id)
         .await?
-        .ok_or_else(|| ApiError::internal("order vanished after commit"))?;
+        .ok_or_else(|| PaymentsError::Vanished(format!("order {order_id}")))?;
     drop(conn);
     prepay(st, order, client_ip).await
 }
@@ -255,7 +209,8 @@ pub(super) async fn prepay(
     st: &Ctx,
     order: OrderRow,
     client_ip: Option<String>,
-) -> Result<OrderView, ApiError> {
+) -> Result<OrderView, PaymentsError> {
+    let order_id = order.id;
     let mut pay = None;
     if order.status == OrderStatus::Created {
         let total_fen = money(order.amount)?.to_fen();
@@ -264,12 +219,7 @@ pub(super) async fn prepay(
             PayChannel::Jsapi => {
                 let appid = st.wechatpay.appid().to_string();
                 let Some(openid) = repo::openid(&mut conn, order.account_id, &appid).await? else {
-                    return Err(err(
-                        ErrorKind::Conflict,
-                        "WX_OPENID_REQUIRED",
-                        "请先在微信中授权（静默授权，不获取昵称头像）后再支付",
-                        json!({ "order_id": order.id, "oauth_url": crate::payments::OAUTH_START_PATH }),
-                    ));
+                    return Err(PaymentsError::OpenidRequired { order_id: order.id });
                 };
                 let p = st
                     .wechatpay
@@ -283,7 +233,7 @@ pub(super) async fn prepay(
                         notify_url: None,
                     })
                     .await
-                    .map_err(|e| wx_unavailable(&e))?;
+                    .map_err(wechat_failed)?;
                 repo::set_prepay(&mut conn, order.id, Some(&p.prepay_id), None).await?;
                 PayView {
                     cashier_url: st.wechatpay.cashier_url(&p.prepay_id),
@@ -305,7 +255,7 @@ pub(super) async fn prepay(
                         notify_url: None,
                     })
                     .await
-                    .map_err(|e| wx_unavailable(&e))?;
+                    .map_err(wechat_failed)?;
                 repo::set_prepay(&mut conn, order.id, None, Some(&url)).await?;
                 PayView {
                     cashier_url: None,
@@ -317,7 +267,9 @@ pub(super) async fn prepay(
     }
     let mut conn = st.db_app.acquire().await?;
     let mut views = views(&mut conn, vec![order], st.clock.now()).await?;
-    let mut v = views.pop().ok_or_else(|| ApiError::internal("no view"))?;
+    let mut v = views
+        .pop()
+        .ok_or_else(|| PaymentsError::Vanished(format!("view of order {order_id}")))?;
     v.pay = pay;
     Ok(v)
 }
@@ -328,14 +280,12 @@ pub async fn views(
     conn: &mut sqlx::PgConnection,
     orders: Vec<OrderRow>,
     now: DateTime<Utc>,
-) -> Result<Vec<OrderView>, ApiError> {
+) -> Result<Vec<OrderView>, PaymentsError> {
     let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
     let lines = repo::lines_of(conn, &ids).await?;
     let refunds = repo::refunds_of_orders(conn, &ids).await?;
     let line_ids: Vec<LineId> = lines.iter().map(|l| LineId(l.id)).collect();
-    let balances = ledger::line_balances(conn, &line_ids)
-        .await
-        .map_err(|e| ApiError::from_domain(&e))?;
+    let balances = ledger::line_balances(conn, &line_ids).await?;
     let refundable = |line: i64| {
         balances
             .iter()
@@ -415,7 +365,7 @@ pub async fn my_orders(
     st: &Ctx,
     auth: &AuthContext,
     tenant: &TenantContext,
-) -> Result<Vec<OrderView>, ApiError> {
+) -> Result<Vec<OrderView>, PaymentsError> {
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::orders_of(&mut conn, tenant.id, Some(auth.account_id), None, 200).await?;
     views(&mut conn, orders, st.clock.now()).await
@@ -426,17 +376,12 @@ pub async fn school_orders(
     st: &Ctx,
     tenant: &TenantContext,
     status: Option<&str>,
-) -> Result<Vec<OrderView>, ApiError> {
+) -> Result<Vec<OrderView>, PaymentsError> {
     let status = match status {
         None => None,
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
-            err(
-                ErrorKind::Unprocessable,
-                "ORDER_STATUS_INVALID",
-                "订单状态须为 created、paid 或 closed",
-                json!({ "field": "status" }),
-            )
-        })?),
+        Some(s) => {
+            Some(OrderStatus::parse(s).ok_or_else(|| PaymentsError::OrderStatusInvalid(s.into()))?)
+        }
     };
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::orders_of(&mut conn, tenant.id, None, status, 500).await?;

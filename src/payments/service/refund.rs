@@ -10,13 +10,13 @@
 use serde_json::json;
 
 use super::order::refund_view;
-use super::{err, money, tenant_of, trade_no, wx_unavailable, yuan};
+use super::{money, tenant_of, trade_no, wechat_failed, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId, Money};
+use crate::payments::error::PaymentsError;
 use crate::payments::model::*;
 use crate::payments::repo::{self, LineRow};
 use crate::wechatpay::{NewRefund as WxRefund, RefundStatus as WxRefundStatus};
@@ -33,12 +33,10 @@ pub(super) async fn reserve(
     source: &str,
     refund_request_id: Option<i64>,
     created_by: Option<i64>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, PaymentsError> {
     let now = st.clock.now();
     let out_refund_no = trade_no("RF", now);
-    ledger::reserve_refund(conn, LineId(line.id), amount, &out_refund_no, now)
-        .await
-        .map_err(|e| ApiError::from_domain(&e))?;
+    ledger::reserve_refund(conn, LineId(line.id), amount, &out_refund_no, now).await?;
     let id = repo::insert_refund(
         conn,
         &out_refund_no,
@@ -56,10 +54,8 @@ pub(super) async fn reserve(
 
 /// What of a paid line is still in escrow and not promised to a refund: paid, less released,
 /// reserved for refunds and refunded.
-async fn unreleased(conn: &mut sqlx::PgConnection, line: &LineRow) -> Result<Money, ApiError> {
-    let state = ledger::line_balance(conn, LineId(line.id))
-        .await
-        .map_err(|e| ApiError::from_domain(&e))?;
+async fn unreleased(conn: &mut sqlx::PgConnection, line: &LineRow) -> Result<Money, PaymentsError> {
+    let state = ledger::line_balance(conn, LineId(line.id)).await?;
     Ok(state
         .paid
         .saturating_sub(state.released)
@@ -67,15 +63,10 @@ async fn unreleased(conn: &mut sqlx::PgConnection, line: &LineRow) -> Result<Mon
         .saturating_sub(state.refunded))
 }
 
-fn check_reason(reason: &str) -> Result<String, ApiError> {
+fn check_reason(reason: &str) -> Result<String, PaymentsError> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 80 {
-        return Err(err(
-            ErrorKind::Unprocessable,
-            "REFUND_REASON_INVALID",
-            "退款原因须为 1 至 80 个字",
-            json!({ "field": "reason" }),
-        ));
+        return Err(PaymentsError::RefundReasonInvalid);
     }
     Ok(r.to_string())
 }
@@ -86,40 +77,23 @@ pub async fn refund_line(
     auth: &AuthContext,
     mut tx: TenantTx,
     req: NewRefund,
-) -> Result<RefundView, ApiError> {
+) -> Result<RefundView, PaymentsError> {
     let reason = check_reason(&req.reason)?;
     let tenant_id = tx.tenant().id;
     tx.leave_role().await?;
     let line = repo::line(tx.conn(), req.line_id)
         .await?
         .filter(|l| l.tenant_id == tenant_id)
-        .ok_or_else(|| {
-            err(
-                ErrorKind::NotFound,
-                "ORDER_LINE_NOT_FOUND",
-                "找不到该订单明细",
-                json!({ "line_id": req.line_id }),
-            )
+        .ok_or(PaymentsError::OrderLineNotFound {
+            line_id: req.line_id,
         })?;
     let unreleased = unreleased(tx.conn(), &line).await?;
     let amount = match req.amount.as_deref() {
         None => unreleased,
-        Some(a) => Money::parse(a).map_err(|e| {
-            err(
-                ErrorKind::Unprocessable,
-                "REFUND_AMOUNT_INVALID",
-                "退款金额须为大于 0 的金额，最多两位小数",
-                json!({ "field": "amount", "reason": e.to_string() }),
-            )
-        })?,
+        Some(a) => Money::parse(a).map_err(PaymentsError::RefundAmountInvalid)?,
     };
     if amount.is_zero() {
-        return Err(err(
-            ErrorKind::Conflict,
-            "REFUND_NOTHING_LEFT",
-            "该项已无可退金额（已结算或已退款）",
-            json!({ "line_id": line.id }),
-        ));
+        return Err(PaymentsError::RefundNothingLeft { line_id: line.id });
     }
     let id = reserve(
         tx.conn(),
@@ -143,13 +117,14 @@ pub async fn refund_line(
         )
         .details(json!({ "line_id": line.id, "amount": amount.to_string(), "reason": reason })),
     )
-    .await?;
+    .await
+    .map_err(PaymentsError::Upstream)?;
     tx.commit().await?;
     submit_refund(st, id).await;
     let mut conn = st.db_app.acquire().await?;
     let r = repo::refund(&mut conn, id)
         .await?
-        .ok_or_else(|| ApiError::internal("refund vanished"))?;
+        .ok_or_else(|| PaymentsError::Vanished(format!("refund {id}")))?;
     Ok(refund_view(&r))
 }
 
@@ -166,7 +141,7 @@ pub async fn refund_enrollment(
     reason: &str,
     approved_by: i64,
     source: &str,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, PaymentsError> {
     let tenant_id = tx.tenant().id;
     tx.leave_role().await?;
     let line = repo::paid_line_of_enrollment(tx.conn(), tenant_id, enrollment_id).await?;
@@ -198,11 +173,11 @@ pub async fn refund_enrollment(
 /// sweeper resubmits (the same `out_refund_no`, so WeChat never refunds twice).
 pub async fn submit_refund(st: &Ctx, refund_id: i64) {
     if let Err(e) = try_submit_refund(st, refund_id).await {
-        tracing::warn!(refund = refund_id, error = %e.body().message, "refund submission failed; will retry");
+        tracing::warn!(refund = refund_id, error = %e, "refund submission failed; will retry");
     }
 }
 
-async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
+async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), PaymentsError> {
     let mut conn = st.db_app.acquire().await?;
     let Some(r) = repo::refund(&mut conn, refund_id).await? else {
         return Ok(());
@@ -212,7 +187,7 @@ async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
     }
     let order = repo::order(&mut conn, r.order_id)
         .await?
-        .ok_or_else(|| ApiError::internal("refund without order"))?;
+        .ok_or_else(|| PaymentsError::Vanished(format!("order of refund {refund_id}")))?;
     drop(conn);
     let answer = st
         .wechatpay
@@ -225,7 +200,7 @@ async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), ApiError> {
             notify_url: None,
         })
         .await
-        .map_err(|e| wx_unavailable(&e))?;
+        .map_err(wechat_failed)?;
     apply_refund_status(
         st,
         &r.out_refund_no,
@@ -245,7 +220,7 @@ pub(super) async fn apply_refund_status(
     status: WxRefundStatus,
     wx_refund_id: Option<&str>,
     notification_id: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), PaymentsError> {
     let now = st.clock.now();
     let mut tx = st.db_app.begin().await?;
     if let Some(id) = notification_id {
@@ -263,9 +238,7 @@ pub(super) async fn apply_refund_status(
         }
     }
     let Some(r) = repo::lock_refund_by_no(&mut tx, out_refund_no).await? else {
-        return Err(ApiError::internal(format!(
-            "refund {out_refund_no} unknown"
-        )));
+        return Err(PaymentsError::Vanished(format!("refund {out_refund_no}")));
     };
     if r.status.is_final() {
         tx.commit().await?;
@@ -278,14 +251,10 @@ pub(super) async fn apply_refund_status(
     }
     match next {
         RefundStatus::Succeeded => {
-            ledger::settle_refund(&mut tx, out_refund_no, now)
-                .await
-                .map_err(|e| ApiError::from_domain(&e))?;
+            ledger::settle_refund(&mut tx, out_refund_no, now).await?;
         }
         RefundStatus::Closed => {
-            ledger::cancel_refund(&mut tx, out_refund_no, now)
-                .await
-                .map_err(|e| ApiError::from_domain(&e))?;
+            ledger::cancel_refund(&mut tx, out_refund_no, now).await?;
         }
         _ => {}
     }
@@ -297,14 +266,10 @@ pub(super) async fn apply_refund_status(
     )
     .tenant(r.tenant_id)
     .details(json!({ "out_refund_no": out_refund_no, "amount": yuan(r.amount) }));
-    crate::audit::append(&mut tx, &st.keys.audit, &ev, now)
-        .await
-        .map_err(ApiError::internal)?;
+    crate::audit::append(&mut tx, &st.keys.audit, &ev, now).await?;
     tx.commit().await?;
     if let Some(req_id) = r.refund_request_id {
-        let tenant = tenant_of(st, r.tenant_id)
-            .await
-            .map_err(|_| ApiError::internal("refund tenant unknown"))?;
+        let tenant = tenant_of(st, r.tenant_id).await?;
         if let Some(label) = next.request_status() {
             let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
             repo::set_refund_request_status(ttx.conn(), req_id, label).await?;

@@ -14,10 +14,10 @@ use serde_json::json;
 use super::refund::{apply_refund_status, reserve, submit_refund};
 use super::{money, tenant_of, yuan};
 use crate::audit::{AuditEvent, Outcome};
-use crate::error::ApiError;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId, OrderId, TenantId};
+use crate::payments::error::{PaymentsError, SettleError};
 use crate::payments::model::OrderStatus;
 use crate::payments::repo::{self, LineRow, OrderRow};
 use crate::wechatpay::{
@@ -31,26 +31,6 @@ pub enum Settled {
     Paid,
     /// Seen before: nothing changed.
     Already,
-}
-
-/// Why a transaction could not be settled. `Retry` makes the callback answer an error so
-/// WeChat comes again (our order row may not have committed yet).
-#[derive(Debug)]
-pub enum SettleError {
-    Retry(String),
-    Rejected { code: &'static str, reason: String },
-}
-
-impl From<sqlx::Error> for SettleError {
-    fn from(e: sqlx::Error) -> Self {
-        SettleError::Retry(e.to_string())
-    }
-}
-
-impl From<ApiError> for SettleError {
-    fn from(e: ApiError) -> Self {
-        SettleError::Retry(e.body().message.clone())
-    }
 }
 
 /// Settles a successful transaction exactly once: the callback's id recorded (when it came
@@ -90,10 +70,7 @@ async fn claim(
     let peek = repo::tenant_of_trade(&mut conn, &tr.out_trade_no).await?;
     drop(conn);
     let Some(tenant_id) = peek else {
-        return Err(SettleError::Retry(format!(
-            "order {} not found (yet)",
-            tr.out_trade_no
-        )));
+        return Err(PaymentsError::TradeNotYetKnown(tr.out_trade_no.clone()).into());
     };
     let tenant = tenant_of(st, tenant_id).await?;
     let mut tx = TenantTx::begin(&st.db_app, &tenant).await?;
@@ -113,7 +90,7 @@ async fn claim(
         }
     }
     let Some(order) = repo::lock_order_by_trade_no(tx.conn(), &tr.out_trade_no).await? else {
-        return Err(SettleError::Retry("order vanished".into()));
+        return Err(PaymentsError::Vanished(format!("order {}", tr.out_trade_no)).into());
     };
     if order.status == OrderStatus::Paid {
         tx.commit().await?;
@@ -198,7 +175,7 @@ async fn post(
         &posted,
     )
     .await
-    .map_err(|e| SettleError::Retry(e.to_string()))?;
+    .map_err(PaymentsError::from)?;
     Ok(Posted {
         transaction_id,
         lines,
@@ -231,8 +208,7 @@ async fn confirm(
                 None,
                 None,
             )
-            .await
-            .map_err(|e| SettleError::Retry(e.body().message.clone()))?;
+            .await?;
             auto_refunds.push(r);
         }
         tx.enter_role().await?;
@@ -249,7 +225,7 @@ async fn confirm(
     }));
     crate::audit::append(tx.conn(), &st.keys.audit, &ev, now)
         .await
-        .map_err(|e| SettleError::Retry(e.to_string()))?;
+        .map_err(PaymentsError::from)?;
     tx.commit().await?;
     for id in auto_refunds {
         submit_refund(st, id).await;
@@ -348,9 +324,7 @@ async fn check_refund_amount(
     let ours = repo::refund_by_no(&mut conn, out_refund_no).await?;
     drop(conn);
     let Some(ours) = ours else {
-        return Err(SettleError::Retry(format!(
-            "refund {out_refund_no} not found (yet)"
-        )));
+        return Err(PaymentsError::RefundNotYetKnown(out_refund_no.to_string()).into());
     };
     let expected = money(ours.amount)?.to_fen();
     if expected == refund_fen {

@@ -11,12 +11,12 @@ use chrono::Duration;
 use super::closing::{close_at_wechat, AtWechat};
 use super::refund::submit_refund;
 use super::settle::settle_by_query;
-use crate::error::ApiError;
 use crate::kernel::ctx::Ctx;
+use crate::payments::error::PaymentsError;
 use crate::payments::repo;
 
 /// Closes unpaid orders whose holds ran out. Returns how many closed.
-pub async fn close_expired(st: &Ctx) -> Result<usize, ApiError> {
+pub async fn close_expired(st: &Ctx) -> Result<usize, PaymentsError> {
     let now = st.clock.now();
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::open_orders(&mut conn, Some(now), 100).await?;
@@ -35,7 +35,7 @@ pub async fn close_expired(st: &Ctx) -> Result<usize, ApiError> {
 
 /// On start: every unpaid order is looked up at WeChat, so a payment whose callback was lost
 /// while the server was down is settled. Returns how many were found paid.
-pub async fn recover(st: &Ctx) -> Result<usize, ApiError> {
+pub async fn recover(st: &Ctx) -> Result<usize, PaymentsError> {
     let mut conn = st.db_app.acquire().await?;
     let orders = repo::open_orders(&mut conn, None, 1000).await?;
     drop(conn);
@@ -49,7 +49,7 @@ pub async fn recover(st: &Ctx) -> Result<usize, ApiError> {
 }
 
 /// Resubmits refunds WeChat has not accepted yet (older than a minute).
-pub async fn resubmit_refunds(st: &Ctx) -> Result<usize, ApiError> {
+pub async fn resubmit_refunds(st: &Ctx) -> Result<usize, PaymentsError> {
     let mut conn = st.db_app.acquire().await?;
     let pending =
         repo::unsubmitted_refunds(&mut conn, st.clock.now() - Duration::minutes(1)).await?;
@@ -64,13 +64,13 @@ pub async fn resubmit_refunds(st: &Ctx) -> Result<usize, ApiError> {
 /// yesterday's escrow day once it is due.
 pub async fn sweep(st: &Ctx) {
     if let Err(e) = crate::payments::daily::close_yesterday_if_due(st).await {
-        tracing::warn!(error = %e.body().message, "payments sweep: day close failed");
+        tracing::warn!(error = %e, "payments sweep: day close failed");
     }
     if let Err(e) = close_expired(st).await {
-        tracing::warn!(error = %e.body().message, "payments sweep: closing failed");
+        tracing::warn!(error = %e, "payments sweep: closing failed");
     }
     if let Err(e) = resubmit_refunds(st).await {
-        tracing::warn!(error = %e.body().message, "payments sweep: refunds failed");
+        tracing::warn!(error = %e, "payments sweep: refunds failed");
     }
 }
 
@@ -82,7 +82,7 @@ pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
             paid = n,
             "payments: orders paid while the server was down settled"
         ),
-        Err(e) => tracing::warn!(error = %e.body().message, "payments: recovery failed"),
+        Err(e) => tracing::warn!(error = %e, "payments: recovery failed"),
     }
     let mut tick = tokio::time::interval(every);
     loop {

@@ -10,6 +10,7 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use super::{err_at, is_refusal, FormError};
+use crate::error::ApiError;
 use crate::payments::model::{LineView, NewRefund, OrderView, RefundView};
 use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
@@ -231,7 +232,10 @@ async fn refund_submit(
         reason: f.reason.clone(),
     };
     // The service commits (and submits the refund to WeChat) itself.
-    match pay::refund_line(&web.app, &web.auth, tx, req).await {
+    match pay::refund_line(&web.app, &web.auth, tx, req)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(r) => {
             let back = match q.status() {
                 Some(s) => format!("{NAV}?status={s}&done=refund#order-{}", r.order_id),

@@ -10,8 +10,11 @@ use poem::{get, handler, Response, Route};
 use serde::Deserialize;
 
 use super::{err_at, is_refusal, FormError};
+use crate::error::{ApiError, DomainError};
+use crate::payments::error::PaymentsError;
+use crate::payments::model::{Grouping, SettlementRow, SettlementView};
 use crate::payments::perms as pay_perms;
-use crate::payments::report::{self, Grouping, SettlementRow, SettlementView};
+use crate::payments::report;
 use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, notice, yuan, Tone};
 use crate::web::nav::school_page;
@@ -73,8 +76,12 @@ impl Period {
 
     fn dates(&self) -> Result<(NaiveDate, NaiveDate), FormError> {
         let date = |field: &str, s: &str| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| FormError::new(field, "日期格式应为 YYYY-MM-DD，如 2026-10-01"))
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                let e = PaymentsError::ReportDateInvalid {
+                    field: field.into(),
+                };
+                FormError::new(field, e.user_message())
+            })
         };
         Ok((date("from", &self.from)?, date("to", &self.to)?))
     }
@@ -134,7 +141,10 @@ async fn settlement_page(web: Web, Query(q): Query<SettlementQuery>) -> PageResu
         Err(fe) => Err(fe),
         Ok((from, to)) => {
             let mut tx = web.school_tx(&pay_perms::SETTLEMENT).await?;
-            match report::settlement(&web.app, &mut tx, from, to, p.group).await {
+            match report::settlement(&web.app, &mut tx, from, to, p.group)
+                .await
+                .map_err(ApiError::from)
+            {
                 Ok(v) => {
                     tx.commit().await?;
                     Ok(v)
@@ -180,14 +190,9 @@ async fn settlement_page(web: Web, Query(q): Query<SettlementQuery>) -> PageResu
 #[handler]
 async fn download(web: Web, Query(q): Query<SettlementQuery>) -> PageResult {
     let p = Period::of(&q, web.app.clock.today());
-    let (from, to) = p.dates().map_err(|fe| {
-        WebError::Api(crate::error::ApiError::new(
-            crate::error::ErrorKind::Unprocessable,
-            "REPORT_PERIOD_INVALID",
-            fe.message,
-            serde_json::json!({ "field": fe.field }),
-        ))
-    })?;
+    let (from, to) = p
+        .dates()
+        .map_err(|fe| WebError::from(PaymentsError::ReportDateInvalid { field: fe.field }))?;
     let mut tx = web.school_tx(&pay_perms::SETTLEMENT_FILE).await?;
     let school = tx.tenant().name.clone();
     let v = report::settlement(&web.app, &mut tx, from, to, p.group).await?;

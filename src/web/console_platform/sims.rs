@@ -17,7 +17,8 @@ use crate::auth::perms::SMS_OUTBOX;
 use crate::bank::{self, sim::ESCROW_ACCOUNT_NO, DifferenceKind, Direction};
 use crate::error::ApiError;
 use crate::ledger::Money;
-use crate::payments::daily::{self, DayCloseView};
+use crate::payments::daily;
+use crate::payments::model::DayCloseView;
 use crate::payments::perms::DAY_CLOSE;
 use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, notice, when, yuan, Tone};
@@ -435,7 +436,10 @@ pub(super) async fn bank_close(web: Web, Form(f): Form<CloseForm>) -> PageResult
         Ok(None) => return bank_render(&web, refused("请输入要处理的日期".into())).await,
         Err(m) => return bank_render(&web, refused(m)).await,
     };
-    match daily::close_day(&web.app, date).await {
+    match daily::close_day(&web.app, date)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(result) => {
             let day_raw = date.to_string();
             bank_render(

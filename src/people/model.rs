@@ -660,6 +660,54 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// Where an import job stands (`import_jobs.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        [JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// What a running import job is doing (`import_jobs.phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPhase {
+    Validating,
+    Writing,
+    Done,
+}
+
+impl JobPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobPhase::Validating => "validating",
+            JobPhase::Writing => "writing",
+            JobPhase::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobPhase> {
+        [JobPhase::Validating, JobPhase::Writing, JobPhase::Done]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ImportJobView {
@@ -681,6 +729,17 @@ pub struct ImportJobView {
     pub message: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ImportJobView {
+    /// The job's state (the JSON keeps the plain text).
+    pub fn job_status(&self) -> Option<JobStatus> {
+        JobStatus::parse(&self.status)
+    }
+
+    pub fn job_phase(&self) -> Option<JobPhase> {
+        JobPhase::parse(&self.phase)
+    }
 }
 
 #[cfg(test)]

@@ -323,7 +323,7 @@ async fn seed_demo_people(db: &Database, keys: &Keys) {
             crate::clock::Clock::today(&SystemClock),
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{}", e.body().message))
+        .map_err(anyhow::Error::from)
     }
     .await;
     if let Err(e) = result {

@@ -5,21 +5,17 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Attachment, AttachmentType, Json};
 use poem_openapi::types::multipart::Upload as UploadFile;
 use poem_openapi::{Multipart, OpenApi};
-use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
-use super::import::{self, ImportJobView, ImportKind};
+use super::error::PeopleError;
+use super::import::{self, ImportJobView, ImportKind, MAX_UPLOAD};
 use crate::auth::guard::Session;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
 use crate::school::api::school_tx;
 
 pub struct ImportApi;
-
-/// Files are read with this ceiling whatever the request declares (a chunked body has no
-/// length for the body-size middleware to refuse).
-const MAX_UPLOAD: u64 = 10 * 1024 * 1024;
 
 #[derive(Debug, Multipart)]
 pub struct ImportForm {
@@ -32,15 +28,6 @@ pub struct ImportForm {
 pub enum FileFormat {
     Xlsx,
     Csv,
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(
-        ErrorKind::Unprocessable,
-        "FILE_TOO_LARGE",
-        "文件超过 10 MB，请拆分后分批导入",
-        json!({ "limit_mb": 10 }),
-    )
 }
 
 #[OpenApi(tag = "ApiTags::School")]
@@ -87,41 +74,18 @@ impl ImportApi {
         let t = tx.tenant().clone();
         tx.commit().await?;
         let name = form.file.file_name().unwrap_or("upload").to_string();
+        // Read with the ceiling whatever the request declares (a chunked body has no length
+        // for the body-size middleware to refuse).
         let mut bytes = Vec::new();
         form.file
             .into_async_read()
             .take(MAX_UPLOAD + 1)
             .read_to_end(&mut bytes)
             .await
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorKind::BadRequest,
-                    "UPLOAD_INTERRUPTED",
-                    "文件上传中断，请重新上传",
-                    json!({ "detail": e.to_string() }),
-                )
+            .map_err(|e| PeopleError::UploadInterrupted {
+                detail: e.to_string(),
             })?;
-        if bytes.len() as u64 > MAX_UPLOAD {
-            return Err(too_large());
-        }
-        // Parsing is CPU work: off the async workers. A reader panic on a crafted file
-        // ends that blocking task only and is answered as a corrupt file.
-        let kind = kind.0;
-        let up = tokio::task::spawn_blocking(move || import::open(kind, &name, &bytes))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorKind::Unprocessable,
-                    "CORRUPT_FILE",
-                    "文件已损坏，无法读取",
-                    json!({}),
-                )
-            })??;
-        let id = import::start(app.0, &session.0, &t, &up).await?;
-        let st = app.0.clone();
-        let auth = session.0.clone();
-        let t2 = t.clone();
-        tokio::spawn(async move { import::run(st, auth, t2, id, up).await });
+        let id = import::submit(app.0, &session.0, &t, kind.0, name, bytes).await?;
         let mut tx = crate::kernel::tx::TenantTx::begin(&app.0.db_app, &t).await?;
         let out = import::job(app.0, &mut tx, id).await?;
         tx.commit().await?;

@@ -515,6 +515,81 @@ impl GuardianFields {
 
 // ---- views -----------------------------------------------------------------------------
 
+/// Whether a staff member works at the school (`staff.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffStatus {
+    Active,
+    Left,
+}
+
+impl StaffStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffStatus::Active => "active",
+            StaffStatus::Left => "left",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StaffStatus> {
+        [StaffStatus::Active, StaffStatus::Left]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StaffStatus::Active => "在职",
+            StaffStatus::Left => "离职",
+        }
+    }
+}
+
+/// Whether a student is at the school (`students.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudentStatus {
+    Active,
+    Graduated,
+    Left,
+}
+
+impl StudentStatus {
+    pub const ALL: [StudentStatus; 3] = [
+        StudentStatus::Active,
+        StudentStatus::Graduated,
+        StudentStatus::Left,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StudentStatus::Active => "active",
+            StudentStatus::Graduated => "graduated",
+            StudentStatus::Left => "left",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StudentStatus> {
+        StudentStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StudentStatus::Active => "在读",
+            StudentStatus::Graduated => "已毕业",
+            StudentStatus::Left => "已离校",
+        }
+    }
+}
+
+impl Person {
+    /// The status a record of this kind takes when the person leaves the school.
+    pub fn left(self) -> &'static str {
+        match self {
+            Person::Staff => StaffStatus::Left.as_str(),
+            Person::Student => StudentStatus::Left.as_str(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct DepartmentView {
@@ -561,6 +636,13 @@ pub struct StaffView {
     pub status: String,
 }
 
+impl StaffView {
+    /// The record's status (the JSON keeps the plain text).
+    pub fn staff_status(&self) -> Option<StaffStatus> {
+        StaffStatus::parse(&self.status)
+    }
+}
+
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct GuardianView {
@@ -590,6 +672,13 @@ pub struct StudentView {
     /// active 在读 | graduated 已毕业 | left 已离校
     pub status: String,
     pub guardians: Vec<GuardianView>,
+}
+
+impl StudentView {
+    /// The record's status (the JSON keeps the plain text).
+    pub fn student_status(&self) -> Option<StudentStatus> {
+        StudentStatus::parse(&self.status)
+    }
 }
 
 #[derive(Debug, Clone, Object)]
@@ -660,6 +749,54 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// Where an import job stands (`import_jobs.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        [JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// What a running import job is doing (`import_jobs.phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPhase {
+    Validating,
+    Writing,
+    Done,
+}
+
+impl JobPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobPhase::Validating => "validating",
+            JobPhase::Writing => "writing",
+            JobPhase::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobPhase> {
+        [JobPhase::Validating, JobPhase::Writing, JobPhase::Done]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ImportJobView {
@@ -681,6 +818,17 @@ pub struct ImportJobView {
     pub message: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ImportJobView {
+    /// The job's state (the JSON keeps the plain text).
+    pub fn job_status(&self) -> Option<JobStatus> {
+        JobStatus::parse(&self.status)
+    }
+
+    pub fn job_phase(&self) -> Option<JobPhase> {
+        JobPhase::parse(&self.phase)
+    }
 }
 
 #[cfg(test)]

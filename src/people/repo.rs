@@ -8,9 +8,13 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use sqlx::types::Json;
 use sqlx::PgConnection;
 
-use super::model::Person;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::model::{ImportKind, JobPhase, JobStatus, Person, RowError};
 
 /// (id, code, name, alias) of the active classes.
 pub async fn active_classes(
@@ -675,4 +679,182 @@ pub async fn set_id_number_hash(
         .execute(&mut *c)
         .await?;
     Ok(r.rows_affected())
+}
+
+/// Number of students of the school (any status).
+pub async fn student_count(c: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from students")
+        .fetch_one(&mut *c)
+        .await
+}
+
+/// (id, name) of the active classes, by code.
+pub async fn active_class_names(c: &mut PgConnection) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("select id, name from classes where status = 'active' order by code")
+        .fetch_all(&mut *c)
+        .await
+}
+
+// ---- import jobs -----------------------------------------------------------------------
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub file_name: String,
+    pub status: String,
+    pub phase: String,
+    pub total_rows: i32,
+    pub processed_rows: i32,
+    pub inserted: i32,
+    pub updated: i32,
+    pub error_count: i32,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const JOB_COLS: &str = "id, kind, file_name, status, phase, total_rows, processed_rows, inserted,
+    updated, error_count, message, created_at, heartbeat_at, finished_at";
+
+/// A job as it starts: running, with the file's figures.
+pub struct NewJob<'a> {
+    pub id: Uuid,
+    pub kind: ImportKind,
+    pub file_name: &'a str,
+    pub sha256: &'a str,
+    pub total_rows: i32,
+    pub created_by: i64,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn insert_job(c: &mut PgConnection, j: &NewJob<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into import_jobs (id, kind, file_name, file_sha256, status, total_rows,
+                                  created_by, created_at, heartbeat_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(j.id)
+    .bind(j.kind.as_str())
+    .bind(j.file_name)
+    .bind(j.sha256)
+    .bind(JobStatus::Running.as_str())
+    .bind(j.total_rows)
+    .bind(j.created_by)
+    .bind(j.at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub async fn job(c: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<JobRow>> {
+    let sql = format!("select {JOB_COLS} from import_jobs where id = $1");
+    sqlx::query_as(&sql).bind(id).fetch_optional(&mut *c).await
+}
+
+/// The 50 most recent jobs, newest first.
+pub async fn recent_jobs(c: &mut PgConnection) -> sqlx::Result<Vec<JobRow>> {
+    let sql = format!("select {JOB_COLS} from import_jobs order by created_at desc limit 50");
+    sqlx::query_as(&sql).fetch_all(&mut *c).await
+}
+
+/// The kept row errors of a job and its error count.
+pub async fn job_errors(
+    c: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<(Vec<RowError>, i32)>> {
+    let row: Option<(Json<Vec<RowError>>, i32)> =
+        sqlx::query_as("select errors, error_count from import_jobs where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?;
+    Ok(row.map(|(errors, count)| (errors.0, count)))
+}
+
+/// Progress of a running job (a finished one is left as it is).
+pub async fn job_progress(
+    c: &mut PgConnection,
+    id: Uuid,
+    phase: JobPhase,
+    processed: i32,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update import_jobs set phase = $2, processed_rows = $3, heartbeat_at = $4
+         where id = $1 and status = $5",
+    )
+    .bind(id)
+    .bind(phase.as_str())
+    .bind(processed)
+    .bind(at)
+    .bind(JobStatus::Running.as_str())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Ends a job as failed, with its kept errors and message.
+pub async fn fail_job(
+    c: &mut PgConnection,
+    id: Uuid,
+    errors: &[RowError],
+    error_count: i32,
+    message: &str,
+    processed: i32,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update import_jobs set status = $7, phase = $8, errors = $2,
+                error_count = $3, message = $4, finished_at = $5, heartbeat_at = $5,
+                processed_rows = greatest(processed_rows, $6)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(Json(errors))
+    .bind(error_count)
+    .bind(message)
+    .bind(at)
+    .bind(processed)
+    .bind(JobStatus::Failed.as_str())
+    .bind(JobPhase::Done.as_str())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Ends a job as succeeded, in the import's own transaction (it commits with the data).
+pub async fn succeed_job(
+    c: &mut PgConnection,
+    id: Uuid,
+    processed: i32,
+    inserted: i32,
+    updated: i32,
+    message: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update import_jobs set status = $7, phase = $8, processed_rows = $2,
+                inserted = $3, updated = $4, message = $5, finished_at = $6, heartbeat_at = $6
+         where id = $1",
+    )
+    .bind(id)
+    .bind(processed)
+    .bind(inserted)
+    .bind(updated)
+    .bind(message)
+    .bind(at)
+    .bind(JobStatus::Succeeded.as_str())
+    .bind(JobPhase::Done.as_str())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// One import at a time per school, until the transaction ends.
+pub async fn lock_imports(c: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext(current_schema() || ':import'))")
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }

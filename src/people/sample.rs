@@ -184,21 +184,17 @@ pub async fn seed_demo(
     tenant: &crate::tenancy::model::TenantContext,
     created_by: i64,
     today: NaiveDate,
-) -> Result<(), crate::error::ApiError> {
+) -> Result<(), super::error::PeopleError> {
+    use super::error::PeopleError;
     use super::model::{GuardianFields, StaffFields, StudentFields};
     use super::{repo, service};
-    use crate::error::ApiError;
     use crate::kernel::tx::TenantTx;
 
     let mut tx = TenantTx::begin(pool, tenant).await?;
-    let existing: i64 = sqlx::query_scalar("select count(*) from students")
-        .fetch_one(tx.conn())
-        .await?;
-    if existing > 0 {
+    if repo::student_count(tx.conn()).await? > 0 {
         return Ok(());
     }
-    let bad =
-        |e: Vec<super::model::FieldError>| ApiError::internal(format!("demo data invalid: {e:?}"));
+    let bad = |e: Vec<super::model::FieldError>| PeopleError::DemoDataInvalid(format!("{e:?}"));
 
     // (staff no., name, woman, birth year, phone, departments, duties): the demo homeroom
     // and subject teachers sign in with 18800000006 and …07.
@@ -272,10 +268,7 @@ pub async fn seed_demo(
     }
     let (staff_ids, _) = service::write_staff(&mut tx, keys, &staff).await?;
 
-    let classes: Vec<(i64, String)> =
-        sqlx::query_as("select id, name from classes where status = 'active' order by code")
-            .fetch_all(tx.conn())
-            .await?;
+    let classes = repo::active_class_names(tx.conn()).await?;
     let names: Vec<&str> = classes.iter().map(|c| c.1.as_str()).collect();
     let (srows, grows) = roster(names.len() * 4, &names, 19900200000);
     let mut students = Vec::new();
@@ -317,7 +310,8 @@ pub async fn seed_demo(
         if i % names.len() == target && demo_parent.len() < 2 {
             let mut d = g.clone();
             d.name = "演示家长".into();
-            d.phone = crate::pii::Phone::parse("18800000009").map_err(ApiError::internal)?;
+            d.phone = crate::pii::Phone::parse("18800000009")
+                .map_err(|e| PeopleError::DemoDataInvalid(e.to_string()))?;
             d.relation = super::model::Relation::Mother;
             demo_parent.push((student_ids[i], d));
         } else {

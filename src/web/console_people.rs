@@ -333,6 +333,8 @@ fn audited_notice() -> Markup {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::people::error::PeopleError;
+    use crate::people::model::FieldError;
     use serde_json::json;
 
     fn map(f: &str) -> Option<&'static str> {
@@ -345,24 +347,18 @@ mod tests {
 
     #[test]
     fn field_errors_land_on_their_controls_and_the_rest_in_the_notice() {
-        let e = ApiError::new(
-            ErrorKind::Unprocessable,
-            "INVALID_FIELDS",
-            "x",
-            json!({ "fields": [
-                { "field": "身份证号", "reason": "校验位错误" },
-                { "field": "身份证号", "reason": "年龄不符" },
-                { "field": "别的", "reason": "另一个原因" },
-            ]}),
-        );
+        let refusal = PeopleError::InvalidFields(vec![
+            FieldError::new("身份证号", "校验位错误"),
+            FieldError::new("身份证号", "年龄不符"),
+            FieldError::new("别的", "另一个原因"),
+        ]);
+        let code = refusal.code();
+        let e = ApiError::from(refusal);
         let p = Problems::of("f", &e, map);
         assert_eq!(p.field("id_number"), Some("校验位错误；年龄不符"));
         assert_eq!(p.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let n = p.notice("f").into_string();
-        assert!(
-            n.contains("另一个原因") && n.contains("INVALID_FIELDS"),
-            "{n}"
-        );
+        assert!(n.contains("另一个原因") && n.contains(code), "{n}");
         assert!(p.notice("other").into_string().is_empty());
     }
 

@@ -80,7 +80,7 @@ fn decrypt(
 }
 
 /// Appends the audit record of a change inside its transaction.
-async fn audit(
+pub(in crate::people) async fn audit(
     st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,

@@ -133,7 +133,7 @@ pub async fn my_children(
     let rows = repo::students(
         tx.conn(),
         &StudentFilter {
-            status: Some("active"),
+            status: Some(StudentStatus::Active.as_str()),
             guardian_phone_hash: Some(&hash),
             limit: 50,
             ..Default::default()

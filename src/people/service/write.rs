@@ -217,7 +217,7 @@ pub async fn mark_left(
     who: Person,
     id: i64,
 ) -> Result<(), PeopleError> {
-    if repo::set_status(tx.conn(), who, id, "left").await? == 0 {
+    if repo::set_status(tx.conn(), who, id, who.left()).await? == 0 {
         return Err(PeopleError::not_found(who, id));
     }
     let action = match who {

@@ -12,14 +12,15 @@ use poem::http::header;
 use poem::web::{Multipart, Path, Query};
 use poem::{get, handler, Route};
 use serde::Deserialize;
-use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 use super::{download, options, select, Problems, CSV, XLSX};
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::kernel::tx::TenantTx;
-use crate::people::import::{self, ImportJobView, ImportKind, RowError};
+use crate::people::error::PeopleError;
+use crate::people::import::{self, ImportJobView, ImportKind, RowError, MAX_UPLOAD};
+use crate::people::model::{JobPhase, JobStatus};
 use crate::people::perms as people_perms;
 use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, when};
@@ -33,8 +34,6 @@ pub(super) fn mount(r: Route) -> Route {
         .at("/console/imports/:id/report", get(report))
 }
 
-/// The API's ceiling for one file (10 MB), read with a limit whatever the request declares.
-const MAX_UPLOAD: u64 = 10 * 1024 * 1024;
 /// Row errors listed on the job page; the report has them all.
 const ERRORS_SHOWN: usize = 20;
 
@@ -53,15 +52,12 @@ fn kind_of(s: &str) -> Option<ImportKind> {
     }
 }
 
-fn upload_refused(code: &str, message: &str) -> ApiError {
-    ApiError::new(ErrorKind::Unprocessable, code, message, json!({}))
-}
-
 fn status_tag(j: &ImportJobView) -> Markup {
+    let writing = j.job_phase() == Some(JobPhase::Writing);
     html! {
-        @match j.status.as_str() {
-            "running" => span.tag.warn.status { "进行中 · " (if j.phase == "writing" { "写入中" } else { "校验中" }) },
-            "succeeded" => span.tag.status { "导入完成" },
+        @match j.job_status() {
+            Some(JobStatus::Running) => span.tag.warn.status { "进行中 · " (if writing { "写入中" } else { "校验中" }) },
+            Some(JobStatus::Succeeded) => span.tag.status { "导入完成" },
             _ => span.tag.bad.status { "未导入" },
         }
     }
@@ -160,15 +156,10 @@ async fn template(web: Web, Query(q): Query<FileQuery>) -> PageResult {
 }
 
 /// The kind and the file of the upload form, the file read up to the ceiling.
-async fn read_form(mut form: Multipart) -> Result<(String, Option<(String, Vec<u8>)>), ApiError> {
-    let interrupted = |detail: String| {
-        ApiError::new(
-            ErrorKind::BadRequest,
-            "UPLOAD_INTERRUPTED",
-            "文件上传中断，请重新上传",
-            json!({ "detail": detail }),
-        )
-    };
+async fn read_form(
+    mut form: Multipart,
+) -> Result<(String, Option<(String, Vec<u8>)>), PeopleError> {
+    let interrupted = |detail: String| PeopleError::UploadInterrupted { detail };
     let mut kind = String::new();
     let mut file = None;
     while let Some(f) = form
@@ -203,25 +194,8 @@ async fn start(
     name: String,
     bytes: Vec<u8>,
 ) -> Result<Uuid, ApiError> {
-    if bytes.len() as u64 > MAX_UPLOAD {
-        return Err(upload_refused(
-            "FILE_TOO_LARGE",
-            "文件超过 10 MB，请拆分后分批导入",
-        ));
-    }
-    let tenant = web
-        .tenant()
-        .map_err(|_| ApiError::internal("no tenant"))?
-        .clone();
-    // Parsing is CPU work: off the async workers; a reader panic on a crafted file ends
-    // that blocking task only and is answered as a corrupt file.
-    let up = tokio::task::spawn_blocking(move || import::open(kind, &name, &bytes))
-        .await
-        .map_err(|_| upload_refused("CORRUPT_FILE", "文件已损坏，无法读取"))??;
-    let id = import::start(&web.app, &web.auth, &tenant, &up).await?;
-    let (st, auth) = (web.app.clone(), web.auth.clone());
-    tokio::spawn(async move { import::run(st, auth, tenant, id, up).await });
-    Ok(id)
+    let tenant = web.tenant().map_err(|_| ApiError::internal("no tenant"))?;
+    Ok(import::submit(&web.app, &web.auth, tenant, kind, name, bytes).await?)
 }
 
 #[handler]
@@ -232,10 +206,10 @@ async fn upload(web: Web, form: Multipart) -> PageResult {
             let k = kind_of(&kind).unwrap_or(ImportKind::Students);
             match file {
                 Some((name, bytes)) => start(&web, k, name, bytes).await.map_err(|e| (kind, e)),
-                None => Err((kind, upload_refused("FILE_REQUIRED", "请选择要上传的文件"))),
+                None => Err((kind, PeopleError::FileRequired.into())),
             }
         }
-        Err(e) => Err((String::new(), e)),
+        Err(e) => Err((String::new(), e.into())),
     };
     match result {
         Ok(id) => Ok(see_other(&web.link(&format!("/console/imports/{id}")))),
@@ -262,7 +236,7 @@ async fn job_and_errors(
 #[handler]
 async fn job(web: Web, Path(id): Path<Uuid>) -> PageResult {
     let (j, errors, more) = job_and_errors(&web, id).await?;
-    let running = j.status == "running";
+    let running = j.job_status() == Some(JobStatus::Running);
     let report_link =
         |format: &str| web.link(&format!("/console/imports/{id}/report?format={format}"));
     let body = html! {

@@ -20,7 +20,9 @@ use crate::auth::error::AuthError;
 use crate::auth::model::Role;
 use crate::error::{ApiError, DomainError};
 use crate::people::error::PeopleError;
-use crate::people::model::{staff_cols as col, Person, StaffFields, StaffView, EDUCATION_LEVELS};
+use crate::people::model::{
+    staff_cols as col, Person, StaffFields, StaffStatus, StaffView, EDUCATION_LEVELS,
+};
 use crate::people::perms as people_perms;
 use crate::people::service as people;
 use crate::web::frame::{html_response, page, PageResult, WebError};
@@ -113,9 +115,10 @@ fn current(s: &StaffView) -> Posted {
     ])
 }
 
-fn status_tag(status: &str) -> Markup {
-    html! {
-        @if status == "active" { span.tag { "在职" } } @else { span.tag.grey { "离职" } }
+fn status_tag(s: &StaffView) -> Markup {
+    match s.staff_status() {
+        Some(StaffStatus::Active) => html! { span.tag { (StaffStatus::Active.label()) } },
+        _ => html! { span.tag.grey { (StaffStatus::Left.label()) } },
     }
 }
 
@@ -176,7 +179,7 @@ async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
                             td { (s.departments.join("、")) }
                             td { (s.title.as_deref().unwrap_or("")) }
                             td { (s.homeroom_of.join("、")) }
-                            td { (status_tag(&s.status)) }
+                            td { (status_tag(s)) }
                             td { a href=(web.link(&format!("/console/staff/{}", s.id))) { "查看" } }
                         }
                     }
@@ -297,7 +300,7 @@ async fn staff_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
         (done_notice(x.done))
         @if let Some(g) = &x.granted { (g) }
         div.card {
-            div.row { h2 { (s.name) " " small.muted { (s.staff_no) } } (status_tag(&s.status)) }
+            div.row { h2 { (s.name) " " small.muted { (s.staff_no) } } (status_tag(&s)) }
             dl.kv {
                 dt { "性别 / 年龄" } dd { (s.sex) " / " (s.age) " 岁" }
                 dt { "身份证号" } dd { (s.id_number_masked) }
@@ -323,7 +326,7 @@ async fn staff_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
                 button.secondary type="submit" id="role-grant" { "授予" }
             }
         }
-        @if s.status == "active" {
+        @if s.staff_status() == Some(StaffStatus::Active) {
             div.card {
                 h2 { "离职" }
                 p.muted { "标记离职后档案保留，不再出现在班主任等选择中。" }

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::error::ApiError;
 use crate::people::model::{
-    guardian_cols, student_cols, FieldError, Person, Relation, StudentView,
+    guardian_cols, student_cols, FieldError, Person, Relation, StudentStatus, StudentView,
 };
 use crate::people::perms as people_perms;
 use crate::people::service as people;
@@ -70,19 +70,11 @@ const RELATIONS: [Relation; 6] = [
     Relation::Other,
 ];
 
-const STATUSES: [(&str, &str); 4] = [
-    ("active", "在读"),
-    ("graduated", "已毕业"),
-    ("left", "已离校"),
-    ("all", "全部状态"),
-];
+/// The status filter's value for every status.
+const ANY_STATUS: &str = "all";
 
-fn status_label(s: &str) -> &'static str {
-    match s {
-        "active" => "在读",
-        "graduated" => "已毕业",
-        _ => "已离校",
-    }
+fn status_label(s: &StudentView) -> &'static str {
+    s.student_status().unwrap_or(StudentStatus::Left).label()
 }
 
 /// Active classes as select options, named as teachers and parents know them.
@@ -129,12 +121,15 @@ struct ListQuery {
 async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
     let class = q.class.clone().unwrap_or_default();
     let search = q.q.clone().unwrap_or_default();
-    let status = q.status.clone().unwrap_or_else(|| "active".into());
+    let status = q
+        .status
+        .clone()
+        .unwrap_or_else(|| StudentStatus::Active.as_str().into());
     let page_n = page_no(q.page.as_deref());
     let mut tx = web.school_tx(&people_perms::STUDENT_LIST).await?;
     let query = people::StudentQuery {
         class_id: class.parse().ok(),
-        status: Some(status.clone()).filter(|s| s != "all" && !s.is_empty()),
+        status: Some(status.clone()).filter(|s| s != ANY_STATUS && !s.is_empty()),
         q: Some(search.trim().to_string()).filter(|s| !s.is_empty()),
         limit: PER_PAGE,
         offset: (page_n - 1) * PER_PAGE,
@@ -142,9 +137,10 @@ async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
     let found = people::list_students(&web.app, &web.auth, &mut tx, &query).await?;
     tx.commit().await?;
     let grades = grades(&web).await?;
-    let status_opts: Vec<(String, String)> = STATUSES
+    let status_opts: Vec<(String, String)> = StudentStatus::ALL
         .iter()
-        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .map(|s| (s.as_str().to_string(), s.label().to_string()))
+        .chain([(ANY_STATUS.to_string(), "全部状态".to_string())])
         .collect();
     let params = [
         ("class", class.as_str()),
@@ -180,7 +176,7 @@ async fn list(web: Web, Query(q): Query<ListQuery>) -> PageResult {
                                     (g.name) "（" (g.relation_label) "）"
                                 }
                             }
-                            td { (status_label(&s.status)) }
+                            td { (status_label(s)) }
                             td { a href=(web.link(&format!("/console/students/{}", s.id))) { "管理" } }
                         }
                     }
@@ -302,7 +298,7 @@ async fn student_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
         p { a href=(web.link("/console/students")) { "‹ 返回学生" } }
         (done_notice(x.done))
         div.card {
-            div.row { h2 { (s.name) } span.tag { (status_label(&s.status)) } }
+            div.row { h2 { (s.name) } span.tag { (status_label(&s)) } }
             dl.kv {
                 dt { "班级" } dd { (class_label(&s)) }
                 dt { "性别 / 年龄" } dd { (s.sex) " / " (s.age) " 岁" }
@@ -339,7 +335,7 @@ async fn student_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
             h2 { "修改信息 / 调班" }
             (student_form(web, &format!("/console/students/{id}"), edit, if p.form == "student" { p } else { &none }, &grades, Some(&s)))
         }
-        @if s.status == "active" {
+        @if s.student_status() == Some(StudentStatus::Active) {
             div.card {
                 h2 { "离校" }
                 form method="post" action=(web.post_url(&format!("/console/students/{id}/leave"))) {

@@ -19,7 +19,8 @@ pub mod nav;
 pub mod parent;
 pub mod parent_me;
 pub mod parent_pay;
-pub mod requests;
+pub mod requests_parent;
+pub mod requests_review;
 pub mod session;
 pub mod teacher;
 
@@ -44,7 +45,8 @@ pub fn routes() -> Route {
     let r = parent_pay::mount(r);
     let r = parent_me::mount(r);
     let r = teacher::mount(r);
-    let r = requests::mount(r);
+    let r = requests_parent::mount(r);
+    let r = requests_review::mount(r);
     console::mount(r)
 }
 

@@ -7,6 +7,8 @@
 use poem_openapi::{payload::Json, ApiResponse, Object};
 use serde_json::Value;
 
+pub use crate::kernel::error::{DomainError, ErrorKind, Refusal};
+
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize, PartialEq)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
@@ -16,20 +18,6 @@ pub struct ErrorBody {
     pub message: String,
     /// Structured context (field names, limits); never internals.
     pub details: Value,
-}
-
-/// HTTP status class of an error; the only statuses the API answers errors with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    Conflict,
-    Unprocessable,
-    TooManyRequests,
-    Internal,
-    Unavailable,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -74,20 +62,6 @@ fn bad_request_handler(err: poem::Error) -> ApiError {
         "请求参数有误，请检查后重试",
         serde_json::json!({ "reason": err.to_string() }),
     )
-}
-
-/// A domain error that knows how it is shown to users.
-pub trait DomainError: std::fmt::Display {
-    fn kind(&self) -> ErrorKind;
-    fn code(&self) -> &'static str;
-    fn user_message(&self) -> String;
-    fn details(&self) -> Value {
-        Value::Object(Default::default())
-    }
-    /// Seconds the caller should wait before trying again (429 answers' `Retry-After`).
-    fn retry_after(&self) -> Option<u64> {
-        None
-    }
 }
 
 /// Every domain error answers with its own code and message; internal ones with a bare 500

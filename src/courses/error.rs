@@ -11,7 +11,8 @@ use super::model::{
     Capacity, CourseClassType, CoursePricing, CourseStatus, Price, CATEGORY_MAX, INTRO_MAX,
     NAME_MAX, PICTURES_MAX,
 };
-use crate::error::{ApiError, DomainError, ErrorKind};
+use crate::audit::AuditError;
+use crate::kernel::error::{DomainError, ErrorKind, Refusal};
 use crate::storage::StorageError;
 
 /// Why a course cannot join the series it names (`SERIES_INVALID`).
@@ -133,10 +134,10 @@ pub enum CourseError {
     /// A rule of this module broken by its own data or code: a logged 500.
     #[error("course invariant broken: {0}")]
     Invariant(String),
-    /// A refusal from code that has no error enum yet (the audit append of
-    /// `TenantTx::audit`), answered exactly as it was.
-    #[error("upstream refusal {}", .0.body().code)]
-    Upstream(ApiError),
+    /// Another feature's refusal (the audit append of `TenantTx::audit`), answered
+    /// exactly as its owner words it.
+    #[error(transparent)]
+    Upstream(Refusal),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -152,11 +153,7 @@ impl From<StorageError> for CourseError {
     }
 }
 
-impl From<ApiError> for CourseError {
-    fn from(e: ApiError) -> Self {
-        CourseError::Upstream(e)
-    }
-}
+crate::refusals_into!(CourseError::Upstream: AuditError);
 
 impl CourseError {
     fn series(parent_code: &str, problem: SeriesProblem) -> Self {
@@ -194,51 +191,6 @@ impl CourseError {
     }
 }
 
-/// The kind of an `ApiError` from code without an error enum, by its variant.
-pub(crate) fn upstream_kind(e: &ApiError) -> ErrorKind {
-    match e {
-        ApiError::BadRequest(_) => ErrorKind::BadRequest,
-        ApiError::Unauthorized(_) => ErrorKind::Unauthorized,
-        ApiError::Forbidden(_) => ErrorKind::Forbidden,
-        ApiError::NotFound(_) => ErrorKind::NotFound,
-        ApiError::Conflict(_) => ErrorKind::Conflict,
-        ApiError::Unprocessable(_) => ErrorKind::Unprocessable,
-        ApiError::TooManyRequests(..) => ErrorKind::TooManyRequests,
-        ApiError::Internal(_) => ErrorKind::Internal,
-        ApiError::Unavailable(_) => ErrorKind::Unavailable,
-    }
-}
-
-/// The code of an `ApiError` from code without an error enum, as the `&'static str`
-/// [`DomainError::code`] answers. Every code is one of the program's constants, so each
-/// distinct one is kept once for the life of the process.
-pub(crate) fn upstream_code(e: &ApiError) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let code = e.body().code.as_str();
-    let mut codes = CODES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    match codes.get(code) {
-        Some(c) => c,
-        None => {
-            let c: &'static str = Box::leak(code.to_owned().into_boxed_str());
-            codes.insert(c);
-            c
-        }
-    }
-}
-
-/// The `Retry-After` seconds of an `ApiError` from code without an error enum.
-pub(crate) fn upstream_retry_after(e: &ApiError) -> Option<u64> {
-    match e {
-        ApiError::TooManyRequests(_, Some(s)) => s.parse().ok(),
-        _ => None,
-    }
-}
-
 fn field_value(field: &str, value: impl serde::Serialize) -> Value {
     json!({ "field": field, "value": value })
 }
@@ -263,7 +215,7 @@ impl DomainError for CourseError {
                 _ => ErrorKind::Unprocessable,
             },
             Invariant(_) => ErrorKind::Internal,
-            Upstream(e) => upstream_kind(e),
+            Upstream(e) => e.kind(),
             Db(e) => e.kind(),
             _ => ErrorKind::Unprocessable,
         }
@@ -304,7 +256,7 @@ impl DomainError for CourseError {
             Storage(e) => e.code(),
             Several(all) => all.first().map_or("INTERNAL", DomainError::code),
             Invariant(_) => "INTERNAL",
-            Upstream(e) => upstream_code(e),
+            Upstream(e) => e.code(),
             Db(e) => e.code(),
         }
     }
@@ -417,7 +369,7 @@ impl DomainError for CourseError {
                 ),
                 None => "服务器内部错误，请稍后重试".into(),
             },
-            Upstream(e) => e.body().message.clone(),
+            Upstream(e) => e.user_message(),
             Db(e) => e.user_message(),
         }
     }
@@ -505,14 +457,14 @@ impl DomainError for CourseError {
             }
             PictureNotFound | Storage(_) | Invariant(_) => json!({}),
             Several(all) => several_details(all),
-            Upstream(e) => e.body().details.clone(),
+            Upstream(e) => e.details(),
             Db(e) => e.details(),
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            CourseError::Upstream(e) => upstream_retry_after(e),
+            CourseError::Upstream(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -571,15 +523,9 @@ mod tests {
 
     #[test]
     fn an_upstream_refusal_answers_as_it_was() {
-        let api = ApiError::new(
-            ErrorKind::Forbidden,
-            "CONSENT_REQUIRED",
-            "请先同意",
-            json!({ "x": 1 }),
-        );
-        let e = CourseError::Upstream(api);
-        assert_eq!(e.kind(), ErrorKind::Forbidden);
-        assert_eq!(e.code(), "CONSENT_REQUIRED");
-        assert_eq!(e.details()["x"], 1);
+        let e = CourseError::from(AuditError::InvalidEvent("action".into()));
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        assert_eq!(e.code(), "AUDIT_INVALID_EVENT");
+        assert!(e.to_string().contains("action"));
     }
 }

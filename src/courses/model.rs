@@ -72,7 +72,7 @@ pub enum CoursePricing {
 }
 
 impl CoursePricing {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             CoursePricing::PerDay => "per_day",
             CoursePricing::PerCourse => "per_course",
@@ -126,7 +126,7 @@ pub enum CourseStatus {
 }
 
 impl CourseStatus {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             CourseStatus::Draft => "draft",
             CourseStatus::Published => "published",
@@ -142,12 +142,19 @@ impl CourseStatus {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            CourseStatus::Draft,
+            CourseStatus::Published,
+            CourseStatus::Closed,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
+    /// The stored status; the table's check constraint allows only the three.
     pub fn from_db(s: &str) -> Self {
-        match s {
-            "published" => CourseStatus::Published,
-            "closed" => CourseStatus::Closed,
-            _ => CourseStatus::Draft,
-        }
+        Self::parse(s).unwrap_or(CourseStatus::Draft)
     }
 }
 

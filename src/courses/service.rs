@@ -23,8 +23,12 @@ use crate::kernel::tx::TenantTx;
 use crate::school::repo as school_repo;
 use crate::storage::{sniff, ContentKind, ObjectKey, StoredObject, UploadPolicy};
 
-const ALL_STATUSES: [&str; 3] = ["draft", "published", "closed"];
-const PUBLISHED_ONLY: [&str; 1] = ["published"];
+const ALL_STATUSES: [&str; 3] = [
+    CourseStatus::Draft.as_str(),
+    CourseStatus::Published.as_str(),
+    CourseStatus::Closed.as_str(),
+];
+const PUBLISHED_ONLY: [&str; 1] = [CourseStatus::Published.as_str()];
 
 use super::error::CourseError;
 use super::validate::*;

@@ -34,7 +34,10 @@ impl Feature for Enrollment {
     }
 
     fn mount_pages(&self, r: Route) -> Route {
-        crate::web::requests::mount(crate::web::teacher::mount(crate::web::parent::mount(r)))
+        let r = crate::web::parent::mount(r);
+        let r = crate::web::teacher::mount(r);
+        let r = crate::web::requests_parent::mount(r);
+        crate::web::requests_review::mount(r)
     }
 
     fn school_nav(&self) -> &'static [NavEntry] {

@@ -5,12 +5,12 @@
 //! kept by one guarded update per seat, never by counting rows.
 
 pub mod api;
+pub mod error;
 pub mod feature;
 pub mod model;
 pub mod perms;
 pub mod repo;
 pub mod requests;
-pub mod requests_repo;
 pub mod service;
 pub mod staff;
 pub mod staff_api;

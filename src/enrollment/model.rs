@@ -1,7 +1,178 @@
-//! Views of bookings: what a parent sees on the phone.
+//! Enrollment's types: what a parent sees on the phone (bookings, offers, clashes, the
+//! week, lines and draws), withdrawal and transfer requests, what staff see (enrollment
+//! status, sessions, teaching timetables), the rows the repo reads for them, and the
+//! status columns as enums.
+//!
+//! The views carry statuses as the strings the API has always answered with; the enums
+//! here are what the rules compare. Must never change a view's JSON shape or a stored
+//! value: the OpenAPI document and the tables' check constraints name them.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use poem_openapi::Object;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use poem_openapi::{Enum, Object};
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::Postgres;
+
+// ---- weekdays ----------------------------------------------------------------------------
+
+/// The Chinese name of a weekday number (1 = 周一 … 7 = 周日); empty for anything else.
+pub fn weekday_label(n: i16) -> &'static str {
+    const NAMES: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// "周一、周三" for `[1, 3]`.
+pub fn weekdays_zh(days: &[i16]) -> String {
+    days.iter()
+        .map(|d| weekday_label(*d))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+// ---- status columns ----------------------------------------------------------------------
+
+/// `as_str`/`parse` of an enum stored in a text column, and its sqlx text encoding: rows
+/// read it typed, and a value the table's check constraint forbids is a decode error.
+macro_rules! text_column {
+    ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($s => Some($t::$v),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl sqlx::Type<Postgres> for $t {
+            fn type_info() -> PgTypeInfo {
+                <str as sqlx::Type<Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <str as sqlx::Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, Postgres> for $t {
+            fn encode_by_ref(
+                &self,
+                buf: &mut PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, Postgres> for $t {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <&str as sqlx::Decode<'r, Postgres>>::decode(value)?;
+                $t::parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($t)).into())
+            }
+        }
+    };
+}
+
+/// `enrollments.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollmentStatus {
+    /// A place reserved until `hold_expires_at`, waiting for payment.
+    Held,
+    Confirmed,
+    Expired,
+    Cancelled,
+    Withdrawn,
+}
+
+text_column!(EnrollmentStatus {
+    Held => "held",
+    Confirmed => "confirmed",
+    Expired => "expired",
+    Cancelled => "cancelled",
+    Withdrawn => "withdrawn",
+});
+
+impl EnrollmentStatus {
+    /// What parents read.
+    pub fn label(self) -> &'static str {
+        match self {
+            EnrollmentStatus::Held => "待支付（名额保留中）",
+            EnrollmentStatus::Confirmed => "已报名",
+            EnrollmentStatus::Expired => "已过期（未支付）",
+            EnrollmentStatus::Cancelled => "已取消",
+            EnrollmentStatus::Withdrawn => "已退课",
+        }
+    }
+
+    /// Held or confirmed: the child has the place.
+    pub fn is_live(self) -> bool {
+        matches!(self, EnrollmentStatus::Held | EnrollmentStatus::Confirmed)
+    }
+}
+
+/// `waitlist.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitlistStatus {
+    /// A lottery application before the draw.
+    Applied,
+    /// In line.
+    Waiting,
+    /// A hold was made for them.
+    Offered,
+    Accepted,
+    Expired,
+    Left,
+    Lost,
+}
+
+text_column!(WaitlistStatus {
+    Applied => "applied",
+    Waiting => "waiting",
+    Offered => "offered",
+    Accepted => "accepted",
+    Expired => "expired",
+    Left => "left",
+    Lost => "lost",
+});
+
+/// `refund_requests.status`: what an ended paid enrollment owes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundRequestStatus {
+    Requested,
+    Processing,
+    Refunded,
+    Failed,
+}
+
+text_column!(RefundRequestStatus {
+    Requested => "requested",
+    Processing => "processing",
+    Refunded => "refunded",
+    Failed => "failed",
+});
+
+impl RefundRequestStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            RefundRequestStatus::Requested => "待退费",
+            RefundRequestStatus::Processing => "退费中",
+            RefundRequestStatus::Refunded => "已退费",
+            RefundRequestStatus::Failed => "退费失败",
+        }
+    }
+}
+
+// ---- parents ------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -165,4 +336,288 @@ pub struct DrawView {
     pub applicants: i32,
     pub winners: i32,
     pub order: Vec<DrawEntry>,
+}
+
+// ---- requests ------------------------------------------------------------------------------
+
+/// Longest reason or review comment, as the table allows.
+pub const TEXT_MAX: usize = 500;
+
+/// End reason of the enrollment a transfer moves away from.
+pub const TRANSFER_END_REASON: &str = "调班";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// 退课（R-P05）
+    Withdraw,
+    /// 调班（R-P14）
+    Transfer,
+}
+
+text_column!(RequestKind {
+    Withdraw => "withdraw",
+    Transfer => "transfer",
+});
+
+impl RequestKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestKind::Withdraw => "退课",
+            RequestKind::Transfer => "调班",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// 待审核
+    Pending,
+    /// 已同意
+    Approved,
+    /// 已驳回
+    Rejected,
+    /// 已撤回
+    Cancelled,
+}
+
+text_column!(RequestStatus {
+    Pending => "pending",
+    Approved => "approved",
+    Rejected => "rejected",
+    Cancelled => "cancelled",
+});
+
+impl RequestStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "待审核",
+            RequestStatus::Approved => "已同意",
+            RequestStatus::Rejected => "已驳回",
+            RequestStatus::Cancelled => "已撤回",
+        }
+    }
+}
+
+/// A withdrawal or transfer request as parents and reviewers see it.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RequestView {
+    pub id: i64,
+    /// withdraw 退课 | transfer 调班
+    pub kind: String,
+    pub kind_label: String,
+    /// pending 待审核 | approved 已同意 | rejected 已驳回 | cancelled 已撤回
+    pub status: String,
+    pub status_label: String,
+    pub enrollment_id: i64,
+    pub course_id: i64,
+    pub course_name: String,
+    /// 调班的目标课程
+    pub target_course_id: Option<i64>,
+    pub target_course_name: Option<String>,
+    pub student_id: i64,
+    pub student_name: String,
+    pub class_id: i64,
+    pub class_name: String,
+    /// 班级别名，如“雏鹰班”
+    pub class_alias: Option<String>,
+    /// 家长填写的原因
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// 审核意见
+    pub review_comment: Option<String>,
+    /// 退课的退费进度：requested 待退费 | processing 退费中 | refunded 已退费 | failed 退费失败
+    pub refund_status: Option<String>,
+    pub refund_status_label: Option<String>,
+}
+
+// ---- staff ---------------------------------------------------------------------------------
+
+/// A child's live place in a course.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EnrolledStudent {
+    pub enrollment_id: i64,
+    pub student_id: i64,
+    pub name: String,
+    pub class_id: i64,
+    pub class_name: String,
+    /// 班级别名，如“雏鹰班”
+    pub class_alias: Option<String>,
+    /// held 待支付 | confirmed 已报名
+    pub status: String,
+    pub status_label: String,
+    /// 名额保留截止时间（待支付时）
+    pub hold_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct CourseEnrollmentStatus {
+    pub course_id: i64,
+    pub code: String,
+    pub name: String,
+    /// custody 托管 | training 培训
+    pub class_type: String,
+    /// draft | published | closed
+    pub course_status: String,
+    /// 如“周一、周三 16:30–18:00”
+    pub schedule: String,
+    pub venue: Option<String>,
+    /// 全校名额与已占名额（含待支付的保留）
+    pub capacity: i32,
+    pub taken: i32,
+    /// 范围内待支付人数
+    pub held: i64,
+    /// 范围内已报名人数
+    pub confirmed: i64,
+    pub students: Vec<EnrolledStudent>,
+}
+
+/// R-T03: live enrollments of the children in scope, by course.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EnrollmentStatusView {
+    pub held: i64,
+    pub confirmed: i64,
+    pub courses: Vec<CourseEnrollmentStatus>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SessionView {
+    pub course_id: i64,
+    pub code: String,
+    pub name: String,
+    /// custody 托管 | training 培训
+    pub class_type: String,
+    pub category: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub venue: Option<String>,
+    pub teachers: Vec<String>,
+    pub capacity: i32,
+    /// 已报名（已确认）人数；班主任只计本班学生
+    pub headcount: i64,
+}
+
+/// R-T04: the after-school sessions running on one day.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SessionsView {
+    pub date: NaiveDate,
+    /// 1 = 周一 … 7 = 周日
+    pub weekday: i16,
+    /// teaching | makeup | holiday | closure | weekend | outside_term
+    pub day_kind: String,
+    /// 如“上课日”“国庆节”
+    pub day_label: String,
+    /// 开课节数
+    pub sessions: i64,
+    /// 参加的学生人数（一人多课只计一次）
+    pub children: i64,
+    /// 各课程人数之和
+    pub enrollments: i64,
+    pub items: Vec<SessionView>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TeachingSlot {
+    pub course_id: i64,
+    pub code: String,
+    pub name: String,
+    pub class_type: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub venue: Option<String>,
+    /// 已报名（已确认）人数
+    pub headcount: i64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TeachingDay {
+    /// 1 = 周一 … 7 = 周日
+    pub weekday: i16,
+    pub label: String,
+    pub slots: Vec<TeachingSlot>,
+}
+
+/// R-T02: the signed-in teacher's courses by weekday.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TeachingTimetableView {
+    /// 与登录手机号匹配的教职工姓名；未登记为教职工时为空
+    pub teacher_name: Option<String>,
+    pub days: Vec<TeachingDay>,
+}
+
+// ---- rows of staff views ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+/// A live place of a child, with the class it is counted in.
+pub struct LiveRow {
+    pub enrollment_id: i64,
+    pub course_id: i64,
+    pub student_id: i64,
+    pub student_name: String,
+    pub class_id: i64,
+    pub class_name: String,
+    pub class_alias: Option<String>,
+    pub status: EnrollmentStatus,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+/// A course as the enrollment status shows it, with its seats.
+pub struct StatusCourseRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub class_type: String,
+    pub status: String,
+    pub weekdays: Vec<i16>,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub venue: Option<String>,
+    pub capacity: i32,
+    pub taken: i32,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+/// A course that meets on a day.
+pub struct SessionRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub class_type: String,
+    pub category: String,
+    pub term_id: i64,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub venue: Option<String>,
+    pub teachers: Vec<String>,
+    pub capacity: i32,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+/// A course a teacher teaches, with its confirmed headcount.
+pub struct TaughtRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub class_type: String,
+    pub weekdays: Vec<i16>,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub venue: Option<String>,
+    pub headcount: i64,
 }

@@ -9,177 +9,34 @@
 //! such a request answers exactly like one that does not exist.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Enum, Object};
 use serde_json::json;
 
-use super::repo;
-use super::requests_repo::{self as rq, LockedRequest, RequestRow};
+use super::error::{EnrollmentError, TargetProblem, TransferClash};
+use super::model::*;
+use super::repo::requests::{self as rq, LockedRequest, RequestRow};
+use super::repo::{self, EnrollmentRow};
 use super::service;
 use super::waitlist;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::model::CourseStatus;
 use crate::courses::repo as courses;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-use crate::people::model::FieldError;
 use crate::people::service::{self as people, Scope};
 
-/// Longest reason or review comment, as the table allows.
-pub const TEXT_MAX: usize = 500;
-
-/// End reason of the enrollment a transfer moves away from.
-pub const TRANSFER_END_REASON: &str = "调班";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum RequestKind {
-    /// 退课（R-P05）
-    Withdraw,
-    /// 调班（R-P14）
-    Transfer,
-}
-
-impl RequestKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestKind::Withdraw => "withdraw",
-            RequestKind::Transfer => "transfer",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum RequestStatus {
-    /// 待审核
-    Pending,
-    /// 已同意
-    Approved,
-    /// 已驳回
-    Rejected,
-    /// 已撤回
-    Cancelled,
-}
-
-impl RequestStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestStatus::Pending => "pending",
-            RequestStatus::Approved => "approved",
-            RequestStatus::Rejected => "rejected",
-            RequestStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// A withdrawal or transfer request as parents and reviewers see it.
-#[derive(Debug, Clone, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct RequestView {
-    pub id: i64,
-    /// withdraw 退课 | transfer 调班
-    pub kind: String,
-    pub kind_label: String,
-    /// pending 待审核 | approved 已同意 | rejected 已驳回 | cancelled 已撤回
-    pub status: String,
-    pub status_label: String,
-    pub enrollment_id: i64,
-    pub course_id: i64,
-    pub course_name: String,
-    /// 调班的目标课程
-    pub target_course_id: Option<i64>,
-    pub target_course_name: Option<String>,
-    pub student_id: i64,
-    pub student_name: String,
-    pub class_id: i64,
-    pub class_name: String,
-    /// 班级别名，如“雏鹰班”
-    pub class_alias: Option<String>,
-    /// 家长填写的原因
-    pub reason: String,
-    pub requested_at: DateTime<Utc>,
-    pub reviewed_at: Option<DateTime<Utc>>,
-    /// 审核意见
-    pub review_comment: Option<String>,
-    /// 退课的退费进度：requested 待退费 | processing 退费中 | refunded 已退费 | failed 退费失败
-    pub refund_status: Option<String>,
-    pub refund_status_label: Option<String>,
-}
-
-fn request_not_found(id: i64) -> ApiError {
-    // The same answer for "no such request" and "not in your classes": ids do not leak.
-    ApiError::new(
-        ErrorKind::NotFound,
-        "REQUEST_NOT_FOUND",
-        "找不到该申请",
-        json!({ "id": id }),
-    )
-}
-
-fn enrollment_not_found(id: i64) -> ApiError {
-    ApiError::new(
-        ErrorKind::NotFound,
-        "ENROLLMENT_NOT_FOUND",
-        "找不到该报名记录",
-        json!({ "id": id }),
-    )
-}
-
-fn decided(id: i64, status: &str) -> ApiError {
-    ApiError::new(
-        ErrorKind::Conflict,
-        "REQUEST_DECIDED",
-        format!("该申请{}，不能再处理", status_label(status)),
-        json!({ "id": id, "status": status }),
-    )
-}
-
-fn target_invalid(target: Option<i64>, why: impl Into<String>) -> ApiError {
-    ApiError::new(
-        ErrorKind::Unprocessable,
-        "TRANSFER_TARGET_INVALID",
-        why,
-        json!({ "target_course_id": target }),
-    )
-}
-
-fn kind_label(k: &str) -> &'static str {
-    match k {
-        "withdraw" => "退课",
-        "transfer" => "调班",
-        _ => "未知",
-    }
-}
-
-fn status_label(s: &str) -> &'static str {
-    match s {
-        "pending" => "待审核",
-        "approved" => "已同意",
-        "rejected" => "已驳回",
-        "cancelled" => "已撤回",
-        _ => "未知",
-    }
-}
-
-fn refund_label(s: &str) -> &'static str {
-    match s {
-        "requested" => "待退费",
-        "processing" => "退费中",
-        "refunded" => "已退费",
-        "failed" => "退费失败",
-        _ => "未知",
-    }
+fn target_invalid(target: Option<i64>, problem: TargetProblem) -> EnrollmentError {
+    EnrollmentError::TargetInvalid { target, problem }
 }
 
 pub fn request_view(r: RequestRow) -> RequestView {
     RequestView {
-        kind_label: kind_label(&r.kind).into(),
-        status_label: status_label(&r.status).into(),
-        refund_status_label: r.refund_status.as_deref().map(|s| refund_label(s).into()),
+        kind_label: r.kind.label().into(),
+        status_label: r.status.label().into(),
+        refund_status_label: r.refund_status.map(|s| s.label().into()),
         id: r.id,
-        kind: r.kind,
-        status: r.status,
+        kind: r.kind.as_str().into(),
+        status: r.status.as_str().into(),
         enrollment_id: r.enrollment_id,
         course_id: r.course_id,
         course_name: r.course_name,
@@ -194,21 +51,30 @@ pub fn request_view(r: RequestRow) -> RequestView {
         requested_at: r.requested_at,
         reviewed_at: r.reviewed_at,
         review_comment: r.review_comment,
-        refund_status: r.refund_status,
+        refund_status: r.refund_status.map(|s| s.as_str().into()),
     }
 }
 
 /// A reason or comment, trimmed, within the table's limit; `None` when blank.
-fn text(field: &str, s: Option<&str>) -> Result<Option<String>, ApiError> {
+fn text(field: &'static str, s: Option<&str>) -> Result<Option<String>, EnrollmentError> {
     let t = s.map(str::trim).unwrap_or_default();
     if t.chars().count() > TEXT_MAX {
-        return Err(people::invalid(vec![FieldError::new(
-            field,
-            format!("{field}不能超过 {TEXT_MAX} 个字"),
-        )])
-        .into());
+        return Err(EnrollmentError::TextTooLong { field });
     }
     Ok((!t.is_empty()).then(|| t.to_string()))
+}
+
+/// The refusal of a decision on a request that is not pending any more.
+fn decided(r: &LockedRequest) -> EnrollmentError {
+    EnrollmentError::RequestDecided {
+        id: r.id,
+        status: r.status,
+    }
+}
+
+/// An enrollment the request is about ended under it: the lock order says this cannot be.
+fn not_live(id: i64) -> EnrollmentError {
+    EnrollmentError::Invariant(format!("enrollment {id} not live"))
 }
 
 /// The classes of a homeroom scope; `None` for the whole school.
@@ -227,11 +93,11 @@ pub fn in_scope(scope: &Scope, class_id: i64) -> bool {
     }
 }
 
-async fn view_of(tx: &mut TenantTx, id: i64) -> Result<RequestView, ApiError> {
+async fn view_of(tx: &mut TenantTx, id: i64) -> Result<RequestView, EnrollmentError> {
     rq::request(tx.conn(), id)
         .await?
         .map(request_view)
-        .ok_or_else(|| ApiError::internal(format!("request {id} vanished")))
+        .ok_or_else(|| EnrollmentError::Invariant(format!("request {id} vanished")))
 }
 
 /// Audits a change to a request (last, before commit) and answers with its new state.
@@ -242,7 +108,7 @@ async fn recorded(
     action: &str,
     id: i64,
     details: serde_json::Value,
-) -> Result<RequestView, ApiError> {
+) -> Result<RequestView, EnrollmentError> {
     tx.audit(
         st,
         auth,
@@ -269,51 +135,41 @@ pub async fn file(
     auth: &AuthContext,
     tx: &mut TenantTx,
     req: &NewRequest<'_>,
-) -> Result<RequestView, ApiError> {
+) -> Result<RequestView, EnrollmentError> {
     let now = st.clock.now();
-    let reason = text("原因", Some(req.reason))?
-        .ok_or_else(|| people::invalid(vec![FieldError::new("原因", "请填写原因")]))?;
+    let reason = text("原因", Some(req.reason))?.ok_or(EnrollmentError::ReasonMissing)?;
     if req.kind == RequestKind::Withdraw && req.target_course_id.is_some() {
-        return Err(people::invalid(vec![FieldError::new(
-            "目标课程",
-            "退课申请不需要选择目标课程",
-        )])
-        .into());
+        return Err(EnrollmentError::WithdrawalTarget);
     }
+    let not_found = || EnrollmentError::EnrollmentNotFound {
+        id: req.enrollment_id,
+    };
     let e = repo::enrollment(tx.conn(), req.enrollment_id)
         .await?
-        .ok_or_else(|| enrollment_not_found(req.enrollment_id))?;
+        .ok_or_else(not_found)?;
     let (student, _, level) = service::own_child(tx, auth, e.student_id)
         .await
-        .map_err(|_| enrollment_not_found(req.enrollment_id))?;
-    let current = service::view(e.clone(), now);
-    if current.status != "confirmed" {
-        let msg = if current.status == "held" {
-            "该报名尚未缴费确认，无需申请退课或调班，请直接取消报名".to_string()
-        } else {
-            format!("该报名{}，不能再申请退课或调班", current.status_label)
-        };
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "REQUEST_NOT_ALLOWED",
-            msg,
-            json!({ "enrollment_id": e.id, "status": current.status }),
-        ));
+        .map_err(|_| not_found())?;
+    let status = service::status_at(&e, now);
+    if status != EnrollmentStatus::Confirmed {
+        return Err(EnrollmentError::RequestNotConfirmed {
+            enrollment_id: e.id,
+            status,
+        });
     }
     if e.ends_on < st.clock.today() {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "REQUEST_NOT_ALLOWED",
-            format!("“{}”已结课，不能再申请退课或调班", e.course_name),
-            json!({ "enrollment_id": e.id, "ends_on": e.ends_on }),
-        ));
+        return Err(EnrollmentError::RequestCourseEnded {
+            enrollment_id: e.id,
+            course_name: e.course_name,
+            ends_on: e.ends_on,
+        });
     }
     if req.kind == RequestKind::Transfer {
         check_target(tx, e.course_id, req.target_course_id, student, level, now).await?;
     }
     let id = rq::insert(
         tx.conn(),
-        req.kind.as_str(),
+        req.kind,
         e.id,
         req.target_course_id,
         &reason,
@@ -321,16 +177,9 @@ pub async fn file(
         now,
     )
     .await?
-    .ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::Conflict,
-            "REQUEST_PENDING",
-            format!(
-                "“{}”已有一份待审核的申请，请等待班主任处理或先撤回",
-                e.course_name
-            ),
-            json!({ "enrollment_id": e.id }),
-        )
+    .ok_or_else(|| EnrollmentError::RequestPending {
+        enrollment_id: e.id,
+        course_name: e.course_name.clone(),
     })?;
     let details = json!({ "kind": req.kind.as_str(), "enrollment_id": e.id,
                           "target_course_id": req.target_course_id });
@@ -346,36 +195,40 @@ async fn check_target(
     student: i64,
     level: i16,
     now: DateTime<Utc>,
-) -> Result<courses::CourseRow, ApiError> {
+) -> Result<courses::CourseRow, EnrollmentError> {
     let Some(target_id) = target else {
-        return Err(target_invalid(None, "请选择要调入的课程"));
+        return Err(target_invalid(None, TargetProblem::NoneChosen));
     };
     if target_id == current_course {
-        return Err(target_invalid(target, "调入的课程不能是当前课程"));
+        return Err(target_invalid(target, TargetProblem::SameCourse));
     }
     let c = courses::course_for_booking(tx.conn(), target_id)
         .await?
-        .ok_or_else(|| target_invalid(target, "找不到要调入的课程"))?;
-    if c.status != "published" {
+        .ok_or_else(|| target_invalid(target, TargetProblem::NotFound))?;
+    let name = || c.name.clone();
+    if c.course_status() != CourseStatus::Published {
         return Err(target_invalid(
             target,
-            format!("“{}”未发布或已停止报名", c.name),
+            TargetProblem::NotOpen { name: name() },
         ));
     }
     if !c.eligible_levels.contains(&level) {
         return Err(target_invalid(
             target,
-            format!("“{}”不面向孩子所在年级开放", c.name),
+            TargetProblem::NotEligible { name: name() },
         ));
     }
     if !courses::sub_items(tx.conn(), c.id).await?.is_empty() {
         return Err(target_invalid(
             target,
-            format!("“{}”是系列课程，请选择其中具体的项目", c.name),
+            TargetProblem::Series { name: name() },
         ));
     }
     if rq::has_live(tx.conn(), c.id, student, now).await? {
-        return Err(target_invalid(target, format!("孩子已报名“{}”", c.name)));
+        return Err(target_invalid(
+            target,
+            TargetProblem::AlreadyBooked { name: name() },
+        ));
     }
     Ok(c)
 }
@@ -386,7 +239,7 @@ pub async fn of_child(
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
-) -> Result<Vec<RequestView>, ApiError> {
+) -> Result<Vec<RequestView>, EnrollmentError> {
     let _ = st;
     let (student, _, _) = service::own_child(tx, auth, student_id).await?;
     Ok(rq::of_student(tx.conn(), student)
@@ -402,18 +255,20 @@ pub async fn withdraw_own(
     auth: &AuthContext,
     tx: &mut TenantTx,
     request_id: i64,
-) -> Result<RequestView, ApiError> {
+) -> Result<RequestView, EnrollmentError> {
     let now = st.clock.now();
+    let not_found = || EnrollmentError::RequestNotFound { id: request_id };
     let r = rq::lock(tx.conn(), request_id)
         .await?
-        .ok_or_else(|| request_not_found(request_id))?;
+        .ok_or_else(not_found)?;
     service::own_child(tx, auth, r.student_id)
         .await
-        .map_err(|_| request_not_found(request_id))?;
-    if !rq::decide(tx.conn(), r.id, "cancelled", auth.account_id, None, now).await? {
-        return Err(decided(r.id, &r.status));
+        .map_err(|_| not_found())?;
+    let cancelled = RequestStatus::Cancelled;
+    if !rq::decide(tx.conn(), r.id, cancelled, auth.account_id, None, now).await? {
+        return Err(decided(&r));
     }
-    let details = json!({ "kind": r.kind, "enrollment_id": r.enrollment_id });
+    let details = json!({ "kind": r.kind.as_str(), "enrollment_id": r.enrollment_id });
     recorded(st, auth, tx, "enrollment.request_cancel", r.id, details).await
 }
 
@@ -425,18 +280,13 @@ pub async fn list(
     auth: &AuthContext,
     tx: &mut TenantTx,
     status: Option<RequestStatus>,
-) -> Result<Vec<RequestView>, ApiError> {
+) -> Result<Vec<RequestView>, EnrollmentError> {
     let scope = people::scope(st, auth, tx).await?;
-    Ok(rq::list(
-        tx.conn(),
-        scope_classes(&scope),
-        status.map(RequestStatus::as_str),
-        500,
-    )
-    .await?
-    .into_iter()
-    .map(request_view)
-    .collect())
+    Ok(rq::list(tx.conn(), scope_classes(&scope), status, 500)
+        .await?
+        .into_iter()
+        .map(request_view)
+        .collect())
 }
 
 /// The request, locked, if the caller may review it; otherwise REQUEST_NOT_FOUND.
@@ -445,14 +295,14 @@ async fn reviewable(
     auth: &AuthContext,
     tx: &mut TenantTx,
     request_id: i64,
-) -> Result<LockedRequest, ApiError> {
+) -> Result<LockedRequest, EnrollmentError> {
     let scope = people::scope(st, auth, tx).await?;
     let r = rq::lock(tx.conn(), request_id)
         .await?
         .filter(|r| in_scope(&scope, r.class_id))
-        .ok_or_else(|| request_not_found(request_id))?;
-    if r.status != "pending" {
-        return Err(decided(r.id, &r.status));
+        .ok_or(EnrollmentError::RequestNotFound { id: request_id })?;
+    if r.status != RequestStatus::Pending {
+        return Err(decided(&r));
     }
     Ok(r)
 }
@@ -464,30 +314,24 @@ pub async fn reject(
     tx: &mut TenantTx,
     request_id: i64,
     comment: Option<&str>,
-) -> Result<RequestView, ApiError> {
+) -> Result<RequestView, EnrollmentError> {
     let now = st.clock.now();
-    let comment = text("审核意见", comment)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::Unprocessable,
-            "REVIEW_COMMENT_REQUIRED",
-            "驳回申请时请填写审核意见，告诉家长原因",
-            json!({ "id": request_id }),
-        )
-    })?;
+    let comment = text("审核意见", comment)?
+        .ok_or(EnrollmentError::ReviewCommentRequired { id: request_id })?;
     let r = reviewable(st, auth, tx, request_id).await?;
     if !rq::decide(
         tx.conn(),
         r.id,
-        "rejected",
+        RequestStatus::Rejected,
         auth.account_id,
         Some(&comment),
         now,
     )
     .await?
     {
-        return Err(decided(r.id, &r.status));
+        return Err(decided(&r));
     }
-    let details = json!({ "kind": r.kind, "enrollment_id": r.enrollment_id });
+    let details = json!({ "kind": r.kind.as_str(), "enrollment_id": r.enrollment_id });
     recorded(st, auth, tx, "enrollment.request_reject", r.id, details).await
 }
 
@@ -500,29 +344,30 @@ pub async fn approve(
     tx: &mut TenantTx,
     request_id: i64,
     comment: Option<&str>,
-) -> Result<RequestView, ApiError> {
+) -> Result<RequestView, EnrollmentError> {
     let now = st.clock.now();
     let comment = text("审核意见", comment)?;
     let r = reviewable(st, auth, tx, request_id).await?;
     let e = repo::enrollment(tx.conn(), r.enrollment_id)
         .await?
-        .ok_or_else(|| ApiError::internal(format!("enrollment {} vanished", r.enrollment_id)))?;
-    if e.status != "confirmed" {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "REQUEST_NOT_ALLOWED",
-            "该报名已不在已报名状态，请驳回此申请",
-            json!({ "id": r.id, "enrollment_status": e.status }),
-        ));
+        .ok_or_else(|| {
+            EnrollmentError::Invariant(format!("enrollment {} vanished", r.enrollment_id))
+        })?;
+    if e.status != EnrollmentStatus::Confirmed {
+        return Err(EnrollmentError::RequestNoLongerConfirmed {
+            id: r.id,
+            enrollment_status: e.status,
+        });
     }
-    let mut details = json!({ "kind": r.kind, "enrollment_id": e.id, "course_id": e.course_id });
-    if r.kind == "transfer" {
+    let mut details =
+        json!({ "kind": r.kind.as_str(), "enrollment_id": e.id, "course_id": e.course_id });
+    if r.kind == RequestKind::Transfer {
         let moved = transfer(tx, &r, &e, now).await?;
         details["target_course_id"] = json!(r.target_course_id);
         details["new_enrollment_id"] = json!(moved);
     } else {
-        if !repo::end(tx.conn(), e.id, "withdrawn", &r.reason, now).await? {
-            return Err(ApiError::internal(format!("enrollment {} not live", e.id)));
+        if !repo::end(tx.conn(), e.id, EnrollmentStatus::Withdrawn, &r.reason, now).await? {
+            return Err(not_live(e.id));
         }
         repo::give_seat_back(tx.conn(), e.course_id).await?;
         waitlist::promote(tx.conn(), e.course_id, now).await?;
@@ -543,14 +388,14 @@ pub async fn approve(
     if !rq::decide(
         tx.conn(),
         r.id,
-        "approved",
+        RequestStatus::Approved,
         auth.account_id,
         comment.as_deref(),
         now,
     )
     .await?
     {
-        return Err(decided(r.id, &r.status));
+        return Err(decided(&r));
     }
     recorded(st, auth, tx, "enrollment.request_approve", r.id, details).await
 }
@@ -562,12 +407,12 @@ pub async fn approve(
 async fn transfer(
     tx: &mut TenantTx,
     r: &LockedRequest,
-    e: &repo::EnrollmentRow,
+    e: &EnrollmentRow,
     now: DateTime<Utc>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, EnrollmentError> {
     let (_, level) = rq::student_class_level(tx.conn(), r.student_id)
         .await?
-        .ok_or_else(|| ApiError::internal(format!("student {} vanished", r.student_id)))?;
+        .ok_or_else(|| EnrollmentError::Invariant(format!("student {} vanished", r.student_id)))?;
     if let Some(t) = r.target_course_id {
         waitlist::expire_and_promote(tx.conn(), t, now).await?;
     }
@@ -601,45 +446,36 @@ async fn transfer(
             .copied()
             .filter(|d| k.weekdays.contains(d))
             .collect();
-        let days = service::weekdays_zh(&common);
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "ENROLL_TIME_CONFLICT",
-            format!(
-                "时间冲突：“{}”与孩子已报名的“{}”都在{} {}–{}，暂不能调班",
-                c.name,
-                k.name,
-                days,
-                k.starts_at.max(c.starts_at).format("%H:%M"),
-                k.ends_at.min(c.ends_at).format("%H:%M"),
-            ),
-            json!({
-                "id": r.id,
-                "course_id": c.id,
-                "conflicts_with": { "course_id": k.course_id, "name": k.name, "weekdays": common },
-            }),
-        ));
+        return Err(EnrollmentError::TransferTimeConflict(Box::new(
+            TransferClash {
+                request_id: r.id,
+                course_id: c.id,
+                course_name: c.name.clone(),
+                with_course_id: k.course_id,
+                with_name: k.name.clone(),
+                weekdays: common,
+                starts_at: k.starts_at.max(c.starts_at).format("%H:%M").to_string(),
+                ends_at: k.ends_at.min(c.ends_at).format("%H:%M").to_string(),
+            },
+        )));
     }
     if !repo::take_seat(tx.conn(), c.id).await? {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "TRANSFER_TARGET_FULL",
-            format!("“{}”名额已满，暂不能调班", c.name),
-            json!({ "id": r.id, "course_id": c.id }),
-        ));
+        return Err(EnrollmentError::TransferTargetFull {
+            request_id: r.id,
+            course_id: c.id,
+            name: c.name.clone(),
+        });
     }
     let new_id = rq::insert_confirmed(tx.conn(), c.id, r.student_id, r.requested_by, now)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::Conflict,
-                "ENROLL_DUPLICATE",
-                format!("孩子已报名“{}”", c.name),
-                json!({ "id": r.id, "course_id": c.id }),
-            )
+        .ok_or_else(|| EnrollmentError::TransferDuplicate {
+            request_id: r.id,
+            course_id: c.id,
+            name: c.name.clone(),
         })?;
-    if !repo::end(tx.conn(), e.id, "withdrawn", TRANSFER_END_REASON, now).await? {
-        return Err(ApiError::internal(format!("enrollment {} not live", e.id)));
+    let withdrawn = EnrollmentStatus::Withdrawn;
+    if !repo::end(tx.conn(), e.id, withdrawn, TRANSFER_END_REASON, now).await? {
+        return Err(not_live(e.id));
     }
     repo::give_seat_back(tx.conn(), e.course_id).await?;
     waitlist::promote(tx.conn(), e.course_id, now).await?;
@@ -654,43 +490,33 @@ pub async fn cancel_by_school(
     tx: &mut TenantTx,
     enrollment_id: i64,
     reason: &str,
-) -> Result<super::model::EnrollmentView, ApiError> {
+) -> Result<EnrollmentView, EnrollmentError> {
     let now = st.clock.now();
-    let reason = text("原因", Some(reason))?
-        .ok_or_else(|| people::invalid(vec![FieldError::new("原因", "请填写取消原因")]))?;
+    let reason = text("原因", Some(reason))?.ok_or(EnrollmentError::CancelReasonMissing)?;
     let scope = people::scope(st, auth, tx).await?;
-    let e = repo::enrollment(tx.conn(), enrollment_id)
-        .await?
-        .ok_or_else(|| enrollment_not_found(enrollment_id))?;
-    let (class_id, _) = rq::student_class_level(tx.conn(), e.student_id)
-        .await?
-        .ok_or_else(|| enrollment_not_found(enrollment_id))?;
+    let not_found = EnrollmentError::EnrollmentNotFound { id: enrollment_id };
+    let Some(e) = repo::enrollment(tx.conn(), enrollment_id).await? else {
+        return Err(not_found);
+    };
+    let Some((class_id, _)) = rq::student_class_level(tx.conn(), e.student_id).await? else {
+        return Err(not_found);
+    };
     if !in_scope(&scope, class_id) {
-        return Err(enrollment_not_found(enrollment_id));
+        return Err(not_found);
     }
-    let current = service::view(e.clone(), now);
-    if current.status != "held" && current.status != "confirmed" {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "ENROLLMENT_NOT_LIVE",
-            format!("该报名{}，无需取消", current.status_label),
-            json!({ "id": e.id, "status": current.status }),
-        ));
+    let status = service::status_at(&e, now);
+    if !status.is_live() {
+        return Err(EnrollmentError::NotLive { id: e.id, status });
     }
-    if !repo::end(tx.conn(), e.id, "cancelled", &reason, now).await? {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "ENROLLMENT_NOT_LIVE",
-            "该报名已结束，无需取消",
-            json!({ "id": e.id }),
-        ));
+    if !repo::end(tx.conn(), e.id, EnrollmentStatus::Cancelled, &reason, now).await? {
+        return Err(EnrollmentError::EndedMeanwhile { id: e.id });
     }
     repo::give_seat_back(tx.conn(), e.course_id).await?;
     rq::leave_offer(tx.conn(), e.id, now).await?;
     waitlist::promote(tx.conn(), e.course_id, now).await?;
     let closed =
         rq::cancel_pending_of(tx.conn(), e.id, auth.account_id, "学校已取消该报名", now).await?;
-    let paid = current.status == "confirmed";
+    let paid = status == EnrollmentStatus::Confirmed;
     let mut refund = None;
     if paid {
         if let Some(rr) = rq::insert_refund(tx.conn(), e.id, None, &reason, now).await? {
@@ -716,13 +542,13 @@ pub async fn cancel_by_school(
         )
         .details(
             json!({ "course_id": e.course_id, "student_id": e.student_id,
-                         "was": current.status, "refund": paid, "refund_id": refund,
+                         "was": status.as_str(), "refund": paid, "refund_id": refund,
                          "requests_closed": closed }),
         ),
     )
     .await?;
     let row = repo::enrollment(tx.conn(), e.id)
         .await?
-        .ok_or_else(|| ApiError::internal("cancelled enrollment vanished"))?;
+        .ok_or_else(|| EnrollmentError::Invariant("cancelled enrollment vanished".into()))?;
     Ok(service::view(row, now))
 }

@@ -8,93 +8,56 @@
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::json;
 
+use super::error::EnrollmentError;
 use super::model::*;
-use super::repo::{self, EnrollmentRow, Hold};
+use super::repo::{self, waitlist as line, EnrollmentRow, Hold};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::model::{CourseAllocation, CoursePricing, CourseStatus};
 use crate::courses::repo::{self as courses, CourseRow};
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-
-fn child_not_found(id: i64) -> ApiError {
-    // The same answer for "no such child" and "not your child": ids do not leak.
-    ApiError::new(
-        ErrorKind::NotFound,
-        "CHILD_NOT_FOUND",
-        "找不到该孩子，或您不是该孩子的家长",
-        json!({ "student_id": id }),
-    )
-}
-
-pub const WEEKDAY_ZH: [&str; 8] = ["", "周一", "周二", "周三", "周四", "周五", "周六", "周日"];
-
-/// "周一、周三" for `[1, 3]`.
-pub fn weekdays_zh(days: &[i16]) -> String {
-    days.iter()
-        .filter_map(|d| WEEKDAY_ZH.get(*d as usize))
-        .copied()
-        .collect::<Vec<_>>()
-        .join("、")
-}
 
 /// (id, name, grade level) of the caller's own child.
 pub async fn own_child(
     tx: &mut TenantTx,
     auth: &AuthContext,
     student_id: i64,
-) -> Result<(i64, String, i16), ApiError> {
+) -> Result<(i64, String, i16), EnrollmentError> {
+    // The same answer for "no such child" and "not your child": ids do not leak.
     repo::own_child(tx.conn(), student_id, auth.account_id)
         .await?
-        .ok_or_else(|| child_not_found(student_id))
+        .ok_or(EnrollmentError::ChildNotFound { student_id })
 }
 
 /// Checks one course against the rules of booking for this child at `now`.
-pub fn check_bookable(c: &CourseRow, level: i16, now: DateTime<Utc>) -> Result<(), ApiError> {
-    if c.status != "published" {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "COURSE_NOT_OPEN",
-            format!("“{}”未发布或已停止报名", c.name),
-            json!({ "course_id": c.id }),
-        ));
+pub fn check_bookable(
+    c: &CourseRow,
+    level: i16,
+    now: DateTime<Utc>,
+) -> Result<(), EnrollmentError> {
+    if c.course_status() != CourseStatus::Published {
+        return Err(EnrollmentError::CourseNotOpen {
+            course_id: c.id,
+            name: c.name.clone(),
+        });
     }
     if now < c.reg_opens_at || now >= c.reg_closes_at {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "ENROLL_OUTSIDE_WINDOW",
-            format!(
-                "“{}”的报名时间为 {} 至 {}",
-                c.name,
-                c.reg_opens_at
-                    .with_timezone(&crate::clock::cst())
-                    .format("%Y-%m-%d %H:%M"),
-                c.reg_closes_at
-                    .with_timezone(&crate::clock::cst())
-                    .format("%Y-%m-%d %H:%M")
-            ),
-            json!({ "course_id": c.id, "opens_at": c.reg_opens_at, "closes_at": c.reg_closes_at }),
-        ));
+        return Err(EnrollmentError::OutsideWindow {
+            course_id: c.id,
+            name: c.name.clone(),
+            opens_at: c.reg_opens_at,
+            closes_at: c.reg_closes_at,
+        });
     }
     if !c.eligible_levels.contains(&level) {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "ENROLL_NOT_ELIGIBLE",
-            format!("“{}”不面向孩子所在年级开放", c.name),
-            json!({ "course_id": c.id, "eligible_levels": c.eligible_levels }),
-        ));
+        return Err(EnrollmentError::NotEligible {
+            course_id: c.id,
+            name: c.name.clone(),
+            eligible_levels: c.eligible_levels.clone(),
+        });
     }
     Ok(())
-}
-
-/// The refusal of a course that does not exist or is not open to the caller.
-pub(crate) fn course_not_found(course_id: i64) -> ApiError {
-    ApiError::new(
-        ErrorKind::NotFound,
-        "COURSE_NOT_FOUND",
-        "找不到该课程",
-        json!({ "course_id": course_id }),
-    )
 }
 
 /// Books `course_id` for the caller's child: the course itself, or every sub-item of a
@@ -105,35 +68,26 @@ pub async fn book(
     tx: &mut TenantTx,
     student_id: i64,
     course_id: i64,
-) -> Result<Vec<EnrollmentView>, ApiError> {
+) -> Result<Vec<EnrollmentView>, EnrollmentError> {
     let now = st.clock.now();
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let (course, subs) = courses::course_with_items(tx.conn(), course_id)
         .await?
-        .ok_or_else(|| course_not_found(course_id))?;
+        .ok_or(EnrollmentError::CourseNotFound { course_id })?;
     let items = if subs.is_empty() { vec![course] } else { subs };
     let mut out = Vec::with_capacity(items.len());
     for c in &items {
         check_bookable(c, level, now)?;
-        if c.allocation == "lottery" {
-            return Err(ApiError::new(
-                ErrorKind::Unprocessable,
-                "LOTTERY_APPLY_INSTEAD",
-                format!("“{}”名额以抽签分配，请在报名期内提交抽签申请", c.name),
-                json!({ "course_id": c.id }),
-            ));
+        if c.course_allocation() == CourseAllocation::Lottery {
+            return Err(EnrollmentError::LotteryApplyInstead {
+                course_id: c.id,
+                name: c.name.clone(),
+            });
         }
-        if let Some(k) = clashes_of(tx, student, c, now).await?.into_iter().next() {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                "ENROLL_TIME_CONFLICT",
-                k.message.clone(),
-                json!({
-                    "course_id": c.id,
-                    "conflicts_with": { "course_id": k.with_course_id, "name": k.with_course_name,
-                        "weekdays": k.weekdays, "starts_at": k.starts_at, "ends_at": k.ends_at },
-                }),
-            ));
+        if let Some(clash) = clashes_of(tx, student, c, now).await?.into_iter().next() {
+            return Err(EnrollmentError::TimeConflict {
+                clash: Box::new(clash),
+            });
         }
         // Stale holds are expired only when they stand in the way: a course with places
         // left has nobody waiting, so the common path skips that round trip.
@@ -148,20 +102,16 @@ pub async fn book(
         match held {
             Hold::Held(row) => out.push(view(*row, now)),
             Hold::Full => {
-                return Err(ApiError::new(
-                    ErrorKind::Conflict,
-                    "ENROLL_FULL",
-                    format!("“{}”名额已满，可加入候补名单", c.name),
-                    json!({ "course_id": c.id, "waitlist": true }),
-                ))
+                return Err(EnrollmentError::Full {
+                    course_id: c.id,
+                    name: c.name.clone(),
+                })
             }
             Hold::Duplicate => {
-                return Err(ApiError::new(
-                    ErrorKind::Conflict,
-                    "ENROLL_DUPLICATE",
-                    format!("孩子已报名“{}”，无需重复报名", c.name),
-                    json!({ "course_id": c.id }),
-                ))
+                return Err(EnrollmentError::Duplicate {
+                    course_id: c.id,
+                    name: c.name.clone(),
+                })
             }
         }
     }
@@ -186,7 +136,7 @@ async fn clashes_of(
     student: i64,
     c: &CourseRow,
     now: DateTime<Utc>,
-) -> Result<Vec<ClashView>, ApiError> {
+) -> Result<Vec<ClashView>, EnrollmentError> {
     let found = repo::clashes(
         tx.conn(),
         student,
@@ -237,13 +187,13 @@ pub async fn clashes(
     tx: &mut TenantTx,
     student_id: i64,
     course_id: i64,
-) -> Result<Vec<ClashView>, ApiError> {
+) -> Result<Vec<ClashView>, EnrollmentError> {
     let now = st.clock.now();
     let (student, _, _) = own_child(tx, auth, student_id).await?;
     let (course, subs) = courses::course_with_items(tx.conn(), course_id)
         .await?
-        .filter(|(c, _)| c.status == "published")
-        .ok_or_else(|| course_not_found(course_id))?;
+        .filter(|(c, _)| c.course_status() == CourseStatus::Published)
+        .ok_or(EnrollmentError::CourseNotFound { course_id })?;
     let items = if subs.is_empty() { vec![course] } else { subs };
     let mut out = Vec::new();
     for c in &items {
@@ -252,16 +202,21 @@ pub async fn clashes(
     Ok(out)
 }
 
-/// What the row means at `now`: a hold past its expiry is shown as expired even before the
-/// sweep writes it.
+/// What the row's status means at `now`: a hold past its expiry is expired even before
+/// the sweep writes it.
+pub fn status_at(r: &EnrollmentRow, now: DateTime<Utc>) -> EnrollmentStatus {
+    match (r.status, r.hold_expires_at) {
+        (EnrollmentStatus::Held, Some(t)) if t <= now => EnrollmentStatus::Expired,
+        (s, _) => s,
+    }
+}
+
+/// The row as parents see it at `now` ([`status_at`]).
 pub fn view(r: EnrollmentRow, now: DateTime<Utc>) -> EnrollmentView {
-    let status = match (r.status.as_str(), r.hold_expires_at) {
-        ("held", Some(t)) if t <= now => "expired".to_string(),
-        _ => r.status.clone(),
-    };
+    let status = status_at(&r, now);
     EnrollmentView {
-        status_label: status_label(&status).into(),
-        status,
+        status_label: status.label().into(),
+        status: status.as_str().into(),
         id: r.id,
         course_id: r.course_id,
         course_name: r.course_name,
@@ -281,68 +236,51 @@ pub fn view(r: EnrollmentRow, now: DateTime<Utc>) -> EnrollmentView {
     }
 }
 
-fn status_label(s: &str) -> &'static str {
-    match s {
-        "held" => "待支付（名额保留中）",
-        "confirmed" => "已报名",
-        "expired" => "已过期（未支付）",
-        "cancelled" => "已取消",
-        "withdrawn" => "已退课",
-        _ => "未知",
-    }
-}
-
 /// The parent lets go of a booking that is not paid yet; the seat goes back at once.
 pub async fn cancel_hold(
     st: &Ctx,
     auth: &AuthContext,
     tx: &mut TenantTx,
     enrollment_id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), EnrollmentError> {
     let now = st.clock.now();
-    let not_found = || {
-        ApiError::new(
-            ErrorKind::NotFound,
-            "ENROLLMENT_NOT_FOUND",
-            "找不到该报名记录",
-            json!({ "id": enrollment_id }),
-        )
-    };
+    let not_found = || EnrollmentError::EnrollmentNotFound { id: enrollment_id };
     let r = repo::enrollment(tx.conn(), enrollment_id)
         .await?
         .ok_or_else(not_found)?;
     own_child(tx, auth, r.student_id)
         .await
         .map_err(|_| not_found())?;
-    if r.status != "held" {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "ENROLLMENT_NOT_HELD",
-            "只能取消待支付的报名；已报名的课程请提交退课申请",
-            json!({ "id": enrollment_id, "status": r.status }),
-        ));
+    if r.status != EnrollmentStatus::Held {
+        return Err(EnrollmentError::NotHeldToCancel {
+            id: enrollment_id,
+            status: r.status,
+        });
     }
-    if repo::end(tx.conn(), r.id, "cancelled", "家长取消", now).await? {
+    if repo::end(
+        tx.conn(),
+        r.id,
+        EnrollmentStatus::Cancelled,
+        "家长取消",
+        now,
+    )
+    .await?
+    {
         repo::give_seat_back(tx.conn(), r.course_id).await?;
-        sqlx::query(
-            "update waitlist set status = 'left', updated_at = $2 where enrollment_id = $1",
-        )
-        .bind(r.id)
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
+        line::leave_with(tx.conn(), r.id, now).await?;
         super::waitlist::promote(tx.conn(), r.course_id, now).await?;
     }
-    tx.audit(
-        st,
-        auth,
-        AuditEvent::new(
-            "enrollment.cancel",
-            format!("enrollment:{}", r.id),
-            Outcome::Success,
-        ),
-    )
-    .await
+    Ok(tx
+        .audit(
+            st,
+            auth,
+            AuditEvent::new(
+                "enrollment.cancel",
+                format!("enrollment:{}", r.id),
+                Outcome::Success,
+            ),
+        )
+        .await?)
 }
 
 /// Confirms a held booking once it is paid (the payments issue calls this; a school admin
@@ -352,45 +290,24 @@ pub async fn confirm(
     auth: &AuthContext,
     tx: &mut TenantTx,
     enrollment_id: i64,
-) -> Result<EnrollmentView, ApiError> {
+) -> Result<EnrollmentView, EnrollmentError> {
     let now = st.clock.now();
     let r = repo::enrollment(tx.conn(), enrollment_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "ENROLLMENT_NOT_FOUND",
-                "找不到该报名记录",
-                json!({ "id": enrollment_id }),
-            )
-        })?;
+        .ok_or(EnrollmentError::EnrollmentNotFound { id: enrollment_id })?;
     if !repo::confirm(tx.conn(), r.id, now).await? {
-        let expired = r.status == "held" || r.status == "expired";
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            if expired {
-                "HOLD_EXPIRED"
-            } else {
-                "ENROLLMENT_NOT_HELD"
-            },
-            if expired {
-                "名额保留已超时，请重新报名"
-            } else {
-                "该报名不在待支付状态"
-            },
-            json!({ "id": enrollment_id, "status": r.status }),
-        ));
+        let (id, status) = (enrollment_id, r.status);
+        return Err(match status {
+            EnrollmentStatus::Held | EnrollmentStatus::Expired => {
+                EnrollmentError::HoldExpired { id, status }
+            }
+            _ => EnrollmentError::NotHeldToConfirm { id, status },
+        });
     }
-    sqlx::query(
-        "update waitlist set status = 'accepted', updated_at = $2 where enrollment_id = $1",
-    )
-    .bind(r.id)
-    .bind(now)
-    .execute(tx.conn())
-    .await?;
+    line::accept_with(tx.conn(), r.id, now).await?;
     let row = repo::enrollment(tx.conn(), r.id)
         .await?
-        .ok_or_else(|| ApiError::internal("confirmed enrollment vanished"))?;
+        .ok_or_else(|| EnrollmentError::Invariant("confirmed enrollment vanished".into()))?;
     tx.audit(
         st,
         auth,
@@ -410,7 +327,7 @@ pub async fn offers(
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
-) -> Result<Vec<OfferView>, ApiError> {
+) -> Result<Vec<OfferView>, EnrollmentError> {
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let now = st.clock.now();
     let today = st.clock.today();
@@ -420,7 +337,8 @@ pub async fn offers(
         .into_iter()
         .map(|r| {
             // Custody is charged per served day still to come (the order charges the same).
-            let served_days = (r.pricing == "per_day").then(|| {
+            let per_day = CoursePricing::from_db(&r.pricing) == CoursePricing::PerDay;
+            let served_days = per_day.then(|| {
                 sessions_to_come(
                     &calendars,
                     r.term_id,
@@ -465,7 +383,7 @@ pub async fn offers(
             remaining: r.remaining,
             venue: r.venue,
             teachers: r.teachers,
-            booked: r.booked,
+            booked: r.booked.map(|b| b.as_str().to_string()),
             units_booked: 0,
             units: 0,
             pictures: (0..r.picture_count)
@@ -498,8 +416,15 @@ fn series_from_units(offers: &mut [OfferView]) {
         o.units = mine.len() as i32;
         o.units_booked = mine.iter().filter(|u| u.1.is_some()).count() as i32;
         o.booked = if o.units_booked == o.units {
-            let held = mine.iter().any(|u| u.1.as_deref() == Some("held"));
-            Some(if held { "held" } else { "confirmed" }.to_string())
+            let held = mine
+                .iter()
+                .any(|u| u.1.as_deref() == Some(EnrollmentStatus::Held.as_str()));
+            let status = if held {
+                EnrollmentStatus::Held
+            } else {
+                EnrollmentStatus::Confirmed
+            };
+            Some(status.as_str().to_string())
         } else {
             None
         };
@@ -549,7 +474,7 @@ pub async fn records(
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
-) -> Result<Vec<EnrollmentView>, ApiError> {
+) -> Result<Vec<EnrollmentView>, EnrollmentError> {
     let (student, _, _) = own_child(tx, auth, student_id).await?;
     let now = st.clock.now();
     Ok(repo::of_student(tx.conn(), student)
@@ -566,7 +491,7 @@ pub async fn timetable(
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
-) -> Result<TimetableView, ApiError> {
+) -> Result<TimetableView, EnrollmentError> {
     let (student, name, _) = own_child(tx, auth, student_id).await?;
     let now = st.clock.now();
     let today = st.clock.today();
@@ -574,8 +499,8 @@ pub async fn timetable(
     let live: Vec<EnrollmentView> = repo::of_student(tx.conn(), student)
         .await?
         .into_iter()
+        .filter(|r| status_at(r, now).is_live())
         .map(|r| view(r, now))
-        .filter(|e| e.status == "held" || e.status == "confirmed")
         .collect();
     let days = (1..=7i16)
         .map(|wd| {
@@ -597,7 +522,7 @@ pub async fn timetable(
             TimetableDay {
                 date,
                 weekday: wd,
-                label: WEEKDAY_ZH[wd as usize].to_string(),
+                label: weekday_label(wd).to_string(),
                 slots,
             }
         })

@@ -13,9 +13,12 @@ use chrono::NaiveDate;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{payload::Json, Object, OpenApi};
 
-use super::model::EnrollmentView;
-use super::requests::{self, NewRequest, RequestKind, RequestStatus, RequestView};
-use super::staff::{self, EnrollmentStatusView, SessionsView, TeachingTimetableView};
+use super::model::{
+    EnrollmentStatusView, EnrollmentView, RequestKind, RequestStatus, RequestView, SessionsView,
+    TeachingTimetableView,
+};
+use super::requests::{self, NewRequest};
+use super::staff;
 use crate::auth::guard::Session;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};

@@ -13,13 +13,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::model::{DrawView, WaitlistView};
-use super::repo;
+use super::error::EnrollmentError;
+use super::model::{DrawEntry, DrawView, WaitlistStatus, WaitlistView};
+use super::repo::{self, waitlist as line};
 use super::service::{self, own_child};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::model::CourseAllocation;
 use crate::courses::repo as courses;
-use crate::error::{ApiError, ErrorKind};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantContext;
@@ -30,52 +31,25 @@ pub async fn promote(
     c: &mut PgConnection,
     course: i64,
     now: DateTime<Utc>,
-) -> sqlx::Result<Vec<i64>> {
-    let hold: Option<i32> = sqlx::query_scalar("select hold_minutes from courses where id = $1")
-        .bind(course)
-        .fetch_optional(&mut *c)
-        .await?;
-    let Some(hold) = hold else {
+) -> Result<Vec<i64>, EnrollmentError> {
+    let Some(hold) = line::hold_minutes(c, course).await? else {
         return Ok(Vec::new());
     };
     let mut made = Vec::new();
-    loop {
-        let next: Option<(i64, i64, i64)> = sqlx::query_as(
-            "select id, student_id, joined_by from waitlist
-             where course_id = $1 and status = 'waiting'
-             order by position, id limit 1 for update skip locked",
-        )
-        .bind(course)
-        .fetch_optional(&mut *c)
-        .await?;
-        let Some((wid, student, by)) = next else {
-            break;
-        };
+    while let Some((wid, student, by)) = line::next_waiting(c, course).await? {
         if !repo::take_seat(c, course).await? {
             break;
         }
         let expires = now + Duration::minutes(i64::from(hold));
         match repo::insert_hold(c, course, student, expires, by, now).await? {
             Some(eid) => {
-                sqlx::query(
-                    "update waitlist set status = 'offered', enrollment_id = $2, updated_at = $3
-                     where id = $1",
-                )
-                .bind(wid)
-                .bind(eid)
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
+                line::mark_offered(c, wid, eid, now).await?;
                 made.push(eid);
             }
             None => {
                 // Booked meanwhile by other means: out of the line, seat back.
                 repo::give_seat_back(c, course).await?;
-                sqlx::query("update waitlist set status = 'left', updated_at = $2 where id = $1")
-                    .bind(wid)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
+                line::mark_left(c, wid, now).await?;
             }
         }
     }
@@ -88,17 +62,10 @@ pub async fn expire_and_promote(
     c: &mut PgConnection,
     course: i64,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> Result<bool, EnrollmentError> {
     let expired = repo::expire_stale_holds(c, course, now).await?;
     if !expired.is_empty() {
-        sqlx::query(
-            "update waitlist set status = 'expired', updated_at = $2
-             where enrollment_id = any($1) and status = 'offered'",
-        )
-        .bind(&expired)
-        .bind(now)
-        .execute(&mut *c)
-        .await?;
+        line::expire_offers(c, &expired, now).await?;
         promote(c, course, now).await?;
     }
     Ok(!expired.is_empty())
@@ -110,14 +77,9 @@ pub async fn sweep(
     pool: &sqlx::PgPool,
     tenant: &TenantContext,
     now: DateTime<Utc>,
-) -> sqlx::Result<usize> {
+) -> Result<usize, EnrollmentError> {
     let mut tx = TenantTx::begin(pool, tenant).await?;
-    let courses: Vec<i64> = sqlx::query_scalar(
-        "select distinct course_id from enrollments where status = 'held' and hold_expires_at <= $1",
-    )
-    .bind(now)
-    .fetch_all(tx.conn())
-    .await?;
+    let courses = line::courses_with_stale_holds(tx.conn(), now).await?;
     for c in &courses {
         expire_and_promote(tx.conn(), *c, now).await?;
     }
@@ -158,52 +120,35 @@ pub async fn join(
     tx: &mut TenantTx,
     student_id: i64,
     course_id: i64,
-) -> Result<WaitlistView, ApiError> {
+) -> Result<WaitlistView, EnrollmentError> {
     let now = st.clock.now();
     let (student, _, level) = own_child(tx, auth, student_id).await?;
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
-        .ok_or_else(|| service::course_not_found(course_id))?;
+        .ok_or(EnrollmentError::CourseNotFound { course_id })?;
     service::check_bookable(&course, level, now)?;
-    let lottery = course.allocation == "lottery";
+    let lottery = course.course_allocation() == CourseAllocation::Lottery;
     if !lottery {
         expire_and_promote(tx.conn(), course.id, now).await?;
-        let free: bool =
-            sqlx::query_scalar("select taken < capacity from course_seats where course_id = $1")
-                .bind(course.id)
-                .fetch_one(tx.conn())
-                .await?;
-        if free {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                "WAITLIST_NOT_NEEDED",
-                format!("“{}”还有名额，请直接报名", course.name),
-                json!({ "course_id": course.id }),
-            ));
+        if line::seat_free(tx.conn(), course.id).await? {
+            return Err(EnrollmentError::WaitlistNotNeeded {
+                course_id: course.id,
+                name: course.name,
+            });
         }
     }
-    let id: Option<i64> = sqlx::query_scalar(
-        "insert into waitlist (course_id, student_id, status, position, joined_by, joined_at, updated_at)
-         select $1, $2, $3, 0, $4, $5, $5
-         where not exists (select 1 from enrollments where course_id = $1 and student_id = $2
-                           and status in ('held', 'confirmed'))
-         on conflict (course_id, student_id) where status in ('applied', 'waiting', 'offered') do nothing
-         returning id",
-    )
-    .bind(course.id)
-    .bind(student)
-    .bind(if lottery { "applied" } else { "waiting" })
-    .bind(auth.account_id)
-    .bind(now)
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(id) = id else {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "WAITLIST_DUPLICATE",
-            format!("孩子已报名或已在“{}”的候补/抽签名单中", course.name),
-            json!({ "course_id": course.id }),
-        ));
+    let status = if lottery {
+        WaitlistStatus::Applied
+    } else {
+        WaitlistStatus::Waiting
+    };
+    let inserted =
+        line::insert(tx.conn(), course.id, student, status, auth.account_id, now).await?;
+    let Some(id) = inserted else {
+        return Err(EnrollmentError::WaitlistDuplicate {
+            course_id: course.id,
+            name: course.name,
+        });
     };
     tx.audit(
         st,
@@ -220,19 +165,13 @@ pub async fn join(
         .details(json!({ "course_id": course.id, "waitlist": id })),
     )
     .await?;
-    let ahead: i64 = sqlx::query_scalar(
-        "select count(*) from waitlist where course_id = $1 and status = 'waiting' and id < $2",
-    )
-    .bind(course.id)
-    .bind(id)
-    .fetch_one(tx.conn())
-    .await?;
+    let ahead = line::ahead(tx.conn(), course.id, id).await?;
     Ok(WaitlistView {
         id,
         course_id: course.id,
         course_name: course.name,
         student_id: student,
-        status: if lottery { "applied" } else { "waiting" }.into(),
+        status: status.as_str().into(),
         ahead: if lottery { None } else { Some(ahead) },
         enrollment_id: None,
     })
@@ -244,21 +183,10 @@ pub async fn of_child(
     auth: &AuthContext,
     tx: &mut TenantTx,
     student_id: i64,
-) -> Result<Vec<WaitlistView>, ApiError> {
+) -> Result<Vec<WaitlistView>, EnrollmentError> {
     let (student, _, _) = own_child(tx, auth, student_id).await?;
     let _ = st;
-    type Row = (i64, i64, String, String, Option<i64>, Option<i64>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select w.id, w.course_id, c.name, w.status, w.enrollment_id,
-                case when w.status = 'waiting' then
-                  (select count(*) from waitlist x where x.course_id = w.course_id
-                     and x.status = 'waiting' and (x.position, x.id) < (w.position, w.id)) end
-         from waitlist w join courses c on c.id = w.course_id
-         where w.student_id = $1 order by w.joined_at desc, w.id desc",
-    )
-    .bind(student)
-    .fetch_all(tx.conn())
-    .await?;
+    let rows = line::of_student(tx.conn(), student).await?;
     Ok(rows
         .into_iter()
         .map(
@@ -320,70 +248,37 @@ pub async fn draw(
     tx: &mut TenantTx,
     course_id: i64,
     seed: Option<i64>,
-) -> Result<DrawView, ApiError> {
+) -> Result<DrawView, EnrollmentError> {
     let now = st.clock.now();
     let course = courses::course_for_booking(tx.conn(), course_id)
         .await?
-        .ok_or_else(|| service::course_not_found(course_id))?;
-    if course.allocation != "lottery" {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "NOT_A_LOTTERY",
-            "该课程按报名先后分配名额，无需抽签",
-            json!({}),
-        ));
+        .ok_or(EnrollmentError::CourseNotFound { course_id })?;
+    if course.course_allocation() != CourseAllocation::Lottery {
+        return Err(EnrollmentError::NotALottery);
     }
     if now < course.reg_closes_at {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "DRAW_TOO_EARLY",
-            "报名尚未截止，截止后才能抽签",
-            json!({ "closes_at": course.reg_closes_at }),
-        ));
+        return Err(EnrollmentError::DrawTooEarly {
+            closes_at: course.reg_closes_at,
+        });
     }
     let seed = seed.unwrap_or_else(rand::random::<i64>);
-    let inserted = sqlx::query(
-        "insert into lottery_draws (course_id, seed, drawn_at, drawn_by, applicants, winners)
-         values ($1, $2, $3, $4, 0, 0) on conflict do nothing",
-    )
-    .bind(course.id)
-    .bind(seed)
-    .bind(now)
-    .bind(auth.account_id)
-    .execute(tx.conn())
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "ALREADY_DRAWN",
-            "该课程已抽签，结果不能重抽",
-            json!({ "course_id": course.id }),
-        ));
+    if !line::insert_draw(tx.conn(), course.id, seed, now, auth.account_id).await? {
+        return Err(EnrollmentError::AlreadyDrawn {
+            course_id: course.id,
+        });
     }
-    let apps: Vec<i64> = sqlx::query_scalar(
-        "select id from waitlist where course_id = $1 and status = 'applied' order by id for update",
-    )
-    .bind(course.id)
-    .fetch_all(tx.conn())
-    .await?;
+    let apps = line::applications(tx.conn(), course.id).await?;
     let order = draw_order(&apps, seed as u64);
     let positions: Vec<i64> = (1..=order.len() as i64).collect();
-    sqlx::query(
-        "update waitlist w set status = 'waiting', position = u.pos, updated_at = $3
-         from unnest($1::int8[], $2::int8[]) as u(id, pos) where w.id = u.id",
-    )
-    .bind(&order)
-    .bind(&positions)
-    .bind(now)
-    .execute(tx.conn())
-    .await?;
+    line::set_positions(tx.conn(), &order, &positions, now).await?;
     let offers = promote(tx.conn(), course.id, now).await?;
-    sqlx::query("update lottery_draws set applicants = $2, winners = $3 where course_id = $1")
-        .bind(course.id)
-        .bind(order.len() as i32)
-        .bind(offers.len() as i32)
-        .execute(tx.conn())
-        .await?;
+    line::set_draw_counts(
+        tx.conn(),
+        course.id,
+        order.len() as i32,
+        offers.len() as i32,
+    )
+    .await?;
     tx.audit(
         st,
         auth,
@@ -399,28 +294,12 @@ pub async fn draw(
 }
 
 /// The published result of a draw: the seed and every application's place and outcome.
-pub async fn draw_result(tx: &mut TenantTx, course_id: i64) -> Result<DrawView, ApiError> {
-    let d: Option<(i64, DateTime<Utc>, i32, i32)> = sqlx::query_as(
-        "select seed, drawn_at, applicants, winners from lottery_draws where course_id = $1",
-    )
-    .bind(course_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some((seed, drawn_at, applicants, winners)) = d else {
-        return Err(ApiError::new(
-            ErrorKind::NotFound,
-            "NOT_DRAWN",
-            "该课程尚未抽签",
-            json!({ "course_id": course_id }),
-        ));
+pub async fn draw_result(tx: &mut TenantTx, course_id: i64) -> Result<DrawView, EnrollmentError> {
+    let Some((seed, drawn_at, applicants, winners)) = line::draw(tx.conn(), course_id).await?
+    else {
+        return Err(EnrollmentError::NotDrawn { course_id });
     };
-    let order: Vec<(i64, i64, String)> = sqlx::query_as(
-        "select position, student_id, status from waitlist
-         where course_id = $1 and position > 0 order by position",
-    )
-    .bind(course_id)
-    .fetch_all(tx.conn())
-    .await?;
+    let order = line::drawn_places(tx.conn(), course_id).await?;
     Ok(DrawView {
         course_id,
         seed,
@@ -429,7 +308,7 @@ pub async fn draw_result(tx: &mut TenantTx, course_id: i64) -> Result<DrawView, 
         winners,
         order: order
             .into_iter()
-            .map(|(position, student_id, status)| super::model::DrawEntry {
+            .map(|(position, student_id, status)| DrawEntry {
                 position,
                 student_id,
                 status,

@@ -5,11 +5,14 @@
 //!   clients, authorisation);
 //! - [`tx::TenantTx`]: the one way into a tenant's schema;
 //! - [`actor::Actor`]: who makes a change, for its audit record;
-//! - [`ids`]: the entity id newtypes.
+//! - [`ids`]: the entity id newtypes;
+//! - [`error`]: how a refusal is described ([`error::DomainError`]) and carried across
+//!   features ([`error::Refusal`]).
 //!
 //! Must never import `http`, `web` or a feature module.
 
 pub mod actor;
 pub mod ctx;
+pub mod error;
 pub mod ids;
 pub mod tx;

@@ -9,10 +9,9 @@
 use sqlx::{Executor, PgConnection, PgPool, Postgres, Transaction};
 
 use super::ctx::Ctx;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditError, AuditEvent};
 use crate::auth::model::AuthContext;
 use crate::db::ident;
-use crate::error::ApiError;
 use crate::tenancy::model::TenantContext;
 
 pub struct TenantTx {
@@ -72,15 +71,14 @@ impl TenantTx {
         st: &Ctx,
         auth: &AuthContext,
         ev: AuditEvent,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), AuditError> {
         let ev = ev
             .who(Some(auth.account_id), None)
             .at_tenant(Some(self.ctx.id))
             .with_ip(auth.source_ip.clone());
         audit::append(&mut self.tx, &st.keys.audit, &ev, st.clock.now())
             .await
-            .map_err(ApiError::internal)?;
-        Ok(())
+            .map(|_| ())
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

@@ -47,9 +47,7 @@ async fn release_school(
     at: DateTime<Utc>,
 ) -> Result<(u32, Money), PaymentsError> {
     let mut tx = TenantTx::begin(&st.db_app, tenant).await?;
-    let calendars = crate::enrollment::staff::calendars(&mut tx)
-        .await
-        .map_err(PaymentsError::Upstream)?;
+    let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
     let weekday = chrono::Datelike::weekday(&date).number_from_monday() as i16;
     let courses = repo::courses_meeting_on(tx.conn(), weekday, date).await?;
     let ran: Vec<i64> = courses

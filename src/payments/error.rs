@@ -7,15 +7,14 @@
 //! never put internals (SQL, WeChat's answers, key material) in a user message; a failure
 //! of ours answers a bare 500 and is logged with its cause.
 
-use std::sync::Mutex;
-
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use super::report::MAX_DAYS;
 use crate::audit::AuditError;
 use crate::bank::BankError;
-use crate::error::{ApiError, DomainError, ErrorKind};
+use crate::enrollment::error::EnrollmentError;
+use crate::kernel::error::{DomainError, ErrorKind, Refusal};
 use crate::ledger::{LedgerError, MoneyError};
 use crate::tabular::TabularError;
 use crate::wechatpay::WechatPayError;
@@ -146,11 +145,10 @@ pub enum PaymentsError {
     RefundNotYetKnown(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-    /// A refusal from a feature that has no error enum yet (enrollment's, the kernel's
-    /// audit), answered exactly as that feature answered it. Transitional: it goes when
-    /// those features return their own errors.
-    #[error("refused upstream: {} {}", .0.body().code, .0.body().message)]
-    Upstream(ApiError),
+    /// Another feature's refusal (enrollment's calendars and refund rules), answered
+    /// exactly as its owner words it.
+    #[error(transparent)]
+    Upstream(Refusal),
 }
 
 /// The answer to a failure of ours; the cause is logged by the conversion into `ApiError`.
@@ -194,7 +192,7 @@ impl DomainError for PaymentsError {
             Ledger(e) => e.kind(),
             Audit(e) => e.kind(),
             Db(e) => e.kind(),
-            Upstream(e) => kind_of(e),
+            Upstream(e) => e.kind(),
             // Every other variant is a failure of ours.
             _ => ErrorKind::Internal,
         }
@@ -233,7 +231,7 @@ impl DomainError for PaymentsError {
             OAuthCodeMissing => "OAUTH_CODE_MISSING",
             Audit(e) => DomainError::code(e),
             Db(e) => e.code(),
-            Upstream(e) => static_code(&e.body().code),
+            Upstream(e) => e.code(),
             _ => INTERNAL,
         }
     }
@@ -284,7 +282,7 @@ impl DomainError for PaymentsError {
             OAuthCodeMissing => "微信授权未完成，请返回重新支付".into(),
             Audit(e) => e.user_message(),
             Db(e) => e.user_message(),
-            Upstream(e) => e.body().message.clone(),
+            Upstream(e) => e.user_message(),
             _ => INTERNAL_MESSAGE.into(),
         }
     }
@@ -326,49 +324,20 @@ impl DomainError for PaymentsError {
             OAuthCodeInvalid { errcode, errmsg } => json!({ "errcode": errcode, "errmsg": errmsg }),
             Audit(e) => e.details(),
             Db(e) => e.details(),
-            Upstream(e) => e.body().details.clone(),
+            Upstream(e) => e.details(),
             _ => json!({}),
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            PaymentsError::Upstream(ApiError::TooManyRequests(_, Some(secs))) => secs.parse().ok(),
+            PaymentsError::Upstream(e) => e.retry_after(),
             _ => None,
         }
     }
 }
 
-/// The class of an answer another feature gave.
-fn kind_of(e: &ApiError) -> ErrorKind {
-    match e {
-        ApiError::BadRequest(_) => ErrorKind::BadRequest,
-        ApiError::Unauthorized(_) => ErrorKind::Unauthorized,
-        ApiError::Forbidden(_) => ErrorKind::Forbidden,
-        ApiError::NotFound(_) => ErrorKind::NotFound,
-        ApiError::Conflict(_) => ErrorKind::Conflict,
-        ApiError::Unprocessable(_) => ErrorKind::Unprocessable,
-        ApiError::TooManyRequests(..) => ErrorKind::TooManyRequests,
-        ApiError::Internal(_) => ErrorKind::Internal,
-        ApiError::Unavailable(_) => ErrorKind::Unavailable,
-    }
-}
-
-/// An upstream answer's code as the `&'static str` [`DomainError::code`] gives. The codes are
-/// a fixed set of literals in the source, so each distinct one is kept once for the life of
-/// the process. Transitional, with [`PaymentsError::Upstream`].
-fn static_code(code: &str) -> &'static str {
-    static SEEN: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let mut seen = SEEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(c) = seen.iter().find(|c| **c == code) {
-        return c;
-    }
-    let c: &'static str = Box::leak(code.to_owned().into_boxed_str());
-    seen.push(c);
-    c
-}
+crate::refusals_into!(PaymentsError::Upstream: EnrollmentError);
 
 /// Why a payment WeChat confirmed (or a refund callback) was not processed.
 #[derive(Debug, thiserror::Error)]
@@ -414,19 +383,13 @@ mod tests {
 
     #[test]
     fn an_upstream_refusal_answers_as_it_came() {
-        let up = ApiError::new(
-            ErrorKind::Conflict,
-            "SOME_REFUSAL",
-            "某个拒绝",
-            json!({ "id": 1 }),
-        );
-        let e = PaymentsError::Upstream(up);
-        assert_eq!(e.kind(), ErrorKind::Conflict);
-        assert_eq!(e.code(), "SOME_REFUSAL");
-        assert_eq!(e.user_message(), "某个拒绝");
-        assert_eq!(e.details()["id"], 1);
-        let back = ApiError::from(e);
-        assert_eq!(back.body().code, "SOME_REFUSAL");
-        assert!(matches!(back, ApiError::Conflict(_)));
+        let e = PaymentsError::from(EnrollmentError::TextTooLong { field: "原因" });
+        assert_eq!(e.kind(), ErrorKind::Unprocessable);
+        assert_eq!(e.code(), "INVALID_FIELDS");
+        assert!(e.user_message().starts_with("原因不能超过"));
+        assert_eq!(e.details()["fields"][0]["field"], "原因");
+        let back = crate::error::ApiError::from(e);
+        assert_eq!(back.body().code, "INVALID_FIELDS");
+        assert!(matches!(back, crate::error::ApiError::Unprocessable(_)));
     }
 }

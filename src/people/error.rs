@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::model::{staff_cols, FieldError, ImportKind, Person};
+use crate::audit::AuditError;
 use crate::auth::error::AuthError;
 use crate::auth::model::Role;
-use crate::error::{DomainError, ErrorKind};
+use crate::kernel::error::{DomainError, ErrorKind, Refusal};
 use crate::pii::PiiError;
 use crate::tabular::TabularError;
 
@@ -97,11 +98,10 @@ pub enum PeopleError {
     /// The built-in demo roster failed its own validation.
     #[error("demo data invalid: {0}")]
     DemoDataInvalid(String),
-    /// A refusal from a feature that has no error enum yet. Today only
-    /// `TenantTx::audit`, whose one refusal is a failed audit append, already logged and
-    /// answered as a 500.
-    #[error("refusal from a part without an error enum: {}", .0.body().code)]
-    Upstream(crate::error::ApiError),
+    /// Another feature's refusal (today only the audit append of `TenantTx::audit`),
+    /// answered exactly as its owner words it.
+    #[error(transparent)]
+    Upstream(Refusal),
     /// Account and role work (guardian accounts, role grants) refused by `auth`.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -146,11 +146,10 @@ impl PeopleError {
             File(e) => e.code(),
             SheetMissing { .. } => "SHEET_MISSING",
             WrongHeaders { .. } => "WRONG_HEADERS",
-            Spreadsheet(_)
-            | Unreadable { .. }
-            | AccountMissing(_)
-            | DemoDataInvalid(_)
-            | Upstream(_) => "INTERNAL",
+            Spreadsheet(_) | Unreadable { .. } | AccountMissing(_) | DemoDataInvalid(_) => {
+                "INTERNAL"
+            }
+            Upstream(e) => e.code(),
             Auth(e) => DomainError::code(e),
             Db(e) => DomainError::code(e),
         }
@@ -183,11 +182,10 @@ impl DomainError for PeopleError {
             | DepartmentExists { .. }
             | DepartmentNotEmpty { .. } => ErrorKind::Conflict,
             ConsentRequired { .. } => ErrorKind::Forbidden,
-            Spreadsheet(_)
-            | Unreadable { .. }
-            | AccountMissing(_)
-            | DemoDataInvalid(_)
-            | Upstream(_) => ErrorKind::Internal,
+            Spreadsheet(_) | Unreadable { .. } | AccountMissing(_) | DemoDataInvalid(_) => {
+                ErrorKind::Internal
+            }
+            Upstream(e) => e.kind(),
             Auth(e) => e.kind(),
             Db(e) => e.kind(),
         }
@@ -255,11 +253,10 @@ impl DomainError for PeopleError {
                     parts.join("；")
                 )
             }
-            Spreadsheet(_)
-            | Unreadable { .. }
-            | AccountMissing(_)
-            | DemoDataInvalid(_)
-            | Upstream(_) => "服务器内部错误，请稍后重试".into(),
+            Spreadsheet(_) | Unreadable { .. } | AccountMissing(_) | DemoDataInvalid(_) => {
+                "服务器内部错误，请稍后重试".into()
+            }
+            Upstream(e) => e.user_message(),
             Auth(e) => e.user_message(),
             Db(e) => e.user_message(),
         }
@@ -303,8 +300,8 @@ impl DomainError for PeopleError {
             | Spreadsheet(_)
             | Unreadable { .. }
             | AccountMissing(_)
-            | DemoDataInvalid(_)
-            | Upstream(_) => json!({}),
+            | DemoDataInvalid(_) => json!({}),
+            Upstream(e) => e.details(),
         }
     }
 
@@ -356,3 +353,5 @@ mod tests {
         );
     }
 }
+
+crate::refusals_into!(PeopleError::Upstream: AuditError);

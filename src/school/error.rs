@@ -9,6 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde_json::{json, Value};
 
 use super::model::{hhmm, CAPACITY, LEVELS, NAME_MAX, SCHOOL_YEARS, TERM_MAX_DAYS};
+use crate::audit::AuditError;
 use crate::error::{violated_constraint, DomainError, ErrorKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,10 +133,9 @@ pub enum SchoolError {
     /// A class whose grade the grade list lacks: the foreign key should make it impossible.
     #[error("class {class_id} references missing grade {grade_id}")]
     ClassWithoutGrade { class_id: i64, grade_id: i64 },
-    /// The change's audit record was not written; [`crate::kernel::tx::TenantTx::audit`]
-    /// has logged why.
-    #[error("audit record not written")]
-    AuditFailed,
+    /// The change's audit record was not written: the change is not reported as done.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -207,7 +207,8 @@ impl DomainError for SchoolError {
             | PromotionCodeConflict { .. }
             | AlreadyPromoted { .. }
             | PromotionOutOfOrder { .. } => ErrorKind::Conflict,
-            ClassWithoutGrade { .. } | AuditFailed => ErrorKind::Internal,
+            ClassWithoutGrade { .. } => ErrorKind::Internal,
+            Audit(e) => e.kind(),
             Db(e) => e.kind(),
         }
     }
@@ -253,7 +254,8 @@ impl DomainError for SchoolError {
             PromotionCodeConflict { .. } => "PROMOTION_CODE_CONFLICT",
             AlreadyPromoted { .. } => "ALREADY_PROMOTED",
             PromotionOutOfOrder { .. } => "PROMOTION_OUT_OF_ORDER",
-            ClassWithoutGrade { .. } | AuditFailed => "INTERNAL",
+            ClassWithoutGrade { .. } => "INTERNAL",
+            Audit(e) => DomainError::code(e),
             Db(e) => e.code(),
         }
     }
@@ -355,7 +357,7 @@ impl DomainError for SchoolError {
             VenueCodeTaken { code } => taken("场地", code),
             PeriodCodeTaken { code } => taken("时段", code),
             TermCodeTaken { code } => taken("学期", code),
-            ClassWithoutGrade { .. } | AuditFailed => "服务器内部错误，请稍后重试".into(),
+            ClassWithoutGrade { .. } | Audit(_) => "服务器内部错误，请稍后重试".into(),
             Db(e) => e.user_message(),
         }
     }
@@ -424,7 +426,7 @@ impl DomainError for SchoolError {
                 school_year,
                 latest,
             } => json!({ "school_year": school_year, "latest": latest }),
-            NoTerm | ClassWithoutGrade { .. } | AuditFailed => json!({}),
+            NoTerm | ClassWithoutGrade { .. } | Audit(_) => json!({}),
             Db(e) => e.details(),
         }
     }
@@ -476,7 +478,10 @@ mod tests {
             SchoolError::CapacityInvalid { capacity: 0 }.details(),
             json!({ "field": "capacity", "min": 1, "max": 10_000 })
         );
-        assert_eq!(SchoolError::AuditFailed.kind(), ErrorKind::Internal);
+        assert_eq!(
+            SchoolError::from(AuditError::Corrupt("head".into())).kind(),
+            ErrorKind::Internal
+        );
     }
 
     #[test]

@@ -132,7 +132,6 @@ fn error_field(code: &str, details: &Value) -> String {
     match code {
         "LEDGER_EXCEEDS_HELD" | "REFUND_NOTHING_LEFT" => "amount",
         "REPORT_PERIOD_INVALID" => "to",
-        "DRAW_TOO_EARLY" | "ALREADY_DRAWN" | "NOT_A_LOTTERY" => "seed",
         _ => "",
     }
     .to_string()

@@ -199,16 +199,7 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
-/// The label of a weekday number (1 = 周一).
+/// The label of a weekday number (1 = 周一): enrollment's one list of weekday names.
 pub fn weekday(n: i16) -> &'static str {
-    match n {
-        1 => "周一",
-        2 => "周二",
-        3 => "周三",
-        4 => "周四",
-        5 => "周五",
-        6 => "周六",
-        7 => "周日",
-        _ => "",
-    }
+    crate::enrollment::model::weekday_label(n)
 }

@@ -20,7 +20,8 @@ pub mod nav;
 pub mod parent;
 pub mod parent_me;
 pub mod parent_pay;
-pub mod requests;
+pub mod requests_parent;
+pub mod requests_review;
 pub mod session;
 pub mod teacher;
 

@@ -15,13 +15,18 @@ use serde::Deserialize;
 use super::layout::{self, notice, weekday, when, yuan, Tone};
 use super::parent_pay;
 use super::session::{see_other, Web};
-use crate::enrollment::model::{EnrollmentView, OfferView};
+use crate::courses::model::CoursePricing;
+use crate::enrollment::model::{EnrollmentStatus, EnrollmentView, OfferView};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::service as enroll;
 use crate::error::ApiError;
 use crate::payments::model::OrderView;
 use crate::people::model::StudentView;
 use crate::web::frame::{html_response, page, PageResult, WebError};
+
+/// The enrollment statuses the pages tell apart, as the views carry them.
+const HELD: &str = EnrollmentStatus::Held.as_str();
+const CONFIRMED: &str = EnrollmentStatus::Confirmed.as_str();
 
 pub fn mount(r: Route) -> Route {
     r.at("/m", get(home_page))
@@ -178,7 +183,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     tx.commit().await?;
     let orders = parent_pay::orders_of_child(&web, child.id).await?;
     let open: Vec<&OrderView> = orders.iter().filter(|o| o.payable).collect();
-    let held: Vec<&EnrollmentView> = records.iter().filter(|e| e.status == "held").collect();
+    let held: Vec<&EnrollmentView> = records.iter().filter(|e| e.status == HELD).collect();
     // Held bookings not in an open order yet are paid with a new one.
     let to_order: Vec<&EnrollmentView> = held
         .iter()
@@ -193,7 +198,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
         tx.commit().await?;
         o
     };
-    let active = records.iter().filter(|e| e.status == "confirmed").count();
+    let active = records.iter().filter(|e| e.status == CONFIRMED).count();
     let q_child = format!("?child={}", child.id);
     page(layout::mobile(
         &web,
@@ -274,8 +279,8 @@ async fn courses_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
 fn offer_tag(o: &OfferView) -> Markup {
     html! {
         @match o.booked.as_deref() {
-            Some("held") => span.tag.warn { "待支付" },
-            Some("confirmed") => span.tag { "已报名" },
+            Some(HELD) => span.tag.warn { "待支付" },
+            Some(CONFIRMED) => span.tag { "已报名" },
             _ => @if !o.open { span.tag.grey { "未在报名时间" } }
                  @else if o.remaining <= 0 { span.tag.bad { "已满" } }
                  @else { span.tag { (if o.class_type == "custody" { "托管" } else { "课程" }) } },
@@ -356,7 +361,7 @@ async fn course_page(
                     @if !o.teachers.is_empty() { dt { "老师" } dd { (o.teachers.join("、")) } }
                     @if items.is_empty() {
                         dt { "收费" } dd {
-                            @if o.pricing == "per_day" {
+                            @if o.pricing == CoursePricing::PerDay.as_str() {
                                 (yuan(&o.price)) " / 天"
                                 @if let Some(d) = o.served_days { " × " (d) " 天（按校历扣除节假日）" }
                             } @else { (yuan(&o.price)) }
@@ -408,7 +413,7 @@ async fn course_page(
                         @if items.is_empty() { "立即报名" } @else { "整套报名（" (items.len()) " 个单元）" }
                     }
                 }
-            } @else if o.booked.as_deref() == Some("held") || items.iter().any(|i| i.booked.as_deref() == Some("held")) {
+            } @else if o.booked.as_deref() == Some(HELD) || items.iter().any(|i| i.booked.as_deref() == Some(HELD)) {
                 a.btn.block href=(web.link(&format!("/m?child={}", child.id))) { "去支付" }
             }
         },
@@ -452,11 +457,14 @@ async fn book_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuery>
                 &web.link(&format!("/m?child={child}&done=booked")),
             ))
         }
-        Err(e) if !crate::web::frame::api_status(&e).is_server_error() => {
+        Err(e) => {
+            let e = ApiError::from(e);
+            if crate::web::frame::api_status(&e).is_server_error() {
+                return Err(e.into());
+            }
             drop(tx);
             course_page(&web, id, Some(child), Some(&e)).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -510,10 +518,10 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                     li data-status=(e.status) {
                         div.row {
                             strong { (e.course_name) }
-                            span class={ "tag" @match e.status.as_str() { "held" => " warn", "confirmed" => "", _ => " grey" } } { (e.status_label) }
+                            span class={ "tag" @match e.status.as_str() { HELD => " warn", CONFIRMED => "", _ => " grey" } } { (e.status_label) }
                         }
                         small.muted { (e.weekdays.iter().map(|d| weekday(*d)).collect::<Vec<_>>().join("、")) " " (e.starts_at) "–" (e.ends_at) }
-                        @if e.status == "held" {
+                        @if e.status == HELD {
                             @if parent_pay::in_open_order(&orders, e.id) {
                                 " " small.muted { "已下单，可在下方订单中继续支付或取消" }
                             } @else {
@@ -522,7 +530,7 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                                 }
                             }
                         }
-                        @if e.status == "confirmed" {
+                        @if e.status == CONFIRMED {
                             " " a.request href=(web.link(&format!("/m/requests/new?child={}&enrollment={}", child.id, e.id))) { "申请退课/调班" }
                         }
                     }
@@ -581,11 +589,11 @@ async fn timetable_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                     div.day {
                         h3 { (d.label) " " small.muted { (d.date.format("%m-%d")) } }
                         @for s in &d.slots {
-                            div class={ "slot" @if s.status == "held" { " held" } } {
+                            div class={ "slot" @if s.status == HELD { " held" } } {
                                 strong { (s.course_name) } br;
                                 (s.starts_at) "–" (s.ends_at)
                                 @if let Some(v) = &s.venue { br; small { (v) } }
-                                @if s.status == "held" { br; small { "待支付" } }
+                                @if s.status == HELD { br; small { "待支付" } }
                             }
                         }
                     }

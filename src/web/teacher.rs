@@ -22,9 +22,12 @@ use crate::auth::model::{Access, Domain, Permission, Role};
 use crate::courses::model::{CourseStatus, CourseView};
 use crate::courses::perms as course_perms;
 use crate::courses::service::{self as courses, CourseQuery};
+use crate::enrollment::model::{
+    CourseEnrollmentStatus, EnrollmentStatus, RequestStatus, TeachingDay,
+};
 use crate::enrollment::perms as enroll_perms;
-use crate::enrollment::requests::{self, RequestStatus};
-use crate::enrollment::staff::{self, CourseEnrollmentStatus, TeachingDay};
+use crate::enrollment::requests;
+use crate::enrollment::staff;
 use crate::kernel::actor::Actor;
 use crate::web::frame::{page, PageResult};
 
@@ -235,7 +238,7 @@ fn course_card(c: &CourseEnrollmentStatus) -> Markup {
                     li.row data-status=(s.status) {
                         span { (s.name) " " small.muted { (s.class_name) @if let Some(a) = &s.class_alias { "（" (a) "）" } } }
                         span {
-                            @if s.status == "held" {
+                            @if s.status == EnrollmentStatus::Held.as_str() {
                                 span.tag.warn { (s.status_label) }
                                 @if let Some(t) = s.hold_expires_at { br; small.muted { "保留至 " (when(t)) } }
                             } @else {

@@ -87,9 +87,7 @@ pub async fn create_order(
         }
     }
 
-    let calendars = crate::enrollment::staff::calendars(&mut tx)
-        .await
-        .map_err(PaymentsError::Upstream)?;
+    let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
     let today = st.clock.today();
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -191,8 +189,7 @@ pub async fn create_order(
             "enrollments": ids, "channel": req.channel.as_str(),
         })),
     )
-    .await
-    .map_err(PaymentsError::Upstream)?;
+    .await?;
     tx.commit().await?;
 
     let mut conn = st.db_app.acquire().await?;

@@ -117,8 +117,7 @@ pub async fn refund_line(
         )
         .details(json!({ "line_id": line.id, "amount": amount.to_string(), "reason": reason })),
     )
-    .await
-    .map_err(PaymentsError::Upstream)?;
+    .await?;
     tx.commit().await?;
     submit_refund(st, id).await;
     let mut conn = st.db_app.acquire().await?;

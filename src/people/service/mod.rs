@@ -86,5 +86,5 @@ pub(in crate::people) async fn audit(
     tx: &mut TenantTx,
     ev: AuditEvent,
 ) -> Result<(), PeopleError> {
-    tx.audit(st, auth, ev).await.map_err(PeopleError::Upstream)
+    Ok(tx.audit(st, auth, ev).await?)
 }

@@ -138,30 +138,6 @@ pub(super) fn text_opt(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-fn class_type_of(s: &str) -> CourseClassType {
-    if s == "custody" {
-        CourseClassType::Custody
-    } else {
-        CourseClassType::Training
-    }
-}
-
-fn pricing_of(s: &str) -> CoursePricing {
-    if s == "per_day" {
-        CoursePricing::PerDay
-    } else {
-        CoursePricing::PerCourse
-    }
-}
-
-fn allocation_of(s: &str) -> CourseAllocation {
-    if s == "lottery" {
-        CourseAllocation::Lottery
-    } else {
-        CourseAllocation::Fcfs
-    }
-}
-
 fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();
     v.sort_unstable();
@@ -269,7 +245,7 @@ impl CourseForm {
     pub(super) fn new_course(&self) -> NewCourse {
         NewCourse {
             code: self.code.trim().to_string(),
-            class_type: class_type_of(&self.class_type),
+            class_type: CourseClassType::from_db(&self.class_type),
             name: self.name.clone(),
             category: self.category.clone(),
             intro: self.intro.clone(),
@@ -283,11 +259,11 @@ impl CourseForm {
             ends_on: text_opt(&self.ends_on),
             capacity: number(&self.capacity),
             price: self.price.clone(),
-            pricing: pricing_of(&self.pricing),
+            pricing: CoursePricing::from_db(&self.pricing),
             eligible_levels: self.eligible_levels.clone(),
             reg_opens_at: instant(&self.reg_opens_at),
             reg_closes_at: instant(&self.reg_closes_at),
-            allocation: Some(allocation_of(&self.allocation)),
+            allocation: Some(CourseAllocation::from_db(&self.allocation)),
             hold_minutes: text_opt(&self.hold_minutes).map(|h| number(&h)),
             teacher_ids: self.teacher_ids.clone(),
             parent_code: text_opt(&self.parent_code),
@@ -301,7 +277,7 @@ impl CourseForm {
             (typed.trim() != local(stored)).then(|| instant(typed))
         };
         CoursePatch {
-            class_type: changed(class_type_of(&self.class_type), &cur.class_type),
+            class_type: changed(CourseClassType::from_db(&self.class_type), &cur.class_type),
             name: changed(self.name.clone(), &cur.name),
             category: changed(self.category.clone(), &cur.category),
             intro: changed(self.intro.clone(), &cur.intro),
@@ -317,11 +293,11 @@ impl CourseForm {
             ends_on: changed(self.ends_on.trim().to_string(), &cur.ends_on.to_string()),
             capacity: changed(number(&self.capacity), &cur.capacity),
             price: changed(self.price.trim().to_string(), &cur.price),
-            pricing: changed(pricing_of(&self.pricing), &cur.pricing),
+            pricing: changed(CoursePricing::from_db(&self.pricing), &cur.pricing),
             eligible_levels: changed(sorted(&self.eligible_levels), &sorted(&cur.eligible_levels)),
             reg_opens_at: when_changed(&self.reg_opens_at, cur.reg_opens_at),
             reg_closes_at: when_changed(&self.reg_closes_at, cur.reg_closes_at),
-            allocation: changed(allocation_of(&self.allocation), &cur.allocation),
+            allocation: changed(CourseAllocation::from_db(&self.allocation), &cur.allocation),
             hold_minutes: changed(number(&self.hold_minutes), &cur.hold_minutes),
             teacher_ids: changed(sorted(&self.teacher_ids), &sorted(&cur_teachers)),
             parent_code: maybe(text_opt(&self.parent_code), cur.parent_code.clone()),

@@ -23,6 +23,7 @@ use crate::courses::model::{
 };
 use crate::courses::perms as course_perms;
 use crate::courses::service::{self, CourseQuery, PictureUpload};
+use crate::enrollment::error::EnrollmentError;
 use crate::enrollment::model::DrawView;
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::waitlist;
@@ -81,12 +82,7 @@ struct ListQuery {
 }
 
 fn status_param(s: Option<&str>) -> Option<CourseStatus> {
-    match s {
-        Some("draft") => Some(CourseStatus::Draft),
-        Some("published") => Some(CourseStatus::Published),
-        Some("closed") => Some(CourseStatus::Closed),
-        _ => None,
-    }
+    s.and_then(CourseStatus::parse)
 }
 
 fn course_row(web: &Web, c: &CourseView, sub: bool) -> Markup {
@@ -339,7 +335,7 @@ async fn detail(
         web.authorize(&enroll_perms::DRAW_RESULT).await?;
         match waitlist::draw_result(&mut tx, id).await {
             Ok(d) => Some(d),
-            Err(e) if e.body().code == "NOT_DRAWN" => None,
+            Err(EnrollmentError::NotDrawn { .. }) => None,
             Err(e) => return Err(e.into()),
         }
     } else {
@@ -527,6 +523,25 @@ fn at_file(e: &CourseError) -> FormError {
     }
 }
 
+/// A refused draw belongs under the seed input.
+fn at_draw(e: &EnrollmentError) -> FormError {
+    let seed = matches!(
+        e,
+        EnrollmentError::DrawTooEarly { .. }
+            | EnrollmentError::AlreadyDrawn { .. }
+            | EnrollmentError::NotALottery
+    );
+    let fe = FormError::from_domain(e);
+    if seed {
+        FormError {
+            field: "seed".into(),
+            ..fe
+        }
+    } else {
+        fe
+    }
+}
+
 /// A refusal of a course action that is about no field of the form.
 fn at_course(e: &CourseError) -> FormError {
     FormError::from_domain(e)
@@ -581,8 +596,6 @@ async fn draw_submit(
         }
     };
     let mut tx = web.school_tx(&enroll_perms::DRAW).await?;
-    let result = waitlist::draw(&web.app, &web.auth, &mut tx, id, seed)
-        .await
-        .map_err(CourseError::Upstream);
-    settle(&web, id, tx, result, "done=drawn#draw", None, at_course).await
+    let result = waitlist::draw(&web.app, &web.auth, &mut tx, id, seed).await;
+    settle(&web, id, tx, result, "done=drawn#draw", None, at_draw).await
 }

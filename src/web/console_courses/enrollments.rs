@@ -9,13 +9,14 @@ use poem::web::{Form, Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::{err_at, is_refusal, FormError};
+use super::{err_at, is_domain_refusal, FormError};
 use crate::courses::perms as course_perms;
 use crate::courses::service::{self as courses, CourseQuery};
+use crate::enrollment::model::{CourseEnrollmentStatus, EnrollmentStatus};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests;
 use crate::enrollment::service as enroll;
-use crate::enrollment::staff::{self, CourseEnrollmentStatus};
+use crate::enrollment::staff;
 use crate::kernel::actor::Actor;
 use crate::school::service as school;
 use crate::web::frame::{html_response, PageResult};
@@ -113,11 +114,11 @@ fn student_rows(
                 td { (s.name) }
                 td { (s.class_name) @if let Some(a) = &s.class_alias { br; small.muted { (a) } } }
                 td {
-                    span class={ "tag" @if s.status == "held" { " warn" } } { (s.status_label) }
+                    span class={ "tag" @if s.status == EnrollmentStatus::Held.as_str() { " warn" } } { (s.status_label) }
                     @if let Some(t) = s.hold_expires_at { br; small.muted { "保留至 " (when(t)) } }
                 }
                 td.wrap {
-                    @if s.status == "held" {
+                    @if s.status == EnrollmentStatus::Held.as_str() {
                         form.inline method="post" action=(action(s.enrollment_id, "confirm")) {
                             button.secondary type="submit" id={ "confirm-" (s.enrollment_id) } { "确认线下缴费" }
                         }
@@ -229,11 +230,11 @@ async fn confirm_submit(web: Web, Path(id): Path<i64>, Query(q): Query<StatusQue
             tx.commit().await?;
             Ok(see_other(&web.link(&q.back("confirmed"))))
         }
-        Err(e) if is_refusal(&e) => {
+        Err(e) if is_domain_refusal(&e) => {
             drop(tx);
             let row = RowError {
                 enrollment_id: id,
-                error: FormError::from_api(&e),
+                error: FormError::from_domain(&e),
                 reason: String::new(),
             };
             render(&web, &q, Some(row)).await
@@ -263,11 +264,11 @@ async fn cancel_submit(
             crate::payments::service::submit_tenant_refunds(&web.app, tenant_id).await;
             Ok(see_other(&web.link(&q.back("cancelled"))))
         }
-        Err(e) if is_refusal(&e) => {
+        Err(e) if is_domain_refusal(&e) => {
             drop(tx);
             let row = RowError {
                 enrollment_id: id,
-                error: FormError::from_api(&e),
+                error: FormError::from_domain(&e),
                 reason: f.reason,
             };
             render(&web, &q, Some(row)).await

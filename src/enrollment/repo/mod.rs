@@ -1,8 +1,19 @@
-//! SQL of bookings. Runs inside a `TenantTx`. Every time comes from the service clock as a
-//! parameter, never from the database's `now()`, so tests control expiry.
+//! The only SQL of enrollment: bookings here, the lines and draws in [`waitlist`], the
+//! requests and refund requests in [`requests`], the staff views in [`staff`]. Runs inside
+//! a `TenantTx`. Every time comes from the service clock as a parameter, never from the
+//! database's `now()`, so tests control expiry.
+//!
+//! Must never decide a rule: a function here reads or writes what it is told, and answers
+//! with what the database did (a place taken or not, a row inserted or not).
+
+pub mod requests;
+pub mod staff;
+pub mod waitlist;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{FromRow, PgConnection, Row};
+
+use super::model::EnrollmentStatus;
 
 /// The child, if the signed-in account is one of its guardians: (id, name, grade level).
 pub async fn own_child(
@@ -201,7 +212,7 @@ pub struct EnrollmentRow {
     pub course_name: String,
     pub class_type: String,
     pub student_id: i64,
-    pub status: String,
+    pub status: EnrollmentStatus,
     pub hold_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
@@ -239,7 +250,7 @@ pub async fn of_student(c: &mut PgConnection, student: i64) -> sqlx::Result<Vec<
 pub async fn end(
     c: &mut PgConnection,
     id: i64,
-    status: &str,
+    status: EnrollmentStatus,
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
@@ -293,7 +304,7 @@ pub struct OfferRow {
     pub remaining: i32,
     pub venue: Option<String>,
     pub teachers: Vec<String>,
-    pub booked: Option<String>,
+    pub booked: Option<EnrollmentStatus>,
     pub picture_count: i32,
 }
 

@@ -9,12 +9,14 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::enrollment::model::{RefundRequestStatus, RequestKind, RequestStatus};
+
 /// A request with the names a reader needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RequestRow {
     pub id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
     pub enrollment_id: i64,
     pub course_id: i64,
     pub course_name: String,
@@ -29,7 +31,7 @@ pub struct RequestRow {
     pub requested_at: DateTime<Utc>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_comment: Option<String>,
-    pub refund_status: Option<String>,
+    pub refund_status: Option<RefundRequestStatus>,
 }
 
 /// [`RequestRow`]'s columns. A macro, not a const, so `concat!` builds each query as one
@@ -74,7 +76,7 @@ pub async fn of_student(c: &mut PgConnection, student: i64) -> sqlx::Result<Vec<
 pub async fn list(
     c: &mut PgConnection,
     classes: Option<&[i64]>,
-    status: Option<&str>,
+    status: Option<RequestStatus>,
     limit: i64,
 ) -> sqlx::Result<Vec<RequestRow>> {
     sqlx::query_as(concat!(
@@ -96,8 +98,8 @@ pub async fn list(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LockedRequest {
     pub id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
     pub enrollment_id: i64,
     pub target_course_id: Option<i64>,
     pub reason: String,
@@ -124,7 +126,7 @@ pub async fn lock(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<LockedRe
 /// A pending request; `None` when the enrollment has one pending already.
 pub async fn insert(
     c: &mut PgConnection,
-    kind: &str,
+    kind: RequestKind,
     enrollment: i64,
     target: Option<i64>,
     reason: &str,
@@ -153,7 +155,7 @@ pub async fn insert(
 pub async fn decide(
     c: &mut PgConnection,
     id: i64,
-    status: &str,
+    status: RequestStatus,
     by: i64,
     comment: Option<&str>,
     now: DateTime<Utc>,

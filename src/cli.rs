@@ -304,14 +304,14 @@ async fn tenant_command(db: &Database, cmd: TenantCommand) -> anyhow::Result<i32
 /// and parent see their class and children. Problems are reported, not fatal.
 async fn seed_demo_people(db: &Database, keys: &Keys) {
     let result = async {
-        let Some(rec) = crate::tenancy::repo::find_by_code(&db.admin, "sqsf").await? else {
+        let Some(rec) = crate::tenancy::lookup::find_by_code(&db.admin, "sqsf").await? else {
             return Ok(());
         };
         let Some(tenant) = crate::tenancy::model::TenantContext::from_record(&rec) else {
             return Ok(());
         };
         let hash = keys.pii.blind_index("phone", "18800000005");
-        let admin = crate::auth::repo::account_by_phone_hash(&db.admin, &hash)
+        let admin = crate::auth::lookup::account_by_phone_hash(&db.admin, &hash)
             .await?
             .map(|a| a.id)
             .unwrap_or_default();
@@ -335,14 +335,15 @@ async fn seed_demo_people(db: &Database, keys: &Keys) {
 /// Problems are reported, not fatal.
 async fn seed_demo_courses(st: &Ctx) {
     let result = async {
-        let Some(rec) = crate::tenancy::repo::find_by_code(&st.db_app, "sqsf").await? else {
+        let Some(rec) = crate::tenancy::lookup::find_by_code(&st.db_app, "sqsf").await? else {
             return Ok(0);
         };
         let Some(tenant) = crate::tenancy::model::TenantContext::from_record(&rec) else {
             return Ok(0);
         };
         let hash = st.keys.pii.blind_index("phone", "18800000005");
-        let Some(admin) = crate::auth::repo::account_by_phone_hash(&st.db_app, &hash).await? else {
+        let Some(admin) = crate::auth::lookup::account_by_phone_hash(&st.db_app, &hash).await?
+        else {
             return Ok(0);
         };
         crate::courses::sample::seed_demo(st, &tenant, admin.id, st.clock.now())

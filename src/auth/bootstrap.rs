@@ -10,7 +10,7 @@ use super::service::parse_phone;
 use super::{password, repo, roles};
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::keys::Keys;
-use crate::tenancy::repo as tenant_repo;
+use crate::tenancy::lookup as registry;
 
 pub struct Created {
     pub account_id: i64,
@@ -46,7 +46,7 @@ pub async fn grant_role(
             ))
         }
         (domain, Some(code)) => {
-            let t = tenant_repo::find_by_code(admin, code)
+            let t = registry::find_by_code(admin, code)
                 .await?
                 .ok_or_else(|| AuthError::TenantNotFound(code.into()))?;
             if t.kind().map(Domain::of_tenant) != Some(domain) {

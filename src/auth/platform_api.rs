@@ -18,7 +18,7 @@ use super::sms;
 use crate::audit::{self, AuditFilter, AuditRecord, Outcome};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
-use crate::tenancy::repo as tenant_repo;
+use crate::tenancy::lookup as registry;
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -199,7 +199,7 @@ impl PlatformApi {
         tenant: RequestTenant<'_>,
     ) -> Result<Json<Vec<TenantSummary>>, ApiError> {
         authorize(app.0, &session.0, tenant.0, &TENANTS_LIST).await?;
-        let list = tenant_repo::list(&app.0.db_app).await?;
+        let list = registry::list(&app.0.db_app).await?;
         Ok(Json(
             list.into_iter()
                 .map(|t| TenantSummary {

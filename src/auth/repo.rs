@@ -534,3 +534,67 @@ pub async fn roles_with_tenants(
     .fetch_all(db)
     .await
 }
+
+// --- accounts and roles other features grant (through `auth::grants`) -----------------
+
+/// Platform side, outside the tenant role: finds or creates the account of each
+/// guardian phone (SMS sign-in only: no password) and grants it the parent role in this school.
+/// Returns (phone_hash, account id).
+pub async fn ensure_parent_accounts(
+    c: &mut PgConnection,
+    phone_hash: &[Vec<u8>],
+    phone_enc: &[Vec<u8>],
+    name: &[String],
+    tenant_id: i64,
+    created_by: i64,
+) -> sqlx::Result<Vec<(Vec<u8>, i64)>> {
+    sqlx::query(
+        "insert into platform.accounts (phone_hash, phone_enc, display_name)
+         select * from unnest($1::bytea[], $2::bytea[], $3::text[])
+         on conflict (phone_hash) do nothing",
+    )
+    .bind(phone_hash)
+    .bind(phone_enc)
+    .bind(name)
+    .execute(&mut *c)
+    .await?;
+    let ids: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+        "select phone_hash, id from platform.accounts where phone_hash = any($1::bytea[])",
+    )
+    .bind(phone_hash)
+    .fetch_all(&mut *c)
+    .await?;
+    let account_ids: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
+    sqlx::query(
+        "insert into platform.role_assignments (account_id, role, tenant_id, created_by)
+         select a, 'parent', $2, $3 from unnest($1::int8[]) as a
+         on conflict (account_id, role, coalesce(tenant_id, 0)) do nothing",
+    )
+    .bind(&account_ids)
+    .bind(tenant_id)
+    .bind(created_by)
+    .execute(&mut *c)
+    .await?;
+    Ok(ids)
+}
+
+/// Platform side, outside the tenant role: withdraws `role` in this school from the
+/// account with this phone hash.
+pub async fn revoke_role_by_phone(
+    c: &mut PgConnection,
+    phone_hash: &[u8],
+    role: Role,
+    tenant_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "delete from platform.role_assignments r using platform.accounts a
+         where r.account_id = a.id and a.phone_hash = $1 and r.role = $3
+           and r.tenant_id = $2",
+    )
+    .bind(phone_hash)
+    .bind(tenant_id)
+    .bind(role.as_str())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}

@@ -15,8 +15,8 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::kernel::ctx::Ctx;
 use crate::keys::Keys;
 use crate::pii::Phone;
+use crate::tenancy::lookup as registry;
 use crate::tenancy::model::TenantContext;
-use crate::tenancy::repo as tenant_repo;
 
 #[derive(Debug, Clone, poem_openapi::Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -268,7 +268,7 @@ pub async fn create_account(
         Role::SchoolAdmin | Role::AgencyAdmin => {
             let code = tenant_code
                 .ok_or_else(|| AuthError::InvalidInput("请指定学校或机构代码".into()))?;
-            let t = tenant_repo::find_by_code(&st.db_app, code)
+            let t = registry::find_by_code(&st.db_app, code)
                 .await?
                 .ok_or_else(|| AuthError::TenantNotFound(code.into()))?;
             let kind = t.kind().map(Domain::of_tenant);

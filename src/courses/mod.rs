@@ -11,6 +11,7 @@
 pub mod api;
 pub mod error;
 pub mod feature;
+pub mod lookup;
 pub mod model;
 pub mod perms;
 pub mod repo;

@@ -20,7 +20,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::Role;
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
-use crate::school::repo as school_repo;
+use crate::school::lookup as school_lookup;
 use crate::storage::{sniff, ContentKind, ObjectKey, StoredObject, UploadPolicy};
 
 const ALL_STATUSES: [&str; 3] = [
@@ -97,7 +97,7 @@ pub async fn create(
         },
         &mut p,
     )?;
-    let term = school_repo::term_by_code(tx.conn(), req.term_code.trim()).await?;
+    let term = school_lookup::term_by_code(tx.conn(), req.term_code.trim()).await?;
     let term = p.take(term.ok_or_else(|| CourseError::TermNotFound {
         code: req.term_code.clone(),
     }))?;
@@ -149,7 +149,7 @@ pub async fn create(
         (period_id, venue_id),
     );
     let id = repo::insert_course(tx.conn(), &f).await?;
-    repo::insert_seats(tx.conn(), id, f.capacity).await?;
+    crate::enrollment::seats::open(tx.conn(), id, f.capacity).await?;
     repo::set_teachers(tx.conn(), id, &teachers).await?;
     let mut d = details(&f, &teachers);
     d.insert("term".into(), json!(term.code));
@@ -244,7 +244,7 @@ pub async fn update(
         },
         &mut p,
     )?;
-    let term = school_repo::term_by_code(tx.conn(), &cur.term_code)
+    let term = school_lookup::term_by_code(tx.conn(), &cur.term_code)
         .await?
         .ok_or_else(|| CourseError::Invariant(format!("course {id} has no term")))?;
     let dates = match &checked {
@@ -315,9 +315,9 @@ pub async fn update(
         return course_view(tx, id, &ALL_STATUSES).await;
     }
     if after.capacity != before.capacity
-        && !repo::set_seat_capacity(tx.conn(), id, after.capacity).await?
+        && !crate::enrollment::seats::set_capacity(tx.conn(), id, after.capacity).await?
     {
-        let taken = repo::seats_taken(tx.conn(), id).await?;
+        let taken = crate::enrollment::seats::taken(tx.conn(), id).await?;
         return Err(CourseError::CapacityBelowTaken {
             capacity: after.capacity,
             taken,

@@ -7,8 +7,8 @@ use super::model::*;
 use super::repo::{self};
 use crate::error::{DomainError, ErrorKind};
 use crate::kernel::tx::TenantTx;
+use crate::school::lookup as school_lookup;
 use crate::school::model::{TermRow, Weekdays};
-use crate::school::repo as school_repo;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::{json, Map, Value};
 
@@ -252,14 +252,14 @@ pub(super) fn place_in_term(
 }
 
 pub(super) async fn check_period(tx: &mut TenantTx, id: i64) -> Result<i64, CourseError> {
-    match school_repo::period(tx.conn(), id).await? {
+    match school_lookup::period(tx.conn(), id).await? {
         Some(p) => Ok(p.id),
         None => Err(CourseError::PeriodNotFound { id }),
     }
 }
 
 pub(super) async fn check_venue(tx: &mut TenantTx, id: i64) -> Result<i64, CourseError> {
-    match school_repo::venue(tx.conn(), id).await? {
+    match school_lookup::venue(tx.conn(), id).await? {
         Some(v) => Ok(v.id),
         None => Err(CourseError::VenueNotFound { id }),
     }
@@ -270,7 +270,7 @@ pub(super) async fn check_levels_exist(
     tx: &mut TenantTx,
     levels: &EligibleLevels,
 ) -> Result<(), CourseError> {
-    let have: Vec<i16> = school_repo::grades(tx.conn())
+    let have: Vec<i16> = school_lookup::grades(tx.conn())
         .await?
         .into_iter()
         .map(|g| g.level)

@@ -12,7 +12,6 @@ use super::model::{weekdays_zh, ClashView, EnrollmentStatus, RequestStatus, TEXT
 use crate::audit::AuditError;
 use crate::courses::error::CourseError;
 use crate::kernel::error::{DomainError, ErrorKind, Refusal};
-use crate::payments::error::PaymentsError;
 use crate::people::error::PeopleError;
 use crate::school::error::SchoolError;
 
@@ -173,7 +172,15 @@ pub enum EnrollmentError {
     Db(#[from] sqlx::Error),
 }
 
-crate::refusals_into!(EnrollmentError::Upstream: AuditError, CourseError, PeopleError, SchoolError, PaymentsError);
+crate::refusals_into!(EnrollmentError::Upstream: AuditError, CourseError, PeopleError, SchoolError);
+
+impl EnrollmentError {
+    /// A refusal of a feature this one may not name (payments, which depends on
+    /// enrollment), carried as its owner worded it.
+    pub fn upstream(e: &impl DomainError) -> Self {
+        EnrollmentError::Upstream(Refusal::of(e))
+    }
+}
 
 /// A field refusal as the people service words them: `{ "fields": [{field, reason}] }`.
 fn invalid_fields(field: &str, reason: &str) -> Value {

@@ -19,11 +19,11 @@ use super::service;
 use super::waitlist;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::lookup as courses;
 use crate::courses::model::CourseStatus;
-use crate::courses::repo as courses;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-use crate::people::service::{self as people, Scope};
+use crate::people::service as people;
 
 fn target_invalid(target: Option<i64>, problem: TargetProblem) -> EnrollmentError {
     EnrollmentError::TargetInvalid { target, problem }
@@ -75,22 +75,6 @@ fn decided(r: &LockedRequest) -> EnrollmentError {
 /// An enrollment the request is about ended under it: the lock order says this cannot be.
 fn not_live(id: i64) -> EnrollmentError {
     EnrollmentError::Invariant(format!("enrollment {id} not live"))
-}
-
-/// The classes of a homeroom scope; `None` for the whole school.
-pub fn scope_classes(scope: &Scope) -> Option<&[i64]> {
-    match scope {
-        Scope::All => None,
-        Scope::Classes(ids) => Some(ids.as_slice()),
-    }
-}
-
-/// Whether a class is in the caller's scope.
-pub fn in_scope(scope: &Scope, class_id: i64) -> bool {
-    match scope {
-        Scope::All => true,
-        Scope::Classes(ids) => ids.contains(&class_id),
-    }
 }
 
 async fn view_of(tx: &mut TenantTx, id: i64) -> Result<RequestView, EnrollmentError> {
@@ -282,7 +266,7 @@ pub async fn list(
     status: Option<RequestStatus>,
 ) -> Result<Vec<RequestView>, EnrollmentError> {
     let scope = people::scope(st, auth, tx).await?;
-    Ok(rq::list(tx.conn(), scope_classes(&scope), status, 500)
+    Ok(rq::list(tx.conn(), scope.classes(), status, 500)
         .await?
         .into_iter()
         .map(request_view)
@@ -299,7 +283,7 @@ async fn reviewable(
     let scope = people::scope(st, auth, tx).await?;
     let r = rq::lock(tx.conn(), request_id)
         .await?
-        .filter(|r| in_scope(&scope, r.class_id))
+        .filter(|r| scope.covers(r.class_id))
         .ok_or(EnrollmentError::RequestNotFound { id: request_id })?;
     if r.status != RequestStatus::Pending {
         return Err(decided(&r));
@@ -372,14 +356,14 @@ pub async fn approve(
         repo::give_seat_back(tx.conn(), e.course_id).await?;
         waitlist::promote(tx.conn(), e.course_id, now).await?;
         if let Some(rr) = rq::insert_refund(tx.conn(), e.id, Some(r.id), &r.reason, now).await? {
-            let refund = crate::payments::service::refund_enrollment(
+            let refund = super::refunds::reserve(
                 st,
                 tx,
                 e.id,
                 rr,
                 &r.reason,
                 auth.account_id,
-                "withdrawal",
+                super::refunds::Source::Withdrawal,
             )
             .await?;
             details["refund_id"] = json!(refund);
@@ -501,7 +485,7 @@ pub async fn cancel_by_school(
     let Some((class_id, _)) = rq::student_class_level(tx.conn(), e.student_id).await? else {
         return Err(not_found);
     };
-    if !in_scope(&scope, class_id) {
+    if !scope.covers(class_id) {
         return Err(not_found);
     }
     let status = service::status_at(&e, now);
@@ -520,14 +504,14 @@ pub async fn cancel_by_school(
     let mut refund = None;
     if paid {
         if let Some(rr) = rq::insert_refund(tx.conn(), e.id, None, &reason, now).await? {
-            refund = crate::payments::service::refund_enrollment(
+            refund = super::refunds::reserve(
                 st,
                 tx,
                 e.id,
                 rr,
                 &reason,
                 auth.account_id,
-                "admin",
+                super::refunds::Source::School,
             )
             .await?;
         }

@@ -13,8 +13,8 @@ use super::model::*;
 use super::repo::{self, waitlist as line, EnrollmentRow, Hold};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::lookup::{self as courses, CourseRow};
 use crate::courses::model::{CourseAllocation, CoursePricing, CourseStatus};
-use crate::courses::repo::{self as courses, CourseRow};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 

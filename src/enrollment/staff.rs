@@ -13,7 +13,6 @@ use chrono::{Datelike, NaiveDate, NaiveTime};
 use super::error::EnrollmentError;
 use super::model::*;
 use super::repo::staff as repo;
-use super::requests::scope_classes;
 use crate::auth::model::AuthContext;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
@@ -42,8 +41,7 @@ pub async fn enrollment_status(
 ) -> Result<EnrollmentStatusView, EnrollmentError> {
     let now = st.clock.now();
     let scope = people::scope(st, auth, tx).await?;
-    let rows =
-        repo::live_enrollments(tx.conn(), scope_classes(&scope), course_id, class_id, now).await?;
+    let rows = repo::live_enrollments(tx.conn(), scope.classes(), course_id, class_id, now).await?;
     let mut ids: Vec<i64> = rows.iter().map(|r| r.course_id).collect();
     ids.extend(course_id);
     ids.sort_unstable();
@@ -121,7 +119,7 @@ pub(crate) async fn calendars(
     tx: &mut TenantTx,
 ) -> Result<Vec<(i64, TermCalendar)>, EnrollmentError> {
     let mut out = Vec::new();
-    for t in crate::school::repo::terms(tx.conn()).await? {
+    for t in crate::school::lookup::terms(tx.conn()).await? {
         let cal = crate::school::service::term_calendar(tx, &t).await?;
         out.push((t.id, cal));
     }
@@ -162,7 +160,7 @@ pub async fn sessions(
         .filter(|c| runs.contains(&c.term_id))
         .collect();
     let ids: Vec<i64> = courses.iter().map(|c| c.id).collect();
-    let seats = repo::confirmed_in(tx.conn(), &ids, scope_classes(&scope)).await?;
+    let seats = repo::confirmed_in(tx.conn(), &ids, scope.classes()).await?;
     let mut heads: HashMap<i64, i64> = HashMap::new();
     let mut children = HashSet::new();
     for (course, student) in &seats {

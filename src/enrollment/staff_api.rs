@@ -170,7 +170,7 @@ impl EnrollmentStaffApi {
             requests::approve(app.0, &session.0, &mut tx, id.0, body.0.comment.as_deref()).await?;
         let tenant_id = tx.tenant().id;
         tx.commit().await?;
-        crate::payments::service::submit_tenant_refunds(app.0, tenant_id).await;
+        crate::enrollment::refunds::after_commit(app.0, tenant_id).await;
         Ok(Json(out))
     }
 
@@ -214,7 +214,7 @@ impl EnrollmentStaffApi {
             requests::cancel_by_school(app.0, &session.0, &mut tx, id.0, &body.0.reason).await?;
         let tenant_id = tx.tenant().id;
         tx.commit().await?;
-        crate::payments::service::submit_tenant_refunds(app.0, tenant_id).await;
+        crate::enrollment::refunds::after_commit(app.0, tenant_id).await;
         Ok(Json(out))
     }
 

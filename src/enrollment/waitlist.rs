@@ -19,8 +19,8 @@ use super::repo::{self, waitlist as line};
 use super::service::{self, own_child};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
+use crate::courses::lookup as courses;
 use crate::courses::model::CourseAllocation;
-use crate::courses::repo as courses;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::tenancy::model::TenantContext;
@@ -92,7 +92,7 @@ pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        let tenants = match crate::tenancy::repo::list(&st.db_app).await {
+        let tenants = match crate::tenancy::lookup::list(&st.db_app).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(error = %e, "sweeper: tenant list failed");

@@ -110,7 +110,7 @@ pub async fn close_day(st: &Ctx, date: NaiveDate) -> Result<DayCloseView, Paymen
     let at = end - Duration::seconds(1);
     let mut released_lines = 0;
     let mut released = Money::ZERO;
-    for rec in crate::tenancy::repo::list(&st.db_app).await? {
+    for rec in crate::tenancy::lookup::list(&st.db_app).await? {
         if rec.kind() != Some(TenantKind::School) || rec.is_suspended() {
             continue;
         }

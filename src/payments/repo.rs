@@ -139,25 +139,6 @@ pub async fn payable_enrollments(
     .await
 }
 
-/// Confirms a paid enrollment (tenant role). A hold that ran out while the parent paid is
-/// confirmed too as long as it still holds its place (`held`); `false` when the place was
-/// already given up (`expired`, `cancelled`, ...).
-pub async fn confirm_paid(
-    c: &mut PgConnection,
-    enrollment_id: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "update enrollments set status = 'confirmed', confirmed_at = $2, hold_expires_at = null
-         where id = $1 and status = 'held'",
-    )
-    .bind(enrollment_id)
-    .bind(now)
-    .execute(&mut *c)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
 // --- orders -------------------------------------------------------------------------------------
 
 pub async fn order_by_key(
@@ -676,21 +657,6 @@ pub async fn bind_openid(
 //
 // Statements on tables payments does not own, kept here so that no SQL is left outside the
 // repo; each is to become a call into its owner once that owner offers one.
-
-/// Follows a refund into the withdrawal request it belongs to (tenant role): enrollment's
-/// `refund_requests` (cross-feature).
-pub async fn set_refund_request_status(
-    c: &mut PgConnection,
-    request_id: i64,
-    status: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("update refund_requests set status = $2 where id = $1")
-        .bind(request_id)
-        .bind(status)
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
 
 /// The courses (id, term) meeting on `date`'s weekday within their dates (tenant role):
 /// courses' `courses` (cross-feature).

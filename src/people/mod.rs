@@ -9,8 +9,10 @@
 pub mod api;
 pub mod error;
 pub mod feature;
+pub mod graduation;
 pub mod import;
 pub mod import_api;
+pub mod lookup;
 pub mod model;
 pub mod perms;
 pub mod repo;

@@ -256,45 +256,6 @@ pub async fn set_guardian_accounts(
     Ok(())
 }
 
-/// Platform side, outside the tenant role: finds or creates the account of each guardian
-/// phone (SMS sign-in only: no password) and grants it the parent role in this school.
-/// Returns (phone_hash, account id).
-pub async fn ensure_parent_accounts(
-    c: &mut PgConnection,
-    b: &GuardianBatch,
-    tenant_id: i64,
-    created_by: i64,
-) -> sqlx::Result<Vec<(Vec<u8>, i64)>> {
-    sqlx::query(
-        "insert into platform.accounts (phone_hash, phone_enc, display_name)
-         select * from unnest($1::bytea[], $2::bytea[], $3::text[])
-         on conflict (phone_hash) do nothing",
-    )
-    .bind(&b.phone_hash)
-    .bind(&b.phone_enc)
-    .bind(&b.name)
-    .execute(&mut *c)
-    .await?;
-    let ids: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-        "select phone_hash, id from platform.accounts where phone_hash = any($1::bytea[])",
-    )
-    .bind(&b.phone_hash)
-    .fetch_all(&mut *c)
-    .await?;
-    let account_ids: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
-    sqlx::query(
-        "insert into platform.role_assignments (account_id, role, tenant_id, created_by)
-         select a, 'parent', $2, $3 from unnest($1::int8[]) as a
-         on conflict (account_id, role, coalesce(tenant_id, 0)) do nothing",
-    )
-    .bind(&account_ids)
-    .bind(tenant_id)
-    .bind(created_by)
-    .execute(&mut *c)
-    .await?;
-    Ok(ids)
-}
-
 /// Platform side, outside the tenant role: whether the account has agreed to this version
 /// of the personal-data rules and not withdrawn.
 pub async fn has_consent(
@@ -310,25 +271,6 @@ pub async fn has_consent(
     .bind(terms_version)
     .fetch_one(&mut *c)
     .await
-}
-
-/// Platform side, outside the tenant role: withdraws the homeroom_teacher role in this
-/// school from the account with this phone hash.
-pub async fn revoke_homeroom_role(
-    c: &mut PgConnection,
-    phone_hash: &[u8],
-    tenant_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "delete from platform.role_assignments r using platform.accounts a
-         where r.account_id = a.id and a.phone_hash = $1 and r.role = 'homeroom_teacher'
-           and r.tenant_id = $2",
-    )
-    .bind(phone_hash)
-    .bind(tenant_id)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
 }
 
 /// The account's phone hash: staff and guardians are matched to accounts by it.
@@ -857,4 +799,16 @@ pub async fn lock_imports(c: &mut PgConnection) -> sqlx::Result<()> {
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// Graduates the active students of these classes; answers how many.
+pub async fn graduate_students(c: &mut PgConnection, class_ids: &[i64]) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "update students set status = 'graduated', updated_at = now()
+         where class_id = any($1) and status = 'active'",
+    )
+    .bind(class_ids)
+    .execute(&mut *c)
+    .await?
+    .rows_affected())
 }

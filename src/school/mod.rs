@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod config_api;
 pub mod error;
 pub mod feature;
+pub mod lookup;
 pub mod model;
 pub mod perms;
 pub mod repo;

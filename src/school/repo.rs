@@ -273,17 +273,6 @@ pub async fn graduate_class(
     Ok(())
 }
 
-pub async fn graduate_students(c: &mut PgConnection, class_ids: &[i64]) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "update students set status = 'graduated', updated_at = now()
-         where class_id = any($1) and status = 'active'",
-    )
-    .bind(class_ids)
-    .execute(&mut *c)
-    .await?
-    .rows_affected())
-}
-
 pub async fn latest_promotion(c: &mut PgConnection) -> sqlx::Result<Option<i16>> {
     sqlx::query_scalar("select max(school_year) from promotions")
         .fetch_one(&mut *c)

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod feature;
+pub mod lookup;
 pub mod manifest;
 pub mod migrate;
 pub mod model;

@@ -311,7 +311,7 @@ async fn entries(web: &Web) -> Result<Vec<Entry>, WebError> {
     let mut out = Vec::new();
     for a in &web.auth.assignments {
         let (place, code) = match a.tenant_id {
-            Some(id) => match crate::tenancy::repo::find_by_id(&web.app.db_app, id).await? {
+            Some(id) => match crate::tenancy::lookup::find_by_id(&web.app.db_app, id).await? {
                 Some(t) => (t.name.clone(), Some(t.code.clone())),
                 None => continue,
             },

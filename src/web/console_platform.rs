@@ -30,8 +30,8 @@ use crate::auth::perms::{AUDIT_SEARCH, ROLES_LIST, TENANTS_LIST};
 use crate::clock::cst;
 use crate::error::ApiError;
 use crate::ledger::{self, Money, TenantId};
+use crate::tenancy::lookup as registry;
 use crate::tenancy::model::{TenantKind, TenantRecord};
-use crate::tenancy::repo as tenant_repo;
 use crate::web::frame::{page, PageResult, WebError};
 use crate::web::nav::platform_page;
 
@@ -153,7 +153,7 @@ async fn tenant_list(web: Web) -> PageResult {
         }
     }
     allow(&web, &TENANTS_LIST).await?;
-    let list = tenant_repo::list(&web.app.db_app).await?;
+    let list = registry::list(&web.app.db_app).await?;
     let schools = list.iter().filter(|t| t.kind == "school").count();
     let suspended = list.iter().filter(|t| t.is_suspended()).count();
     page(platform_page(
@@ -214,7 +214,7 @@ fn add(total: &mut Money, m: Money) {
 #[handler]
 async fn bureau(web: Web) -> PageResult {
     allow(&web, &TENANTS_LIST).await?;
-    let list = tenant_repo::list(&web.app.db_app).await?;
+    let list = registry::list(&web.app.db_app).await?;
     let today = web.app.clock.today();
     let since = DateTime::<Utc>::UNIX_EPOCH;
     // The ledger's periods are half-open and postings carry the instant they were made, so

@@ -33,7 +33,7 @@ async fn me_page(web: Web, Query(q): Query<MeQuery>) -> PageResult {
         Ok(f) => f,
         Err(other) => return Ok(other),
     };
-    let consents = crate::auth::repo::consents(&web.app.db_app, web.auth.account_id).await?;
+    let consents = crate::auth::lookup::consents(&web.app.db_app, web.auth.account_id).await?;
     let phone = crate::auth::service::my_phone_masked(&web.app, &web.auth)
         .await
         .map_err(|e| WebError::Api(e.into()))?;

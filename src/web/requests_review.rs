@@ -23,7 +23,6 @@ use crate::enrollment::error::EnrollmentError;
 use crate::enrollment::model::{RequestStatus, RequestView, TEXT_MAX};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests;
-use crate::payments::service as pay;
 use crate::web::frame::{html_response, PageResult};
 
 pub fn mount(r: Route) -> Route {
@@ -347,7 +346,7 @@ async fn review(
                 tx.commit().await?;
                 // As the API does: the refund the approval opened goes to WeChat Pay now,
                 // after the commit, so the parent sees it move to 退款中.
-                pay::submit_tenant_refunds(&web.app, tenant_id).await;
+                crate::enrollment::refunds::after_commit(&web.app, tenant_id).await;
                 Ok(())
             }
             Err(e) => Err(e),

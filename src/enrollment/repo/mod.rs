@@ -7,6 +7,7 @@
 //! with what the database did (a place taken or not, a row inserted or not).
 
 pub mod requests;
+pub mod seats;
 pub mod staff;
 pub mod waitlist;
 
@@ -337,4 +338,37 @@ pub async fn offers(
     .bind(now)
     .fetch_all(&mut *c)
     .await
+}
+
+/// Confirms a paid enrollment (tenant role). A hold that ran out while the parent paid is
+/// confirmed too as long as it still holds its place (`held`); `false` when the place was
+/// already given up (`expired`, `cancelled`, ...).
+pub async fn confirm_paid(
+    c: &mut PgConnection,
+    enrollment_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update enrollments set status = 'confirmed', confirmed_at = $2, hold_expires_at = null
+         where id = $1 and status = 'held'",
+    )
+    .bind(enrollment_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Follows a refund into the withdrawal request it belongs to (tenant role).
+pub async fn set_refund_request_status(
+    c: &mut PgConnection,
+    request_id: i64,
+    status: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update refund_requests set status = $2 where id = $1")
+        .bind(request_id)
+        .bind(status)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }

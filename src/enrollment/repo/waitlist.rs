@@ -280,3 +280,19 @@ pub async fn drawn_places(
     .fetch_all(&mut *c)
     .await
 }
+
+/// Marks the waitlist entry that led to `enrollment_id` accepted (its booking was paid).
+pub async fn accept(
+    c: &mut PgConnection,
+    enrollment_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update waitlist set status = 'accepted', updated_at = $2 where enrollment_id = $1",
+    )
+    .bind(enrollment_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}

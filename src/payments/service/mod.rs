@@ -66,7 +66,7 @@ fn trade_no(prefix: &str, now: DateTime<Utc>) -> String {
 
 /// The tenant an order or refund row names.
 async fn tenant_of(st: &Ctx, tenant_id: i64) -> Result<TenantContext, PaymentsError> {
-    let rec = crate::tenancy::repo::find_by_id(&st.db_app, tenant_id).await?;
+    let rec = crate::tenancy::lookup::find_by_id(&st.db_app, tenant_id).await?;
     rec.as_ref()
         .and_then(TenantContext::from_record)
         .ok_or(PaymentsError::TenantUnknown(tenant_id))

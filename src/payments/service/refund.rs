@@ -271,7 +271,7 @@ pub(super) async fn apply_refund_status(
         let tenant = tenant_of(st, r.tenant_id).await?;
         if let Some(label) = next.request_status() {
             let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
-            repo::set_refund_request_status(ttx.conn(), req_id, label).await?;
+            crate::enrollment::paid::refund_progress(ttx.conn(), req_id, label).await?;
             ttx.commit().await?;
         }
     }

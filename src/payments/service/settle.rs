@@ -241,17 +241,8 @@ async fn confirm_enrollments<'a>(
 ) -> Result<Vec<&'a LineRow>, sqlx::Error> {
     let mut lost = Vec::new();
     for l in lines {
-        if !repo::confirm_paid(tx.conn(), l.enrollment_id, now).await? {
+        if !crate::enrollment::paid::confirm_paid(tx.conn(), l.enrollment_id, now).await? {
             lost.push(l);
-        } else {
-            // cross-feature: lead fixes at merge
-            sqlx::query(
-                "update waitlist set status = 'accepted', updated_at = $2 where enrollment_id = $1",
-            )
-            .bind(l.enrollment_id)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
         }
     }
     Ok(lost)

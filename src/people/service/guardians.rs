@@ -84,7 +84,15 @@ pub async fn write_guardians(
     }
     let tenant_id = tx.tenant().id;
     tx.leave_role().await?;
-    let accounts = repo::ensure_parent_accounts(tx.conn(), &acct, tenant_id, created_by).await?;
+    let accounts = crate::auth::grants::ensure_parent_accounts(
+        tx.conn(),
+        &acct.phone_hash,
+        &acct.phone_enc,
+        &acct.name,
+        tenant_id,
+        created_by,
+    )
+    .await?;
     tx.enter_role().await?;
     let (gs, accs): (Vec<i64>, Vec<i64>) = accounts
         .into_iter()

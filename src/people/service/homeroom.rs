@@ -125,7 +125,7 @@ async fn release_homeroom_role(
     let hash = st.keys.pii.blind_index(PHONE_DOMAIN, phone.as_str());
     let tenant_id = tx.tenant().id;
     tx.leave_role().await?;
-    repo::revoke_homeroom_role(tx.conn(), &hash, tenant_id).await?;
+    crate::auth::grants::revoke_homeroom(tx.conn(), &hash, tenant_id).await?;
     tx.enter_role().await?;
     Ok(())
 }

@@ -17,6 +17,24 @@ pub enum Scope {
     Classes(Vec<i64>),
 }
 
+impl Scope {
+    /// The classes of the scope; `None` for the whole school.
+    pub fn classes(&self) -> Option<&[i64]> {
+        match self {
+            Scope::All => None,
+            Scope::Classes(ids) => Some(ids.as_slice()),
+        }
+    }
+
+    /// Whether a class is in the scope.
+    pub fn covers(&self, class_id: i64) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Classes(ids) => ids.contains(&class_id),
+        }
+    }
+}
+
 pub async fn scope(st: &Ctx, auth: &AuthContext, tx: &mut TenantTx) -> Result<Scope, PeopleError> {
     let roles = auth.roles_in_tenant(tx.tenant().id);
     if st

@@ -188,7 +188,8 @@ pub async fn promote(
                     .map_err(|e| promotion_clash(e, &s.new_code))?,
             }
         }
-        summary.graduated_students = repo::graduate_students(tx.conn(), &graduating).await? as i64;
+        summary.graduated_students =
+            crate::people::graduation::graduate(tx.conn(), &graduating).await? as i64;
         let summary_json = json!({
             "promoted": summary.promoted,
             "graduated_classes": summary.graduated_classes,

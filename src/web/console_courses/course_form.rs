@@ -18,9 +18,9 @@ use crate::courses::service::{self, CourseQuery};
 use crate::error::DomainError;
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
-use crate::people::repo as people_repo;
+use crate::people::lookup as people_lookup;
+use crate::school::lookup as school_lookup;
 use crate::school::model::{GradeRow, PeriodView, TermRow, VenueView};
-use crate::school::repo as school_repo;
 use crate::web::frame::WebError;
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::parent::form_urlencoded;
@@ -52,11 +52,11 @@ pub(super) async fn options(
     tx: &mut TenantTx,
     except: Option<i64>,
 ) -> Result<Options, WebError> {
-    let terms = school_repo::terms(tx.conn()).await?;
-    let venues = school_repo::venues(tx.conn()).await?;
-    let periods = school_repo::periods(tx.conn()).await?;
-    let grades = school_repo::grades(tx.conn()).await?;
-    let staff = people_repo::staff(tx.conn(), None, None)
+    let terms = school_lookup::terms(tx.conn()).await?;
+    let venues = school_lookup::venues(tx.conn()).await?;
+    let periods = school_lookup::periods(tx.conn()).await?;
+    let grades = school_lookup::grades(tx.conn()).await?;
+    let staff = people_lookup::staff(tx.conn(), None, None)
         .await?
         .into_iter()
         .filter(|s| s.status == "active")

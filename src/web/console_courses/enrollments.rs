@@ -261,7 +261,7 @@ async fn cancel_submit(
         Ok(_) => {
             let tenant_id = tx.tenant().id;
             tx.commit().await?;
-            crate::payments::service::submit_tenant_refunds(&web.app, tenant_id).await;
+            crate::enrollment::refunds::after_commit(&web.app, tenant_id).await;
             Ok(see_other(&web.link(&q.back("cancelled"))))
         }
         Err(e) if is_domain_refusal(&e) => {

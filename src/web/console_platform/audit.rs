@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::{allow, day_start, internal, may, parse_date, when_s, FieldErrors, AUDIT};
 use crate::audit::{self, labels, AuditFilter, AuditRecord, Outcome, VerifyReport};
 use crate::auth::perms::{AUDIT_EXPORT, AUDIT_SEARCH, AUDIT_VERIFY};
+use crate::tenancy::lookup as registry;
 use crate::tenancy::model::TenantRecord;
-use crate::tenancy::repo as tenant_repo;
 use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, input, notice, Tone};
 use crate::web::nav::platform_page;
@@ -176,7 +176,7 @@ fn verify_box(r: &VerifyReport) -> Markup {
 }
 
 async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) -> PageResult {
-    let tenants = tenant_repo::list(&web.app.db_app).await?;
+    let tenants = registry::list(&web.app.db_app).await?;
     let (records, errors): (Vec<AuditRecord>, FieldErrors) = match q.filter(&tenants, AUDIT_PAGE) {
         Ok(f) => (
             audit::search(&web.app.db_app, &f).await.map_err(internal)?,
@@ -300,7 +300,7 @@ pub(super) async fn audit_verify(web: Web) -> PageResult {
 #[handler]
 pub(super) async fn audit_export(web: Web, Query(q): Query<AuditQuery>) -> PageResult {
     allow(&web, &AUDIT_EXPORT).await?;
-    let tenants = tenant_repo::list(&web.app.db_app).await?;
+    let tenants = registry::list(&web.app.db_app).await?;
     let mut filter = match q.filter(&tenants, audit::MAX_LIMIT) {
         Ok(f) => f,
         // The link carries the page's filters; wrong ones are shown where they are typed.

@@ -1,0 +1,5 @@
+//! What other features may read of `tenancy`'s rows: the read-only face of its repo. Only
+//! `tenancy` writes its tables (docs/architecture.md, rule 2); a feature that needs more than
+//! these asks `tenancy` for a new entry here, never for its repo.
+
+pub use super::repo::{find_by_code, find_by_id, list};

@@ -443,7 +443,7 @@ async fn serve(
             println!(
                 "  {:<8} {phone}  {name:<10} {base}{}",
                 role.label(),
-                crate::web::auth_pages::home_url(role, tenant)
+                crate::auth::pages::sign_in::home_url(role, tenant)
             );
         }
         println!("按 Ctrl-C 停止（内置数据库随之停止）。");

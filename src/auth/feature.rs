@@ -19,7 +19,7 @@ impl Feature for Auth {
     }
 
     fn mount_pages(&self, r: Route) -> Route {
-        crate::web::console_platform::mount(crate::web::auth_pages::mount(r))
+        crate::auth::pages::operator::mount(crate::auth::pages::sign_in::mount(r))
     }
 
     fn jobs(&self) -> Vec<Job> {

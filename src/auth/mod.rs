@@ -14,6 +14,7 @@ pub mod grants;
 pub mod guard;
 pub mod lookup;
 pub mod model;
+pub mod pages;
 pub mod password;
 pub mod perms;
 pub mod platform_api;

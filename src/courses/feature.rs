@@ -24,7 +24,7 @@ impl Feature for Courses {
     }
 
     fn mount_pages(&self, r: Route) -> Route {
-        crate::web::console_courses::mount(r)
+        crate::courses::pages::mount(r)
     }
 
     fn school_nav(&self) -> &'static [NavEntry] {

@@ -34,10 +34,11 @@ impl Feature for Enrollment {
     }
 
     fn mount_pages(&self, r: Route) -> Route {
-        let r = crate::web::parent::mount(r);
-        let r = crate::web::teacher::mount(r);
-        let r = crate::web::requests_parent::mount(r);
-        crate::web::requests_review::mount(r)
+        let r = crate::enrollment::pages::parent::mount(r);
+        let r = crate::enrollment::pages::teacher::mount(r);
+        let r = crate::enrollment::pages::requests_parent::mount(r);
+        let r = crate::enrollment::pages::requests_review::mount(r);
+        crate::enrollment::pages::console_enrollments::mount(r)
     }
 
     fn school_nav(&self) -> &'static [NavEntry] {

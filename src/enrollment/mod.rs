@@ -8,6 +8,7 @@ pub mod api;
 pub mod error;
 pub mod feature;
 pub mod model;
+pub mod pages;
 pub mod paid;
 pub mod perms;
 pub mod refunds;

@@ -34,7 +34,10 @@ impl Feature for Payments {
     }
 
     fn mount_pages(&self, r: Route) -> Route {
-        crate::web::parent_me::mount(crate::web::parent_pay::mount(r))
+        let r = crate::payments::pages::parent_pay::mount(r);
+        let r = crate::payments::pages::me::mount(r);
+        let r = crate::payments::pages::orders::mount(r);
+        crate::payments::pages::settlement::mount(r)
     }
 
     fn school_nav(&self) -> &'static [NavEntry] {

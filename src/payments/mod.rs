@@ -18,6 +18,7 @@ pub mod error;
 pub mod feature;
 pub mod model;
 pub mod oauth;
+pub mod pages;
 pub mod perms;
 pub mod repo;
 pub mod report;

@@ -44,7 +44,7 @@ impl Feature for People {
     }
 
     fn mount_pages(&self, r: Route) -> Route {
-        crate::web::console_people::mount(r)
+        crate::people::pages::mount(r)
     }
 
     fn school_nav(&self) -> &'static [NavEntry] {

@@ -14,6 +14,7 @@ pub mod import;
 pub mod import_api;
 pub mod lookup;
 pub mod model;
+pub mod pages;
 pub mod perms;
 pub mod repo;
 pub mod sample;

@@ -1,5 +1,7 @@
 //! What `school` (organisation and calendar) registers with the platform: see [`crate::web::feature`].
 
+use poem::Route;
+
 use crate::auth::model::Permission;
 use crate::web::feature::{Feature, NavEntry};
 
@@ -33,6 +35,11 @@ impl Feature for School {
 
     fn permissions(&self) -> &'static [Permission] {
         super::perms::PERMISSIONS
+    }
+
+    fn mount_pages(&self, r: Route) -> Route {
+        let r = crate::school::pages::settings::mount(r);
+        crate::school::pages::calendar::mount(r)
     }
 
     fn school_nav(&self) -> &'static [NavEntry] {

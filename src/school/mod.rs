@@ -10,6 +10,7 @@ pub mod error;
 pub mod feature;
 pub mod lookup;
 pub mod model;
+pub mod pages;
 pub mod perms;
 pub mod repo;
 pub mod service;

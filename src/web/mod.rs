@@ -8,22 +8,13 @@
 //! Forms post to the server and are answered with a redirect (success) or the same page with
 //! the error next to the field that caused it (failure). No script is needed to use them.
 
-pub mod auth_pages;
 pub mod console;
-pub mod console_courses;
-pub mod console_people;
-pub mod console_platform;
 pub mod feature;
+pub mod forms;
 pub mod frame;
 pub mod layout;
 pub mod nav;
-pub mod parent;
-pub mod parent_me;
-pub mod parent_pay;
-pub mod requests_parent;
-pub mod requests_review;
 pub mod session;
-pub mod teacher;
 
 use poem::http::header;
 use poem::{get, handler, EndpointExt, Response, Route};

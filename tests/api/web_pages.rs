@@ -269,7 +269,7 @@ async fn issue13_every_demo_account_starts_on_a_page_with_something_to_do() {
         let start = r.headers()[LOCATION].to_str().unwrap().to_string();
         assert_eq!(
             start,
-            afterschool::web::auth_pages::home_url(*role, *tenant),
+            afterschool::auth::pages::sign_in::home_url(*role, *tenant),
             "{phone}"
         );
         let (status, html) = page(&app, cookie, &start).await;

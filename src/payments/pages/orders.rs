@@ -9,11 +9,11 @@ use poem::web::{Form, Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::{err_at, is_refusal, FormError};
 use crate::error::ApiError;
 use crate::payments::model::{LineView, NewRefund, OrderView, RefundView};
 use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
+use crate::web::forms::{err_at, is_refusal, FormError};
 use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, notice, when, yuan, Tone};
 use crate::web::nav::school_page;

@@ -1,54 +1,31 @@
-//! The school console's people and base-configuration pages (R-S01…R-S05): grades and
-//! classes with the yearly promotion and homeroom teachers, departments, staff, students
-//! and their guardians, the bulk import, venues and periods, and the term calendar. One
-//! submodule per area; this file holds what their forms share: the posted values, the
-//! refusal turned into errors next to the fields that caused them, paging, downloads.
-//!
-//! Every page calls the same service (or repository read) as the matching JSON endpoint,
-//! with the same permission constant and inside the same tenant transaction. Must never
-//! run SQL of its own, and never show a clear ID number or phone except on the audited
-//! "查看完整信息" pages.
-
-mod calendar;
-mod imports;
-mod org;
-mod settings;
-mod staff;
-mod students;
+//! What the console's forms share, whatever the feature: the posted values kept as typed,
+//! a refusal placed next to the control that caused it ([`Problems`]), ending a change
+//! ([`settle`]), the notice after a change, paging, selects and downloads.
 
 use maud::{html, Markup};
 use poem::http::{header, StatusCode};
-use poem::{Response, Route};
+use poem::Response;
 use serde::Deserialize;
 
-use super::layout::{notice, Tone};
-use super::parent::form_urlencoded;
-use super::session::Web;
-use crate::error::ApiError;
+use serde_json::Value;
+
+use crate::error::{ApiError, DomainError, ErrorKind};
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
 use crate::web::frame::{api_status, WebError};
-
-pub fn mount(r: Route) -> Route {
-    let r = org::mount(r);
-    let r = staff::mount(r);
-    let r = students::mount(r);
-    let r = imports::mount(r);
-    let r = settings::mount(r);
-    calendar::mount(r)
-}
+use crate::web::session::Web;
 
 /// The `done` key a page is redirected to after a successful change.
 #[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
+pub struct DoneQuery {
+    pub done: Option<String>,
 }
 
 /// Rows per page of the staff and student lists.
-const PER_PAGE: i64 = 20;
+pub const PER_PAGE: i64 = 20;
 
 /// Who makes a configuration change, for the audit record.
-fn actor(web: &Web) -> Actor<'_> {
+pub fn actor(web: &Web) -> Actor<'_> {
     Actor {
         st: &web.app,
         auth: &web.auth,
@@ -58,14 +35,14 @@ fn actor(web: &Web) -> Actor<'_> {
 /// The values of a posted form (or the current values an edit form starts from), kept as
 /// typed so a refused form shows them again.
 #[derive(Debug, Default)]
-struct Posted(Vec<(String, String)>);
+pub struct Posted(Vec<(String, String)>);
 
 impl Posted {
-    fn parse(body: &str) -> Self {
+    pub fn parse(body: &str) -> Self {
         Posted(form_urlencoded(body))
     }
 
-    fn of(pairs: &[(&str, String)]) -> Self {
+    pub fn of(pairs: &[(&str, String)]) -> Self {
         Posted(
             pairs
                 .iter()
@@ -75,7 +52,7 @@ impl Posted {
     }
 
     /// The first value of `name`, or "".
-    fn get(&self, name: &str) -> &str {
+    pub fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -84,7 +61,7 @@ impl Posted {
     }
 
     /// Every value of a repeated name (checkboxes).
-    fn all(&self, name: &str) -> Vec<&str> {
+    pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)
@@ -93,31 +70,31 @@ impl Posted {
     }
 
     /// `name` as an id; blank or not a number is none.
-    fn id(&self, name: &str) -> Option<i64> {
+    pub fn id(&self, name: &str) -> Option<i64> {
         self.get(name).trim().parse().ok()
     }
 }
 
 /// Maps a field named by a refusal (`details.field`, a column name in `details.fields`, or
 /// the error code itself) to the name of the form control it belongs to.
-type FieldMap = fn(&str) -> Option<&'static str>;
+pub type FieldMap = fn(&str) -> Option<&'static str>;
 
 /// Why a form was refused: messages per control, and what belongs to no control.
 #[derive(Debug, Default)]
-struct Problems {
+pub struct Problems {
     /// Which form on the page was refused (pages with several forms).
-    form: &'static str,
-    fields: Vec<(&'static str, String)>,
-    general: Option<(String, String)>,
-    status: Option<StatusCode>,
+    pub form: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+    pub general: Option<(String, String)>,
+    pub status: Option<StatusCode>,
 }
 
 impl Problems {
-    fn none() -> Self {
+    pub fn none() -> Self {
         Problems::default()
     }
 
-    fn of(form: &'static str, e: &ApiError, map: FieldMap) -> Self {
+    pub fn of(form: &'static str, e: &ApiError, map: FieldMap) -> Self {
         let body = e.body();
         let mut p = Problems {
             form,
@@ -147,7 +124,7 @@ impl Problems {
         p
     }
 
-    fn add(&mut self, control: &'static str, reason: &str) {
+    pub fn add(&mut self, control: &'static str, reason: &str) {
         match self.fields.iter_mut().find(|(c, _)| *c == control) {
             Some((_, r)) => {
                 r.push('；');
@@ -158,7 +135,7 @@ impl Problems {
     }
 
     /// The error of one control.
-    fn field(&self, name: &str) -> Option<&str> {
+    pub fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(c, _)| *c == name)
@@ -166,7 +143,7 @@ impl Problems {
     }
 
     /// The refusal that belongs to no control of `form`, as a notice inside that form.
-    fn notice(&self, form: &str) -> Markup {
+    pub fn notice(&self, form: &str) -> Markup {
         match &self.general {
             Some((code, msg)) if self.form == form => html! {
                 div.notice.error role="alert" id={ (form) "-error" } data-code=(code) { (msg) }
@@ -175,14 +152,14 @@ impl Problems {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         self.status.unwrap_or(StatusCode::OK)
     }
 }
 
 /// Refusals a form shows in place; anything else (no permission, server failure) is the
 /// error page.
-fn in_place(e: &ApiError) -> bool {
+pub fn in_place(e: &ApiError) -> bool {
     matches!(
         api_status(e),
         StatusCode::BAD_REQUEST
@@ -194,7 +171,7 @@ fn in_place(e: &ApiError) -> bool {
 
 /// Ends a change: commits it when it succeeded; a refusal to show in place comes back as
 /// `Err` inside `Ok` (the transaction rolled back by dropping it).
-async fn settle<T>(
+pub async fn settle<T>(
     tx: TenantTx,
     result: Result<T, ApiError>,
 ) -> Result<Result<T, ApiError>, WebError> {
@@ -212,7 +189,7 @@ async fn settle<T>(
 }
 
 /// The notice after a successful change (the `done` key of the redirect).
-fn done_notice(done: Option<&str>) -> Markup {
+pub fn done_notice(done: Option<&str>) -> Markup {
     let text = match done {
         Some("class_created") => "班级已创建",
         Some("class_saved") => "班级信息已保存",
@@ -246,7 +223,7 @@ fn done_notice(done: Option<&str>) -> Markup {
 }
 
 /// `path` under the tenant with the non-empty query parameters.
-fn link_with(web: &Web, path: &str, params: &[(&str, &str)]) -> String {
+pub fn link_with(web: &Web, path: &str, params: &[(&str, &str)]) -> String {
     let q: Vec<String> = params
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -260,12 +237,12 @@ fn link_with(web: &Web, path: &str, params: &[(&str, &str)]) -> String {
 }
 
 /// 1-based page number from the query.
-fn page_no(p: Option<&str>) -> i64 {
+pub fn page_no(p: Option<&str>) -> i64 {
     p.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1)
 }
 
 /// Previous/next links of a paged list, keeping the filters in `params`.
-fn pager(web: &Web, path: &str, params: &[(&str, &str)], page: i64, total: i64) -> Markup {
+pub fn pager(web: &Web, path: &str, params: &[(&str, &str)], page: i64, total: i64) -> Markup {
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let to = |n: i64| {
         let n = n.to_string();
@@ -283,7 +260,7 @@ fn pager(web: &Web, path: &str, params: &[(&str, &str)], page: i64, total: i64) 
 }
 
 /// A `<select>` with its options (value, label) and the chosen value.
-fn select(name: &str, options: &[(String, String)], chosen: &str) -> Markup {
+pub fn select(name: &str, options: &[(String, String)], chosen: &str) -> Markup {
     html! {
         select id=(name) name=(name) {
             @for (v, label) in options {
@@ -294,7 +271,7 @@ fn select(name: &str, options: &[(String, String)], chosen: &str) -> Markup {
 }
 
 /// Static options: (value, label) pairs as owned strings, with an optional blank first.
-fn options(pairs: &[(&str, &str)], blank: Option<&str>) -> Vec<(String, String)> {
+pub fn options(pairs: &[(&str, &str)], blank: Option<&str>) -> Vec<(String, String)> {
     blank
         .map(|b| (String::new(), b.to_string()))
         .into_iter()
@@ -304,7 +281,7 @@ fn options(pairs: &[(&str, &str)], blank: Option<&str>) -> Vec<(String, String)>
 
 /// A file to download, named in Chinese for the browser (RFC 6266 `filename*`) with an
 /// ASCII fallback for old clients.
-fn download(bytes: Vec<u8>, ascii_name: &str, name: &str, content_type: &str) -> Response {
+pub fn download(bytes: Vec<u8>, ascii_name: &str, name: &str, content_type: &str) -> Response {
     Response::builder()
         .content_type(content_type)
         .header(
@@ -318,15 +295,133 @@ fn download(bytes: Vec<u8>, ascii_name: &str, name: &str, content_type: &str) ->
         .body(bytes)
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const CSV: &str = "text/csv; charset=utf-8";
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const CSV: &str = "text/csv; charset=utf-8";
 
-/// The notice on the audited pages that show clear personal data.
-fn audited_notice() -> Markup {
-    notice(
-        Tone::Warn,
-        "完整身份信息仅供核对使用，请勿截图或外传。本次查看已记入审计日志。",
-    )
+/// A refusal from a service, placed on the form: the field it belongs to (empty for the
+/// whole form) and its Chinese message.
+#[derive(Debug, Clone)]
+pub struct FormError {
+    pub field: String,
+    pub message: String,
+    pub code: String,
+    /// The status the page is answered with when it shows this error.
+    pub status: StatusCode,
+    /// Every (field, message) the service refused at once, this one first (issue 13 item
+    /// 9: a form shows all its wrong fields together, not one per attempt).
+    pub all: Vec<(String, String)>,
+}
+
+impl FormError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FormError {
+            field: field.to_string(),
+            message: message.into(),
+            code: String::new(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            all: Vec::new(),
+        }
+    }
+
+    /// A feature's refusal, placed as the same refusal from the API would be.
+    pub fn from_domain(e: &dyn DomainError) -> Self {
+        Self::from_api(&ApiError::from_domain(e))
+    }
+
+    pub fn from_api(e: &ApiError) -> Self {
+        let b = e.body();
+        let all = b
+            .details
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .map(|x| {
+                        let code = x.get("code").and_then(Value::as_str).unwrap_or("");
+                        let details = x.get("details").cloned().unwrap_or(Value::Null);
+                        let message = x.get("message").and_then(Value::as_str).unwrap_or("");
+                        (error_field(code, &details), message.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        FormError {
+            field: error_field(&b.code, &b.details),
+            message: b.message.clone(),
+            code: b.code.clone(),
+            status: crate::web::frame::api_status(e),
+            all,
+        }
+    }
+}
+
+/// The message for `field`, if the error (or one of the refusals reported with it) is
+/// about it.
+pub fn err_at<'a>(e: Option<&'a FormError>, field: &str) -> Option<&'a str> {
+    let e = e?;
+    if e.all.is_empty() {
+        return (e.field == field).then_some(e.message.as_str());
+    }
+    e.all
+        .iter()
+        .find(|(f, _)| f == field)
+        .map(|(_, m)| m.as_str())
+}
+
+/// Whether the service refused the request (shown on the form) rather than failed (a 5xx,
+/// shown as the error page).
+pub fn is_refusal(e: &ApiError) -> bool {
+    !crate::web::frame::api_status(e).is_server_error()
+}
+
+/// [`is_refusal`] for a feature's error, before it becomes an API answer.
+pub fn is_domain_refusal(e: &dyn DomainError) -> bool {
+    !matches!(e.kind(), ErrorKind::Internal | ErrorKind::Unavailable)
+}
+
+/// The form field a refusal is about. Most refusals name it in `details.field`; the rest
+/// are placed by their code, because they compare two fields (the later one is blamed) or
+/// are about a field by nature. Course refusals are placed by their variant, before they
+/// become an API answer (`course_form::form_error`).
+pub fn error_field(code: &str, details: &Value) -> String {
+    if let Some(f) = details.get("field").and_then(Value::as_str) {
+        return f.to_string();
+    }
+    // The people service's field list names fields in Chinese (import template columns).
+    if let Some(f) = details
+        .get("fields")
+        .and_then(|f| f.get(0))
+        .and_then(|f| f.get("field"))
+        .and_then(Value::as_str)
+    {
+        return match f {
+            "原因" => "reason",
+            _ => "",
+        }
+        .to_string();
+    }
+    match code {
+        "LEDGER_EXCEEDS_HELD" | "REFUND_NOTHING_LEFT" => "amount",
+        "REPORT_PERIOD_INVALID" => "to",
+        _ => "",
+    }
+    .to_string()
+}
+
+/// `application/x-www-form-urlencoded` pairs, decoded (`+` is a space).
+pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let dec = |s: &str| {
+                urlencoding::decode(&s.replace('+', " "))
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -391,5 +486,25 @@ mod tests {
         assert!(!in_place(&forbidden));
         assert!(in_place(&conflict));
         assert!(!in_place(&ApiError::internal("boom")));
+    }
+
+    #[test]
+    fn a_refusal_lands_on_the_field_it_names_or_the_one_its_code_is_about() {
+        assert_eq!(
+            error_field("CAPACITY_INVALID", &json!({ "field": "capacity" })),
+            "capacity"
+        );
+        assert_eq!(
+            error_field("LEDGER_EXCEEDS_HELD", &json!({ "line_id": 1 })),
+            "amount"
+        );
+        assert_eq!(
+            error_field(
+                "INVALID_FIELDS",
+                &json!({ "fields": [{ "field": "原因", "reason": "x" }] })
+            ),
+            "reason"
+        );
+        assert_eq!(error_field("COURSE_STATUS_INVALID", &json!({})), "");
     }
 }

@@ -9,7 +9,6 @@ use poem::web::{Form, Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::{err_at, is_domain_refusal, FormError};
 use crate::courses::perms as course_perms;
 use crate::courses::service::{self as courses, CourseQuery};
 use crate::enrollment::model::{CourseEnrollmentStatus, EnrollmentStatus};
@@ -19,6 +18,7 @@ use crate::enrollment::service as enroll;
 use crate::enrollment::staff;
 use crate::kernel::actor::Actor;
 use crate::school::service as school;
+use crate::web::forms::{err_at, is_domain_refusal, FormError};
 use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, notice, when, Tone};
 use crate::web::nav::school_page;

@@ -21,9 +21,9 @@ use crate::kernel::tx::TenantTx;
 use crate::people::lookup as people_lookup;
 use crate::school::lookup as school_lookup;
 use crate::school::model::{GradeRow, PeriodView, TermRow, VenueView};
+use crate::web::forms::form_urlencoded;
 use crate::web::frame::WebError;
 use crate::web::layout::{field, input, notice, weekday, Tone};
-use crate::web::parent::form_urlencoded;
 use crate::web::session::Web;
 
 /// The service's caller: this request's account, acting in this app.

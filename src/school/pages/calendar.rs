@@ -10,7 +10,6 @@ use poem::web::Query;
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::{actor, done_notice, link_with, options, select, settle, Posted, Problems};
 use crate::error::{ApiError, DomainError};
 use crate::school::calendar::DayKind;
 use crate::school::error::SchoolError;
@@ -18,12 +17,13 @@ use crate::school::model::{CalendarDay, ExceptionKind, TermDayRequest};
 use crate::school::perms as school_perms;
 use crate::school::perms::CALENDAR;
 use crate::school::{repo, service as school};
+use crate::web::forms::{actor, done_notice, link_with, options, select, settle, Posted, Problems};
 use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
 
-pub(super) fn mount(r: Route) -> Route {
+pub fn mount(r: Route) -> Route {
     r.at("/console/calendar", get(calendar))
         .at("/console/calendar/day", post(set_day))
         .at("/console/calendar/clear", post(clear_day))

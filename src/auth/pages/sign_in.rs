@@ -11,14 +11,14 @@ use poem::web::{Form, Query};
 use poem::{get, handler, post, Request, Response, Route};
 use serde::Deserialize;
 
-use super::layout::{self, field, input, notice, Tone};
-use super::session::{self, see_other, Web};
 use crate::auth::guard::client_info;
 use crate::auth::model::Role;
 use crate::auth::service;
 use crate::error::{ApiError, DomainError};
 use crate::http::handler::AppData;
 use crate::web::frame::{html_response, page, PageResult, WebError};
+use crate::web::layout::{self, field, input, notice, Tone};
+use crate::web::session::{self, see_other, Web};
 
 pub fn mount(r: Route) -> Route {
     r.at("/", get(index))

@@ -7,7 +7,6 @@ use poem::web::{Path, Query};
 use poem::{get, handler, post, Route};
 use serde_json::json;
 
-use super::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
 use crate::error::{ApiError, DomainError, ErrorKind};
 use crate::school::error::SchoolError;
 use crate::school::model::{
@@ -16,12 +15,13 @@ use crate::school::model::{
 };
 use crate::school::perms as school_perms;
 use crate::school::{repo, service};
+use crate::web::forms::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
 use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, weekday};
 use crate::web::nav::school_page;
 use crate::web::session::{see_other, Web};
 
-pub(super) fn mount(r: Route) -> Route {
+pub fn mount(r: Route) -> Route {
     r.at("/console/settings", get(settings))
         .at("/console/settings/venues", post(venue_create))
         .at(

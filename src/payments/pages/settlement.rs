@@ -9,12 +9,12 @@ use poem::web::Query;
 use poem::{get, handler, Response, Route};
 use serde::Deserialize;
 
-use super::{err_at, is_refusal, FormError};
 use crate::error::{ApiError, DomainError};
 use crate::payments::error::PaymentsError;
 use crate::payments::model::{Grouping, SettlementRow, SettlementView};
 use crate::payments::perms as pay_perms;
 use crate::payments::report;
+use crate::web::forms::{err_at, is_refusal, FormError};
 use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, notice, yuan, Tone};
 use crate::web::nav::school_page;

@@ -11,16 +11,16 @@ use poem::web::{Path, Query};
 use poem::{get, handler, post, Request, Response, Route};
 use serde::Deserialize;
 
-use super::layout::{self, notice, when, yuan, Tone};
-use super::parent::form_urlencoded;
-use super::session::{see_other, Web};
 use crate::auth::guard::client_info;
 use crate::enrollment::model::{EnrollmentView, OfferView};
 use crate::payments::error::PaymentsError;
 use crate::payments::model::{NewOrder, OrderView, PayChannel};
 use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
+use crate::web::forms::form_urlencoded;
 use crate::web::frame::{page, PageResult, WebError};
+use crate::web::layout::{self, notice, when, yuan, Tone};
+use crate::web::session::{see_other, Web};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/pay", post(pay_now))

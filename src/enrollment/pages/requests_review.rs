@@ -16,14 +16,14 @@ use poem::web::{Form, Path, Query};
 use poem::{get, handler, post, FromRequest, Request, RequestBody, Route};
 use serde::Deserialize;
 
-use super::layout::{self, field, notice, when, Tone};
-use super::requests_parent::{status_tag, what, Failure};
-use super::session::{see_other, Web};
 use crate::enrollment::error::EnrollmentError;
 use crate::enrollment::model::{RequestStatus, RequestView, TEXT_MAX};
+use crate::enrollment::pages::requests_parent::{status_tag, what, Failure};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests;
 use crate::web::frame::{html_response, PageResult};
+use crate::web::layout::{self, field, notice, when, Tone};
+use crate::web::session::{see_other, Web};
 
 pub fn mount(r: Route) -> Route {
     desk::<Console>(desk::<Mobile>(r))

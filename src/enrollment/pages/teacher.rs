@@ -1,7 +1,7 @@
 //! The teachers' mobile pages: the week of the courses a teacher teaches (R-T02) and, for a
 //! homeroom teacher, the enrollment status of the children in their classes (R-T03) and a
 //! way into the withdrawal and transfer requests waiting for them (the review pages are in
-//! [`super::requests`]).
+//! [`crate::web::requests`]).
 //!
 //! Every member of staff also sees the school's published courses with what runs today (the
 //! inspector's patrol list, issue 13 item 6), and a plain line on what is coming (attendance,
@@ -16,8 +16,6 @@ use chrono::{Datelike, Duration, NaiveDate};
 use maud::{html, Markup};
 use poem::{get, handler, Route};
 
-use super::layout::{self, notice, when, Tone};
-use super::session::Web;
 use crate::auth::model::{Access, Domain, Permission, Role};
 use crate::courses::model::{CourseStatus, CourseView};
 use crate::courses::perms as course_perms;
@@ -30,6 +28,8 @@ use crate::enrollment::requests;
 use crate::enrollment::staff;
 use crate::kernel::actor::Actor;
 use crate::web::frame::{page, PageResult};
+use crate::web::layout::{self, notice, when, Tone};
+use crate::web::session::Web;
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/teacher", get(home))

@@ -2,7 +2,7 @@
 //! the parent files one for a paid booking and follows it, refund progress included
 //! (R-S08). Also what both sides show of a request ([`status_tag`], [`what`]) and how a
 //! refusal lands on the page ([`Failure`]); the reviewers' desks are in
-//! [`super::requests_review`].
+//! [`crate::enrollment::pages::requests_review`].
 //!
 //! Every read and change goes through [`crate::enrollment::requests`] with the API's
 //! permissions, so the same row scope holds: a parent only ever reaches their own child's
@@ -15,13 +15,11 @@ use poem::web::{Form, Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::layout::{self, field, notice, when, yuan, Tone};
-use super::parent::{family, ChildQuery};
-use super::session::{see_other, Web};
 use crate::enrollment::error::EnrollmentError;
 use crate::enrollment::model::{
     EnrollmentStatus, EnrollmentView, OfferView, RequestKind, RequestStatus, RequestView, TEXT_MAX,
 };
+use crate::enrollment::pages::parent::{family, ChildQuery};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests::{self, NewRequest};
 use crate::enrollment::service as enroll;
@@ -29,6 +27,8 @@ use crate::error::{ApiError, DomainError, ErrorKind};
 use crate::payments::model::{OrderView, RefundView};
 use crate::payments::service as pay;
 use crate::web::frame::{api_status, html_response, PageResult, WebError};
+use crate::web::layout::{self, field, notice, when, yuan, Tone};
+use crate::web::session::{see_other, Web};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/requests", get(my_requests))
@@ -176,7 +176,7 @@ async fn my_requests(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let body = html! {
         (parent_done(q.done.as_deref()))
         p { a href=(web.link(&format!("/m/records?child={}", child.id))) { "‹ 报名与缴费记录" } }
-        p.muted { (child.name) " · " (super::parent::class_label(child)) }
+        p.muted { (child.name) " · " (crate::enrollment::pages::parent::class_label(child)) }
         @if list.is_empty() {
             p.muted #no-requests { "还没有退课或调班申请。可在报名记录中对已缴费的课程提出申请。" }
         }
@@ -281,7 +281,7 @@ async fn form_page(
         p { a href=(back) { "‹ 报名与缴费记录" } }
         div.card {
             div.row { h2 { (e.course_name) } span.tag { (e.status_label) } }
-            p.muted { (child.name) " · " (super::parent::class_label(child)) }
+            p.muted { (child.name) " · " (crate::enrollment::pages::parent::class_label(child)) }
             small.muted {
                 (e.weekdays.iter().map(|d| layout::weekday(*d)).collect::<Vec<_>>().join("、"))
                 " " (e.starts_at) "–" (e.ends_at) " · " (e.starts_on) " 至 " (e.ends_on)

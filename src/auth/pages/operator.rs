@@ -23,8 +23,6 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use maud::{html, Markup};
 use poem::{get, handler, post, Route};
 
-use super::layout::yuan;
-use super::session::{see_other, Web};
 use crate::auth::model::{Access, Domain, Permission};
 use crate::auth::perms::{AUDIT_SEARCH, ROLES_LIST, TENANTS_LIST};
 use crate::clock::cst;
@@ -33,7 +31,9 @@ use crate::ledger::{self, Money, TenantId};
 use crate::tenancy::lookup as registry;
 use crate::tenancy::model::{TenantKind, TenantRecord};
 use crate::web::frame::{page, PageResult, WebError};
+use crate::web::layout::yuan;
 use crate::web::nav::platform_page;
+use crate::web::session::{see_other, Web};
 
 const TENANTS: &str = "/console/platform";
 const AUDIT: &str = "/console/platform/audit";

@@ -12,17 +12,17 @@ use poem::web::{Path, Query};
 use poem::{get, handler, post, Response, Route};
 use serde::Deserialize;
 
-use super::layout::{self, notice, weekday, when, yuan, Tone};
-use super::parent_pay;
-use super::session::{see_other, Web};
 use crate::courses::model::CoursePricing;
 use crate::enrollment::model::{EnrollmentStatus, EnrollmentView, OfferView};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::service as enroll;
 use crate::error::ApiError;
 use crate::payments::model::OrderView;
+use crate::payments::pages::parent_pay;
 use crate::people::model::StudentView;
 use crate::web::frame::{html_response, page, PageResult, WebError};
+use crate::web::layout::{self, notice, weekday, when, yuan, Tone};
+use crate::web::session::{see_other, Web};
 
 /// The enrollment statuses the pages tell apart, as the views carry them.
 const HELD: &str = EnrollmentStatus::Held.as_str();
@@ -477,22 +477,6 @@ async fn cancel_submit(web: Web, Path(id): Path<i64>, Query(q): Query<CourseQuer
     Ok(see_other(
         &web.link(&format!("/m/records?{child}done=cancelled")),
     ))
-}
-
-/// `application/x-www-form-urlencoded` pairs, decoded (`+` is a space).
-pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
-    body.split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            let dec = |s: &str| {
-                urlencoding::decode(&s.replace('+', " "))
-                    .map(|c| c.into_owned())
-                    .unwrap_or_default()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
 }
 
 #[handler]

@@ -11,10 +11,10 @@ use poem::web::{Path, Query};
 use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
-use super::layout::{self, notice, when, Tone};
-use super::parent::{class_label, family};
-use super::session::{see_other, Web};
+use crate::enrollment::pages::parent::{class_label, family};
 use crate::web::frame::{page, PageResult, WebError};
+use crate::web::layout::{self, notice, when, Tone};
+use crate::web::session::{see_other, Web};
 
 pub fn mount(r: Route) -> Route {
     r.at("/m/me", get(me_page))

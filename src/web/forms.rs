@@ -1,5 +1,5 @@
 //! What the console's forms share, whatever the feature: the posted values kept as typed,
-//! a refusal placed next to the control that caused it ([`Problems`]), ending a change
+//! a refusal placed next to the control that caused it ([`FormError`]), ending a change
 //! ([`settle`]), the notice after a change, paging, selects and downloads.
 
 use maud::{html, Markup};
@@ -78,84 +78,6 @@ impl Posted {
 /// Maps a field named by a refusal (`details.field`, a column name in `details.fields`, or
 /// the error code itself) to the name of the form control it belongs to.
 pub type FieldMap = fn(&str) -> Option<&'static str>;
-
-/// Why a form was refused: messages per control, and what belongs to no control.
-#[derive(Debug, Default)]
-pub struct Problems {
-    /// Which form on the page was refused (pages with several forms).
-    pub form: &'static str,
-    pub fields: Vec<(&'static str, String)>,
-    pub general: Option<(String, String)>,
-    pub status: Option<StatusCode>,
-}
-
-impl Problems {
-    pub fn none() -> Self {
-        Problems::default()
-    }
-
-    pub fn of(form: &'static str, e: &ApiError, map: FieldMap) -> Self {
-        let body = e.body();
-        let mut p = Problems {
-            form,
-            status: Some(api_status(e)),
-            ..Default::default()
-        };
-        let mut unplaced = Vec::new();
-        if let Some(list) = body.details.get("fields").and_then(|f| f.as_array()) {
-            for f in list {
-                let name = f.get("field").and_then(|v| v.as_str()).unwrap_or("");
-                let reason = f.get("reason").and_then(|v| v.as_str()).unwrap_or("");
-                match map(name) {
-                    Some(control) => p.add(control, reason),
-                    None => unplaced.push(reason.to_string()),
-                }
-            }
-        } else {
-            let named = body.details.get("field").and_then(|v| v.as_str());
-            match named.and_then(map).or_else(|| map(&body.code)) {
-                Some(control) => p.add(control, &body.message),
-                None => unplaced.push(body.message.clone()),
-            }
-        }
-        if !unplaced.is_empty() {
-            p.general = Some((body.code.clone(), unplaced.join("；")));
-        }
-        p
-    }
-
-    pub fn add(&mut self, control: &'static str, reason: &str) {
-        match self.fields.iter_mut().find(|(c, _)| *c == control) {
-            Some((_, r)) => {
-                r.push('；');
-                r.push_str(reason);
-            }
-            None => self.fields.push((control, reason.to_string())),
-        }
-    }
-
-    /// The error of one control.
-    pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(c, _)| *c == name)
-            .map(|(_, r)| r.as_str())
-    }
-
-    /// The refusal that belongs to no control of `form`, as a notice inside that form.
-    pub fn notice(&self, form: &str) -> Markup {
-        match &self.general {
-            Some((code, msg)) if self.form == form => html! {
-                div.notice.error role="alert" id={ (form) "-error" } data-code=(code) { (msg) }
-            },
-            _ => html! {},
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status.unwrap_or(StatusCode::OK)
-    }
-}
 
 /// Refusals a form shows in place; anything else (no permission, server failure) is the
 /// error page.
@@ -298,28 +220,51 @@ pub fn download(bytes: Vec<u8>, ascii_name: &str, name: &str, content_type: &str
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 pub const CSV: &str = "text/csv; charset=utf-8";
 
-/// A refusal from a service, placed on the form: the field it belongs to (empty for the
-/// whole form) and its Chinese message.
+/// Why a form was refused, the one form-error type of every page: the control the refusal
+/// is about (`field`, empty for the form as a whole) with its code and Chinese message,
+/// every (control, message) when the service refused several fields at once (`all`, the
+/// first one first: a form shows all its wrong fields together, not one per attempt),
+/// what belongs to no control (`general`), which form of the page it was (`form`, for
+/// pages with several), and the status the page is answered with.
 #[derive(Debug, Clone)]
 pub struct FormError {
+    pub form: &'static str,
     pub field: String,
     pub message: String,
-    pub code: String,
-    /// The status the page is answered with when it shows this error.
+    pub code: Box<str>,
     pub status: StatusCode,
-    /// Every (field, message) the service refused at once, this one first (issue 13 item
-    /// 9: a form shows all its wrong fields together, not one per attempt).
     pub all: Vec<(String, String)>,
+    /// (code, message) of the refusals no control of the form takes.
+    pub general: Option<Box<(String, String)>>,
+}
+
+impl Default for FormError {
+    fn default() -> Self {
+        FormError {
+            form: "",
+            field: String::new(),
+            message: String::new(),
+            code: Box::default(),
+            status: StatusCode::OK,
+            all: Vec::new(),
+            general: None,
+        }
+    }
 }
 
 impl FormError {
+    /// No refusal: the form as it is first shown.
+    pub fn none() -> Self {
+        FormError::default()
+    }
+
+    /// A refusal the page itself makes (a value it could not read), on `field`.
     pub fn new(field: &str, message: impl Into<String>) -> Self {
         FormError {
             field: field.to_string(),
             message: message.into(),
-            code: String::new(),
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            all: Vec::new(),
+            ..FormError::default()
         }
     }
 
@@ -328,6 +273,7 @@ impl FormError {
         Self::from_api(&ApiError::from_domain(e))
     }
 
+    /// The refusal an API answer carries, placed by [`error_field`].
     pub fn from_api(e: &ApiError) -> Self {
         let b = e.body();
         let all = b
@@ -348,24 +294,112 @@ impl FormError {
         FormError {
             field: error_field(&b.code, &b.details),
             message: b.message.clone(),
-            code: b.code.clone(),
-            status: crate::web::frame::api_status(e),
+            code: b.code.as_str().into(),
+            status: api_status(e),
             all,
+            ..FormError::default()
         }
+    }
+
+    /// The refusal of form `form`, each field it names placed on the control `map` gives
+    /// (`details.fields[].field`, else `details.field`, else the code); what no control
+    /// takes is the form's [`general`](Self::general) notice.
+    pub fn of(form: &'static str, e: &ApiError, map: FieldMap) -> Self {
+        let body = e.body();
+        let mut p = FormError {
+            form,
+            code: body.code.as_str().into(),
+            message: body.message.clone(),
+            status: api_status(e),
+            ..FormError::default()
+        };
+        let mut unplaced = Vec::new();
+        if let Some(list) = body.details.get("fields").and_then(|f| f.as_array()) {
+            for f in list {
+                let name = f.get("field").and_then(|v| v.as_str()).unwrap_or("");
+                let reason = f.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+                match map(name) {
+                    Some(control) => p.add(control, reason),
+                    None => unplaced.push(reason.to_string()),
+                }
+            }
+        } else {
+            let named = body.details.get("field").and_then(|v| v.as_str());
+            match named.and_then(map).or_else(|| map(&body.code)) {
+                Some(control) => p.add(control, &body.message),
+                None => unplaced.push(body.message.clone()),
+            }
+        }
+        if !unplaced.is_empty() {
+            p.general = Some(Box::new((body.code.clone(), unplaced.join("；"))));
+        }
+        p
+    }
+
+    /// Adds `reason` to the control's message (joined with "；" when it has one).
+    pub fn add(&mut self, control: &str, reason: impl Into<String>) {
+        let reason: String = reason.into();
+        if self.all.is_empty() && !self.field.is_empty() {
+            self.all.push((self.field.clone(), self.message.clone()));
+        }
+        if self.field.is_empty() && self.all.is_empty() {
+            self.field = control.to_string();
+            self.message = reason.clone();
+        }
+        match self.all.iter_mut().find(|(c, _)| c == control) {
+            Some((_, r)) => {
+                r.push('；');
+                r.push_str(&reason);
+            }
+            None => self.all.push((control.to_string(), reason)),
+        }
+    }
+
+    /// The message of one control, if the refusal (or one refused with it) is about it.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        if self.all.is_empty() {
+            return (!name.is_empty() && self.field == name).then_some(self.message.as_str());
+        }
+        self.all
+            .iter()
+            .find(|(f, _)| f == name)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// Whether nothing was refused.
+    pub fn is_empty(&self) -> bool {
+        self.message.is_empty() && self.all.is_empty() && self.general.is_none()
+    }
+
+    /// The refusal that belongs to no control of `form`, as a notice inside that form.
+    pub fn notice(&self, form: &str) -> Markup {
+        match self.general.as_deref() {
+            Some((code, msg)) if self.form == form => html! {
+                div.notice.error role="alert" id={ (form) "-error" } data-code=(code) { (msg) }
+            },
+            _ => html! {},
+        }
+    }
+
+    /// The refusal as a notice when it is about the form as a whole (no control shows it).
+    pub fn unplaced_notice(&self) -> Markup {
+        html! {
+            @if self.field.is_empty() && !self.message.is_empty() {
+                div.notice.error role="alert" data-code=(self.code) { (self.message) }
+            }
+        }
+    }
+
+    /// The status the page answers with: 200 when nothing was refused.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 }
 
 /// The message for `field`, if the error (or one of the refusals reported with it) is
 /// about it.
 pub fn err_at<'a>(e: Option<&'a FormError>, field: &str) -> Option<&'a str> {
-    let e = e?;
-    if e.all.is_empty() {
-        return (e.field == field).then_some(e.message.as_str());
-    }
-    e.all
-        .iter()
-        .find(|(f, _)| f == field)
-        .map(|(_, m)| m.as_str())
+    e?.field(field)
 }
 
 /// Whether the service refused the request (shown on the form) rather than failed (a 5xx,
@@ -449,7 +483,7 @@ mod tests {
         ]);
         let code = refusal.code();
         let e = ApiError::from(refusal);
-        let p = Problems::of("f", &e, map);
+        let p = FormError::of("f", &e, map);
         assert_eq!(p.field("id_number"), Some("校验位错误；年龄不符"));
         assert_eq!(p.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let n = p.notice("f").into_string();
@@ -465,7 +499,7 @@ mod tests {
             "班级代码“g1c1”已被使用",
             json!({ "code": "g1c1" }),
         );
-        let p = Problems::of("f", &e, map);
+        let p = FormError::of("f", &e, map);
         assert_eq!(p.field("code"), Some("班级代码“g1c1”已被使用"));
         assert!(p.notice("f").into_string().is_empty());
     }

@@ -114,26 +114,7 @@ fn day_start(date: NaiveDate) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Errors of a form, by field name.
-#[derive(Debug, Default)]
-struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    fn add(&mut self, name: &'static str, message: impl Into<String>) {
-        self.0.push((name, message.into()));
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, m)| m.as_str())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
+pub(super) use crate::web::forms::FormError;
 
 // ---------------------------------------------------------------------------------------
 // Tenants

@@ -1,7 +1,7 @@
 //! Withdrawal (退课, R-P05) and class-transfer (调班, R-P14) requests, the parent's side:
 //! the parent files one for a paid booking and follows it, refund progress included
 //! (R-S08). Also what both sides show of a request ([`status_tag`], [`what`]) and how a
-//! refusal lands on the page ([`Failure`]); the reviewers' desks are in
+//! refusal lands on the page ([`FormError`]); the reviewers' desks are in
 //! [`crate::enrollment::pages::requests_review`].
 //!
 //! Every read and change goes through [`crate::enrollment::requests`] with the API's
@@ -23,10 +23,11 @@ use crate::enrollment::pages::parent::{family, ChildQuery};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests::{self, NewRequest};
 use crate::enrollment::service as enroll;
-use crate::error::{ApiError, DomainError, ErrorKind};
+use crate::error::DomainError;
 use crate::payments::model::{OrderView, RefundView};
 use crate::payments::service as pay;
-use crate::web::frame::{api_status, html_response, PageResult, WebError};
+use crate::web::forms::{is_domain_refusal, FormError};
+use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{self, field, notice, when, yuan, Tone};
 use crate::web::session::{see_other, Web};
 
@@ -36,45 +37,14 @@ pub fn mount(r: Route) -> Route {
         .at("/m/requests/:id/cancel", post(cancel))
 }
 
-/// A refusal shown on the page: `field` is the form field it belongs to ("" for the form
-/// as a whole).
-pub(super) struct Failure {
-    field: &'static str,
-    message: String,
-    code: String,
-    pub(super) status: StatusCode,
-}
-
-impl Failure {
-    /// The service's refusal, on the field `field_of` places it.
-    pub(super) fn of(
-        e: &EnrollmentError,
-        field_of: fn(&EnrollmentError) -> &'static str,
-    ) -> Failure {
-        Failure {
-            field: field_of(e),
-            message: e.user_message(),
-            code: e.code().to_string(),
-            status: api_status(&ApiError::from_domain(e)),
-        }
-    }
-
-    /// Whether the service refused (shown on the form) rather than failed (a 5xx, shown as
-    /// the error page).
-    pub(super) fn refusal(e: &EnrollmentError) -> bool {
-        !matches!(e.kind(), ErrorKind::Internal | ErrorKind::Unavailable)
-    }
-
-    pub(super) fn on(&self, field: &str) -> Option<&str> {
-        (self.field == field).then_some(self.message.as_str())
-    }
-
-    pub(super) fn general(&self) -> Markup {
-        html! {
-            @if self.field.is_empty() {
-                div.notice.error role="alert" data-code=(self.code) { (self.message) }
-            }
-        }
+/// The service's refusal of a request form, on the field `field_of` places it.
+pub(super) fn failure(
+    e: &EnrollmentError,
+    field_of: fn(&EnrollmentError) -> &'static str,
+) -> FormError {
+    FormError {
+        field: field_of(e).to_string(),
+        ..FormError::from_domain(e)
     }
 }
 
@@ -254,7 +224,7 @@ async fn form_page(
     child_id: i64,
     enrollment_id: i64,
     entered: &RequestForm,
-    failure: Option<&Failure>,
+    failure: Option<&FormError>,
 ) -> PageResult {
     let fam = match family(web, Some(child_id)).await? {
         Ok(f) => f,
@@ -271,7 +241,7 @@ async fn form_page(
     };
     let targets = transfer_targets(&offers, e);
     let transfer = entered.kind == RequestKind::Transfer.as_str();
-    let err = |f: &str| failure.and_then(|x| x.on(f));
+    let err = |f: &str| failure.and_then(|x| x.field(f));
     let back = web.link(&format!("/m/records?child={}", child.id));
     let action = web.post_url(&format!(
         "/m/requests/new?child={}&enrollment={}",
@@ -290,7 +260,7 @@ async fn form_page(
         @if e.status != EnrollmentStatus::Confirmed.as_str() {
             (notice(Tone::Warn, "只有已缴费确认的报名可以申请退课或调班；待支付的报名请在报名记录中直接取消。"))
         } @else {
-            @if let Some(f) = failure { (f.general()) }
+            @if let Some(f) = failure { (f.unplaced_notice()) }
             form.stack.card method="post" action=(action) id="request-form" {
                 (field("申请类型", "kind", html! {
                     div.choices {
@@ -345,12 +315,10 @@ async fn file(web: Web, Query(q): Query<NewQuery>, Form(f): Form<RequestForm>) -
     let kind = match RequestKind::parse(&f.kind) {
         Some(k) => k,
         None => {
-            let failure = Failure {
-                field: "kind",
-                message: "请选择申请类型：退课或调班".into(),
+            let failure = FormError {
                 // The code of every field refusal of a request (INVALID_FIELDS).
                 code: EnrollmentError::ReasonMissing.code().into(),
-                status: StatusCode::UNPROCESSABLE_ENTITY,
+                ..FormError::new("kind", "请选择申请类型：退课或调班")
             };
             return form_page(&web, child, enrollment, &f, Some(&failure)).await;
         }
@@ -381,9 +349,9 @@ async fn file(web: Web, Query(q): Query<NewQuery>, Form(f): Form<RequestForm>) -
                 &web.link(&format!("/m/requests?child={child}&done=filed")),
             ))
         }
-        Err(e) if Failure::refusal(&e) => {
+        Err(e) if is_domain_refusal(&e) => {
             drop(tx);
-            let failure = Failure::of(&e, request_field);
+            let failure = failure(&e, request_field);
             form_page(&web, child, enrollment, &f, Some(&failure)).await
         }
         Err(e) => Err(e.into()),

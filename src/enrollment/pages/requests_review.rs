@@ -18,9 +18,10 @@ use serde::Deserialize;
 
 use crate::enrollment::error::EnrollmentError;
 use crate::enrollment::model::{RequestStatus, RequestView, TEXT_MAX};
-use crate::enrollment::pages::requests_parent::{status_tag, what, Failure};
+use crate::enrollment::pages::requests_parent::{failure, status_tag, what};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests;
+use crate::web::forms::{is_domain_refusal, FormError};
 use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{self, field, notice, when, Tone};
 use crate::web::session::{see_other, Web};
@@ -139,7 +140,7 @@ const FILTERS: [(&str, &str); 5] = [
 struct ReviewFailure {
     request_id: i64,
     comment: String,
-    failure: Failure,
+    failure: FormError,
 }
 
 /// The field of the review form a refusal is about.
@@ -179,13 +180,13 @@ fn review_form(
     let reject = web.post_url(&format!("{}/{}/reject{keep}", desk.base(), r.id));
     let name = format!("comment-{}", r.id);
     html! {
-        @if let Some(f) = mine { (f.failure.general()) }
+        @if let Some(f) = mine { (f.failure.unplaced_notice()) }
         form.review method="post" action=(approve) {
             (field("审核意见（驳回时必填）", &name, html! {
                 textarea id=(name) name="comment" maxlength=(TEXT_MAX) rows="2" {
                     @if let Some(f) = mine { (f.comment) }
                 }
-            }, mine.and_then(|f| f.failure.on("comment"))))
+            }, mine.and_then(|f| f.failure.field("comment"))))
             div.toolbar {
                 button type="submit" id={ "approve-" (r.id) } { "同意" }
                 button.danger type="submit" id={ "reject-" (r.id) } formaction=(reject) { "驳回" }
@@ -368,11 +369,11 @@ async fn review(
             q.filter_key(),
             if approve { "approved" } else { "rejected" }
         )))),
-        Err(e) if Failure::refusal(&e) => {
+        Err(e) if is_domain_refusal(&e) => {
             let failed = ReviewFailure {
                 request_id: id,
                 comment: comment.to_string(),
-                failure: Failure::of(&e, review_field),
+                failure: failure(&e, review_field),
             };
             let q = ListQuery {
                 status: q.status.clone(),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
-use super::{download, options, select, Problems, CSV, XLSX};
+use super::{download, options, select, FormError, CSV, XLSX};
 use crate::error::ApiError;
 use crate::kernel::tx::TenantTx;
 use crate::people::error::PeopleError;
@@ -70,7 +70,7 @@ fn progress(j: &ImportJobView) -> Markup {
     }
 }
 
-async fn jobs_page(web: &Web, kind: &str, p: &Problems) -> PageResult {
+async fn jobs_page(web: &Web, kind: &str, p: &FormError) -> PageResult {
     let mut tx = web.school_tx(&people_perms::LIST).await?;
     let list = import::jobs(&web.app, &mut tx).await?;
     tx.commit().await?;
@@ -131,7 +131,7 @@ async fn jobs_page(web: &Web, kind: &str, p: &Problems) -> PageResult {
 
 #[handler]
 async fn jobs(web: Web) -> PageResult {
-    jobs_page(&web, "students", &Problems::none()).await
+    jobs_page(&web, "students", &FormError::none()).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -214,7 +214,7 @@ async fn upload(web: Web, form: Multipart) -> PageResult {
     match result {
         Ok(id) => Ok(see_other(&web.link(&format!("/console/imports/{id}")))),
         Err((kind, e)) if super::in_place(&e) => {
-            let p = Problems::of("upload", &e, |_| Some("file"));
+            let p = FormError::of("upload", &e, |_| Some("file"));
             jobs_page(&web, &kind, &p).await
         }
         Err((_, e)) => Err(e.into()),

@@ -10,7 +10,7 @@ use poem_openapi::types::MaybeUndefined;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
+use super::{actor, done_notice, select, settle, DoneQuery, FormError, Posted};
 use crate::error::{ApiError, DomainError};
 use crate::people::model::{DepartmentView, StaffView};
 use crate::people::perms as people_perms;
@@ -107,7 +107,7 @@ fn venue_options(venues: &[VenueView]) -> Vec<(String, String)> {
 async fn classes_page(
     web: &Web,
     form: &Posted,
-    problems: &Problems,
+    problems: &FormError,
     done: Option<&str>,
 ) -> PageResult {
     let mut tx = web.school_tx(&school_perms::CLASSES).await?;
@@ -210,7 +210,7 @@ async fn classes(web: Web, Query(q): Query<DoneQuery>) -> PageResult {
     classes_page(
         &web,
         &Posted::default(),
-        &Problems::none(),
+        &FormError::none(),
         q.done.as_deref(),
     )
     .await
@@ -221,7 +221,7 @@ async fn class_create(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let Some(grade_id) = f.id("grade_id") else {
         let e = config_refusal("grade_id", "请选择年级");
-        return classes_page(&web, &f, &Problems::of("class", &e, class_field), None).await;
+        return classes_page(&web, &f, &FormError::of("class", &e, class_field), None).await;
     };
     let req = NewClass {
         grade_id,
@@ -234,7 +234,7 @@ async fn class_create(web: Web, body: String) -> PageResult {
     let r = school::create_class(&mut tx, &actor(&web), req).await;
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=class_created"))),
-        Err(e) => classes_page(&web, &f, &Problems::of("class", &e, class_field), None).await,
+        Err(e) => classes_page(&web, &f, &FormError::of("class", &e, class_field), None).await,
     }
 }
 
@@ -254,7 +254,7 @@ async fn grade_create(web: Web, body: String) -> PageResult {
     let f = Posted::parse(&body);
     let Ok(level) = f.get("grade_level").trim().parse::<i16>() else {
         let e = config_refusal("level", "年级序号应为 1 到 12 之间的数字");
-        return classes_page(&web, &f, &Problems::of("grade", &e, grade_field), None).await;
+        return classes_page(&web, &f, &FormError::of("grade", &e, grade_field), None).await;
     };
     let req = NewGrade {
         code: f.get("grade_code").trim().to_string(),
@@ -265,7 +265,7 @@ async fn grade_create(web: Web, body: String) -> PageResult {
     let r = school::create_grade(&mut tx, &actor(&web), req).await;
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=grade_created"))),
-        Err(e) => classes_page(&web, &f, &Problems::of("grade", &e, grade_field), None).await,
+        Err(e) => classes_page(&web, &f, &FormError::of("grade", &e, grade_field), None).await,
     }
 }
 
@@ -276,7 +276,7 @@ async fn grade_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(&web.link("/console/classes?done=grade_deleted"))),
         Err(e) => {
-            let p = Problems::of("grade", &e, |_| None);
+            let p = FormError::of("grade", &e, |_| None);
             classes_page(&web, &Posted::default(), &p, None).await
         }
     }
@@ -323,7 +323,7 @@ async fn promote_preview(web: Web, Query(q): Query<PromoteQuery>) -> PageResult 
             "/console/classes",
             plan_view(&web, &f, &plan),
         )),
-        Err(e) => classes_page(&web, &f, &Problems::of("promote", &e, promote_field), None).await,
+        Err(e) => classes_page(&web, &f, &FormError::of("promote", &e, promote_field), None).await,
     }
 }
 
@@ -375,7 +375,7 @@ async fn promote_do(web: Web, body: String) -> PageResult {
     };
     match r {
         Ok(_) => Ok(see_other(&web.link("/console/classes?done=promoted"))),
-        Err(e) => classes_page(&web, &f, &Problems::of("promote", &e, promote_field), None).await,
+        Err(e) => classes_page(&web, &f, &FormError::of("promote", &e, promote_field), None).await,
     }
 }
 
@@ -385,7 +385,7 @@ async fn class_page(
     web: &Web,
     id: i64,
     form: Option<&Posted>,
-    problems: &Problems,
+    problems: &FormError,
     done: Option<&str>,
 ) -> PageResult {
     let mut tx = web.school_tx(&school_perms::CLASSES).await?;
@@ -478,7 +478,7 @@ async fn class_page(
 
 #[handler]
 async fn class_show(web: Web, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> PageResult {
-    class_page(&web, id, None, &Problems::none(), q.done.as_deref()).await
+    class_page(&web, id, None, &FormError::none(), q.done.as_deref()).await
 }
 
 #[handler]
@@ -506,7 +506,7 @@ async fn class_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
                 &web,
                 id,
                 Some(&f),
-                &Problems::of("class", &e, class_field),
+                &FormError::of("class", &e, class_field),
                 None,
             )
             .await
@@ -542,7 +542,7 @@ async fn homeroom(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
             &web.link(&format!("/console/classes/{id}?done=homeroom_saved")),
         )),
         Err(e) => {
-            let p = Problems::of("homeroom", &e, |_| None);
+            let p = FormError::of("homeroom", &e, |_| None);
             class_page(&web, id, None, &p, None).await
         }
     }
@@ -555,7 +555,7 @@ async fn class_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(&web.link("/console/classes?done=class_deleted"))),
         Err(e) => {
-            let p = Problems::of("delete", &e, |_| None);
+            let p = FormError::of("delete", &e, |_| None);
             class_page(&web, id, None, &p, None).await
         }
     }
@@ -602,7 +602,7 @@ enum DeptForm {
 
 async fn departments_page(
     web: &Web,
-    refused: Option<(DeptForm, &Posted, &Problems)>,
+    refused: Option<(DeptForm, &Posted, &FormError)>,
     done: Option<&str>,
 ) -> PageResult {
     let mut tx = web.school_tx(&people_perms::DEPT_LIST).await?;
@@ -612,7 +612,7 @@ async fn departments_page(
         .map(|(id, name, members)| DepartmentView { id, name, members })
         .collect();
     tx.commit().await?;
-    let none = Problems::none();
+    let none = FormError::none();
     let (create_p, create_name, row) = match &refused {
         Some((DeptForm::Create, f, p)) => (*p, f.get("name").to_string(), None),
         Some((DeptForm::Row(id), f, p)) => (&none, String::new(), Some((*id, f.get("name"), *p))),
@@ -684,7 +684,7 @@ async fn dept_create(web: Web, body: String) -> PageResult {
             &web.link("/console/departments?done=dept_created"),
         )),
         Err(e) => {
-            let p = Problems::of("dept", &e, dept_field);
+            let p = FormError::of("dept", &e, dept_field);
             departments_page(&web, Some((DeptForm::Create, &f, &p)), None).await
         }
     }
@@ -700,7 +700,7 @@ async fn dept_rename(web: Web, Path(id): Path<i64>, body: String) -> PageResult 
             &web.link("/console/departments?done=dept_renamed"),
         )),
         Err(e) => {
-            let p = Problems::of("dept-row", &e, dept_field);
+            let p = FormError::of("dept-row", &e, dept_field);
             departments_page(&web, Some((DeptForm::Row(id), &f, &p)), None).await
         }
     }
@@ -715,7 +715,7 @@ async fn dept_delete(web: Web, Path(id): Path<i64>) -> PageResult {
             &web.link("/console/departments?done=dept_deleted"),
         )),
         Err(e) => {
-            let p = Problems::of("dept-row", &e, dept_field);
+            let p = FormError::of("dept-row", &e, dept_field);
             let f = Posted::default();
             departments_page(&web, Some((DeptForm::Row(id), &f, &p)), None).await
         }

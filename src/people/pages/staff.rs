@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{
     audited_notice, done_notice, in_place, options, page_no, pager, select, settle, DoneQuery,
-    Posted, Problems, PER_PAGE,
+    FormError, Posted, PER_PAGE,
 };
 use crate::auth::error::AuthError;
 use crate::auth::model::Role;
@@ -197,7 +197,7 @@ fn staff_form(
     web: &Web,
     action: &str,
     f: &Posted,
-    p: &Problems,
+    p: &FormError,
     editing: Option<&StaffView>,
 ) -> Markup {
     let t = |name: &'static str, label: &str| {
@@ -238,10 +238,10 @@ fn staff_form(
 #[handler]
 async fn new_form(web: Web) -> PageResult {
     web.authorize(&people_perms::STAFF_CREATE).await?;
-    Ok(new_page(&web, &Posted::default(), &Problems::none()))
+    Ok(new_page(&web, &Posted::default(), &FormError::none()))
 }
 
-fn new_page(web: &Web, f: &Posted, p: &Problems) -> poem::Response {
+fn new_page(web: &Web, f: &Posted, p: &FormError) -> poem::Response {
     let body = html! {
         p { a href=(web.link("/console/staff")) { "‹ 返回教职工" } }
         div.card { (staff_form(web, "/console/staff", f, p, None)) }
@@ -263,7 +263,7 @@ async fn create(web: Web, body: String) -> PageResult {
         Ok(s) => Ok(see_other(
             &web.link(&format!("/console/staff/{}?done=staff_created", s.id)),
         )),
-        Err(e) => Ok(new_page(&web, &f, &Problems::of("staff", &e, staff_field))),
+        Err(e) => Ok(new_page(&web, &f, &FormError::of("staff", &e, staff_field))),
     }
 }
 
@@ -272,7 +272,7 @@ async fn create(web: Web, body: String) -> PageResult {
 #[derive(Default)]
 struct Extra<'a> {
     edit: Option<&'a Posted>,
-    problems: Option<&'a Problems>,
+    problems: Option<&'a FormError>,
     granted: Option<Markup>,
     done: Option<&'a str>,
 }
@@ -282,7 +282,7 @@ async fn staff_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
     let s = people::find_staff(&web.app, &mut tx, id).await?;
     tx.commit().await?;
     let s = s.ok_or(WebError::NotFound)?;
-    let none = Problems::none();
+    let none = FormError::none();
     let p = x.problems.unwrap_or(&none);
     let cur = current(&s);
     let f = x.edit.unwrap_or(&cur);
@@ -379,7 +379,7 @@ async fn update(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
             &web.link(&format!("/console/staff/{id}?done=staff_saved")),
         )),
         Err(e) => {
-            let p = Problems::of("staff", &e, staff_field);
+            let p = FormError::of("staff", &e, staff_field);
             let x = Extra {
                 edit: Some(&f),
                 problems: Some(&p),
@@ -401,7 +401,7 @@ async fn leave(web: Web, Path(id): Path<i64>) -> PageResult {
             &web.link(&format!("/console/staff/{id}?done=staff_left")),
         )),
         Err(e) => {
-            let p = Problems::of("leave", &e, |_| None);
+            let p = FormError::of("leave", &e, |_| None);
             let x = Extra {
                 problems: Some(&p),
                 ..Default::default()
@@ -424,7 +424,7 @@ async fn grant_role(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
         .map_err(ApiError::from);
     let (p, granted) = match granted {
         Ok((_, password)) => (None, Some(granted_notice(role, password.as_deref()))),
-        Err(e) if in_place(&e) => (Some(Problems::of("role", &e, role_field)), None),
+        Err(e) if in_place(&e) => (Some(FormError::of("role", &e, role_field)), None),
         Err(e) => return Err(e.into()),
     };
     let x = Extra {

@@ -13,7 +13,7 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use super::{
-    audited_notice, done_notice, page_no, pager, select, settle, DoneQuery, Posted, Problems,
+    audited_notice, done_notice, page_no, pager, select, settle, DoneQuery, FormError, Posted,
     PER_PAGE,
 };
 use crate::error::ApiError;
@@ -193,7 +193,7 @@ fn student_form(
     web: &Web,
     action: &str,
     f: &Posted,
-    p: &Problems,
+    p: &FormError,
     grades: &[GradeView],
     editing: Option<&StudentView>,
 ) -> Markup {
@@ -215,10 +215,10 @@ fn student_form(
 #[handler]
 async fn new_form(web: Web) -> PageResult {
     web.authorize(&people_perms::STUDENT_CREATE).await?;
-    new_page(&web, &Posted::default(), &Problems::none()).await
+    new_page(&web, &Posted::default(), &FormError::none()).await
 }
 
-async fn new_page(web: &Web, f: &Posted, p: &Problems) -> PageResult {
+async fn new_page(web: &Web, f: &Posted, p: &FormError) -> PageResult {
     let grades = grades(web).await?;
     let body = html! {
         p { a href=(web.link("/console/students")) { "‹ 返回学生" } }
@@ -260,7 +260,7 @@ async fn create(web: Web, body: String) -> PageResult {
         Ok(s) => Ok(see_other(
             &web.link(&format!("/console/students/{}?done=student_created", s.id)),
         )),
-        Err(e) => new_page(&web, &f, &Problems::of("student", &e, student_field)).await,
+        Err(e) => new_page(&web, &f, &FormError::of("student", &e, student_field)).await,
     }
 }
 
@@ -268,7 +268,7 @@ async fn create(web: Web, body: String) -> PageResult {
 #[derive(Default)]
 struct Extra<'a> {
     form: Option<&'a Posted>,
-    problems: Option<&'a Problems>,
+    problems: Option<&'a FormError>,
     done: Option<&'a str>,
 }
 
@@ -277,7 +277,7 @@ async fn student_page(web: &Web, id: i64, x: Extra<'_>) -> PageResult {
     let s = people::student_by_id(&web.app, &mut tx, id).await?;
     tx.commit().await?;
     let grades = grades(web).await?;
-    let none = Problems::none();
+    let none = FormError::none();
     let p = x.problems.unwrap_or(&none);
     let current = Posted::of(&[
         ("name", s.name.clone()),
@@ -366,7 +366,7 @@ async fn refused(web: &Web, id: i64, form: &'static str, f: &Posted, e: &ApiErro
         "student" => student_field,
         _ => |_: &str| None,
     };
-    let p = Problems::of(form, e, map);
+    let p = FormError::of(form, e, map);
     let x = Extra {
         form: Some(f),
         problems: Some(&p),

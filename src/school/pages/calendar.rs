@@ -17,7 +17,9 @@ use crate::school::model::{CalendarDay, ExceptionKind, TermDayRequest};
 use crate::school::perms as school_perms;
 use crate::school::perms::CALENDAR;
 use crate::school::{repo, service as school};
-use crate::web::forms::{actor, done_notice, link_with, options, select, settle, Posted, Problems};
+use crate::web::forms::{
+    actor, done_notice, link_with, options, select, settle, FormError, Posted,
+};
 use crate::web::frame::{html_response, PageResult};
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::nav::school_page;
@@ -141,7 +143,7 @@ async fn calendar_page(
     web: &Web,
     term: Option<&str>,
     form: &Posted,
-    p: &Problems,
+    p: &FormError,
     done: Option<&str>,
 ) -> PageResult {
     let mut tx = web.school_tx(&CALENDAR).await?;
@@ -225,7 +227,7 @@ async fn calendar(web: Web, Query(q): Query<CalendarQuery>) -> PageResult {
         &web,
         q.term.as_deref().filter(|t| !t.is_empty()),
         &f,
-        &Problems::none(),
+        &FormError::none(),
         q.done.as_deref(),
     )
     .await
@@ -258,7 +260,7 @@ async fn set_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageResu
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(back(&web, &term, "day_set")),
         Err(e) => {
-            let p = Problems::of("day", &e, day_field);
+            let p = FormError::of("day", &e, day_field);
             calendar_page(&web, Some(&term), &f, &p, None).await
         }
     }
@@ -273,7 +275,7 @@ async fn clear_day(web: Web, Query(q): Query<TermQuery>, body: String) -> PageRe
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(_) => Ok(back(&web, &term, "day_cleared")),
         Err(e) => {
-            let p = Problems::of("day", &e, day_field);
+            let p = FormError::of("day", &e, day_field);
             calendar_page(&web, Some(&term), &f, &p, None).await
         }
     }
@@ -327,7 +329,7 @@ mod tests {
                 day,
             },
         ] {
-            let p = Problems::of("day", &ApiError::from(e), day_field);
+            let p = FormError::of("day", &ApiError::from(e), day_field);
             assert!(p.field("date").is_some(), "{:?}", p);
         }
     }

@@ -15,7 +15,7 @@ use crate::school::model::{
 };
 use crate::school::perms as school_perms;
 use crate::school::{repo, service};
-use crate::web::forms::{actor, done_notice, select, settle, DoneQuery, Posted, Problems};
+use crate::web::forms::{actor, done_notice, select, settle, DoneQuery, FormError, Posted};
 use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{field, input, weekday};
 use crate::web::nav::school_page;
@@ -128,7 +128,7 @@ fn period_values(p: &PeriodView) -> Posted {
     Posted::of(&pairs)
 }
 
-fn venue_form(web: &Web, action: &str, f: &Posted, p: &Problems, submit: &str) -> Markup {
+fn venue_form(web: &Web, action: &str, f: &Posted, p: &FormError, submit: &str) -> Markup {
     html! {
         form.stack method="post" action=(web.post_url(action)) id="venue-form" {
             (p.notice("venue"))
@@ -141,7 +141,7 @@ fn venue_form(web: &Web, action: &str, f: &Posted, p: &Problems, submit: &str) -
     }
 }
 
-fn period_form(web: &Web, action: &str, f: &Posted, p: &Problems, submit: &str) -> Markup {
+fn period_form(web: &Web, action: &str, f: &Posted, p: &FormError, submit: &str) -> Markup {
     let days = f.all("p_weekdays");
     html! {
         form.stack method="post" action=(web.post_url(action)) id="period-form" {
@@ -168,8 +168,8 @@ fn period_form(web: &Web, action: &str, f: &Posted, p: &Problems, submit: &str) 
 /// Which form of the settings page a refusal belongs to, with the values typed into it.
 enum Refused<'a> {
     None,
-    Venue(&'a Posted, &'a Problems),
-    Period(&'a Posted, &'a Problems),
+    Venue(&'a Posted, &'a FormError),
+    Period(&'a Posted, &'a FormError),
 }
 
 async fn settings_page(web: &Web, refused: Refused<'_>, done: Option<&str>) -> PageResult {
@@ -178,7 +178,7 @@ async fn settings_page(web: &Web, refused: Refused<'_>, done: Option<&str>) -> P
     let venues = service::venues(&mut tx).await?;
     let periods = service::periods(&mut tx).await?;
     tx.commit().await?;
-    let none = Problems::none();
+    let none = FormError::none();
     let blank_venue = Posted::of(&[("v_kind", VenueKind::Classroom.as_str().into())]);
     let blank_period = Posted::of(&[
         ("p_kind", PeriodKind::AfterSchool.as_str().into()),
@@ -278,7 +278,7 @@ async fn venue_create(web: Web, body: String) -> PageResult {
     match r {
         Ok(_) => Ok(see_other(&web.link("/console/settings?done=venue_created"))),
         Err(e) => {
-            let p = Problems::of("venue", &e, venue_field);
+            let p = FormError::of("venue", &e, venue_field);
             settings_page(&web, Refused::Venue(&f, &p), None).await
         }
     }
@@ -302,7 +302,7 @@ async fn period_create(web: Web, body: String) -> PageResult {
             &web.link("/console/settings?done=period_created"),
         )),
         Err(e) => {
-            let p = Problems::of("period", &e, period_field);
+            let p = FormError::of("period", &e, period_field);
             settings_page(&web, Refused::Period(&f, &p), None).await
         }
     }
@@ -310,7 +310,7 @@ async fn period_create(web: Web, body: String) -> PageResult {
 
 // ---- one venue, one period -----------------------------------------------------------------
 
-async fn venue_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) -> PageResult {
+async fn venue_page(web: &Web, id: i64, form: Option<&Posted>, p: &FormError) -> PageResult {
     let mut tx = web.school_tx(&school_perms::VENUES).await?;
     let v = repo::venue(tx.conn(), id)
         .await?
@@ -318,7 +318,7 @@ async fn venue_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) -> 
     tx.commit().await?;
     let current = venue_values(&v);
     let f = form.unwrap_or(&current);
-    let none = Problems::none();
+    let none = FormError::none();
     let body = html! {
         p { a href=(web.link("/console/settings")) { "‹ 返回场地与时段" } }
         div.card { (venue_form(web, &format!("/console/settings/venues/{id}"), f, if p.form == "venue" { p } else { &none }, "保存")) }
@@ -339,7 +339,7 @@ async fn venue_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) -> 
 
 #[handler]
 async fn venue_show(web: Web, Path(id): Path<i64>) -> PageResult {
-    venue_page(&web, id, None, &Problems::none()).await
+    venue_page(&web, id, None, &FormError::none()).await
 }
 
 #[handler]
@@ -361,7 +361,7 @@ async fn venue_update(web: Web, Path(id): Path<i64>, body: String) -> PageResult
     };
     match r {
         Ok(_) => Ok(see_other(&web.link("/console/settings?done=venue_saved"))),
-        Err(e) => venue_page(&web, id, Some(&f), &Problems::of("venue", &e, venue_field)).await,
+        Err(e) => venue_page(&web, id, Some(&f), &FormError::of("venue", &e, venue_field)).await,
     }
 }
 
@@ -371,11 +371,11 @@ async fn venue_delete(web: Web, Path(id): Path<i64>) -> PageResult {
     let r = service::delete_venue(&mut tx, &actor(&web), id).await;
     match settle(tx, r.map_err(ApiError::from)).await? {
         Ok(()) => Ok(see_other(&web.link("/console/settings?done=venue_deleted"))),
-        Err(e) => venue_page(&web, id, None, &Problems::of("delete", &e, |_| None)).await,
+        Err(e) => venue_page(&web, id, None, &FormError::of("delete", &e, |_| None)).await,
     }
 }
 
-async fn period_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) -> PageResult {
+async fn period_page(web: &Web, id: i64, form: Option<&Posted>, p: &FormError) -> PageResult {
     let mut tx = web.school_tx(&school_perms::PERIODS).await?;
     let period = repo::period(tx.conn(), id)
         .await?
@@ -383,7 +383,7 @@ async fn period_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) ->
     tx.commit().await?;
     let current = period_values(&period);
     let f = form.unwrap_or(&current);
-    let none = Problems::none();
+    let none = FormError::none();
     let body = html! {
         p { a href=(web.link("/console/settings")) { "‹ 返回场地与时段" } }
         div.card { (period_form(web, &format!("/console/settings/periods/{id}"), f, if p.form == "period" { p } else { &none }, "保存")) }
@@ -403,7 +403,7 @@ async fn period_page(web: &Web, id: i64, form: Option<&Posted>, p: &Problems) ->
 
 #[handler]
 async fn period_show(web: Web, Path(id): Path<i64>) -> PageResult {
-    period_page(&web, id, None, &Problems::none()).await
+    period_page(&web, id, None, &FormError::none()).await
 }
 
 #[handler]
@@ -426,7 +426,7 @@ async fn period_update(web: Web, Path(id): Path<i64>, body: String) -> PageResul
                 &web,
                 id,
                 Some(&f),
-                &Problems::of("period", &e, period_field),
+                &FormError::of("period", &e, period_field),
             )
             .await
         }
@@ -441,6 +441,6 @@ async fn period_delete(web: Web, Path(id): Path<i64>) -> PageResult {
         Ok(()) => Ok(see_other(
             &web.link("/console/settings?done=period_deleted"),
         )),
-        Err(e) => period_page(&web, id, None, &Problems::of("delete", &e, |_| None)).await,
+        Err(e) => period_page(&web, id, None, &FormError::of("delete", &e, |_| None)).await,
     }
 }

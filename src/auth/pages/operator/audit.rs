@@ -11,7 +11,7 @@ use poem::web::Query;
 use poem::{handler, Response};
 use serde::Deserialize;
 
-use super::{allow, day_start, internal, may, parse_date, when_s, FieldErrors, AUDIT};
+use super::{allow, day_start, internal, may, parse_date, when_s, FormError, AUDIT};
 use crate::audit::{self, labels, AuditFilter, AuditRecord, Outcome, VerifyReport};
 use crate::auth::perms::{AUDIT_EXPORT, AUDIT_SEARCH, AUDIT_VERIFY};
 use crate::tenancy::lookup as registry;
@@ -66,8 +66,8 @@ impl AuditQuery {
 
     /// The filter the audit service takes, or the errors by field. A tenant is named by its
     /// code (or registry id), as operators know schools by code.
-    fn filter(&self, tenants: &[TenantRecord], limit: u32) -> Result<AuditFilter, FieldErrors> {
-        let mut errors = FieldErrors::default();
+    fn filter(&self, tenants: &[TenantRecord], limit: u32) -> Result<AuditFilter, FormError> {
+        let mut errors = FormError::none();
         let mut date = |name: &'static str, raw: &str| match parse_date(raw) {
             Ok(d) => d,
             Err(m) => {
@@ -177,10 +177,10 @@ fn verify_box(r: &VerifyReport) -> Markup {
 
 async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) -> PageResult {
     let tenants = registry::list(&web.app.db_app).await?;
-    let (records, errors): (Vec<AuditRecord>, FieldErrors) = match q.filter(&tenants, AUDIT_PAGE) {
+    let (records, errors): (Vec<AuditRecord>, FormError) = match q.filter(&tenants, AUDIT_PAGE) {
         Ok(f) => (
             audit::search(&web.app.db_app, &f).await.map_err(internal)?,
-            FieldErrors::default(),
+            FormError::none(),
         ),
         Err(e) => (Vec::new(), e),
     };
@@ -207,9 +207,9 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
         @if let Some(r) = verified { (verify_box(r)) }
         form.card method="get" action=(AUDIT) id="audit-filter" {
             div.filters {
-                (field("起始日期", "from", html! { input type="text" id="from" name="from" value=(q.from) placeholder="YYYY-MM-DD" inputmode="numeric"; }, errors.get("from")))
-                (field("截止日期（含当日）", "to", html! { input type="text" id="to" name="to" value=(q.to) placeholder="YYYY-MM-DD" inputmode="numeric"; }, errors.get("to")))
-                (field("操作人编号", "actor", input("text", "actor", &q.actor), errors.get("actor")))
+                (field("起始日期", "from", html! { input type="text" id="from" name="from" value=(q.from) placeholder="YYYY-MM-DD" inputmode="numeric"; }, errors.field("from")))
+                (field("截止日期（含当日）", "to", html! { input type="text" id="to" name="to" value=(q.to) placeholder="YYYY-MM-DD" inputmode="numeric"; }, errors.field("to")))
+                (field("操作人编号", "actor", input("text", "actor", &q.actor), errors.field("actor")))
                 (field("学校或机构", "tenant", html! {
                     select id="tenant" name="tenant" {
                         option value="" selected[q.tenant.is_empty()] { "全部" }
@@ -217,7 +217,7 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
                             option value=(t.code) selected[q.tenant.eq_ignore_ascii_case(&t.code)] { (t.name) }
                         }
                     }
-                }, errors.get("tenant")))
+                }, errors.field("tenant")))
                 (field("操作", "action", html! {
                     select id="action" name="action" {
                         option value="" selected[q.action.is_empty()] { "全部" }
@@ -225,7 +225,7 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
                             option value=(a) selected[q.action.trim() == a] { (label) }
                         }
                     }
-                }, errors.get("action")))
+                }, errors.field("action")))
                 (field("结果", "outcome", html! {
                     select id="outcome" name="outcome" {
                         option value="" selected[q.outcome.is_empty()] { "全部" }
@@ -233,7 +233,7 @@ async fn audit_page(web: &Web, q: &AuditQuery, verified: Option<&VerifyReport>) 
                             option value=(o.as_str()) selected[q.outcome == o.as_str()] { (o.label_zh()) }
                         }
                     }
-                }, errors.get("outcome")))
+                }, errors.field("outcome")))
             }
             div.toolbar {
                 button type="submit" id="audit-search" { "查询" }
@@ -353,10 +353,10 @@ mod tests {
         let Err(e) = q.filter(&[school(1, "sqsf")], 10) else {
             panic!("bad filters accepted")
         };
-        assert!(e.get("from").is_some_and(|m| m.contains("YYYY-MM-DD")));
-        assert!(e.get("actor").is_some());
-        assert!(e.get("tenant").is_some_and(|m| m.contains("nope")));
-        assert!(e.get("to").is_none());
+        assert!(e.field("from").is_some_and(|m| m.contains("YYYY-MM-DD")));
+        assert!(e.field("actor").is_some());
+        assert!(e.field("tenant").is_some_and(|m| m.contains("nope")));
+        assert!(e.field("to").is_none());
     }
 
     #[test]
@@ -380,7 +380,12 @@ mod tests {
             to: "2026-10-11".into(),
             ..Default::default()
         };
-        assert!(reversed.filter(&[], 10).err().unwrap().get("to").is_some());
+        assert!(reversed
+            .filter(&[], 10)
+            .err()
+            .unwrap()
+            .field("to")
+            .is_some());
     }
 
     #[test]

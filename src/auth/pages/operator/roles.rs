@@ -11,7 +11,7 @@ use poem::web::Form;
 use poem::{handler, Response};
 use serde::Deserialize;
 
-use super::{allow, may, when_s, FieldErrors, ROLES};
+use super::{allow, may, when_s, FormError, ROLES};
 use crate::auth::model::Role;
 use crate::auth::perms::{ROLES_ASSIGN, ROLES_LIST};
 use crate::auth::roles::{self, RoleAssignmentView};
@@ -38,7 +38,7 @@ fn roles_view(
     web: &Web,
     list: &[RoleAssignmentView],
     form: &AssignForm,
-    errors: &FieldErrors,
+    errors: &FormError,
     info: Option<Markup>,
 ) -> Markup {
     let writes = may(web, &ROLES_ASSIGN);
@@ -67,20 +67,20 @@ fn roles_view(
             @if list.is_empty() { p.muted { "还没有运营方角色" } }
             @if writes {
                 h2 { "授予运营方角色" }
-                @if let Some(m) = errors.get("") { (notice(Tone::Error, m)) }
+                @if let Some(m) = errors.field("") { (notice(Tone::Error, m)) }
                 form.card.stack method="post" action=(format!("{ROLES}?_csrf={}", web.csrf())) id="role-form" {
                     div.filters {
                         (field("手机号", "phone", html! {
                             input type="tel" id="phone" name="phone" value=(form.phone) inputmode="numeric" maxlength="11";
-                        }, errors.get("phone")))
-                        (field("姓名", "name", input("text", "name", &form.name), errors.get("name")))
+                        }, errors.field("phone")))
+                        (field("姓名", "name", input("text", "name", &form.name), errors.field("name")))
                         (field("角色", "role", html! {
                             select id="role" name="role" {
                                 @for r in OPERATOR_ROLES {
                                     option value=(r.as_str()) selected[form.role == r.as_str()] { (r.label()) }
                                 }
                             }
-                        }, errors.get("role")))
+                        }, errors.field("role")))
                     }
                     button type="submit" id="role-submit" { "授予" }
                 }
@@ -93,7 +93,7 @@ async fn render(
     web: &Web,
     status: StatusCode,
     form: &AssignForm,
-    errors: &FieldErrors,
+    errors: &FormError,
     info: Option<Markup>,
 ) -> Result<Response, WebError> {
     let list = roles::list_platform(&web.app)
@@ -112,7 +112,7 @@ pub(super) async fn roles_page(web: Web) -> PageResult {
         &web,
         StatusCode::OK,
         &AssignForm::default(),
-        &FieldErrors::default(),
+        &FormError::none(),
         None,
     )
     .await
@@ -131,7 +131,7 @@ fn field_of(code: &str) -> &'static str {
 #[handler]
 pub(super) async fn roles_submit(web: Web, Form(f): Form<AssignForm>) -> PageResult {
     allow(&web, &ROLES_ASSIGN).await?;
-    let mut errors = FieldErrors::default();
+    let mut errors = FormError::none();
     let role = Role::parse(f.role.trim()).filter(|r| OPERATOR_ROLES.contains(r));
     let Some(role) = role else {
         errors.add("role", "请选择要授予的角色");
@@ -154,7 +154,7 @@ pub(super) async fn roles_submit(web: Web, Form(f): Form<AssignForm>) -> PageRes
                 &web,
                 StatusCode::OK,
                 &AssignForm::default(),
-                &FieldErrors::default(),
+                &FormError::none(),
                 Some(info),
             )
             .await

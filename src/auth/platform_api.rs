@@ -206,7 +206,7 @@ impl PlatformApi {
                     code: t.code,
                     kind: t.kind,
                     name: t.name,
-                    status: t.status,
+                    status: t.status.as_str().into(),
                     schema_version: t.schema_version,
                 })
                 .collect(),

@@ -5,6 +5,14 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use super::model::{Assignment, Role};
 
+/// `platform.accounts.status`: a disabled account cannot sign in or keep a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    Disabled,
+}
+crate::text_column!(AccountStatus { Active => "active", Disabled => "disabled" });
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: i64,
@@ -17,7 +25,7 @@ pub struct AccountRow {
     pub totp_last_step: Option<i64>,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 const ACCOUNT_COLS: &str = "id, display_name, phone_enc, password_hash, password_changed_at, \
@@ -165,7 +173,7 @@ pub struct SessionRow {
     pub revoked_at: Option<DateTime<Utc>>,
     pub mfa_passed: bool,
     pub display_name: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub password_changed_at: Option<DateTime<Utc>>,
     pub has_password: bool,
     pub totp_enabled: bool,

@@ -159,7 +159,7 @@ async fn audit_failure(
 }
 
 fn check_locked(st: &Ctx, acct: &repo::AccountRow) -> Result<(), AuthError> {
-    if acct.status != "active" {
+    if acct.status != repo::AccountStatus::Active {
         return Err(AuthError::Disabled);
     }
     if let Some(until) = acct.locked_until {
@@ -279,7 +279,7 @@ pub async fn send_sms_code(
         return Ok(());
     };
     let roles = repo::assignments(&st.db_app, acct.id).await?;
-    if roles.iter().any(|a| a.role.is_admin()) || acct.status != "active" {
+    if roles.iter().any(|a| a.role.is_admin()) || acct.status != repo::AccountStatus::Active {
         return Ok(());
     }
     let code = {
@@ -403,7 +403,7 @@ pub async fn authenticate(
         repo::revoke_session(&st.db_app, s.id, now).await?;
         return Err(AuthError::SessionExpired);
     }
-    if s.status != "active" {
+    if s.status != repo::AccountStatus::Active {
         return Err(AuthError::Disabled);
     }
     // Writing on every request would make sessions a hot row; a minute's precision is

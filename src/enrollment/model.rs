@@ -9,8 +9,6 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use poem_openapi::{Enum, Object};
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
-use sqlx::Postgres;
 
 // ---- weekdays ----------------------------------------------------------------------------
 
@@ -36,53 +34,6 @@ pub fn weekdays_zh(days: &[i16]) -> String {
 
 // ---- status columns ----------------------------------------------------------------------
 
-/// `as_str`/`parse` of an enum stored in a text column, and its sqlx text encoding: rows
-/// read it typed, and a value the table's check constraint forbids is a decode error.
-macro_rules! text_column {
-    ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
-        impl $t {
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($t::$v => $s),+
-                }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s {
-                    $($s => Some($t::$v),)+
-                    _ => None,
-                }
-            }
-        }
-
-        impl sqlx::Type<Postgres> for $t {
-            fn type_info() -> PgTypeInfo {
-                <str as sqlx::Type<Postgres>>::type_info()
-            }
-
-            fn compatible(ty: &PgTypeInfo) -> bool {
-                <str as sqlx::Type<Postgres>>::compatible(ty)
-            }
-        }
-
-        impl<'q> sqlx::Encode<'q, Postgres> for $t {
-            fn encode_by_ref(
-                &self,
-                buf: &mut PgArgumentBuffer,
-            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<'q, Postgres>>::encode_by_ref(&self.as_str(), buf)
-            }
-        }
-
-        impl<'r> sqlx::Decode<'r, Postgres> for $t {
-            fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                let s = <&str as sqlx::Decode<'r, Postgres>>::decode(value)?;
-                $t::parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($t)).into())
-            }
-        }
-    };
-}
-
 /// `enrollments.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnrollmentStatus {
@@ -94,7 +45,7 @@ pub enum EnrollmentStatus {
     Withdrawn,
 }
 
-text_column!(EnrollmentStatus {
+crate::text_column!(EnrollmentStatus {
     Held => "held",
     Confirmed => "confirmed",
     Expired => "expired",
@@ -135,7 +86,7 @@ pub enum WaitlistStatus {
     Lost,
 }
 
-text_column!(WaitlistStatus {
+crate::text_column!(WaitlistStatus {
     Applied => "applied",
     Waiting => "waiting",
     Offered => "offered",
@@ -154,7 +105,7 @@ pub enum RefundRequestStatus {
     Failed,
 }
 
-text_column!(RefundRequestStatus {
+crate::text_column!(RefundRequestStatus {
     Requested => "requested",
     Processing => "processing",
     Refunded => "refunded",
@@ -355,7 +306,7 @@ pub enum RequestKind {
     Transfer,
 }
 
-text_column!(RequestKind {
+crate::text_column!(RequestKind {
     Withdraw => "withdraw",
     Transfer => "transfer",
 });
@@ -382,7 +333,7 @@ pub enum RequestStatus {
     Cancelled,
 }
 
-text_column!(RequestStatus {
+crate::text_column!(RequestStatus {
     Pending => "pending",
     Approved => "approved",
     Rejected => "rejected",

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use super::model::RefundRequestStatus;
 use super::repo;
 
 /// Confirms a paid enrollment and accepts the waitlist entry it came from, if any. A hold
@@ -27,7 +28,7 @@ pub async fn confirm_paid(
 pub async fn refund_progress(
     c: &mut PgConnection,
     request_id: i64,
-    status: &str,
+    status: RefundRequestStatus,
 ) -> sqlx::Result<()> {
     repo::set_refund_request_status(c, request_id, status).await
 }

@@ -101,7 +101,7 @@ pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
         };
         for rec in tenants
             .iter()
-            .filter(|r| r.kind == "school" && !r.is_suspended())
+            .filter(|r| r.is_school() && !r.is_suspended())
         {
             let Some(ctx) = TenantContext::from_record(rec) else {
                 continue;

@@ -6,6 +6,7 @@
 //! - [`tx::TenantTx`]: the one way into a tenant's schema;
 //! - [`actor::Actor`]: who makes a change, for its audit record;
 //! - [`ids`]: the entity id newtypes;
+//! - [`text`]: enums stored in text columns (`text_column!`);
 //! - [`error`]: how a refusal is described ([`error::DomainError`]) and carried across
 //!   features ([`error::Refusal`]).
 //!
@@ -15,4 +16,5 @@ pub mod actor;
 pub mod ctx;
 pub mod error;
 pub mod ids;
+pub mod text;
 pub mod tx;

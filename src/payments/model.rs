@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::{Enum, Object};
 use rust_decimal::Decimal;
 
+use crate::enrollment::model::RefundRequestStatus;
 use crate::wechatpay::JsapiPayParams;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -16,22 +17,7 @@ pub enum PayChannel {
     H5,
 }
 
-impl PayChannel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayChannel::Jsapi => "jsapi",
-            PayChannel::H5 => "h5",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "jsapi" => Some(PayChannel::Jsapi),
-            "h5" => Some(PayChannel::H5),
-            _ => None,
-        }
-    }
-}
+crate::text_column!(PayChannel { Jsapi => "jsapi", H5 => "h5" });
 
 /// `payment_orders.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,24 +30,9 @@ pub enum OrderStatus {
     Closed,
 }
 
+crate::text_column!(OrderStatus { Created => "created", Paid => "paid", Closed => "closed" });
+
 impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Created => "created",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "created" => Some(OrderStatus::Created),
-            "paid" => Some(OrderStatus::Paid),
-            "closed" => Some(OrderStatus::Closed),
-            _ => None,
-        }
-    }
-
     /// What an order is to a person: its status, and for a paid one how far its money went
     /// back (`refunded` reached the payer, `refunding` is on its way). Parents' and admins'
     /// pages and the API all read it from here.
@@ -90,28 +61,9 @@ pub enum RefundStatus {
     Closed,
 }
 
+crate::text_column!(RefundStatus { Requested => "requested", Processing => "processing", Succeeded => "succeeded", Abnormal => "abnormal", Closed => "closed" });
+
 impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Requested => "requested",
-            RefundStatus::Processing => "processing",
-            RefundStatus::Succeeded => "succeeded",
-            RefundStatus::Abnormal => "abnormal",
-            RefundStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "requested" => Some(RefundStatus::Requested),
-            "processing" => Some(RefundStatus::Processing),
-            "succeeded" => Some(RefundStatus::Succeeded),
-            "abnormal" => Some(RefundStatus::Abnormal),
-            "closed" => Some(RefundStatus::Closed),
-            _ => None,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             RefundStatus::Requested => "申请中",
@@ -145,11 +97,11 @@ impl RefundStatus {
 
     /// The status of the withdrawal request (enrollment's `refund_requests`) a refund in this
     /// status gives; `None` leaves the request as it is.
-    pub fn request_status(self) -> Option<&'static str> {
+    pub fn request_status(self) -> Option<RefundRequestStatus> {
         match self {
-            RefundStatus::Succeeded => Some("refunded"),
-            RefundStatus::Processing => Some("processing"),
-            RefundStatus::Abnormal | RefundStatus::Closed => Some("failed"),
+            RefundStatus::Succeeded => Some(RefundRequestStatus::Refunded),
+            RefundStatus::Processing => Some(RefundRequestStatus::Processing),
+            RefundStatus::Abnormal | RefundStatus::Closed => Some(RefundRequestStatus::Failed),
             RefundStatus::Requested => None,
         }
     }
@@ -164,58 +116,7 @@ pub enum ReleaseRule {
     PerDay,
 }
 
-impl ReleaseRule {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReleaseRule::PerLesson => "per_lesson",
-            ReleaseRule::PerDay => "per_day",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "per_lesson" => Some(ReleaseRule::PerLesson),
-            "per_day" => Some(ReleaseRule::PerDay),
-            _ => None,
-        }
-    }
-}
-
-/// Columns read into these enums: a row decodes only with a value the enum knows, which the
-/// table's check constraint guarantees.
-macro_rules! from_column {
-    ($($t:ident),*) => {$(
-        impl TryFrom<String> for $t {
-            type Error = String;
-            fn try_from(s: String) -> Result<Self, String> {
-                $t::parse(&s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($t)))
-            }
-        }
-    )*};
-}
-from_column!(PayChannel, OrderStatus, RefundStatus, ReleaseRule);
-
-/// An enrollment's status as paying it sees it. The column is enrollment's (which has no
-/// enum for it yet); payments only reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnrollmentHold {
-    /// The place is held for payment.
-    Held,
-    /// The hold ran out.
-    Expired,
-    /// Anything else (confirmed, cancelled, withdrawn ...): not payable.
-    Other,
-}
-
-impl EnrollmentHold {
-    pub fn of(status: &str) -> Self {
-        match status {
-            "held" => EnrollmentHold::Held,
-            "expired" => EnrollmentHold::Expired,
-            _ => EnrollmentHold::Other,
-        }
-    }
-}
+crate::text_column!(ReleaseRule { PerLesson => "per_lesson", PerDay => "per_day" });
 
 /// 下单：为孩子已保留名额的报名付款
 #[derive(Debug, Clone, Object)]
@@ -275,6 +176,13 @@ pub struct RefundView {
     pub succeeded_at: Option<DateTime<Utc>>,
 }
 
+impl RefundView {
+    /// The status as the enum (the view carries it as the API sends it).
+    pub fn refund_status(&self) -> Option<RefundStatus> {
+        RefundStatus::parse(&self.status)
+    }
+}
+
 /// 拉起支付所需的参数（三者之一）
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -313,6 +221,13 @@ impl From<JsapiPayParams> for JsapiParamsView {
             sign_type: p.sign_type,
             pay_sign: p.pay_sign,
         }
+    }
+}
+
+impl OrderView {
+    /// The status as the enum (the view carries it as the API sends it).
+    pub fn order_status(&self) -> Option<OrderStatus> {
+        OrderStatus::parse(&self.status)
     }
 }
 
@@ -492,13 +407,13 @@ mod tests {
     #[test]
     fn stored_values_read_back_into_their_enums() {
         for s in [OrderStatus::Created, OrderStatus::Paid, OrderStatus::Closed] {
-            assert_eq!(OrderStatus::try_from(s.as_str().to_string()), Ok(s));
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
         for s in ["requested", "processing", "succeeded", "abnormal", "closed"] {
             assert_eq!(RefundStatus::parse(s).map(RefundStatus::as_str), Some(s));
         }
         assert_eq!(ReleaseRule::parse("per_day"), Some(ReleaseRule::PerDay));
         assert_eq!(PayChannel::parse("jsapi"), Some(PayChannel::Jsapi));
-        assert!(OrderStatus::try_from("refunded".to_string()).is_err());
+        assert_eq!(OrderStatus::parse("refunded"), None);
     }
 }

@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 
 use super::error::PaymentsError;
 use super::model::{OrderStatus, PayChannel, RefundStatus, ReleaseRule};
+use crate::enrollment::model::EnrollmentStatus;
 use crate::error::violated_constraint;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -20,11 +21,9 @@ pub struct OrderRow {
     pub tenant_id: i64,
     pub account_id: i64,
     pub idempotency_key: String,
-    #[sqlx(try_from = "String")]
     pub channel: PayChannel,
     pub description: String,
     pub amount: Decimal,
-    #[sqlx(try_from = "String")]
     pub status: OrderStatus,
     pub prepay_id: Option<String>,
     pub h5_url: Option<String>,
@@ -50,7 +49,6 @@ pub struct LineRow {
     pub course_id: i64,
     pub description: String,
     pub amount: Decimal,
-    #[sqlx(try_from = "String")]
     pub release_rule: ReleaseRule,
     pub units: i32,
     pub live: bool,
@@ -70,7 +68,6 @@ pub struct RefundRow {
     pub reason: String,
     pub source: String,
     pub refund_request_id: Option<i64>,
-    #[sqlx(try_from = "String")]
     pub status: RefundStatus,
     pub wx_refund_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -103,7 +100,7 @@ pub struct PayableEnrollment {
     pub student_name: String,
     pub course_id: i64,
     pub course_name: String,
-    pub status: String,
+    pub status: EnrollmentStatus,
     pub hold_expires_at: Option<DateTime<Utc>>,
     pub term_id: i64,
     pub class_type: String,
@@ -339,7 +336,6 @@ pub async fn paid_line_of_enrollment(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReleasableLine {
     pub id: i64,
-    #[sqlx(try_from = "String")]
     pub release_rule: ReleaseRule,
     pub units: i32,
 }

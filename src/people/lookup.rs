@@ -2,4 +2,5 @@
 //! `people` writes its tables (docs/architecture.md, rule 2); a feature that needs more than
 //! these asks `people` for a new entry here, never for its repo.
 
+pub use super::model::StaffStatus;
 pub use super::repo::staff;

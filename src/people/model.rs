@@ -522,20 +522,9 @@ pub enum StaffStatus {
     Left,
 }
 
+crate::text_column!(StaffStatus { Active => "active", Left => "left" });
+
 impl StaffStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffStatus::Active => "active",
-            StaffStatus::Left => "left",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<StaffStatus> {
-        [StaffStatus::Active, StaffStatus::Left]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             StaffStatus::Active => "在职",
@@ -552,24 +541,14 @@ pub enum StudentStatus {
     Left,
 }
 
+crate::text_column!(StudentStatus { Active => "active", Graduated => "graduated", Left => "left" });
+
 impl StudentStatus {
     pub const ALL: [StudentStatus; 3] = [
         StudentStatus::Active,
         StudentStatus::Graduated,
         StudentStatus::Left,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StudentStatus::Active => "active",
-            StudentStatus::Graduated => "graduated",
-            StudentStatus::Left => "left",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<StudentStatus> {
-        StudentStatus::ALL.into_iter().find(|v| v.as_str() == s)
-    }
 
     pub fn label(self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::model::{ImportKind, JobPhase, JobStatus, Person, RowError};
+use super::model::{ImportKind, JobPhase, JobStatus, Person, RowError, StaffStatus};
 
 /// (id, code, name, alias) of the active classes.
 pub async fn active_classes(
@@ -302,7 +302,7 @@ pub struct StaffRow {
     pub employed_since: Option<i16>,
     pub duties: Option<String>,
     pub monthly_salary: Option<Decimal>,
-    pub status: String,
+    pub status: StaffStatus,
     pub departments: Vec<String>,
     pub homeroom_of: Vec<String>,
 }

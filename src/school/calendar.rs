@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::model::text_enum;
+use crate::text_enum;
 
 text_enum! {
     /// What a day of the calendar is; an exception ([`super::model::ExceptionKind`]) makes a

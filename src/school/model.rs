@@ -13,6 +13,7 @@ use regex::Regex;
 
 use super::calendar::DayKind;
 use super::error::SchoolError;
+use crate::text_enum;
 
 #[derive(Debug, Clone, Object, sqlx::FromRow)]
 #[oai(skip_serializing_if_is_none)]
@@ -241,114 +242,6 @@ pub const CAPACITY: RangeInclusive<i32> = 1..=10_000;
 pub const SCHOOL_YEARS: RangeInclusive<i16> = 2000..=2100;
 /// Longest term, in days (both ends included).
 pub const TERM_MAX_DAYS: i64 = 200;
-
-/// A closed set of values a column stores as text (its `check (.. in (..))`) and the API
-/// sends as a plain string: the enum with `as_str`, `parse`, `label` and the list of its
-/// names, decoded from the column, serialized as its name, and shown in the OpenAPI
-/// document as a plain `string`, exactly as the `String` field it replaces was.
-macro_rules! text_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal => $label:literal,)+ }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vmeta])* $variant,)+ }
-
-        impl $name {
-            /// Every name, in declaration order.
-            pub const NAMES: &'static [&'static str] = &[$($text),+];
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            /// The Chinese name shown to users.
-            pub const fn label(self) -> &'static str {
-                match self { $($name::$variant => $label,)+ }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl poem_openapi::types::Type for $name {
-            const IS_REQUIRED: bool = true;
-            type RawValueType = Self;
-            type RawElementValueType = Self;
-
-            fn name() -> std::borrow::Cow<'static, str> {
-                "string".into()
-            }
-
-            fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-                poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
-                    poem_openapi::registry::MetaSchema::new("string"),
-                ))
-            }
-
-            fn as_raw_value(&self) -> Option<&Self> {
-                Some(self)
-            }
-
-            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-                Box::new(self.as_raw_value().into_iter())
-            }
-        }
-
-        impl poem_openapi::types::ToJSON for $name {
-            fn to_json(&self) -> Option<serde_json::Value> {
-                Some(serde_json::Value::String(self.as_str().to_string()))
-            }
-        }
-
-        impl poem_openapi::types::ParseFromJSON for $name {
-            fn parse_from_json(
-                value: Option<serde_json::Value>,
-            ) -> poem_openapi::types::ParseResult<Self> {
-                match value {
-                    Some(serde_json::Value::String(s)) => Self::parse(&s).ok_or_else(|| {
-                        poem_openapi::types::ParseError::custom(format!("unknown value “{s}”"))
-                    }),
-                    other => Err(poem_openapi::types::ParseError::expected_type(
-                        other.unwrap_or_default(),
-                    )),
-                }
-            }
-        }
-
-        impl sqlx::Type<sqlx::Postgres> for $name {
-            fn type_info() -> sqlx::postgres::PgTypeInfo {
-                <str as sqlx::Type<sqlx::Postgres>>::type_info()
-            }
-
-            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-            }
-        }
-
-        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
-            fn decode(
-                value: sqlx::postgres::PgValueRef<'r>,
-            ) -> Result<Self, sqlx::error::BoxDynError> {
-                let s = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-                Self::parse(s).ok_or_else(|| {
-                    format!(concat!("unknown ", stringify!($name), " {:?}"), s).into()
-                })
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
 
 /// `s` as one of the kinds in `allowed`, or the refusal listing them (field `kind`).
 fn parse_kind<T>(

@@ -88,6 +88,14 @@ impl TenantKind {
     }
 }
 
+/// `platform.tenants.status`: a suspended tenant answers nothing but its refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+crate::text_column!(TenantStatus { Active => "active", Suspended => "suspended" });
+
 /// A row of `platform.tenants`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TenantRecord {
@@ -95,7 +103,7 @@ pub struct TenantRecord {
     pub code: String,
     pub kind: String,
     pub name: String,
-    pub status: String,
+    pub status: TenantStatus,
     pub schema_name: String,
     pub db_role: String,
     pub schema_version: i32,
@@ -108,7 +116,15 @@ impl TenantRecord {
     }
 
     pub fn is_suspended(&self) -> bool {
-        self.status == "suspended"
+        self.status == TenantStatus::Suspended
+    }
+
+    pub fn is_school(&self) -> bool {
+        self.kind() == Some(TenantKind::School)
+    }
+
+    pub fn is_agency(&self) -> bool {
+        self.kind() == Some(TenantKind::Agency)
     }
 }
 

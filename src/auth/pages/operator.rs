@@ -135,7 +135,7 @@ async fn tenant_list(web: Web) -> PageResult {
     }
     allow(&web, &TENANTS_LIST).await?;
     let list = registry::list(&web.app.db_app).await?;
-    let schools = list.iter().filter(|t| t.kind == "school").count();
+    let schools = list.iter().filter(|t| t.is_school()).count();
     let suspended = list.iter().filter(|t| t.is_suspended()).count();
     page(platform_page(
         &web,
@@ -209,7 +209,7 @@ async fn bureau(web: Web) -> PageResult {
         // The ledger lives in `platform`: one school's figures are a few indexed queries
         // there, never a read of the school's own schema.
         let mut conn = web.app.db_app.acquire().await?;
-        for t in list.iter().filter(|t| t.kind == "school") {
+        for t in list.iter().filter(|t| t.is_school()) {
             let s = ledger::tenant_statement(&mut conn, TenantId(t.id), since, until)
                 .await
                 .map_err(|e| WebError::Api(ApiError::from_domain(&e)))?;
@@ -248,7 +248,7 @@ async fn bureau(web: Web) -> PageResult {
         add(&mut sum.held, f.held);
         add(&mut sum.payable, f.payable);
     }
-    let agencies: Vec<&TenantRecord> = list.iter().filter(|t| t.kind == "agency").collect();
+    let agencies: Vec<&TenantRecord> = list.iter().filter(|t| t.is_agency()).collect();
     let suspended = list.iter().filter(|t| t.is_suspended()).count();
     let m = |m: Money| yuan(&m.to_string());
     page(platform_page(

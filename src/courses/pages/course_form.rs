@@ -59,7 +59,7 @@ pub(super) async fn options(
     let staff = people_lookup::staff(tx.conn(), None, None)
         .await?
         .into_iter()
-        .filter(|s| s.status == "active")
+        .filter(|s| s.status == people_lookup::StaffStatus::Active)
         .map(|s| (s.id, s.name))
         .collect();
     let series = service::list(tx, &actor(web), &CourseQuery::default())

@@ -17,7 +17,7 @@ use crate::enrollment::model::{EnrollmentStatus, EnrollmentView, OfferView};
 use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::service as enroll;
 use crate::error::ApiError;
-use crate::payments::model::OrderView;
+use crate::payments::model::{OrderStatus, OrderView, RefundStatus};
 use crate::payments::pages::parent_pay;
 use crate::people::model::StudentView;
 use crate::web::frame::{html_response, page, PageResult, WebError};
@@ -490,7 +490,10 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     let records = enroll::records(&web.app, &web.auth, &mut tx, child.id).await?;
     tx.commit().await?;
     let orders = parent_pay::orders_of_child(&web, child.id).await?;
-    let waiting = q.done.as_deref() == Some("paid") && orders.iter().any(|o| o.status == "created");
+    let waiting = q.done.as_deref() == Some("paid")
+        && orders
+            .iter()
+            .any(|o| o.order_status() == Some(OrderStatus::Created));
     let mut body = html! {
         (done_notice(q.done.as_deref()))
         (child_switcher(&web, list, child, "/m/records"))
@@ -528,7 +531,7 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
             div.card.order id={ "order-" (o.id) } data-status=(o.status) {
                 div.row {
                     strong { (o.description) }
-                    span class={ "tag" @if o.status == "created" { " warn" } @else if o.status == "closed" { " grey" } } { (o.status_label) }
+                    span class={ "tag" @if o.order_status() == Some(OrderStatus::Created) { " warn" } @else if o.order_status() == Some(OrderStatus::Closed) { " grey" } } { (o.status_label) }
                 }
                 @for l in &o.lines {
                     div.row.line { small { (l.description) } small { (yuan(&l.amount)) } }
@@ -538,7 +541,7 @@ async fn records_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                 @for r in &o.refunds {
                     div.row.refund data-status=(r.status) {
                         small { "退款 " (yuan(&r.amount)) " · " (r.reason) }
-                        span class={ "tag" @if r.status == "succeeded" { "" } @else if r.status == "abnormal" { " bad" } @else { " warn" } } { (r.status_label) }
+                        span class={ "tag" @if r.refund_status() == Some(RefundStatus::Succeeded) { "" } @else if r.refund_status() == Some(RefundStatus::Abnormal) { " bad" } @else { " warn" } } { (r.status_label) }
                     }
                 }
                 (parent_pay::order_actions(&web, child.id, o, "records"))

@@ -24,7 +24,7 @@ use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests::{self, NewRequest};
 use crate::enrollment::service as enroll;
 use crate::error::DomainError;
-use crate::payments::model::{OrderView, RefundView};
+use crate::payments::model::{OrderView, RefundStatus, RefundView};
 use crate::payments::service as pay;
 use crate::web::forms::{is_domain_refusal, FormError};
 use crate::web::frame::{html_response, PageResult, WebError};
@@ -88,10 +88,10 @@ fn refunds_of(orders: &[OrderView], enrollment: i64) -> Vec<&RefundView> {
 
 /// A refund's way to the parent's account: 申请中 → 退款中 → 已到账.
 fn refund_progress(r: &RefundView) -> Markup {
-    let reached = match r.status.as_str() {
-        "requested" => 1,
-        "processing" => 2,
-        "succeeded" => 3,
+    let reached = match r.refund_status() {
+        Some(RefundStatus::Requested) => 1,
+        Some(RefundStatus::Processing) => 2,
+        Some(RefundStatus::Succeeded) => 3,
         _ => 0,
     };
     let step = |n: i32, label: &str| {
@@ -108,7 +108,7 @@ fn refund_progress(r: &RefundView) -> Markup {
         div.refund data-status=(r.status) {
             div.row {
                 span { "退费 " strong.price { (yuan(&r.amount)) } }
-                span class={ "tag" @if r.status == "succeeded" { "" } @else if reached == 0 { " bad" } @else { " warn" } } { (r.status_label) }
+                span class={ "tag" @if r.refund_status() == Some(RefundStatus::Succeeded) { "" } @else if reached == 0 { " bad" } @else { " warn" } } { (r.status_label) }
             }
             @if reached > 0 {
                 div.steps { (step(1, "申请中")) (step(2, "退款中")) (step(3, "已到账")) }

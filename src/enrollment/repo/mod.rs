@@ -14,7 +14,7 @@ pub mod waitlist;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{FromRow, PgConnection, Row};
 
-use super::model::EnrollmentStatus;
+use super::model::{EnrollmentStatus, RefundRequestStatus};
 
 /// The child, if the signed-in account is one of its guardians: (id, name, grade level).
 pub async fn own_child(
@@ -363,7 +363,7 @@ pub async fn confirm_paid(
 pub async fn set_refund_request_status(
     c: &mut PgConnection,
     request_id: i64,
-    status: &str,
+    status: RefundRequestStatus,
 ) -> sqlx::Result<()> {
     sqlx::query("update refund_requests set status = $2 where id = $1")
         .bind(request_id)

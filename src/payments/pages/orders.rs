@@ -10,7 +10,9 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::payments::model::{LineView, NewRefund, OrderView, RefundView};
+use crate::payments::model::{
+    LineView, NewRefund, OrderStatus, OrderView, RefundStatus, RefundView,
+};
 use crate::payments::perms as pay_perms;
 use crate::payments::service as pay;
 use crate::web::forms::{err_at, is_refusal, FormError};
@@ -54,20 +56,20 @@ struct LineError {
     form: RefundForm,
 }
 
-fn order_tag(status: &str, label: &str) -> Markup {
-    let class = match status {
-        "created" => "tag warn",
-        "closed" => "tag grey",
+fn order_tag(o: &OrderView) -> Markup {
+    let class = match o.order_status() {
+        Some(OrderStatus::Created) => "tag warn",
+        Some(OrderStatus::Closed) => "tag grey",
         _ => "tag",
     };
-    html! { span class=(class) { (label) } }
+    html! { span class=(class) { (o.status_label) } }
 }
 
 fn refund_tag(r: &RefundView) -> Markup {
-    let class = match r.status.as_str() {
-        "succeeded" => "tag",
-        "abnormal" => "tag bad",
-        "closed" => "tag grey",
+    let class = match r.refund_status() {
+        Some(RefundStatus::Succeeded) => "tag",
+        Some(RefundStatus::Abnormal) => "tag bad",
+        Some(RefundStatus::Closed) => "tag grey",
         _ => "tag warn",
     };
     html! { span class=(class) { (r.status_label) } }
@@ -129,7 +131,7 @@ fn order_card(web: &Web, q: &OrdersQuery, o: &OrderView, err: Option<&LineError>
         div.card.order id={ "order-" (o.id) } data-status=(o.status) {
             div.row {
                 strong { (o.description) }
-                (order_tag(&o.status, &o.status_label))
+                (order_tag(o))
             }
             div.row {
                 small.muted {
@@ -156,7 +158,7 @@ fn order_card(web: &Web, q: &OrdersQuery, o: &OrderView, err: Option<&LineError>
                             (refund_tag(r))
                         }
                     }
-                    @if o.status == "paid" {
+                    @if o.order_status() == Some(OrderStatus::Paid) {
                         @if has_refundable(l) {
                             p.muted { small { "可退 " (yuan(&l.refundable)) } }
                             (refund_form(web, q, l, err))

@@ -14,6 +14,7 @@ use super::{money, trade_no, wechat_failed, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::courses::model::{CourseClassType, CoursePricing};
+use crate::enrollment::model::EnrollmentStatus;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId};
@@ -75,11 +76,13 @@ pub async fn create_order(
         return Err(PaymentsError::EnrollmentNotFound { id: *missing });
     }
     for r in &rows {
-        let hold = EnrollmentHold::of(&r.status);
-        let live = hold == EnrollmentHold::Held && r.hold_expires_at.is_some_and(|t| t > now);
+        let held = r.status == EnrollmentStatus::Held;
+        let live = held && r.hold_expires_at.is_some_and(|t| t > now);
         if !live {
-            let (id, course, status) = (r.id, r.course_name.clone(), r.status.clone());
-            return Err(if hold == EnrollmentHold::Other {
+            let (id, course) = (r.id, r.course_name.clone());
+            let status = r.status.as_str().to_string();
+            // A hold past its time has run out even before the sweep marks it expired.
+            return Err(if !held && r.status != EnrollmentStatus::Expired {
                 PaymentsError::EnrollmentNotHeld { id, course, status }
             } else {
                 PaymentsError::HoldExpired { id, course, status }

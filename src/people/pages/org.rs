@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{actor, done_notice, select, settle, DoneQuery, FormError, Posted};
 use crate::error::{ApiError, DomainError};
-use crate::people::model::{DepartmentView, StaffView};
+use crate::people::model::{DepartmentView, StaffStatus, StaffView};
 use crate::people::perms as people_perms;
 use crate::people::{repo as people_repo, service as people};
 use crate::school::error::SchoolError;
@@ -398,7 +398,7 @@ async fn class_page(
         .await?
         .into_iter()
         .map(|r| people::staff_view(r, today))
-        .filter(|s| s.status == "active")
+        .filter(|s| s.staff_status() == Some(StaffStatus::Active))
         .collect();
     tx.commit().await?;
     let Some((grade, class)) = grades

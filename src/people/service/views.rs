@@ -37,7 +37,7 @@ pub fn staff_view(r: repo::StaffRow, today: NaiveDate) -> StaffView {
         monthly_salary: r.monthly_salary.map(|d| format!("{d:.2}")),
         departments: r.departments,
         homeroom_of: r.homeroom_of,
-        status: r.status,
+        status: r.status.as_str().into(),
     }
 }
 

@@ -334,7 +334,7 @@ mod tests {
             code: code.into(),
             kind: "school".into(),
             name: "石岐中心小学".into(),
-            status: "active".into(),
+            status: crate::tenancy::model::TenantStatus::Active,
             schema_name: format!("school_{code}"),
             db_role: format!("t_{code}"),
             schema_version: 1,

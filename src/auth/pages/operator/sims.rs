@@ -24,6 +24,7 @@ use crate::web::frame::{html_response, page, PageResult, WebError};
 use crate::web::layout::{field, notice, when, yuan, Tone};
 use crate::web::nav::platform_page;
 use crate::web::session::Web;
+use crate::wechatpay::model::{RefundStatus as WxRefundStatus, TradeState};
 
 /// Newest simulator messages shown.
 const SIM_ROWS: i64 = 100;
@@ -66,25 +67,16 @@ pub(super) async fn sms_outbox(web: Web) -> PageResult {
 }
 
 fn trade_state_label(s: &str) -> &'static str {
-    match s {
-        "SUCCESS" => "支付成功",
-        "REFUND" => "转入退款",
-        "NOTPAY" => "未支付",
-        "CLOSED" => "已关闭",
-        "REVOKED" => "已撤销",
-        "USERPAYING" => "用户支付中",
-        "PAYERROR" => "支付失败",
-        _ => "未知",
-    }
+    TradeState::parse(s).map_or("未知", |t| t.description())
 }
 
 fn refund_status_label(s: &str) -> &'static str {
-    match s {
-        "SUCCESS" => "退款成功",
-        "PROCESSING" => "退款处理中",
-        "ABNORMAL" => "退款异常",
-        "CLOSED" => "退款关闭",
-        _ => "未知",
+    match WxRefundStatus::parse(s) {
+        Some(WxRefundStatus::Success) => "退款成功",
+        Some(WxRefundStatus::Processing) => "退款处理中",
+        Some(WxRefundStatus::Abnormal) => "退款异常",
+        Some(WxRefundStatus::Closed) => "退款关闭",
+        None => "未知",
     }
 }
 
@@ -95,6 +87,22 @@ fn delivery_label(s: &str) -> &'static str {
         "failed" => "已放弃",
         _ => "未知",
     }
+}
+
+fn trade_tone(s: &str) -> &'static str {
+    let s = TradeState::parse(s);
+    tone_class(
+        s == Some(TradeState::Success),
+        s == Some(TradeState::PayError),
+    )
+}
+
+fn refund_tone(s: &str) -> &'static str {
+    let s = WxRefundStatus::parse(s);
+    tone_class(
+        s == Some(WxRefundStatus::Success),
+        s == Some(WxRefundStatus::Abnormal),
+    )
 }
 
 fn tone_class(ok: bool, bad: bool) -> &'static str {
@@ -141,7 +149,7 @@ pub(super) async fn wxpay_inbox(web: Web) -> PageResult {
                                     td { code { (o.out_trade_no) } }
                                     td { (o.description) }
                                     td.num { (fen(o.total)) }
-                                    td { span class=(tone_class(o.trade_state == "SUCCESS", o.trade_state == "PAYERROR")) { (trade_state_label(&o.trade_state)) } }
+                                    td { span class=(trade_tone(&o.trade_state)) { (trade_state_label(&o.trade_state)) } }
                                     td { (o.trade_type) }
                                     td { (o.transaction_id.as_deref().unwrap_or("")) }
                                     td { @if let Some(t) = o.success_time { (when_s(t)) } }
@@ -165,7 +173,7 @@ pub(super) async fn wxpay_inbox(web: Web) -> PageResult {
                                     td { code { (r.out_trade_no) } }
                                     td.num { (fen(r.refund)) }
                                     td.num { (fen(r.total)) }
-                                    td { span class=(tone_class(r.status == "SUCCESS", r.status == "ABNORMAL")) { (refund_status_label(&r.status)) } }
+                                    td { span class=(refund_tone(&r.status)) { (refund_status_label(&r.status)) } }
                                     td { (when_s(r.created_at)) }
                                 }
                             }

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use super::model::RefundRequestStatus;
 use super::repo;
+use crate::kernel::ids::{EnrollmentId, RequestId};
 
 /// Confirms a paid enrollment and accepts the waitlist entry it came from, if any. A hold
 /// that ran out while the parent paid is confirmed too as long as it still holds its place
@@ -13,7 +14,7 @@ use super::repo;
 /// then nothing changes.
 pub async fn confirm_paid(
     c: &mut PgConnection,
-    enrollment_id: i64,
+    enrollment_id: EnrollmentId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     if !repo::confirm_paid(c, enrollment_id, now).await? {
@@ -27,8 +28,8 @@ pub async fn confirm_paid(
 /// refund progress as the parent sees it.
 pub async fn refund_progress(
     c: &mut PgConnection,
-    request_id: i64,
+    request_id: RequestId,
     status: RefundRequestStatus,
 ) -> sqlx::Result<()> {
-    repo::set_refund_request_status(c, request_id, status).await
+    repo::set_refund_request_status(c, request_id.0, status).await
 }

@@ -14,6 +14,7 @@ use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 
 use super::error::EnrollmentError;
+use crate::kernel::ids::EnrollmentId;
 
 /// Where a refund came from, as the refund records it.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +39,7 @@ impl Source {
 pub async fn reserve(
     st: &Ctx,
     tx: &mut TenantTx,
-    enrollment_id: i64,
+    enrollment_id: EnrollmentId,
     refund_request_id: i64,
     reason: &str,
     approved_by: i64,

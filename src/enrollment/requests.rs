@@ -22,6 +22,7 @@ use crate::auth::model::AuthContext;
 use crate::courses::lookup as courses;
 use crate::courses::model::CourseStatus;
 use crate::kernel::ctx::Ctx;
+use crate::kernel::ids::EnrollmentId;
 use crate::kernel::tx::TenantTx;
 use crate::people::service as people;
 
@@ -359,7 +360,7 @@ pub async fn approve(
             let refund = super::refunds::reserve(
                 st,
                 tx,
-                e.id,
+                EnrollmentId(e.id),
                 rr,
                 &r.reason,
                 auth.account_id,
@@ -507,7 +508,7 @@ pub async fn cancel_by_school(
             refund = super::refunds::reserve(
                 st,
                 tx,
-                e.id,
+                EnrollmentId(e.id),
                 rr,
                 &reason,
                 auth.account_id,

@@ -17,6 +17,7 @@ use super::service;
 use crate::auth::guard::{authorize, authorize_tenant, client_info, Session};
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
+use crate::kernel::ids::OrderId;
 use crate::people::import_api::FileFormat;
 use crate::school::api::school_tx;
 
@@ -89,7 +90,7 @@ impl PaymentApi {
         let tx = school_tx(&session, &app, &tenant, &ORDER_PAY).await?;
         let ip = client_info(req).ip;
         Ok(Json(
-            service::pay_order(app.0, &session.0, tx, id.0, body.0.channel, ip).await?,
+            service::pay_order(app.0, &session.0, tx, OrderId(id.0), body.0.channel, ip).await?,
         ))
     }
 
@@ -110,7 +111,7 @@ impl PaymentApi {
     ) -> Result<Json<OrderView>, ApiError> {
         let tx = school_tx(&session, &app, &tenant, &ORDER_CANCEL).await?;
         Ok(Json(
-            service::cancel_order(app.0, &session.0, tx, id.0).await?,
+            service::cancel_order(app.0, &session.0, tx, OrderId(id.0)).await?,
         ))
     }
 

@@ -15,6 +15,7 @@ use crate::audit::AuditError;
 use crate::bank::BankError;
 use crate::enrollment::error::EnrollmentError;
 use crate::kernel::error::{DomainError, ErrorKind, Refusal};
+use crate::kernel::ids::{EnrollmentId, LineId, OrderId};
 use crate::ledger::{LedgerError, MoneyError};
 use crate::tabular::TabularError;
 use crate::wechatpay::WechatPayError;
@@ -27,23 +28,23 @@ pub enum PaymentsError {
     #[error("an order takes 1..{max} distinct enrollments")]
     OrderLinesInvalid { max: usize },
     #[error("idempotency key already used for order {order_id} with other figures")]
-    IdempotencyKeyReused { order_id: i64 },
+    IdempotencyKeyReused { order_id: OrderId },
     #[error("enrollment {id} is not one of the caller's children's")]
-    EnrollmentNotFound { id: i64 },
+    EnrollmentNotFound { id: EnrollmentId },
     #[error("enrollment {id} ({status}): its hold ran out")]
     HoldExpired {
-        id: i64,
+        id: EnrollmentId,
         course: String,
         status: String,
     },
     #[error("enrollment {id} is {status}, not held")]
     EnrollmentNotHeld {
-        id: i64,
+        id: EnrollmentId,
         course: String,
         status: String,
     },
     #[error("enrollment {id} costs nothing")]
-    NothingToPay { id: i64, course: String },
+    NothingToPay { id: EnrollmentId, course: String },
     /// Two requests with one key at once: the loser meets the winner's row.
     #[error("an order with this idempotency key is being created")]
     OrderBeingCreated,
@@ -51,13 +52,13 @@ pub enum PaymentsError {
     #[error("an enrollment of the order has a live order line already")]
     EnrollmentsTaken,
     #[error("the enrollments are in open order {order_id} of another kind or payer")]
-    OrderExists { order_id: i64 },
+    OrderExists { order_id: OrderId },
     #[error("order status filter {0:?} unknown")]
     OrderStatusInvalid(String),
 
     // --- paying, resuming, cancelling ---------------------------------------------------
     #[error("order {order_id}: the payer's openid is needed for a JSAPI payment")]
-    OpenidRequired { order_id: i64 },
+    OpenidRequired { order_id: OrderId },
     /// A prepay (or refund) call WeChat did not answer as it should; the order stays as it
     /// was, so the same request again retries. Always answered as "unavailable", whatever
     /// WeChat said: the parent can only try again.
@@ -65,30 +66,30 @@ pub enum PaymentsError {
     WechatPay(#[from] WechatPayError),
     /// No such order, or not the caller's: the same answer, so ids do not leak.
     #[error("order {order_id} not found for the caller")]
-    OrderNotFound { order_id: i64 },
+    OrderNotFound { order_id: OrderId },
     #[error("order {order_id} is paid already")]
-    OrderAlreadyPaid { order_id: i64 },
+    OrderAlreadyPaid { order_id: OrderId },
     #[error("order {order_id} is closed")]
-    OrderClosed { order_id: i64 },
+    OrderClosed { order_id: OrderId },
     #[error("order {order_id}: the hold ran out")]
-    OrderHoldExpired { order_id: i64 },
+    OrderHoldExpired { order_id: OrderId },
     #[error("order {order_id} was paid before it could be cancelled")]
-    PaidBeforeCancel { order_id: i64 },
+    PaidBeforeCancel { order_id: OrderId },
     #[error("order {order_id} was paid before it could be replaced")]
-    PaidBeforeReplace { order_id: i64 },
+    PaidBeforeReplace { order_id: OrderId },
     /// WeChat could not be asked to close the order (the cause is logged where it failed).
     #[error("order {order_id} could not be closed at WeChat")]
-    CloseUnavailable { order_id: i64 },
+    CloseUnavailable { order_id: OrderId },
 
     // --- refunds ------------------------------------------------------------------------
     #[error("refund reason must be 1..80 characters")]
     RefundReasonInvalid,
     #[error("order line {line_id} not found in this tenant")]
-    OrderLineNotFound { line_id: i64 },
+    OrderLineNotFound { line_id: LineId },
     #[error("refund amount invalid: {0}")]
     RefundAmountInvalid(#[source] MoneyError),
     #[error("order line {line_id} has nothing left to refund")]
-    RefundNothingLeft { line_id: i64 },
+    RefundNothingLeft { line_id: LineId },
     /// A refusal of the escrow ledger, answered as the ledger answers it.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -364,12 +365,16 @@ mod tests {
 
     #[test]
     fn refusals_keep_their_codes_classes_and_details() {
-        let e = PaymentsError::OpenidRequired { order_id: 7 };
+        let e = PaymentsError::OpenidRequired {
+            order_id: OrderId(7),
+        };
         assert_eq!(e.code(), "WX_OPENID_REQUIRED");
         assert_eq!(e.kind(), ErrorKind::Conflict);
         assert_eq!(e.details()["order_id"], 7);
         assert_eq!(e.details()["oauth_url"], super::super::OAUTH_START_PATH);
-        let e = PaymentsError::OrderClosed { order_id: 3 };
+        let e = PaymentsError::OrderClosed {
+            order_id: OrderId(3),
+        };
         assert_eq!(e.details()["status"], "closed");
         assert_eq!(
             PaymentsError::OrderLinesInvalid { max: 10 }.user_message(),

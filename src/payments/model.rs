@@ -6,6 +6,7 @@ use poem_openapi::{Enum, Object};
 use rust_decimal::Decimal;
 
 use crate::enrollment::model::RefundRequestStatus;
+use crate::kernel::ids::{CourseId, EnrollmentId, LineId, OrderId, StudentId};
 use crate::wechatpay::JsapiPayParams;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -140,10 +141,10 @@ pub struct PayOrder {
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct LineView {
-    pub id: i64,
-    pub enrollment_id: i64,
-    pub student_id: i64,
-    pub course_id: i64,
+    pub id: LineId,
+    pub enrollment_id: EnrollmentId,
+    pub student_id: StudentId,
+    pub course_id: CourseId,
     pub description: String,
     /// 金额（元）
     pub amount: String,
@@ -161,8 +162,8 @@ pub struct LineView {
 pub struct RefundView {
     pub id: i64,
     pub out_refund_no: String,
-    pub order_id: i64,
-    pub line_id: i64,
+    pub order_id: OrderId,
+    pub line_id: LineId,
     /// 金额（元）
     pub amount: String,
     pub reason: String,
@@ -235,7 +236,7 @@ impl OrderView {
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct OrderView {
-    pub id: i64,
+    pub id: OrderId,
     /// 商户订单号
     pub out_trade_no: String,
     /// created 待支付 | paid 已支付 | closed 已关闭
@@ -268,7 +269,7 @@ pub struct OrderView {
 #[oai(skip_serializing_if_is_none)]
 pub struct NewRefund {
     /// 订单明细行
-    pub line_id: i64,
+    pub line_id: LineId,
     /// 退款金额（元），省略时为该项尚未结算的全部金额
     pub amount: Option<String>,
     /// 退款原因，1..80 字

@@ -5,6 +5,7 @@
 //! owners' functions. Platform statements name their schema; tenant ones run under the
 //! tenant role inside a `TenantTx`.
 
+use crate::kernel::ids::{CourseId, EnrollmentId, LineId, OrderId, RequestId, StudentId};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -16,7 +17,7 @@ use crate::error::violated_constraint;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
-    pub id: i64,
+    pub id: OrderId,
     pub out_trade_no: String,
     pub tenant_id: i64,
     pub account_id: i64,
@@ -41,12 +42,12 @@ const ORDER_COLUMNS: &str = "id, out_trade_no, tenant_id, account_id, idempotenc
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LineRow {
-    pub id: i64,
-    pub order_id: i64,
+    pub id: LineId,
+    pub order_id: OrderId,
     pub tenant_id: i64,
-    pub enrollment_id: i64,
-    pub student_id: i64,
-    pub course_id: i64,
+    pub enrollment_id: EnrollmentId,
+    pub student_id: StudentId,
+    pub course_id: CourseId,
     pub description: String,
     pub amount: Decimal,
     pub release_rule: ReleaseRule,
@@ -61,13 +62,13 @@ const LINE_COLUMNS: &str = "id, order_id, tenant_id, enrollment_id, student_id, 
 pub struct RefundRow {
     pub id: i64,
     pub out_refund_no: String,
-    pub order_id: i64,
-    pub line_id: i64,
+    pub order_id: OrderId,
+    pub line_id: LineId,
     pub tenant_id: i64,
     pub amount: Decimal,
     pub reason: String,
     pub source: String,
-    pub refund_request_id: Option<i64>,
+    pub refund_request_id: Option<RequestId>,
     pub status: RefundStatus,
     pub wx_refund_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -81,9 +82,9 @@ const REFUND_COLUMNS: &str = "id, out_refund_no, order_id, line_id, tenant_id, a
 /// A line to insert.
 #[derive(Debug, Clone)]
 pub struct NewLine {
-    pub enrollment_id: i64,
-    pub student_id: i64,
-    pub course_id: i64,
+    pub enrollment_id: EnrollmentId,
+    pub student_id: StudentId,
+    pub course_id: CourseId,
     pub description: String,
     pub amount: Decimal,
     pub release_rule: ReleaseRule,
@@ -95,10 +96,10 @@ pub struct NewLine {
 /// A held enrollment of one of the caller's children, with what pricing needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PayableEnrollment {
-    pub id: i64,
-    pub student_id: i64,
+    pub id: EnrollmentId,
+    pub student_id: StudentId,
     pub student_name: String,
-    pub course_id: i64,
+    pub course_id: CourseId,
     pub course_name: String,
     pub status: EnrollmentStatus,
     pub hold_expires_at: Option<DateTime<Utc>>,
@@ -115,7 +116,7 @@ pub struct PayableEnrollment {
 /// The enrollments among `ids` that belong to a child of `account_id` (tenant role).
 pub async fn payable_enrollments(
     c: &mut PgConnection,
-    ids: &[i64],
+    ids: &[EnrollmentId],
     account_id: i64,
 ) -> sqlx::Result<Vec<PayableEnrollment>> {
     sqlx::query_as(
@@ -153,7 +154,7 @@ pub async fn order_by_key(
     .await
 }
 
-pub async fn order(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<OrderRow>> {
+pub async fn order(c: &mut PgConnection, id: OrderId) -> sqlx::Result<Option<OrderRow>> {
     sqlx::query_as(&format!(
         "select {ORDER_COLUMNS} from platform.payment_orders where id = $1"
     ))
@@ -192,8 +193,8 @@ pub async fn tenant_of_trade(
 pub async fn live_order_for(
     c: &mut PgConnection,
     tenant_id: i64,
-    enrollments: &[i64],
-) -> sqlx::Result<Option<i64>> {
+    enrollments: &[EnrollmentId],
+) -> sqlx::Result<Option<OrderId>> {
     sqlx::query_scalar(
         "select order_id from platform.order_lines
          where tenant_id = $1 and enrollment_id = any($2) and live limit 1",
@@ -223,7 +224,7 @@ pub async fn insert_order(
     amount: Decimal,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<i64, PaymentsError> {
+) -> Result<OrderId, PaymentsError> {
     sqlx::query_scalar(
         "insert into platform.payment_orders
              (out_trade_no, tenant_id, account_id, idempotency_key, channel, description, amount,
@@ -252,7 +253,7 @@ pub async fn insert_order(
 /// at the same moment) is refused.
 pub async fn insert_lines(
     c: &mut PgConnection,
-    order_id: i64,
+    order_id: OrderId,
     tenant_id: i64,
     lines: &[NewLine],
 ) -> Result<(), PaymentsError> {
@@ -282,7 +283,7 @@ pub async fn insert_lines(
     Ok(())
 }
 
-pub async fn lines_of(c: &mut PgConnection, order_ids: &[i64]) -> sqlx::Result<Vec<LineRow>> {
+pub async fn lines_of(c: &mut PgConnection, order_ids: &[OrderId]) -> sqlx::Result<Vec<LineRow>> {
     sqlx::query_as(&format!(
         "select {LINE_COLUMNS} from platform.order_lines where order_id = any($1) order by id"
     ))
@@ -291,7 +292,7 @@ pub async fn lines_of(c: &mut PgConnection, order_ids: &[i64]) -> sqlx::Result<V
     .await
 }
 
-pub async fn lines_by_id(c: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<LineRow>> {
+pub async fn lines_by_id(c: &mut PgConnection, ids: &[LineId]) -> sqlx::Result<Vec<LineRow>> {
     sqlx::query_as(&format!(
         "select {LINE_COLUMNS} from platform.order_lines where id = any($1)"
     ))
@@ -300,7 +301,7 @@ pub async fn lines_by_id(c: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<
     .await
 }
 
-pub async fn line(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<LineRow>> {
+pub async fn line(c: &mut PgConnection, id: LineId) -> sqlx::Result<Option<LineRow>> {
     sqlx::query_as(&format!(
         "select {LINE_COLUMNS} from platform.order_lines where id = $1"
     ))
@@ -313,7 +314,7 @@ pub async fn line(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<LineRow>
 pub async fn paid_line_of_enrollment(
     c: &mut PgConnection,
     tenant_id: i64,
-    enrollment_id: i64,
+    enrollment_id: EnrollmentId,
 ) -> sqlx::Result<Option<LineRow>> {
     sqlx::query_as(&format!(
         "select {cols} from platform.order_lines l
@@ -344,7 +345,7 @@ pub struct ReleasableLine {
 pub async fn releasable_lines(
     c: &mut PgConnection,
     tenant_id: i64,
-    enrollments: &[i64],
+    enrollments: &[EnrollmentId],
 ) -> sqlx::Result<Vec<ReleasableLine>> {
     sqlx::query_as(
         "select l.id, l.release_rule, l.units from platform.order_lines l
@@ -360,7 +361,7 @@ pub async fn releasable_lines(
 
 pub async fn set_prepay(
     c: &mut PgConnection,
-    id: i64,
+    id: OrderId,
     prepay_id: Option<&str>,
     h5_url: Option<&str>,
 ) -> sqlx::Result<()> {
@@ -379,7 +380,7 @@ pub async fn set_prepay(
 
 pub async fn mark_paid(
     c: &mut PgConnection,
-    id: i64,
+    id: OrderId,
     transaction_id: &str,
     openid: Option<&str>,
     paid_at: DateTime<Utc>,
@@ -401,7 +402,7 @@ pub async fn mark_paid(
 /// Closes an unpaid order and frees its enrollments for a new order.
 pub async fn mark_closed(
     c: &mut PgConnection,
-    id: i64,
+    id: OrderId,
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -552,7 +553,7 @@ pub async fn set_refund_status(
 
 pub async fn refunds_of_orders(
     c: &mut PgConnection,
-    order_ids: &[i64],
+    order_ids: &[OrderId],
 ) -> sqlx::Result<Vec<RefundRow>> {
     sqlx::query_as(&format!(
         "select {REFUND_COLUMNS} from platform.refunds where order_id = any($1) order by id"
@@ -683,7 +684,7 @@ pub async fn course_names(c: &mut PgConnection) -> sqlx::Result<Vec<(i64, String
 pub async fn confirmed_enrollments(
     c: &mut PgConnection,
     courses: &[i64],
-) -> sqlx::Result<Vec<i64>> {
+) -> sqlx::Result<Vec<EnrollmentId>> {
     sqlx::query_scalar(
         "select id from enrollments where course_id = any($1) and status = 'confirmed'",
     )

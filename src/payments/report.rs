@@ -15,7 +15,7 @@ use super::model::{Grouping, SettlementRow, SettlementView};
 use super::repo;
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-use crate::ledger::{self, LineStatement, Money, TenantId};
+use crate::ledger::{self, LineId, LineStatement, Money, TenantId};
 use crate::tabular::{self as write, ColumnKind, SheetOut};
 
 /// Longest period of one statement; by day, at most this many rows.
@@ -86,8 +86,8 @@ pub async fn settlement(
         .collect();
     tx.leave_role().await?;
     let whole = ledger::tenant_statement(tx.conn(), tenant, start, end).await?;
-    let line_ids: Vec<i64> = whole.lines.iter().map(|l| l.line_id.0).collect();
-    let lines: BTreeMap<i64, repo::LineRow> = repo::lines_by_id(tx.conn(), &line_ids)
+    let line_ids: Vec<LineId> = whole.lines.iter().map(|l| l.line_id).collect();
+    let lines: BTreeMap<LineId, repo::LineRow> = repo::lines_by_id(tx.conn(), &line_ids)
         .await?
         .into_iter()
         .map(|l| (l.id, l))
@@ -102,7 +102,7 @@ pub async fn settlement(
         Grouping::Course => {
             let mut by: BTreeMap<i64, Sums> = BTreeMap::new();
             for l in &whole.lines {
-                let course = lines.get(&l.line_id.0).map_or(0, |r| r.course_id);
+                let course = lines.get(&l.line_id).map_or(0, |r| r.course_id.0);
                 by.entry(course).or_default().add(l);
             }
             for (course, sums) in by {
@@ -118,7 +118,7 @@ pub async fn settlement(
                 let mut s = Sums::default();
                 s.add(l);
                 let name = lines
-                    .get(&l.line_id.0)
+                    .get(&l.line_id)
                     .map_or_else(String::new, |r| r.description.clone());
                 rows.push(s.row(format!("{}-{}", l.order_id.0, l.line_id.0), name));
             }

@@ -24,6 +24,7 @@ use crate::enrollment::perms as enroll_perms;
 use crate::enrollment::requests::{self, NewRequest};
 use crate::enrollment::service as enroll;
 use crate::error::DomainError;
+use crate::kernel::ids::{EnrollmentId, LineId};
 use crate::payments::model::{OrderView, RefundStatus, RefundView};
 use crate::payments::service as pay;
 use crate::web::forms::{is_domain_refusal, FormError};
@@ -75,10 +76,10 @@ fn refunds_of(orders: &[OrderView], enrollment: i64) -> Vec<&RefundView> {
     orders
         .iter()
         .flat_map(|o| {
-            let lines: Vec<i64> = o
+            let lines: Vec<LineId> = o
                 .lines
                 .iter()
-                .filter(|l| l.enrollment_id == enrollment)
+                .filter(|l| l.enrollment_id == EnrollmentId(enrollment))
                 .map(|l| l.id)
                 .collect();
             o.refunds.iter().filter(move |r| lines.contains(&r.line_id))

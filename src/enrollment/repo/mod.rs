@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{FromRow, PgConnection, Row};
 
 use super::model::{EnrollmentStatus, RefundRequestStatus};
+use crate::kernel::ids::EnrollmentId;
 
 /// The child, if the signed-in account is one of its guardians: (id, name, grade level).
 pub async fn own_child(
@@ -345,7 +346,7 @@ pub async fn offers(
 /// already given up (`expired`, `cancelled`, ...).
 pub async fn confirm_paid(
     c: &mut PgConnection,
-    enrollment_id: i64,
+    enrollment_id: EnrollmentId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(

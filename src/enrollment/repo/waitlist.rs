@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::enrollment::model::WaitlistStatus;
+use crate::kernel::ids::EnrollmentId;
 
 /// The hold minutes of a course, if it exists.
 pub async fn hold_minutes(c: &mut PgConnection, course: i64) -> sqlx::Result<Option<i32>> {
@@ -284,7 +285,7 @@ pub async fn drawn_places(
 /// Marks the waitlist entry that led to `enrollment_id` accepted (its booking was paid).
 pub async fn accept(
     c: &mut PgConnection,
-    enrollment_id: i64,
+    enrollment_id: EnrollmentId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(

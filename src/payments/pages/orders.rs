@@ -10,6 +10,7 @@ use poem::{get, handler, post, Route};
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::kernel::ids::LineId;
 use crate::payments::model::{
     LineView, NewRefund, OrderStatus, OrderView, RefundStatus, RefundView,
 };
@@ -51,7 +52,7 @@ struct RefundForm {
 
 /// A refused refund: the line, the service's refusal and the form as typed.
 struct LineError {
-    line_id: i64,
+    line_id: LineId,
     error: FormError,
     form: RefundForm,
 }
@@ -227,7 +228,7 @@ async fn refund_submit(
 ) -> PageResult {
     let tx = web.school_tx(&pay_perms::REFUND_CREATE).await?;
     let req = NewRefund {
-        line_id: line,
+        line_id: LineId(line),
         amount: Some(f.amount.trim())
             .filter(|a| !a.is_empty())
             .map(str::to_string),
@@ -247,7 +248,7 @@ async fn refund_submit(
         }
         Err(e) if is_refusal(&e) => {
             let le = LineError {
-                line_id: line,
+                line_id: LineId(line),
                 error: FormError::from_api(&e),
                 form: f,
             };

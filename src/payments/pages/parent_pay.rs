@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::guard::client_info;
 use crate::enrollment::model::{EnrollmentView, OfferView};
+use crate::kernel::ids::{EnrollmentId, OrderId, StudentId};
 use crate::payments::error::PaymentsError;
 use crate::payments::model::{NewOrder, OrderView, PayChannel};
 use crate::payments::perms as pay_perms;
@@ -48,15 +49,18 @@ pub async fn orders_of_child(web: &Web, child: i64) -> Result<Vec<OrderView>, We
     Ok(pay::my_orders(&web.app, &web.auth, tenant)
         .await?
         .into_iter()
-        .filter(|o| o.lines.iter().any(|l| l.student_id == child))
+        .filter(|o| o.lines.iter().any(|l| l.student_id == StudentId(child)))
         .collect())
 }
 
 /// Whether a held enrollment is in an order that can still be paid.
 pub fn in_open_order(orders: &[OrderView], enrollment: i64) -> bool {
-    orders
-        .iter()
-        .any(|o| o.payable && o.lines.iter().any(|l| l.enrollment_id == enrollment))
+    orders.iter().any(|o| {
+        o.payable
+            && o.lines
+                .iter()
+                .any(|l| l.enrollment_id == EnrollmentId(enrollment))
+    })
 }
 
 /// 继续支付 and 取消订单 of an order that can still be paid; `back` is where cancelling
@@ -205,7 +209,7 @@ async fn resume(
         &web.app,
         &web.auth,
         tx,
-        id,
+        OrderId(id),
         channel_of(req),
         client_info(req).ip,
     )
@@ -217,7 +221,7 @@ async fn resume(
 async fn cancel(web: Web, Path(id): Path<i64>, Query(q): Query<OrderQuery>) -> PageResult {
     let child = q.child.unwrap_or_default();
     let tx = web.school_tx(&pay_perms::ORDER_CANCEL).await?;
-    pay::cancel_order(&web.app, &web.auth, tx, id).await?;
+    pay::cancel_order(&web.app, &web.auth, tx, OrderId(id)).await?;
     let to = match q.back.as_deref() {
         Some("home") => format!("/m?child={child}&done=order_cancelled"),
         _ => format!("/m/records?child={child}&done=order_cancelled"),

@@ -14,6 +14,7 @@ use super::settle::settle_by_query;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::kernel::ctx::Ctx;
+use crate::kernel::ids::{EnrollmentId, OrderId};
 use crate::kernel::tx::TenantTx;
 use crate::payments::error::PaymentsError;
 use crate::payments::model::{NewOrder, OrderStatus, OrderView, PayChannel};
@@ -49,7 +50,7 @@ pub(super) async fn close_at_wechat(st: &Ctx, o: &OrderRow) -> AtWechat {
             AtWechat::Paid
         }
         Err(e) => {
-            tracing::warn!(error = %e, order = o.id, "closing an order at WeChat failed");
+            tracing::warn!(error = %e, order = o.id.0, "closing an order at WeChat failed");
             AtWechat::Failed
         }
     }
@@ -67,7 +68,7 @@ fn not_open(o: &OrderRow) -> PaymentsError {
 async fn own_order(
     tx: &mut TenantTx,
     auth: &AuthContext,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<OrderRow, PaymentsError> {
     let tenant = tx.tenant().id;
     // The same answer for "no such order" and "not yours": ids do not leak.
@@ -85,7 +86,7 @@ pub async fn pay_order(
     st: &Ctx,
     auth: &AuthContext,
     mut tx: TenantTx,
-    order_id: i64,
+    order_id: OrderId,
     channel: PayChannel,
     client_ip: Option<String>,
 ) -> Result<OrderView, PaymentsError> {
@@ -104,7 +105,7 @@ pub async fn pay_order(
     let lines = repo::lines_of(tx.conn(), &[order.id]).await?;
     tx.enter_role().await?;
     let req = NewOrder {
-        enrollment_ids: lines.iter().map(|l| l.enrollment_id).collect(),
+        enrollment_ids: lines.iter().map(|l| l.enrollment_id.0).collect(),
         channel,
         idempotency_key: uuid::Uuid::now_v7().simple().to_string(),
     };
@@ -119,7 +120,7 @@ pub async fn cancel_order(
     st: &Ctx,
     auth: &AuthContext,
     mut tx: TenantTx,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<OrderView, PaymentsError> {
     tx.leave_role().await?;
     let order = own_order(&mut tx, auth, order_id).await?;
@@ -161,15 +162,15 @@ pub async fn cancel_order(
 pub(super) async fn open_order_met(
     auth: &AuthContext,
     conn: &mut sqlx::PgConnection,
-    order_id: i64,
-    enrollments: &[i64],
+    order_id: OrderId,
+    enrollments: &[EnrollmentId],
     channel: PayChannel,
 ) -> Result<Met, PaymentsError> {
     let exists = PaymentsError::OrderExists { order_id };
     let Some(order) = repo::order(conn, order_id).await? else {
         return Err(exists);
     };
-    let mut theirs: Vec<i64> = repo::lines_of(conn, &[order.id])
+    let mut theirs: Vec<EnrollmentId> = repo::lines_of(conn, &[order.id])
         .await?
         .iter()
         .map(|l| l.enrollment_id)

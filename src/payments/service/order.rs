@@ -16,6 +16,7 @@ use crate::auth::model::AuthContext;
 use crate::courses::model::{CourseClassType, CoursePricing};
 use crate::enrollment::model::EnrollmentStatus;
 use crate::kernel::ctx::Ctx;
+use crate::kernel::ids::{EnrollmentId, OrderId};
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId};
 use crate::payments::error::PaymentsError;
@@ -46,7 +47,12 @@ pub async fn create_order(
     if !valid_key(&req.idempotency_key) {
         return Err(PaymentsError::IdempotencyKeyInvalid);
     }
-    let mut ids = req.enrollment_ids.clone();
+    let mut ids: Vec<EnrollmentId> = req
+        .enrollment_ids
+        .iter()
+        .copied()
+        .map(EnrollmentId)
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() || ids.len() > MAX_LINES || ids.len() != req.enrollment_ids.len() {
@@ -59,7 +65,7 @@ pub async fn create_order(
         repo::order_by_key(tx.conn(), auth.account_id, &req.idempotency_key).await?
     {
         let lines = repo::lines_of(tx.conn(), &[existing.id]).await?;
-        let mut theirs: Vec<i64> = lines.iter().map(|l| l.enrollment_id).collect();
+        let mut theirs: Vec<EnrollmentId> = lines.iter().map(|l| l.enrollment_id).collect();
         theirs.sort_unstable();
         if theirs != ids || existing.tenant_id != tenant.id || existing.channel != req.channel {
             return Err(PaymentsError::IdempotencyKeyReused {
@@ -281,15 +287,15 @@ pub async fn views(
     orders: Vec<OrderRow>,
     now: DateTime<Utc>,
 ) -> Result<Vec<OrderView>, PaymentsError> {
-    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
     let lines = repo::lines_of(conn, &ids).await?;
     let refunds = repo::refunds_of_orders(conn, &ids).await?;
-    let line_ids: Vec<LineId> = lines.iter().map(|l| LineId(l.id)).collect();
+    let line_ids: Vec<LineId> = lines.iter().map(|l| l.id).collect();
     let balances = ledger::line_balances(conn, &line_ids).await?;
-    let refundable = |line: i64| {
+    let refundable = |line: LineId| {
         balances
             .iter()
-            .find(|b| b.line_id == LineId(line))
+            .find(|b| b.line_id == line)
             .map_or(Decimal::ZERO, |b| b.held().as_decimal())
     };
     Ok(orders

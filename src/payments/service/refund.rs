@@ -14,8 +14,9 @@ use super::{money, tenant_of, trade_no, wechat_failed, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::kernel::ctx::Ctx;
+use crate::kernel::ids::EnrollmentId;
 use crate::kernel::tx::TenantTx;
-use crate::ledger::{self, LineId, Money};
+use crate::ledger::{self, Money};
 use crate::payments::error::PaymentsError;
 use crate::payments::model::*;
 use crate::payments::repo::{self, LineRow};
@@ -36,7 +37,7 @@ pub(super) async fn reserve(
 ) -> Result<i64, PaymentsError> {
     let now = st.clock.now();
     let out_refund_no = trade_no("RF", now);
-    ledger::reserve_refund(conn, LineId(line.id), amount, &out_refund_no, now).await?;
+    ledger::reserve_refund(conn, line.id, amount, &out_refund_no, now).await?;
     let id = repo::insert_refund(
         conn,
         &out_refund_no,
@@ -55,7 +56,7 @@ pub(super) async fn reserve(
 /// What of a paid line is still in escrow and not promised to a refund: paid, less released,
 /// reserved for refunds and refunded.
 async fn unreleased(conn: &mut sqlx::PgConnection, line: &LineRow) -> Result<Money, PaymentsError> {
-    let state = ledger::line_balance(conn, LineId(line.id)).await?;
+    let state = ledger::line_balance(conn, line.id).await?;
     Ok(state
         .paid
         .saturating_sub(state.released)
@@ -135,7 +136,7 @@ pub async fn refund_line(
 pub async fn refund_enrollment(
     st: &Ctx,
     tx: &mut TenantTx,
-    enrollment_id: i64,
+    enrollment_id: EnrollmentId,
     refund_request_id: i64,
     reason: &str,
     approved_by: i64,

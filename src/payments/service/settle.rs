@@ -16,7 +16,7 @@ use super::{money, tenant_of, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
-use crate::ledger::{self, LineId, OrderId, TenantId};
+use crate::ledger::{self, TenantId};
 use crate::payments::error::{PaymentsError, SettleError};
 use crate::payments::model::OrderStatus;
 use crate::payments::repo::{self, LineRow, OrderRow};
@@ -164,11 +164,11 @@ async fn post(
     let lines = repo::lines_of(tx.conn(), &[order.id]).await?;
     let mut posted = Vec::with_capacity(lines.len());
     for l in &lines {
-        posted.push((LineId(l.id), money(l.amount)?));
+        posted.push((l.id, money(l.amount)?));
     }
     ledger::record_payment(
         tx.conn(),
-        OrderId(order.id),
+        order.id,
         TenantId(order.tenant_id),
         &transaction_id,
         now,
@@ -256,7 +256,7 @@ pub(super) async fn settle_by_query(st: &Ctx, o: &OrderRow) -> bool {
             match settle_transaction(st, &tr, None).await {
                 Ok(_) => true,
                 Err(e) => {
-                    tracing::warn!(?e, order = o.id, "settling a queried payment failed");
+                    tracing::warn!(?e, order = o.id.0, "settling a queried payment failed");
                     false
                 }
             }
@@ -268,7 +268,7 @@ pub(super) async fn settle_by_query(st: &Ctx, o: &OrderRow) -> bool {
             false
         }
         Err(e) => {
-            tracing::warn!(error = %e, order = o.id, "querying an order failed");
+            tracing::warn!(error = %e, order = o.id.0, "querying an order failed");
             false
         }
     }

@@ -96,7 +96,8 @@ pub fn spec_json() -> String {
 
 /// The document the framework writes, completed with the answers every operation can get
 /// from the router and the body parser, which the framework leaves out: 405 (a method the
-/// path does not take, with `Allow`) and, for operations with a body, 415 (a body that is
+/// path does not take, with `Allow`) and, for operations with a body, 413 (a body over
+/// [`MAX_BODY_BYTES`], refused by the middleware before it is read) and 415 (a body that is
 /// not JSON).
 pub fn spec_value() -> serde_json::Value {
     let mut doc: serde_json::Value =
@@ -122,6 +123,12 @@ pub fn spec_value() -> serde_json::Value {
                 };
                 responses.entry("405").or_insert_with(|| allow_405.clone());
                 if has_body {
+                    responses.entry("413").or_insert_with(|| {
+                        error(&format!(
+                            "请求体过大（一次不能超过 {} MB）",
+                            MAX_BODY_BYTES / (1024 * 1024)
+                        ))
+                    });
                     responses
                         .entry("415")
                         .or_insert_with(|| error("请求体格式不受支持（须为 JSON 或所列格式）"));

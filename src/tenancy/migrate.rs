@@ -39,7 +39,7 @@ impl TenantSets {
 
     /// Records each file's checksum the first time it is seen and refuses to go on when an
     /// already recorded file has changed (migrations are forward only).
-    pub async fn check_catalog(&self, admin: &PgPool) -> anyhow::Result<()> {
+    pub async fn check_catalog(&self, admin: &PgPool) -> Result<(), CatalogError> {
         for kind in [TenantKind::School, TenantKind::Agency] {
             let set = self.for_kind(kind);
             let versions: Vec<i32> = set.migrations.iter().map(|m| m.version).collect();
@@ -63,15 +63,30 @@ impl TenantSets {
             .bind(&sums)
             .fetch_all(admin)
             .await?;
-            if let Some((v, n)) = changed.first() {
-                anyhow::bail!(
-                    "{} 租户迁移 {v:04}_{n} 在应用后被修改；迁移只能新增，不能改写",
-                    kind.label()
-                );
+            if let Some((version, name)) = changed.into_iter().next() {
+                return Err(CatalogError::Edited {
+                    kind,
+                    version,
+                    name,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// Why the migration catalog stops a run before any tenant is touched.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A migration file already recorded has changed since (migrations are forward only).
+    #[error("{} 租户迁移 {version:04}_{name} 在应用后被修改；迁移只能新增，不能改写", kind.label())]
+    Edited {
+        kind: TenantKind,
+        version: i32,
+        name: String,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
 
 /// Runs the migrations after `from` inside the caller's (admin) transaction, as the tenant

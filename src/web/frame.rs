@@ -6,7 +6,8 @@ use poem::http::{header, StatusCode};
 use poem::Response;
 
 use super::{layout, session};
-use crate::error::ApiError;
+use crate::auth::error::AuthError;
+use crate::error::{ApiError, DomainError};
 
 /// Why a page could not be shown. Answered as a page, never as JSON.
 #[derive(Debug)]
@@ -92,10 +93,10 @@ impl poem::error::ResponseError for WebError {
                 "PAGE_NOT_FOUND".to_string(),
             ),
             // The account must finish its own set-up first: send it there.
-            WebError::Api(e) if e.body().code == "MFA_REQUIRED" => {
+            WebError::Api(e) if e.body().code == AuthError::MfaRequired.code() => {
                 return session::see_other("/account/totp");
             }
-            WebError::Api(e) if e.body().code == "PASSWORD_CHANGE_REQUIRED" => {
+            WebError::Api(e) if e.body().code == AuthError::PasswordChangeRequired.code() => {
                 return session::see_other("/account/password");
             }
             WebError::Api(e) => {

@@ -11,6 +11,7 @@ use poem::web::{Form, Query};
 use poem::{get, handler, post, Request, Response, Route};
 use serde::Deserialize;
 
+use crate::auth::error::AuthError;
 use crate::auth::guard::client_info;
 use crate::auth::model::Role;
 use crate::auth::service;
@@ -183,12 +184,12 @@ async fn login_page(Query(q): Query<LoginQuery>) -> PageResult {
 }
 
 /// The field a sign-in refusal belongs to.
-fn login_field(code: &str) -> &'static str {
-    match code {
-        "INVALID_PHONE" => "phone",
-        "LOGIN_FAILED" | "ACCOUNT_LOCKED" => "password",
-        "MFA_CODE_REQUIRED" | "MFA_CODE_INVALID" => "totp",
-        "CODE_INVALID" | "SMS_LOGIN_NOT_ALLOWED" => "code",
+fn login_field(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::InvalidPhone(_) => "phone",
+        AuthError::LoginFailed | AuthError::Locked { .. } => "password",
+        AuthError::MfaCodeRequired | AuthError::MfaCodeInvalid => "totp",
+        AuthError::CodeInvalid | AuthError::SmsNotAllowed => "code",
         _ => "",
     }
 }
@@ -237,8 +238,7 @@ async fn login_submit(req: &Request, app: AppData<'_>, Form(f): Form<LoginForm>)
             Ok(resp)
         }
         Err(e) => {
-            let code = e.code();
-            let ask_totp = matches!(code, "MFA_CODE_REQUIRED" | "MFA_CODE_INVALID");
+            let ask_totp = matches!(e, AuthError::MfaCodeRequired | AuthError::MfaCodeInvalid);
             let status = crate::web::frame::api_status(&ApiError::from_domain(&e));
             let status = if status.is_server_error() {
                 return Err(WebError::Api(ApiError::from_domain(&e)));
@@ -255,7 +255,7 @@ async fn login_submit(req: &Request, app: AppData<'_>, Form(f): Form<LoginForm>)
                     next: f.next.as_deref(),
                     ask_totp,
                     info: None,
-                    error: Some((login_field(code).into(), e.user_message())),
+                    error: Some((login_field(&e).into(), e.user_message())),
                 }),
             ))
         }
@@ -270,7 +270,7 @@ async fn sms_send(req: &Request, app: AppData<'_>, Form(f): Form<LoginForm>) -> 
     let (info, error) = match service::send_sms_code(app.0, &f.phone, &client_info(req)).await {
         Ok(()) => (Some("验证码已发送，5 分钟内有效".to_string()), None),
         Err(e) => {
-            let field = if e.code() == "INVALID_PHONE" {
+            let field = if matches!(e, AuthError::InvalidPhone(_)) {
                 "phone"
             } else {
                 ""
@@ -433,7 +433,7 @@ async fn totp_submit(web: Web, Query(q): Query<NextQuery>, Form(f): Form<TotpFor
         Ok(()) => Ok(see_other(
             &safe_next(next.as_deref()).unwrap_or_else(|| "/home".into()),
         )),
-        Err(e) if e.code() == "MFA_CODE_INVALID" => {
+        Err(AuthError::MfaCodeInvalid) => {
             // The set-up shows the pending secret again (it is kept until bound), so the one
             // the user has added to their app stays valid: only the code is to be retyped.
             let (secret, uri) = service::totp_setup(&web.app, &web.auth)
@@ -515,9 +515,9 @@ async fn password_submit(req: &Request, web: Web, Form(f): Form<PasswordForm>) -
             Ok(resp)
         }
         Err(e) => {
-            let field = match e.code() {
-                "OLD_PASSWORD_WRONG" => "old",
-                "WEAK_PASSWORD" => "new",
+            let field = match e {
+                AuthError::OldPasswordWrong => "old",
+                AuthError::WeakPassword(_) => "new",
                 _ => return Err(WebError::Api(e.into())),
             };
             Ok(html_response(

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{actor, done_notice, select, settle, DoneQuery, FormError, Posted};
 use crate::error::{ApiError, DomainError};
+use crate::people::error::PeopleError;
 use crate::people::model::{DepartmentView, StaffStatus, StaffView};
 use crate::people::perms as people_perms;
 use crate::people::{repo as people_repo, service as people};
@@ -527,14 +528,12 @@ async fn homeroom(web: Web, Path(id): Path<i64>, body: String) -> PageResult {
         }
         None => {
             let mut tx = web.school_tx(&people_perms::HOMEROOM_CLEAR).await?;
-            let r = people::clear_homeroom(&web.app, &web.auth, &mut tx, id)
-                .await
-                .map_err(Into::into);
-            match settle(tx, r).await? {
+            let r = match people::clear_homeroom(&web.app, &web.auth, &mut tx, id).await {
                 // Nothing to clear: the class already has no homeroom teacher.
-                Err(e) if e.body().code == "NOT_FOUND" => Ok(()),
-                other => other,
-            }
+                Err(PeopleError::NoHomeroom(_)) => Ok(()),
+                r => r.map_err(Into::into),
+            };
+            settle(tx, r).await?
         }
     };
     match r {
@@ -588,10 +587,10 @@ mod dept {
 }
 
 fn dept_field(f: &str) -> Option<&'static str> {
-    match f {
-        "部门名称" | "DEPARTMENT_EXISTS" => Some("name"),
-        _ => None,
-    }
+    let exists = PeopleError::DepartmentExists {
+        name: String::new(),
+    };
+    (f == "部门名称" || f == exists.code()).then_some("name")
 }
 
 /// Which department form was refused: the create form, or the rename form of one row.

@@ -12,6 +12,7 @@ use poem::{handler, Response};
 use serde::Deserialize;
 
 use super::{allow, may, when_s, FormError, ROLES};
+use crate::auth::error::AuthError;
 use crate::auth::model::Role;
 use crate::auth::perms::{ROLES_ASSIGN, ROLES_LIST};
 use crate::auth::roles::{self, RoleAssignmentView};
@@ -119,11 +120,11 @@ pub(super) async fn roles_page(web: Web) -> PageResult {
 }
 
 /// The field a refusal of the grant belongs to.
-fn field_of(code: &str) -> &'static str {
-    match code {
-        "INVALID_PHONE" => "phone",
-        "INVALID_INPUT" => "name",
-        "ROLE_ALREADY_ASSIGNED" | "SEPARATION_OF_DUTIES" => "role",
+fn field_of(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::InvalidPhone(_) => "phone",
+        AuthError::InvalidInput(_) => "name",
+        AuthError::AlreadyAssigned | AuthError::SeparationOfDuties(_) => "role",
         _ => "",
     }
 }
@@ -160,7 +161,7 @@ pub(super) async fn roles_submit(web: Web, Form(f): Form<AssignForm>) -> PageRes
             .await
         }
         Err(e) if e.kind() != crate::error::ErrorKind::Internal => {
-            errors.add(field_of(e.code()), e.user_message());
+            errors.add(field_of(&e), e.user_message());
             render(&web, StatusCode::UNPROCESSABLE_ENTITY, &f, &errors, None).await
         }
         Err(e) => Err(WebError::Api(e.into())),

@@ -340,6 +340,16 @@ impl RefundStatus {
     pub fn parse(s: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
     }
+
+    /// The status as the merchant platform words it.
+    pub fn description(&self) -> &'static str {
+        match self {
+            RefundStatus::Success => "退款成功",
+            RefundStatus::Closed => "退款关闭",
+            RefundStatus::Processing => "退款处理中",
+            RefundStatus::Abnormal => "退款异常",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -71,13 +71,7 @@ fn trade_state_label(s: &str) -> &'static str {
 }
 
 fn refund_status_label(s: &str) -> &'static str {
-    match WxRefundStatus::parse(s) {
-        Some(WxRefundStatus::Success) => "退款成功",
-        Some(WxRefundStatus::Processing) => "退款处理中",
-        Some(WxRefundStatus::Abnormal) => "退款异常",
-        Some(WxRefundStatus::Closed) => "退款关闭",
-        None => "未知",
-    }
+    WxRefundStatus::parse(s).map_or("未知", |r| r.description())
 }
 
 fn delivery_label(s: &str) -> &'static str {

@@ -35,6 +35,9 @@ pub enum Command {
     Serve {
         #[arg(long)]
         port: Option<u16>,
+        /// Run no outbox worker in this process (`afterschool worker` delivers instead)
+        #[arg(long)]
+        no_worker: bool,
     },
     /// Start everything on embedded defaults with the demo street
     Demo {
@@ -43,7 +46,15 @@ pub enum Command {
         /// Folder of demo tenant manifests
         #[arg(long, default_value = "tenants/demo")]
         tenants: PathBuf,
+        /// Run no outbox worker in this process
+        #[arg(long)]
+        no_worker: bool,
     },
+    /// Deliver the outbox (the city push, messages, refunds) without serving requests
+    Worker,
+    /// The city supervision platform push
+    #[command(subcommand)]
+    Supervision(SupervisionCommand),
     /// Bring the platform schema and every tenant schema to the latest version
     Migrate {
         /// Tenants migrated in parallel
@@ -58,6 +69,17 @@ pub enum Command {
     Account(AccountCommand),
     /// Print the OpenAPI document
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupervisionCommand {
+    /// Queue a full snapshot (F1–F5) for the city platform: for the first connection, or
+    /// after the city lost data. Idempotent at the receiver; the worker delivers it.
+    Resync {
+        /// Only this school (its code); every school when absent
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,16 +130,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("{}", http::spec_json());
             Ok(0)
         }
-        Command::Serve { port } => {
+        Command::Serve { port, no_worker } => {
             if let Some(p) = port {
                 settings.http.port = p;
+            }
+            if no_worker {
+                settings.outbox.embedded = false;
             }
             let db = Database::open(&settings.database).await?;
             serve(&settings, db, None).await
         }
-        Command::Demo { port, tenants } => {
+        Command::Demo {
+            port,
+            tenants,
+            no_worker,
+        } => {
             if let Some(p) = port {
                 settings.http.port = p;
+            }
+            if no_worker {
+                settings.outbox.embedded = false;
             }
             let db = Database::open(&settings.database).await?;
             let sets = migrate::TenantSets::embedded()?;
@@ -154,6 +186,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 .map(|r| (r.code.clone(), r.kind.label().to_string()))
                 .collect();
             serve(&settings, db, Some(codes)).await
+        }
+        Command::Worker => {
+            let db = Database::open(&settings.database).await?;
+            let state = build_ctx(&settings, &db).await?;
+            // Calls to this platform's own simulators go where `serve` listens.
+            state.set_local_base(format!(
+                "http://{}:{}",
+                settings.http.host, settings.http.port
+            ));
+            crate::supervision::push::announce_platform(&state).await?;
+            let worker = crate::outbox::Worker::new(
+                state,
+                http::features::outbox_handlers(),
+                settings.outbox.clone(),
+            );
+            println!("afterschool 推送进程已启动（对外推送队列）");
+            worker.run(shutdown_signal()?).await;
+            db.shutdown().await;
+            Ok(0)
+        }
+        Command::Supervision(SupervisionCommand::Resync { tenant }) => {
+            let db = Database::open(&settings.database).await?;
+            let state = build_ctx(&settings, &db).await?;
+            let code = resync(&state, tenant.as_deref()).await;
+            db.shutdown().await;
+            code
         }
         Command::Migrate { jobs } => {
             let db = Database::open(&settings.database).await?;
@@ -377,16 +435,59 @@ fn checked_public_url(raw: Option<&str>) -> anyhow::Result<Option<String>> {
     Ok(Some(u.origin().ascii_serialization()))
 }
 
-async fn serve(
-    settings: &Settings,
-    db: Database,
-    demo: Option<Vec<(String, String)>>,
-) -> anyhow::Result<i32> {
+/// `afterschool supervision resync`: F1, then per school its courses (F2, F3) and places
+/// (F4), then (for the whole street) the escrow movements (F5).
+async fn resync(st: &Ctx, only: Option<&str>) -> anyhow::Result<i32> {
+    let mut tenants = Vec::new();
+    for rec in repo::list(&st.db_app).await? {
+        let Some(t) = crate::tenancy::model::TenantContext::from_record(&rec) else {
+            continue;
+        };
+        if t.kind != crate::tenancy::model::TenantKind::School || rec.is_suspended() {
+            continue;
+        }
+        if only.is_none_or(|c| c == t.code.as_str()) {
+            tenants.push(t);
+        }
+    }
+    if let Some(c) = only {
+        if tenants.is_empty() {
+            eprintln!("找不到学校 {c}");
+            return Ok(2);
+        }
+    }
+    let f1 = crate::supervision::push::platform_record(&st.supervision.settings);
+    let mut conn = st.db_app.acquire().await?;
+    crate::supervision::push::record(&mut conn, &st.keys.pii, None, f1).await?;
+    drop(conn);
+    for t in &tenants {
+        let courses = crate::courses::push::resync(st, t)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let places = crate::enrollment::push::resync(st, t)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        println!(
+            "{:<12} 课程 {courses} 门，在读学生 {places} 人次",
+            t.code.as_str()
+        );
+    }
+    if only.is_none() {
+        let mut conn = st.db_app.acquire().await?;
+        let n = crate::ledger::push_escrow_history(&mut conn).await?;
+        println!("存管账户资金变动 {n} 笔");
+    }
+    println!("已排入对外推送队列，由推送进程发送（服务进程内置推送，或 afterschool worker）。");
+    Ok(0)
+}
+
+/// The shared context `serve` and `worker` run on.
+async fn build_ctx(settings: &Settings, db: &Database) -> anyhow::Result<Arc<Ctx>> {
     let storage = crate::storage::build_store(&settings.storage)
         .await
         .map_err(|e| anyhow::anyhow!("对象存储配置错误: {e}"))?;
     let keys = crate::keys::Keys::load(&settings.security)?;
-    let state = Arc::new(
+    Ok(Arc::new(
         Ctx::new(
             db.app.clone(),
             Arc::new(SystemClock),
@@ -397,13 +498,34 @@ async fn serve(
         )
         .await?
         .with_wechatpay(&settings.wechatpay)?
+        .with_supervision(&settings.supervision)?
         .with_public_url(checked_public_url(settings.http.public_url.as_deref())?),
-    );
+    ))
+}
+
+async fn serve(
+    settings: &Settings,
+    db: Database,
+    demo: Option<Vec<(String, String)>>,
+) -> anyhow::Result<i32> {
+    let state = build_ctx(settings, &db).await?;
+    if let Err(e) = crate::supervision::push::announce_platform(&state).await {
+        tracing::warn!(error = %e, "F1 (the platform's record) not queued");
+    }
     if demo.is_some() {
         seed_demo_courses(&state).await;
     }
     let bound = http::bind(&settings.http.host, settings.http.port).await?;
     let shutdown = shutdown_signal()?;
+    // The outbox worker inside the server, unless `--no-worker` (then `afterschool worker`).
+    let worker = settings.outbox.embedded.then(|| {
+        let worker = crate::outbox::Worker::new(
+            state.clone(),
+            http::features::outbox_handlers(),
+            settings.outbox.clone(),
+        );
+        tokio::spawn(worker.run(std::future::pending()))
+    });
     // Every feature's background jobs (sweepers, the audit sealer).
     for feature in http::features::FEATURES {
         for job in feature.jobs() {
@@ -449,6 +571,9 @@ async fn serve(
         println!("按 Ctrl-C 停止（内置数据库随之停止）。");
     }
     bound.serve(state, shutdown).await?;
+    if let Some(w) = worker {
+        w.abort();
+    }
     db.shutdown().await;
     Ok(0)
 }

@@ -11,7 +11,9 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::outbox::settings::OutboxSettings;
 use crate::storage::StorageSettings;
+use crate::supervision::model::SupervisionSettings;
 use crate::wechatpay::WechatPaySettings;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -23,6 +25,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub security: SecuritySettings,
     pub wechatpay: WechatPaySettings,
+    pub outbox: OutboxSettings,
+    pub supervision: SupervisionSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -105,43 +105,7 @@ pub(crate) fn format_at(at: DateTime<Utc>) -> String {
 /// caller built. Numbers are the other trap (jsonb stores `numeric`, so `1e2` comes back as
 /// `100`): events with non-integer numbers are refused ([`AuditEvent`] validation), so the
 /// value the writer MACs and the value the sealer reads back encode alike.
-pub(crate) fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            // Sorted explicitly: serde_json's map order depends on the `preserve_order`
-            // feature, which any crate in the build can switch on.
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (k, val)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(val, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
+pub(crate) use crate::kernel::json::canonical_json;
 
 fn mac_of(
     key: &AuditKey,

@@ -3,6 +3,7 @@
 use poem::Route;
 
 use crate::auth::model::Permission;
+use crate::outbox::Handler;
 use crate::web::feature::{Feature, NavEntry};
 
 pub struct Courses;
@@ -17,6 +18,14 @@ const NAV: &[NavEntry] = &[NavEntry {
 impl Feature for Courses {
     fn name(&self) -> &'static str {
         "courses"
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        &[Handler {
+            kind: crate::courses::push::EVENT,
+            batch: 10,
+            run: crate::courses::push::deliver,
+        }]
     }
 
     fn permissions(&self) -> &'static [Permission] {

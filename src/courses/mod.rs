@@ -15,6 +15,7 @@ pub mod lookup;
 pub mod model;
 pub mod pages;
 pub mod perms;
+pub mod push;
 pub mod repo;
 pub mod sample;
 pub mod service;

@@ -405,3 +405,10 @@ pub async fn append_picture(c: &mut PgConnection, id: i64, key: &str) -> sqlx::R
     .await?;
     Ok(())
 }
+
+/// Courses the supervision push knows of: published and closed ones.
+pub async fn pushed_course_ids(c: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("select id from courses where status in ('published', 'closed') order by id")
+        .fetch_all(&mut *c)
+        .await
+}

@@ -221,13 +221,19 @@ async fn ensure_shared_roles(
          {audit}
          {wechatpay}
          {ledger}
-         {payments}",
+         {payments}
+         {outbox}
+         {supervision}",
         audit = crate::audit::APP_GRANTS
             .replace("{app}", &app)
             .replace("{group}", &group),
         wechatpay = crate::wechatpay::APP_GRANTS.replace("{app}", &app),
         ledger = crate::ledger::APP_GRANTS.replace("{app}", &app),
         payments = crate::payments::APP_GRANTS.replace("{app}", &app),
+        supervision = crate::supervision::APP_GRANTS.replace("{app}", &app),
+        outbox = crate::outbox::APP_GRANTS
+            .replace("{app}", &app)
+            .replace("{group}", &group),
     ))
     .execute(&mut *tx)
     .await?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use poem::Route;
 
 use crate::auth::model::Permission;
+use crate::outbox::Handler;
 use crate::web::feature::{Feature, Job, NavEntry};
 
 pub struct Enrollment;
@@ -27,6 +28,14 @@ const NAV: &[NavEntry] = &[
 impl Feature for Enrollment {
     fn name(&self) -> &'static str {
         "enrollment"
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        &[Handler {
+            kind: crate::enrollment::push::EVENT,
+            batch: 10,
+            run: crate::enrollment::push::deliver,
+        }]
     }
 
     fn permissions(&self) -> &'static [Permission] {

@@ -11,6 +11,7 @@ pub mod model;
 pub mod pages;
 pub mod paid;
 pub mod perms;
+pub mod push;
 pub mod refunds;
 pub mod repo;
 pub mod requests;

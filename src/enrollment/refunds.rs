@@ -3,9 +3,7 @@
 //!
 //! 1. [`reserve`], inside the transaction that ends the enrollment: the money not yet
 //!    released is reserved for refund, so the refund commits or rolls back with the end;
-//! 2. [`after_commit`], the one post-commit hook: the reserved refunds are sent to
-//!    WeChat Pay. Callers run it after `commit`; a failure leaves the refund reserved, and
-//!    the payments sweeper sends it later. The outbox (issue 15) takes this step over.
+//!    with the outbox event that sends it to WeChat Pay once the transaction committed.
 //!
 //! Payments depends on enrollment (orders are for enrollments), so nothing here is
 //! imported by payments: the two features do not form an import circle.
@@ -56,10 +54,4 @@ pub async fn reserve(
     )
     .await
     .map_err(|e| EnrollmentError::upstream(&e))
-}
-
-/// After the transaction that reserved refunds committed: sends this school's reserved
-/// refunds to WeChat Pay. Never fails the request; what is not sent now, the sweeper sends.
-pub async fn after_commit(st: &Ctx, tenant_id: i64) {
-    crate::payments::service::submit_tenant_refunds(st, tenant_id).await;
 }

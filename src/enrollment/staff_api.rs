@@ -168,9 +168,7 @@ impl EnrollmentStaffApi {
         let mut tx = school_tx(&session, &app, &tenant, &REQUEST_APPROVE).await?;
         let out =
             requests::approve(app.0, &session.0, &mut tx, id.0, body.0.comment.as_deref()).await?;
-        let tenant_id = tx.tenant().id;
         tx.commit().await?;
-        crate::enrollment::refunds::after_commit(app.0, tenant_id).await;
         Ok(Json(out))
     }
 
@@ -212,9 +210,7 @@ impl EnrollmentStaffApi {
         let mut tx = school_tx(&session, &app, &tenant, &CANCEL_BY_SCHOOL).await?;
         let out =
             requests::cancel_by_school(app.0, &session.0, &mut tx, id.0, &body.0.reason).await?;
-        let tenant_id = tx.tenant().id;
         tx.commit().await?;
-        crate::enrollment::refunds::after_commit(app.0, tenant_id).await;
         Ok(Json(out))
     }
 

@@ -13,9 +13,16 @@ pub static FEATURES: &[&dyn Feature] = &[
     &crate::courses::feature::Courses,
     &crate::enrollment::feature::Enrollment,
     &crate::payments::feature::Payments,
+    &crate::outbox::feature::Outbox,
+    &crate::supervision::feature::Supervision,
 ];
 
 /// The school console's menu from every feature's entries.
 pub fn school_menu() -> SchoolMenu {
     SchoolMenu::of(FEATURES)
+}
+
+/// Every feature's outbox handlers, for the worker.
+pub fn outbox_handlers() -> Vec<&'static crate::outbox::Handler> {
+    FEATURES.iter().flat_map(|f| f.handlers().iter()).collect()
 }

@@ -29,11 +29,13 @@ use crate::enrollment::api::EnrollmentApi;
 use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
 use crate::kernel::ctx::Ctx;
+use crate::outbox::api::OutboxApi;
 use crate::payments::api::PaymentApi;
 use crate::people::api::PeopleApi;
 use crate::people::import_api::ImportApi;
 use crate::school::api::SchoolApi;
 use crate::school::config_api::SchoolConfigApi;
+use crate::supervision::api::SupervisionApi;
 use crate::tenancy::api::TenancyApi;
 use crate::wechatpay;
 
@@ -64,6 +66,8 @@ apis!(
     PaymentApi,
     RoleApi,
     PlatformApi,
+    OutboxApi,
+    SupervisionApi,
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).
@@ -175,6 +179,12 @@ pub fn build_app(state: Arc<Ctx>) -> impl Endpoint<Output = Response> {
                 format!("{}/sns/oauth2/access_token", oauth::SIM_PREFIX),
                 get(oauth::sim::sim_access_token),
             );
+    }
+    if state.supervision.sim.is_some() {
+        routes = routes.at(
+            format!("{}/push", crate::supervision::SIM_PREFIX),
+            post(crate::supervision::sim_api::push),
+        );
     }
     // The pages take every path the API and the simulators do not: browsers get HTML
     // answers, including for pages that do not exist.

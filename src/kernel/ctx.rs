@@ -43,6 +43,10 @@ pub struct Ctx {
     /// bound to. Every absolute URL the server builds starts here, never with a request's
     /// `Host` header.
     pub public_url: Option<String>,
+    /// The city supervision push: keys, client and (simulator mode) the receiver.
+    pub supervision: Arc<crate::supervision::runtime::Supervision>,
+    /// What this process's outbox worker delivered (for `/metrics`).
+    pub outbox: Arc<crate::outbox::settings::WorkerCounters>,
     /// Where this server reaches itself, known once it is bound.
     local_base: std::sync::OnceLock<String>,
 }
@@ -58,6 +62,10 @@ impl Ctx {
         security: SecuritySettings,
     ) -> anyhow::Result<Self> {
         let wxpay = wechatpay::build(&WechatPaySettings::default(), db_app.clone(), clock.clone())?;
+        let supervision = Arc::new(crate::supervision::runtime::Supervision::build(
+            &Default::default(),
+            &keys,
+        )?);
         Ok(Self {
             wechatpay: wxpay.client,
             wxpay_sim: wxpay.simulator,
@@ -78,6 +86,8 @@ impl Ctx {
             keys,
             security,
             public_url: None,
+            outbox: Default::default(),
+            supervision,
             local_base: std::sync::OnceLock::new(),
         })
     }
@@ -123,6 +133,18 @@ impl Ctx {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Replaces the supervision push's wiring with the one `settings` describe (`live`
+    /// drops the simulator). Fails on a configuration that must not start.
+    pub fn with_supervision(
+        mut self,
+        settings: &crate::supervision::model::SupervisionSettings,
+    ) -> anyhow::Result<Self> {
+        self.supervision = Arc::new(crate::supervision::runtime::Supervision::build(
+            settings, &self.keys,
+        )?);
+        Ok(self)
     }
 
     /// Replaces the WeChat Pay wiring with the one `settings` describe (`live` drops the

@@ -16,5 +16,6 @@ pub mod actor;
 pub mod ctx;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod text;
 pub mod tx;

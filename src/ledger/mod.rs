@@ -59,8 +59,9 @@ pub use model::{
 pub use money::{Money, MoneyError};
 pub use service::{
     account_balance, cancel_refund, escrow_movements, fund_refunds, journal, line_balance,
-    line_balances, payout, record_payment, release, release_day, release_lesson, reserve_refund,
-    settle_refund, settle_to_bank, tenant_statement, verify_balances,
+    line_balances, payout, push_escrow_history, record_payment, release, release_day,
+    release_lesson, reserve_refund, settle_refund, settle_to_bank, tenant_statement,
+    verify_balances,
 };
 
 /// Privileges the app role needs on the ledger and on the bank simulator's tables (both

@@ -467,6 +467,7 @@ async fn post_on_accounts(
         }
         return Ok(replay(j));
     }
+    let inflow = matches!(plan, BankPlan::Settle(_));
     let entries = plan.entries(&mut tx).await?;
     let journal = NewJournal {
         kind,
@@ -482,6 +483,20 @@ async fn post_on_accounts(
         .await?
         .ok_or_else(|| taken_under_lock(kind, reference))?;
     repo::insert_entries(&mut tx, id, &entries).await?;
+    // F5 (R-X02's fund flow, R-X01): every movement of the escrow account is pushed to the
+    // city's supervision platform, in this transaction.
+    let record = crate::supervision::model::Record::new(
+        crate::supervision::model::FieldSet::F5,
+        crate::supervision::model::Op::Upsert,
+        format!("J{}", id.0),
+    )
+    .with("amount", amount.to_string())
+    .with("direction", if inflow { "收入" } else { "支出" })
+    .with("content", memo)
+    .with("reference", reference)
+    .with("occurredAt", crate::supervision::protocol::timestamp(at));
+    crate::supervision::push::record_without_personal(&mut tx, tenant_id.map(|t| t.0), record)
+        .await?;
     tx.commit().await?;
     Ok(Posting {
         journal_id: id,
@@ -541,7 +556,7 @@ pub async fn settle_to_bank(
             kind: JournalKind::BankSettlement,
             reference: bank_reference,
             at,
-            memo: "微信支付结算至存管账户",
+            memo: escrow_memo(JournalKind::BankSettlement),
         },
         &Account::WxpayClearing,
         tenant,
@@ -566,7 +581,7 @@ pub async fn fund_refunds(
             kind: JournalKind::BankRefundFunding,
             reference: bank_reference,
             at,
-            memo: "存管账户划回微信支付用于退款",
+            memo: escrow_memo(JournalKind::BankRefundFunding),
         },
         &Account::BankEscrow,
         None,
@@ -593,7 +608,7 @@ pub async fn payout(
             kind: JournalKind::Payout,
             reference: bank_reference,
             at,
-            memo: "存管账户付款给机构",
+            memo: escrow_memo(JournalKind::Payout),
         },
         &Account::BankEscrow,
         Some(tenant_id),
@@ -746,6 +761,51 @@ pub async fn verify_balances(conn: &mut PgConnection) -> Result<BalanceReport, L
         differences,
         unbalanced_journals,
     })
+}
+
+/// Every movement of the escrow account so far, written again for the supervision push
+/// (its full re-sync): the receiver keeps one record per journal, so this is idempotent
+/// there. Returns how many.
+pub async fn push_escrow_history(conn: &mut PgConnection) -> Result<usize, LedgerError> {
+    let from = DateTime::<Utc>::UNIX_EPOCH;
+    let to = Utc::now() + chrono::Duration::days(3650);
+    let moves = repo::escrow_movements(conn, from, to).await?;
+    let records: Vec<_> = moves.iter().map(escrow_record).collect();
+    let n = records.len();
+    for r in records {
+        crate::supervision::push::record_without_personal(conn, None, r).await?;
+    }
+    Ok(n)
+}
+
+/// What a movement of the escrow account is (the journal's memo, F5's 收支内容).
+fn escrow_memo(kind: JournalKind) -> &'static str {
+    match kind {
+        JournalKind::BankSettlement => "微信支付结算至存管账户",
+        JournalKind::BankRefundFunding => "存管账户划回微信支付用于退款",
+        JournalKind::Payout => "存管账户付款给机构",
+        _ => "存管账户资金变动",
+    }
+}
+
+fn escrow_record(m: &EscrowMovement) -> crate::supervision::model::Record {
+    crate::supervision::model::Record::new(
+        crate::supervision::model::FieldSet::F5,
+        crate::supervision::model::Op::Upsert,
+        format!("J{}", m.journal_id.0),
+    )
+    .with("amount", m.amount.to_string())
+    .with(
+        "direction",
+        if m.side == crate::ledger::Side::Debit {
+            "收入"
+        } else {
+            "支出"
+        },
+    )
+    .with("content", escrow_memo(m.kind))
+    .with("reference", m.reference.clone())
+    .with("occurredAt", crate::supervision::protocol::timestamp(m.at))
 }
 
 /// Journals that moved money on `bank:escrow` with `from <= at < to` (what the bank's

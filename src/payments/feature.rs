@@ -5,6 +5,7 @@ use std::time::Duration;
 use poem::Route;
 
 use crate::auth::model::Permission;
+use crate::outbox::Handler;
 use crate::web::feature::{Feature, Job, NavEntry};
 
 pub struct Payments;
@@ -44,9 +45,17 @@ impl Feature for Payments {
         NAV
     }
 
+    fn handlers(&self) -> &'static [Handler] {
+        &[Handler {
+            kind: crate::payments::service::REFUND_EVENT,
+            batch: 1,
+            run: crate::payments::service::deliver_refunds,
+        }]
+    }
+
     fn jobs(&self) -> Vec<Job> {
         vec![
-            // Unpaid orders close with their holds; refunds WeChat has not accepted are resubmitted;
+            // Unpaid orders close with their holds;
             // at start, orders paid while the server was down are settled by query.
             Job {
                 name: "payments-sweeper",

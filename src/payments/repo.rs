@@ -563,30 +563,6 @@ pub async fn refunds_of_orders(
     .await
 }
 
-/// A tenant's refunds waiting to be sent to WeChat, oldest first.
-pub async fn requested_refunds_of(c: &mut PgConnection, tenant_id: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "select id from platform.refunds where tenant_id = $1 and status = 'requested' order by id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&mut *c)
-    .await
-}
-
-/// Refunds not yet accepted by WeChat (submission failed or the server stopped first).
-pub async fn unsubmitted_refunds(
-    c: &mut PgConnection,
-    before: DateTime<Utc>,
-) -> sqlx::Result<Vec<RefundRow>> {
-    sqlx::query_as(&format!(
-        "select {REFUND_COLUMNS} from platform.refunds
-         where status = 'requested' and updated_at <= $1 order by id limit 100"
-    ))
-    .bind(before)
-    .fetch_all(&mut *c)
-    .await
-}
-
 // --- callbacks and openids ------------------------------------------------------------------
 
 /// Records a callback as processed; `false` when it was recorded before (a retry or a

@@ -4,3 +4,4 @@
 
 pub use super::model::StaffStatus;
 pub use super::repo::staff;
+pub use super::service::{student_facts, teacher_facts, StudentFacts, TeacherFacts};

@@ -812,3 +812,59 @@ pub async fn graduate_students(c: &mut PgConnection, class_ids: &[i64]) -> sqlx:
     .await?
     .rows_affected())
 }
+
+/// A staff row with what the supervision push needs (F3).
+#[derive(Debug, sqlx::FromRow)]
+pub struct StaffFactsRow {
+    pub id: i64,
+    pub staff_no: String,
+    pub name: String,
+    pub id_number_enc: Vec<u8>,
+    pub birth_date: chrono::NaiveDate,
+    pub qualification_no: Option<String>,
+    pub education: Option<String>,
+    pub title: Option<String>,
+    pub phone_enc: Vec<u8>,
+    pub resume: Option<String>,
+    pub employed_since: Option<i16>,
+    pub duties: Option<String>,
+    pub monthly_salary: Option<rust_decimal::Decimal>,
+}
+
+pub async fn staff_facts(c: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<StaffFactsRow>> {
+    sqlx::query_as(
+        "select id, staff_no, name, id_number_enc, birth_date, qualification_no, education, title,
+                phone_enc, resume, employed_since, duties, monthly_salary
+         from staff where id = any($1) order by id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// A student row with what the supervision push needs (F4).
+#[derive(Debug, sqlx::FromRow)]
+pub struct StudentFactsRow {
+    pub id: i64,
+    pub name: String,
+    pub id_number_enc: Vec<u8>,
+    pub birth_date: chrono::NaiveDate,
+    pub sex: String,
+    pub grade_name: String,
+    pub class_name: String,
+}
+
+pub async fn student_facts(
+    c: &mut PgConnection,
+    ids: &[i64],
+) -> sqlx::Result<Vec<StudentFactsRow>> {
+    sqlx::query_as(
+        "select s.id, s.name, s.id_number_enc, s.birth_date, s.sex, g.name as grade_name,
+                c.name as class_name
+         from students s join classes c on c.id = s.class_id join grades g on g.id = c.grade_id
+         where s.id = any($1) order by s.id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *c)
+    .await
+}

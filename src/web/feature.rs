@@ -14,6 +14,7 @@ use poem::Route;
 
 use crate::auth::model::Permission;
 use crate::kernel::ctx::Ctx;
+use crate::outbox::Handler;
 
 /// A running job: the future a [`Job`] starts.
 pub type JobRun = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -50,6 +51,10 @@ pub trait Feature: Sync {
     /// The feature's background jobs (sweepers), spawned by `serve`.
     fn jobs(&self) -> Vec<Job> {
         Vec::new()
+    }
+    /// The feature's outbox handlers, one per event kind it emits.
+    fn handlers(&self) -> &'static [Handler] {
+        &[]
     }
 }
 

@@ -192,6 +192,13 @@ pub fn yuan(amount: &str) -> String {
     format!("¥{amount}")
 }
 
+/// A timestamp in Beijing time, to the second.
+pub fn when_s(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&crate::clock::cst())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// A timestamp in Beijing time, minute precision.
 pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&crate::clock::cst())

@@ -42,7 +42,7 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             .authz
             .any_allows(&roles, crate::auth::model::Domain::Platform, obj, act)
     };
-    let entries: [(&str, &str, &str, &str, &str); 7] = [
+    let entries: [(&str, &str, &str, &str, &str); 9] = [
         (
             "教体中心",
             "/console/bureau",
@@ -72,6 +72,13 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             "read",
         ),
         (
+            "平台运营",
+            "/console/platform/outbox",
+            "对外推送队列",
+            "platform.integrations",
+            "read",
+        ),
+        (
             "模拟器",
             "/console/platform/sim/sms",
             "短信收件箱",
@@ -82,6 +89,13 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             "模拟器",
             "/console/platform/sim/wxpay",
             "微信支付",
+            "platform.simulators",
+            "read",
+        ),
+        (
+            "模拟器",
+            "/console/platform/sim/supervision",
+            "市监管平台",
             "platform.simulators",
             "read",
         ),

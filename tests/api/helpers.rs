@@ -280,6 +280,15 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
     let bound = http::bind("127.0.0.1", 0).await.expect("bind");
     let port = bound.port;
     let state_handle = state.clone();
+    // The outbox worker, as `serve` runs it, with retries quick enough for a test.
+    tokio::spawn(
+        afterschool::outbox::Worker::new(
+            state.clone(),
+            http::features::outbox_handlers(),
+            test_outbox_settings(),
+        )
+        .run(std::future::pending()),
+    );
     tokio::spawn(async move {
         let _ = bound.serve(state, std::future::pending()).await;
     });
@@ -297,6 +306,19 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
         state: state_handle,
         _objects_dir: objects_dir,
         operator: tokio::sync::OnceCell::new(),
+    }
+}
+
+/// The outbox worker's settings in tests: retries after 50 ms doubling to 1 s, dead after 5.
+pub fn test_outbox_settings() -> afterschool::outbox::OutboxSettings {
+    afterschool::outbox::OutboxSettings {
+        lanes: 2,
+        max_attempts: 5,
+        backoff_base_ms: 50,
+        backoff_max_ms: 1000,
+        poll_ms: 100,
+        handler_timeout_ms: 10_000,
+        ..Default::default()
     }
 }
 

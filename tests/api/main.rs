@@ -28,6 +28,8 @@ mod school_grades_classes;
 mod school_terms_calendar;
 mod school_venues_periods;
 mod storage;
+mod supervision;
+mod supervision_crypto;
 mod tenancy;
 mod web_pages;
 mod wechatpay;

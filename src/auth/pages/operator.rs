@@ -90,11 +90,7 @@ fn status_tag(t: &TenantRecord) -> Markup {
 }
 
 /// A Beijing-time timestamp to the second (audit and simulator records).
-fn when_s(t: DateTime<Utc>) -> String {
-    t.with_timezone(&cst())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
+use crate::web::layout::when_s;
 
 /// A `YYYY-MM-DD` date typed into a field; the Chinese message for the field otherwise.
 fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {

@@ -259,9 +259,7 @@ async fn cancel_submit(
     let mut tx = web.school_tx(&enroll_perms::CANCEL_BY_SCHOOL).await?;
     match requests::cancel_by_school(&web.app, &web.auth, &mut tx, id, &f.reason).await {
         Ok(_) => {
-            let tenant_id = tx.tenant().id;
             tx.commit().await?;
-            crate::enrollment::refunds::after_commit(&web.app, tenant_id).await;
             Ok(see_other(&web.link(&q.back("cancelled"))))
         }
         Err(e) if is_domain_refusal(&e) => {

@@ -343,11 +343,7 @@ async fn review(
         let mut tx = web.school_tx(&enroll_perms::REQUEST_APPROVE).await?;
         match requests::approve(&web.app, &web.auth, &mut tx, id, Some(comment)).await {
             Ok(_) => {
-                let tenant_id = tx.tenant().id;
                 tx.commit().await?;
-                // As the API does: the refund the approval opened goes to WeChat Pay now,
-                // after the commit, so the parent sees it move to 退款中.
-                crate::enrollment::refunds::after_commit(&web.app, tenant_id).await;
                 Ok(())
             }
             Err(e) => Err(e),

@@ -373,3 +373,10 @@ pub async fn set_refund_request_status(
         .await?;
     Ok(())
 }
+
+/// Confirmed enrollments (the supervision push's re-sync).
+pub async fn confirmed_ids(c: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("select id from enrollments where status = 'confirmed' order by id")
+        .fetch_all(&mut *c)
+        .await
+}

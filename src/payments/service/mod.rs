@@ -26,11 +26,11 @@ use rust_decimal::Decimal;
 
 pub use closing::{cancel_order, pay_order};
 pub use order::{create_order, my_orders, refund_view, school_orders, views};
-pub use refund::{refund_enrollment, refund_line, submit_refund, submit_tenant_refunds};
+pub use refund::{deliver_refunds, refund_enrollment, refund_line, REFUND_EVENT};
 pub use settle::{handle_notification, settle_transaction, Settled};
 
 pub use super::error::SettleError;
-pub use sweep::{close_expired, recover, resubmit_refunds, run_sweeper, sweep};
+pub use sweep::{close_expired, recover, run_sweeper, sweep};
 
 use crate::kernel::ctx::Ctx;
 use crate::ledger::Money;

@@ -1,7 +1,9 @@
 //! Refunds (R-P05's refund, R-S08): the unreleased part of a paid line reserved in the
 //! escrow ledger with the refund row (a school admin's refund, an ended enrollment's, or the
-//! automatic one of a place given up while the parent paid), sent to WeChat after commit,
-//! and moved along by WeChat's answers.
+//! automatic one of a place given up while the parent paid), sent to WeChat by the outbox
+//! (a `payments.refund` event written with the reservation, so it is sent once the
+//! transaction committed, and again until WeChat accepts it), and moved along by WeChat's
+//! answers.
 //!
 //! Must never refund more than a line's unreleased part, send a refund to WeChat before the
 //! transaction that reserved it committed, or send one twice under two numbers (a retry
@@ -22,8 +24,12 @@ use crate::payments::model::*;
 use crate::payments::repo::{self, LineRow};
 use crate::wechatpay::{NewRefund as WxRefund, RefundStatus as WxRefundStatus};
 
-/// Reserves `amount` of the line's unreleased money for a new refund (platform privileges;
-/// the caller's transaction commits it). Returns the refund id.
+/// The outbox event kind whose handler ([`deliver_refunds`]) sends reserved refunds.
+pub const REFUND_EVENT: &str = "payments.refund";
+
+/// Reserves `amount` of the line's unreleased money for a new refund, with the outbox event
+/// that sends it to WeChat (platform privileges; the caller's transaction commits both).
+/// Returns the refund id.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn reserve(
     conn: &mut sqlx::PgConnection,
@@ -50,6 +56,13 @@ pub(super) async fn reserve(
         now,
     )
     .await?;
+    let ev = crate::outbox::NewEvent::new(
+        REFUND_EVENT,
+        format!("refund:{id}"),
+        json!({ "refund_id": id }),
+    )
+    .keyed(format!("refund:{id}:submit"));
+    crate::outbox::emit(conn, Some(line.tenant_id), &ev).await?;
     Ok(id)
 }
 
@@ -120,7 +133,6 @@ pub async fn refund_line(
     )
     .await?;
     tx.commit().await?;
-    submit_refund(st, id).await;
     let mut conn = st.db_app.acquire().await?;
     let r = repo::refund(&mut conn, id)
         .await?
@@ -130,8 +142,8 @@ pub async fn refund_line(
 
 /// The refund of an enrollment that ended early (an approved withdrawal, or the school
 /// cancelling a paid enrollment), inside that transaction (tenant role on entry and exit):
-/// the unreleased part of the enrollment's paid line, sent to WeChat by
-/// [`submit_tenant_refunds`] after commit. `None` when the enrollment was never paid online
+/// the unreleased part of the enrollment's paid line, sent to WeChat by the outbox after
+/// commit. `None` when the enrollment was never paid online
 /// (nothing to give back through WeChat).
 pub async fn refund_enrollment(
     st: &Ctx,
@@ -169,15 +181,34 @@ pub async fn refund_enrollment(
     Ok(out)
 }
 
-/// Sends a reserved refund to WeChat and stores its answer. Failures are logged; the
-/// sweeper resubmits (the same `out_refund_no`, so WeChat never refunds twice).
-pub async fn submit_refund(st: &Ctx, refund_id: i64) {
-    if let Err(e) = try_submit_refund(st, refund_id).await {
-        tracing::warn!(refund = refund_id, error = %e, "refund submission failed; will retry");
-    }
+/// The outbox handler of [`REFUND_EVENT`]: sends each reserved refund to WeChat and stores
+/// its answer. A failure is tried again by the outbox with the same `out_refund_no`, so
+/// WeChat never refunds twice; a refund already sent is not sent again.
+pub fn deliver_refunds(
+    st: std::sync::Arc<Ctx>,
+    events: Vec<crate::outbox::Event>,
+) -> crate::outbox::Delivery {
+    Box::pin(async move {
+        let mut out = Vec::with_capacity(events.len());
+        for ev in &events {
+            let Some(id) = ev.payload.get("refund_id").and_then(|v| v.as_i64()) else {
+                out.push(crate::outbox::Outcome::Dead("事件缺少退款编号".into()));
+                continue;
+            };
+            out.push(match submit_refund(&st, id).await {
+                Ok(()) => crate::outbox::Outcome::Done,
+                Err(e) => {
+                    tracing::warn!(refund = id, error = %e, "refund submission failed; will retry");
+                    crate::outbox::Outcome::Retry(e.to_string())
+                }
+            });
+        }
+        out
+    })
 }
 
-async fn try_submit_refund(st: &Ctx, refund_id: i64) -> Result<(), PaymentsError> {
+/// Sends a reserved refund to WeChat and stores its answer; nothing when it was sent before.
+async fn submit_refund(st: &Ctx, refund_id: i64) -> Result<(), PaymentsError> {
     let mut conn = st.db_app.acquire().await?;
     let Some(r) = repo::refund(&mut conn, refund_id).await? else {
         return Ok(());
@@ -277,21 +308,4 @@ pub(super) async fn apply_refund_status(
         }
     }
     Ok(())
-}
-
-/// Sends a tenant's reserved refunds to WeChat now (after the transaction that reserved
-/// them committed).
-pub async fn submit_tenant_refunds(st: &Ctx, tenant_id: i64) {
-    let ids = match st.db_app.acquire().await {
-        Ok(mut conn) => repo::requested_refunds_of(&mut conn, tenant_id).await,
-        Err(e) => Err(e),
-    };
-    match ids {
-        Ok(ids) => {
-            for id in ids {
-                submit_refund(st, id).await;
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "listing refunds to submit failed"),
-    }
 }

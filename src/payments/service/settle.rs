@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::refund::{apply_refund_status, reserve, submit_refund};
+use super::refund::{apply_refund_status, reserve};
 use super::{money, tenant_of, yuan};
 use crate::audit::{AuditEvent, Outcome};
 use crate::kernel::ctx::Ctx;
@@ -227,9 +227,6 @@ async fn confirm(
         .await
         .map_err(PaymentsError::from)?;
     tx.commit().await?;
-    for id in auto_refunds {
-        submit_refund(st, id).await;
-    }
     Ok(Settled::Paid)
 }
 

@@ -1,15 +1,12 @@
 //! The payments sweeper and the start-up recovery: unpaid orders whose holds ran out are
-//! closed (at WeChat first), refunds WeChat has not accepted are sent again, yesterday's
-//! escrow day is closed once due, and on start every unpaid order is looked up at WeChat so
-//! a payment whose callback was lost while the server was down is settled.
+//! closed (at WeChat first), yesterday's escrow day is closed once due, and on start every
+//! unpaid order is looked up at WeChat so a payment whose callback was lost while the server
+//! was down is settled. (Refunds are sent by the outbox.)
 //!
 //! Every pass is safe to run twice or to stop half-way: each step is idempotent on its row
 //! or reference. Must never call WeChat inside a database transaction.
 
-use chrono::Duration;
-
 use super::closing::{close_at_wechat, AtWechat};
-use super::refund::submit_refund;
 use super::settle::settle_by_query;
 use crate::kernel::ctx::Ctx;
 use crate::payments::error::PaymentsError;
@@ -48,19 +45,7 @@ pub async fn recover(st: &Ctx) -> Result<usize, PaymentsError> {
     Ok(paid)
 }
 
-/// Resubmits refunds WeChat has not accepted yet (older than a minute).
-pub async fn resubmit_refunds(st: &Ctx) -> Result<usize, PaymentsError> {
-    let mut conn = st.db_app.acquire().await?;
-    let pending =
-        repo::unsubmitted_refunds(&mut conn, st.clock.now() - Duration::minutes(1)).await?;
-    drop(conn);
-    for r in &pending {
-        submit_refund(st, r.id).await;
-    }
-    Ok(pending.len())
-}
-
-/// One pass of the payments sweeper: close expired orders, resubmit refunds, close
+/// One pass of the payments sweeper: close expired orders, close
 /// yesterday's escrow day once it is due.
 pub async fn sweep(st: &Ctx) {
     if let Err(e) = crate::payments::daily::close_yesterday_if_due(st).await {
@@ -68,9 +53,6 @@ pub async fn sweep(st: &Ctx) {
     }
     if let Err(e) = close_expired(st).await {
         tracing::warn!(error = %e, "payments sweep: closing failed");
-    }
-    if let Err(e) = resubmit_refunds(st).await {
-        tracing::warn!(error = %e, "payments sweep: refunds failed");
     }
 }
 

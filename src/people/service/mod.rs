@@ -8,6 +8,7 @@
 //! every read. Knows no HTTP: every function answers a [`PeopleError`].
 
 mod departments;
+mod facts;
 mod guardians;
 mod homeroom;
 mod reveal;
@@ -16,6 +17,7 @@ mod views;
 mod write;
 
 pub use departments::{create_department, delete_department, departments, rename_department};
+pub use facts::{student_facts, teacher_facts, StudentFacts, TeacherFacts};
 pub use guardians::{add_guardian, remove_guardian, write_guardians};
 pub use homeroom::{clear_homeroom, grant_staff_role, set_homeroom};
 pub use reveal::reveal;

@@ -197,6 +197,31 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
         .await
         .unwrap()
         .contains("YYYY-MM-DD"));
+
+    // R-X01: the city supervision platform's simulator holds the course (F2), the paid
+    // place (F4) and the escrow settlement (F5), personal fields masked.
+    b.goto("/console/platform/sim/supervision").await;
+    let f5 = b
+        .reload_until("#supsim-sets tr[data-set='F5']", "财务")
+        .await;
+    assert!(f5.contains("财务"), "{f5}");
+    b.reload_until("#supsim-sets tr[data-set='F4'] td:nth-child(3)", "1")
+        .await;
+    let records = b.find("#supsim-records").await.text().await.unwrap();
+    assert!(records.contains("微信支付结算至存管账户"), "{records}");
+    assert!(!records.contains("{"), "raw JSON shown: {records}");
+    // The operator makes it refuse everything; the form says so and the queue shows it.
+    b.client
+        .execute("document.querySelector('#fault').value = 'refuse';", vec![])
+        .await
+        .unwrap();
+    b.click("#supsim-fault-form button[type=submit]").await;
+    assert!(b.text("#supsim-fault").await.contains("拒绝服务"));
+    b.shot("supervision-sim").await;
+    b.goto("/console/platform/outbox").await;
+    assert!(b.exists("#outbox-pending").await);
+    assert!(b.text("#outbox-dead").await.contains('0'));
+    b.shot("outbox").await;
     b.close().await;
 }
 

@@ -39,6 +39,8 @@ pub fn kind_label(kind: &str) -> &'static str {
         "supervision.push" => "市监管平台推送",
         "notify.message" => "家长/教职工消息",
         "payments.refund" => "微信支付退款提交",
+        "courses.changed" => "课程变动（待转为监管推送）",
+        "enrollment.place" => "报名名额变动（待转为监管推送）",
         _ => "其他",
     }
 }

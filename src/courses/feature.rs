@@ -21,11 +21,18 @@ impl Feature for Courses {
     }
 
     fn handlers(&self) -> &'static [Handler] {
-        &[Handler {
-            kind: crate::courses::push::EVENT,
-            batch: 10,
-            run: crate::courses::push::deliver,
-        }]
+        &[
+            Handler {
+                kind: crate::courses::push::EVENT,
+                batch: 10,
+                run: crate::courses::push::deliver,
+            },
+            Handler {
+                kind: crate::courses::push::TEACHER_EVENT,
+                batch: 10,
+                run: crate::courses::push::deliver_teacher,
+            },
+        ]
     }
 
     fn permissions(&self) -> &'static [Permission] {

@@ -25,6 +25,45 @@ pub fn deliver(st: Arc<Ctx>, events: Vec<Event>) -> Delivery {
     Box::pin(async move { crate::outbox::one_by_one(&events, |ev| handle(&st, ev)).await })
 }
 
+/// The outbox event kind the staff trigger writes: a teacher's details changed.
+pub const TEACHER_EVENT: &str = "courses.teacher_changed";
+
+/// The handler of [`TEACHER_EVENT`]: one `courses.changed` event per course the teacher
+/// teaches that the city knows of (each then pushes the teacher's F3 record again, in
+/// order with the course's other changes).
+pub fn deliver_teacher(st: Arc<Ctx>, events: Vec<Event>) -> Delivery {
+    Box::pin(async move { crate::outbox::one_by_one(&events, |ev| teacher_changed(&st, ev)).await })
+}
+
+async fn teacher_changed(st: &Ctx, ev: &Event) -> Result<(), String> {
+    let tenant = tenant(st, ev).await?;
+    let staff_id = ev.payload["staff_id"]
+        .as_i64()
+        .ok_or("事件缺少教职工编号")?;
+    let mut tx = TenantTx::begin(&st.db_app, &tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    let courses = super::repo::pushed_courses_of_teacher(tx.conn(), staff_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let events: Vec<crate::outbox::NewEvent> = courses
+        .iter()
+        .map(|id| {
+            crate::outbox::NewEvent::new(
+                EVENT,
+                format!("course:{}:{id}", tenant.schema),
+                serde_json::json!({ "course_id": id, "staff_id": staff_id, "removed": false }),
+            )
+            .keyed(format!("{}:course:{id}", ev.id))
+        })
+        .collect();
+    tx.leave_role().await.map_err(|e| e.to_string())?;
+    crate::outbox::emit_many(tx.conn(), Some(tenant.id), &events)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
 /// The tenant of an event written by a tenant table's trigger.
 pub(crate) async fn tenant(st: &Ctx, ev: &Event) -> Result<TenantContext, String> {
     let id = ev.tenant_id.ok_or("事件没有租户")?;

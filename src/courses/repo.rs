@@ -412,3 +412,17 @@ pub async fn pushed_course_ids(c: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
         .fetch_all(&mut *c)
         .await
 }
+
+/// The published and closed courses a staff member teaches.
+pub async fn pushed_courses_of_teacher(
+    c: &mut PgConnection,
+    staff_id: i64,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "select c.id from courses c join course_teachers t on t.course_id = c.id
+         where t.staff_id = $1 and c.status in ('published', 'closed') order by c.id",
+    )
+    .bind(staff_id)
+    .fetch_all(&mut *c)
+    .await
+}

@@ -130,6 +130,25 @@ async fn r_x01_a_course_its_teacher_and_a_confirmed_place_reach_the_city_encrypt
     assert_eq!(decrypt(&app, &f3, "idNo"), idn);
     assert_eq!(decrypt(&app, &f3, "phone"), "13912340901");
 
+    // The teacher's phone changes: F3 follows.
+    let (s, b) = app
+        .school_put(
+            &admin,
+            &format!("/staff/{teacher}"),
+            json!({ "staff_no": "T901", "name": "周老师", "id_number": idn, "phone": "13912340999" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let f3 = until_record(&app, FieldSet::F3, "sqsf-swim-T901", |r| {
+        r.body["phone"]
+            .as_str()
+            .and_then(|c| app.state.supervision.sim.as_ref().unwrap().decrypt(c))
+            .as_deref()
+            == Some("13912340999")
+    })
+    .await;
+    assert_eq!(f3.body["teacherName"], "周老师");
+
     // F4: a paid booking confirms the place.
     let (student, parent) = &fam[0];
     let (e, _, _) = app.paid(parent, *student, course, "sup-key-0001").await;

@@ -40,6 +40,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "notify.message" => "家长/教职工消息",
         "payments.refund" => "微信支付退款提交",
         "courses.changed" => "课程变动（待转为监管推送）",
+        "courses.teacher_changed" => "教师信息变动（待转为监管推送）",
         "enrollment.place" => "报名名额变动（待转为监管推送）",
         _ => "其他",
     }

@@ -332,9 +332,19 @@ async fn a_receiver_that_refuses_drops_and_stalls_gets_everything_afterwards_onc
     assert!(q["failing"].as_i64().unwrap() >= 1, "{q}");
     assert_eq!(counters(&app).await.messages, 0);
     // The connection drops mid-answer.
+    let refused_so_far = counters(&app).await.refused;
     set_fault("drop", 0).await;
     write_versions(&app, 5, 2, "d").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..600 {
+        if counters(&app).await.refused > refused_so_far {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        counters(&app).await.refused > refused_so_far,
+        "no connection was dropped"
+    );
     set_fault("none", 0).await;
     until_drained(&app).await;
     // The receiver takes the request but answers after the client gave up (5 s): it is

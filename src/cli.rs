@@ -499,6 +499,7 @@ async fn build_ctx(settings: &Settings, db: &Database) -> anyhow::Result<Arc<Ctx
         .await?
         .with_wechatpay(&settings.wechatpay)?
         .with_supervision(&settings.supervision)?
+        .with_notify(&settings.notify)?
         .with_public_url(checked_public_url(settings.http.public_url.as_deref())?),
     ))
 }

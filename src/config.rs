@@ -27,6 +27,7 @@ pub struct Settings {
     pub wechatpay: WechatPaySettings,
     pub outbox: OutboxSettings,
     pub supervision: SupervisionSettings,
+    pub notify: crate::notify::model::NotifySettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

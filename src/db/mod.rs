@@ -223,7 +223,8 @@ async fn ensure_shared_roles(
          {ledger}
          {payments}
          {outbox}
-         {supervision}",
+         {supervision}
+         {notify}",
         audit = crate::audit::APP_GRANTS
             .replace("{app}", &app)
             .replace("{group}", &group),
@@ -231,6 +232,7 @@ async fn ensure_shared_roles(
         ledger = crate::ledger::APP_GRANTS.replace("{app}", &app),
         payments = crate::payments::APP_GRANTS.replace("{app}", &app),
         supervision = crate::supervision::APP_GRANTS.replace("{app}", &app),
+        notify = crate::notify::APP_GRANTS.replace("{app}", &app),
         outbox = crate::outbox::APP_GRANTS
             .replace("{app}", &app)
             .replace("{group}", &group),

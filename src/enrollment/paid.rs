@@ -24,6 +24,14 @@ pub async fn confirm_paid(
     Ok(true)
 }
 
+/// What a confirmation message names: the child and the course of each enrollment.
+pub async fn place_names(
+    c: &mut PgConnection,
+    enrollment_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    repo::place_names(c, enrollment_ids).await
+}
+
 /// Follows a refund into the withdrawal request it belongs to: `status` is the request's
 /// refund progress as the parent sees it.
 pub async fn refund_progress(

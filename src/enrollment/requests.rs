@@ -317,7 +317,9 @@ pub async fn reject(
         return Err(decided(&r));
     }
     let details = json!({ "kind": r.kind.as_str(), "enrollment_id": r.enrollment_id });
-    recorded(st, auth, tx, "enrollment.request_reject", r.id, details).await
+    let view = recorded(st, auth, tx, "enrollment.request_reject", r.id, details).await?;
+    decision_message(st, tx, &r, &view, false, Some(&comment)).await?;
+    Ok(view)
 }
 
 /// Approves a pending request and applies it. A transfer whose target has no room or
@@ -382,7 +384,44 @@ pub async fn approve(
     {
         return Err(decided(&r));
     }
-    recorded(st, auth, tx, "enrollment.request_approve", r.id, details).await
+    let view = recorded(st, auth, tx, "enrollment.request_approve", r.id, details).await?;
+    decision_message(st, tx, &r, &view, true, comment.as_deref()).await?;
+    Ok(view)
+}
+
+/// The parent's 审核结果 message, in the transaction of the decision.
+async fn decision_message(
+    st: &Ctx,
+    tx: &mut TenantTx,
+    r: &LockedRequest,
+    view: &RequestView,
+    approved: bool,
+    comment: Option<&str>,
+) -> Result<(), EnrollmentError> {
+    let what = match &view.target_course_name {
+        Some(target) if r.kind == RequestKind::Transfer => {
+            format!("调班：{}→{target}", view.course_name)
+        }
+        _ => format!("{}：{}", view.kind_label, view.course_name),
+    };
+    let m = crate::notify::Message::new(
+        crate::notify::Kind::RequestDecided,
+        r.requested_by,
+        format!("request:{}", r.id),
+    )
+    .tenant(tx.tenant().id)
+    .field("name1", &view.student_name)
+    .field("thing2", what)
+    .field("phrase3", if approved { "已通过" } else { "未通过" })
+    .field(
+        "thing4",
+        comment.filter(|c| !c.trim().is_empty()).unwrap_or("无"),
+    )
+    .field("time5", crate::notify::model::time(st.clock.now()));
+    tx.leave_role().await?;
+    crate::notify::emit(tx.conn(), &st.keys, &m).await?;
+    tx.enter_role().await?;
+    Ok(())
 }
 
 /// Moves the child from `e` to the request's target: a seat there (after the target's own

@@ -15,6 +15,7 @@ pub static FEATURES: &[&dyn Feature] = &[
     &crate::payments::feature::Payments,
     &crate::outbox::feature::Outbox,
     &crate::supervision::feature::Supervision,
+    &crate::notify::feature::Notify,
 ];
 
 /// The school console's menu from every feature's entries.

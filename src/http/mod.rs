@@ -29,6 +29,7 @@ use crate::enrollment::api::EnrollmentApi;
 use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
 use crate::kernel::ctx::Ctx;
+use crate::notify::api::NotifyApi;
 use crate::outbox::api::OutboxApi;
 use crate::payments::api::PaymentApi;
 use crate::people::api::PeopleApi;
@@ -68,6 +69,7 @@ apis!(
     PlatformApi,
     OutboxApi,
     SupervisionApi,
+    NotifyApi,
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).
@@ -178,6 +180,17 @@ pub fn build_app(state: Arc<Ctx>) -> impl Endpoint<Output = Response> {
             .at(
                 format!("{}/sns/oauth2/access_token", oauth::SIM_PREFIX),
                 get(oauth::sim::sim_access_token),
+            );
+        use crate::notify::{service::SIM_PREFIX as WX, sim_api};
+        routes = routes
+            .at(format!("{WX}/cgi-bin/token"), get(sim_api::token))
+            .at(
+                format!("{WX}/cgi-bin/message/subscribe/bizsend"),
+                post(sim_api::bizsend),
+            )
+            .at(
+                format!("{WX}/mp/subscribemsg"),
+                get(sim_api::popup).post(sim_api::popup_answer),
             );
     }
     if state.supervision.sim.is_some() {

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub public_url: Option<String>,
     /// The city supervision push: keys, client and (simulator mode) the receiver.
     pub supervision: Arc<crate::supervision::runtime::Supervision>,
+    /// Messages to parents and staff: settings and the WeChat client.
+    pub notify: Arc<crate::notify::runtime::Notifier>,
     /// What this process's outbox worker delivered (for `/metrics`).
     pub outbox: Arc<crate::outbox::settings::WorkerCounters>,
     /// Where this server reaches itself, known once it is bound.
@@ -87,6 +89,7 @@ impl Ctx {
             security,
             public_url: None,
             outbox: Default::default(),
+            notify: Arc::new(crate::notify::runtime::Notifier::build(&Default::default())?),
             supervision,
             local_base: std::sync::OnceLock::new(),
         })
@@ -128,6 +131,18 @@ impl Ctx {
         }
     }
 
+    /// Whether `uri` is a page of this platform: same scheme, host and port as the
+    /// configured public address (where WeChat may send a browser back to).
+    pub fn is_our_page(&self, uri: &str) -> bool {
+        let (Ok(u), Ok(ours)) = (url::Url::parse(uri), url::Url::parse(&self.public_base())) else {
+            return false;
+        };
+        (u.scheme() == "https" || u.scheme() == "http")
+            && u.origin() == ours.origin()
+            && u.username().is_empty()
+            && u.password().is_none()
+    }
+
     /// Whether browsers reach this server over HTTPS as configured.
     pub fn public_is_https(&self) -> bool {
         self.public_url
@@ -144,6 +159,15 @@ impl Ctx {
         self.supervision = Arc::new(crate::supervision::runtime::Supervision::build(
             settings, &self.keys,
         )?);
+        Ok(self)
+    }
+
+    /// Replaces the notify service's settings (templates, rate limits, timeouts).
+    pub fn with_notify(
+        mut self,
+        settings: &crate::notify::model::NotifySettings,
+    ) -> anyhow::Result<Self> {
+        self.notify = Arc::new(crate::notify::runtime::Notifier::build(settings)?);
         Ok(self)
     }
 

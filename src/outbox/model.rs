@@ -89,6 +89,9 @@ pub enum Outcome {
     Retry(String),
     /// Can never be delivered (an unreadable payload): dead at once.
     Dead(String),
+    /// Not now, and not a failure (a recipient's rate limit): tried again after the given
+    /// milliseconds without counting an attempt.
+    Later(String, u64),
 }
 
 /// A running delivery: one outcome per event given, in the same order.

@@ -128,6 +128,29 @@ pub async fn mark_failed(conn: &mut PgConnection, failures: &[Failure]) -> Resul
     Ok(())
 }
 
+/// Puts events back for later without counting an attempt (a recipient's rate limit).
+pub async fn postpone(conn: &mut PgConnection, later: &[Failure]) -> Result<(), sqlx::Error> {
+    if later.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = later.iter().map(|f| f.id).collect();
+    let why: Vec<String> = later.iter().map(|f| f.error.clone()).collect();
+    let delays: Vec<i64> = later.iter().map(|f| f.delay_ms).collect();
+    sqlx::query(
+        "update platform.outbox o
+         set state = 'pending', last_error = f.why,
+             next_at = now() + make_interval(secs => f.delay_ms / 1000.0)
+         from unnest($1::bigint[], $2::text[], $3::bigint[]) as f(id, why, delay_ms)
+         where o.id = f.id",
+    )
+    .bind(&ids)
+    .bind(&why)
+    .bind(&delays)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn stats(conn: &mut PgConnection) -> Result<QueueStats, sqlx::Error> {
     let row = sqlx::query(
         "select count(*) filter (where state = 'pending') as pending,

@@ -128,6 +128,7 @@ impl Worker {
         }
         let mut done = Vec::new();
         let mut failed = Vec::new();
+        let mut later = Vec::new();
         for (kind, events) in by_kind {
             let Some(handler) = self.handlers.get(kind.as_str()) else {
                 for ev in events {
@@ -142,12 +143,19 @@ impl Worker {
                         Outcome::Done => done.push(ev.id),
                         Outcome::Retry(e) => failed.push(self.failure(ev, e, false)),
                         Outcome::Dead(e) => failed.push(self.failure(ev, e, true)),
+                        Outcome::Later(why, ms) => later.push(repo::Failure {
+                            id: ev.id,
+                            error: why,
+                            dead: false,
+                            delay_ms: ms.min(i64::MAX as u64) as i64,
+                        }),
                     }
                 }
             }
         }
         repo::mark_done(&mut tx, &done).await?;
         repo::mark_failed(&mut tx, &failed).await?;
+        repo::postpone(&mut tx, &later).await?;
         tx.commit().await?;
         counters
             .delivered

@@ -32,16 +32,10 @@ fn state_for(st: &Ctx, auth: &AuthContext) -> String {
     )
 }
 
-/// Whether `uri` is a page of this platform: same scheme, host and port as the configured
-/// public address. WeChat itself only returns to the registered 网页授权域名.
+/// Whether `uri` is a page of this platform. WeChat itself only returns to the registered
+/// 网页授权域名.
 fn is_ours(st: &Ctx, uri: &str) -> bool {
-    let (Ok(u), Ok(ours)) = (url::Url::parse(uri), url::Url::parse(&st.public_base())) else {
-        return false;
-    };
-    (u.scheme() == "https" || u.scheme() == "http")
-        && u.origin() == ours.origin()
-        && u.username().is_empty()
-        && u.password().is_none()
+    st.is_our_page(uri)
 }
 
 /// The address to send the browser to; WeChat comes back to `redirect_uri` (a page of

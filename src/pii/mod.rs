@@ -23,3 +23,26 @@ pub use error::{CryptoFailure, PiiError};
 pub(crate) use id_number::check_char;
 pub use id_number::{IdNumber, Sex};
 pub use phone::Phone;
+
+/// A person's name with its middle hidden, for views that need not show it (`张*明`,
+/// `李*`, `欧阳**`).
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    #[test]
+    fn names_keep_first_and_last() {
+        assert_eq!(super::mask_name("张小明"), "张*明");
+        assert_eq!(super::mask_name("李华"), "李*");
+        assert_eq!(super::mask_name("欧阳娜娜"), "欧**娜");
+        assert_eq!(super::mask_name(""), "");
+    }
+}

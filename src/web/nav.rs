@@ -42,7 +42,7 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             .authz
             .any_allows(&roles, crate::auth::model::Domain::Platform, obj, act)
     };
-    let entries: [(&str, &str, &str, &str, &str); 9] = [
+    let entries: [(&str, &str, &str, &str, &str); 11] = [
         (
             "教体中心",
             "/console/bureau",
@@ -79,6 +79,13 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             "read",
         ),
         (
+            "平台运营",
+            "/console/platform/notify",
+            "消息发送记录",
+            "platform.integrations",
+            "read",
+        ),
+        (
             "模拟器",
             "/console/platform/sim/sms",
             "短信收件箱",
@@ -89,6 +96,13 @@ pub fn platform_nav(web: &Web) -> Vec<NavItem> {
             "模拟器",
             "/console/platform/sim/wxpay",
             "微信支付",
+            "platform.simulators",
+            "read",
+        ),
+        (
+            "模拟器",
+            "/console/platform/sim/wechat-messages",
+            "微信消息",
             "platform.simulators",
             "read",
         ),

@@ -21,6 +21,7 @@ pub mod model;
 pub mod nonce;
 pub mod sign;
 pub mod sim;
+pub mod sim_user;
 pub mod verify;
 
 use std::sync::Arc;

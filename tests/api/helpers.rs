@@ -274,7 +274,9 @@ pub async fn spawn_app_at(settings: DatabaseSettings, clock: Arc<TestClock>) -> 
             SecuritySettings::default(),
         )
         .await
-        .expect("app state"),
+        .expect("app state")
+        .with_notify(&test_notify_settings())
+        .expect("notify settings"),
     );
     let clock_handle = clock.clone();
     let bound = http::bind("127.0.0.1", 0).await.expect("bind");
@@ -318,6 +320,18 @@ pub fn test_outbox_settings() -> afterschool::outbox::OutboxSettings {
         backoff_max_ms: 1000,
         poll_ms: 100,
         handler_timeout_ms: 10_000,
+        ..Default::default()
+    }
+}
+
+/// The notify service's settings in tests: at most 3 messages per recipient in 2 s, and a
+/// WeChat call that times out after 1 s.
+pub fn test_notify_settings() -> afterschool::notify::NotifySettings {
+    afterschool::notify::NotifySettings {
+        rate_max: 3,
+        rate_window_secs: 2,
+        daily_max: 1000,
+        timeout_ms: 1000,
         ..Default::default()
     }
 }

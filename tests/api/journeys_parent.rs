@@ -63,6 +63,34 @@ async fn parent_books_pays_and_sees_the_course_in_the_timetable() {
     assert!(week.contains("足球兴趣班"), "{week}");
     assert!(week.contains("16:30"), "{week}");
     b.shot("timetable").await;
+
+    // Issue #15: the booking's message came by SMS; the parent turns WeChat reminders on
+    // for it in WeChat's popup and comes back to the settings page.
+    b.goto("/t/sqsf/m/me").await;
+    b.click("#me-messages").await;
+    let msgs = b.reload_until("#notify-messages", "报名成功通知").await;
+    assert!(
+        msgs.contains("足球兴趣班") && msgs.contains("短信"),
+        "{msgs}"
+    );
+    b.shot("messages").await;
+    b.click("#notify-on-booking_confirmed").await;
+    b.find("#sim-subscribe-accept").await;
+    assert!(b
+        .text("#sim-subscribe-title")
+        .await
+        .contains("报名成功通知"));
+    b.shot("wechat-subscribe-popup").await;
+    b.click("#sim-subscribe-accept").await;
+    let kind = b
+        .reload_until(
+            "li.notify-kind[data-kind=booking_confirmed]",
+            "已开启微信提醒",
+        )
+        .await;
+    assert!(kind.contains("微信"), "{kind}");
+    assert!(b.exists("#notify-off-booking_confirmed").await);
+    b.shot("messages-wechat-on").await;
     b.close().await;
 }
 

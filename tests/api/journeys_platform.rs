@@ -222,6 +222,23 @@ async fn r_x02_the_operator_reads_the_simulators_and_closes_an_escrow_day() {
     assert!(b.exists("#outbox-pending").await);
     assert!(b.text("#outbox-dead").await.contains('0'));
     b.shot("outbox").await;
+
+    // Issue #15: the parent's 报名成功 message went by SMS (no WeChat subscription), and
+    // the log shows it with the child's name masked.
+    b.goto("/console/platform/notify").await;
+    let log = b.reload_until("#notify-log", "报名成功通知").await;
+    assert!(log.contains("短信") && log.contains("已送达"), "{log}");
+    assert!(!log.contains("{"), "raw JSON shown: {log}");
+    b.shot("notify-log").await;
+    b.goto("/console/platform/sim/wechat-messages").await;
+    assert_eq!(b.text("#wxmsg-messages").await, "0");
+    b.client
+        .execute("document.querySelector('#fault').value = 'busy';", vec![])
+        .await
+        .unwrap();
+    b.click("#wxmsg-fault-form button[type=submit]").await;
+    assert!(b.text("#wxmsg-fault").await.contains("系统繁忙"));
+    b.shot("wechat-messages-sim").await;
     b.close().await;
 }
 

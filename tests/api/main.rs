@@ -20,6 +20,7 @@ mod journeys_school;
 mod journeys_teacher;
 mod ledger;
 mod migrate;
+mod notify;
 mod open_orders;
 mod payments;
 mod people;

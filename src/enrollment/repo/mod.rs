@@ -380,3 +380,19 @@ pub async fn confirmed_ids(c: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
         .fetch_all(&mut *c)
         .await
 }
+
+/// The child's and the course's names of each enrollment.
+pub async fn place_names(
+    c: &mut PgConnection,
+    enrollment_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    sqlx::query_as(
+        "select e.id, s.name, c.name from enrollments e
+         join students s on s.id = e.student_id
+         join courses c on c.id = e.course_id
+         where e.id = any($1)",
+    )
+    .bind(enrollment_ids)
+    .fetch_all(c)
+    .await
+}

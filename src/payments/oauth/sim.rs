@@ -15,7 +15,6 @@ use poem::web::{Data, Query};
 use poem::{handler, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::is_ours;
 use crate::kernel::ctx::Ctx;
@@ -64,20 +63,9 @@ pub async fn sim_authorize(
     if !is_ours(st, &q.redirect_uri) {
         return sim_refusal(10003, "redirect_uri 域名与后台配置不一致");
     }
-    let uid = req
-        .header("cookie")
-        .and_then(|c| {
-            c.split(';')
-                .filter_map(|kv| kv.trim().strip_prefix("sim_wx_uid="))
-                .next()
-                .map(str::to_string)
-        })
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    let uid = crate::wechatpay::sim_user::uid(req.header("cookie"))
         .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
-    let openid = format!(
-        "o{}",
-        &hex::encode(Sha256::digest(format!("{}:{uid}", q.appid)))[..27]
-    );
+    let openid = crate::wechatpay::sim_user::openid(&q.appid, &uid);
     let expires = Utc::now().timestamp() + CODE_TTL_SECS;
     let payload = format!("{}.{openid}.{expires}", q.appid);
     let code = format!("{payload}.{}", sim_sign(st, &payload));
@@ -90,10 +78,7 @@ pub async fn sim_authorize(
     Response::builder()
         .status(StatusCode::FOUND)
         .header("location", back.to_string())
-        .header(
-            "set-cookie",
-            format!("sim_wx_uid={uid}; Path=/; HttpOnly; SameSite=Lax"),
-        )
+        .header("set-cookie", crate::wechatpay::sim_user::cookie(&uid))
         .finish()
 }
 

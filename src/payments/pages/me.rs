@@ -94,10 +94,10 @@ async fn me_page(web: Web, Query(q): Query<MeQuery>) -> PageResult {
             div.card #me-notifications {
                 h3 { "消息通知" }
                 ul.list {
-                    li { "支付结果、退款到账：由微信支付在微信中通知您，本页面的订单状态同步更新。" }
-                    li { "报名保留到期、退课与调班审核结果：在“报名与缴费记录”中查看。" }
-                    li { "学校通知公告和考勤提醒：功能上线后可在这里选择接收方式，目前暂不发送。" }
+                    li { "报名成功、退款到账、退课与调班审核结果会发消息给您：开启微信提醒后在微信中收到，否则以短信发送。" }
+                    li { "学校通知公告和考勤提醒：功能上线后同样在这里接收。" }
                 }
+                a href=(web.link("/m/messages")) id="me-messages" { "消息提醒设置与最近消息 ›" }
             }
             form method="post" action=(format!("/logout?_csrf={}", web.csrf())) {
                 button.block.secondary type="submit" id="me-sign-out" { "退出登录" }

@@ -253,6 +253,13 @@ pub(super) async fn apply_refund_status(
     notification_id: Option<&str>,
 ) -> Result<(), PaymentsError> {
     let now = st.clock.now();
+    // The child's and the course's names for the parent's message, read from the school
+    // before the refund is locked (only when it may have arrived).
+    let names = if RefundStatus::from_wechat(status) == RefundStatus::Succeeded {
+        refund_names(st, out_refund_no).await?
+    } else {
+        None
+    };
     let mut tx = st.db_app.begin().await?;
     if let Some(id) = notification_id {
         if !repo::claim_callback(
@@ -283,6 +290,7 @@ pub(super) async fn apply_refund_status(
     match next {
         RefundStatus::Succeeded => {
             ledger::settle_refund(&mut tx, out_refund_no, now).await?;
+            refund_arrived_message(st, &mut tx, &r, names.as_ref(), now).await?;
         }
         RefundStatus::Closed => {
             ledger::cancel_refund(&mut tx, out_refund_no, now).await?;
@@ -307,5 +315,57 @@ pub(super) async fn apply_refund_status(
             ttx.commit().await?;
         }
     }
+    Ok(())
+}
+
+/// The child's and the course's names of the refund's enrollment.
+async fn refund_names(
+    st: &Ctx,
+    out_refund_no: &str,
+) -> Result<Option<(String, String)>, PaymentsError> {
+    let mut conn = st.db_app.acquire().await?;
+    let Some(r) = repo::refund_by_no(&mut conn, out_refund_no).await? else {
+        return Ok(None);
+    };
+    let Some(line) = repo::line(&mut conn, r.line_id).await? else {
+        return Ok(None);
+    };
+    drop(conn);
+    let tenant = tenant_of(st, r.tenant_id).await?;
+    let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
+    let names = crate::enrollment::paid::place_names(ttx.conn(), &[line.enrollment_id.0]).await?;
+    ttx.commit().await?;
+    Ok(names
+        .into_iter()
+        .next()
+        .map(|(_, child, course)| (child, course)))
+}
+
+/// The parent's 退款到账 message, in the transaction that records the refund arrived.
+async fn refund_arrived_message(
+    st: &Ctx,
+    c: &mut sqlx::PgConnection,
+    r: &repo::RefundRow,
+    names: Option<&(String, String)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), PaymentsError> {
+    let Some(order) = repo::order(c, r.order_id).await? else {
+        return Ok(());
+    };
+    let (child, course) = names
+        .cloned()
+        .unwrap_or_else(|| ("—".into(), "课后服务".into()));
+    let m = crate::notify::Message::new(
+        crate::notify::Kind::RefundArrived,
+        order.account_id,
+        format!("refund:{}", r.id),
+    )
+    .tenant(r.tenant_id)
+    .field("name1", child)
+    .field("thing2", course)
+    .field("amount3", crate::notify::model::amount(r.amount))
+    .field("time4", crate::notify::model::time(now))
+    .field("thing5", "请在微信支付账单中查看");
+    crate::notify::emit(c, &st.keys, &m).await?;
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, TenantId};
+use crate::notify;
 use crate::payments::error::{PaymentsError, SettleError};
 use crate::payments::model::OrderStatus;
 use crate::payments::repo::{self, LineRow, OrderRow};
@@ -194,6 +195,31 @@ async fn confirm(
 ) -> Result<Settled, SettleError> {
     tx.enter_role().await?;
     let lost = confirm_enrollments(&mut tx, &paid.lines, now).await?;
+    let confirmed: Vec<&LineRow> = paid
+        .lines
+        .iter()
+        .filter(|l| !lost.iter().any(|x| x.id == l.id))
+        .collect();
+    let ids: Vec<i64> = confirmed.iter().map(|l| l.enrollment_id.0).collect();
+    let names = crate::enrollment::paid::place_names(tx.conn(), &ids).await?;
+    tx.leave_role().await?;
+    for l in &confirmed {
+        let Some((_, child, course)) = names.iter().find(|(e, ..)| *e == l.enrollment_id.0) else {
+            continue;
+        };
+        let m = notify::Message::new(
+            notify::Kind::BookingConfirmed,
+            order.account_id,
+            format!("enrollment:{}", l.enrollment_id.0),
+        )
+        .tenant(order.tenant_id)
+        .field("name1", child)
+        .field("thing2", course)
+        .field("amount3", notify::model::amount(l.amount))
+        .field("time4", notify::model::time(now));
+        notify::emit(tx.conn(), &st.keys, &m).await?;
+    }
+    tx.enter_role().await?;
     let mut auto_refunds = Vec::new();
     if !lost.is_empty() {
         tx.leave_role().await?;

@@ -122,18 +122,7 @@ async fn handle(st: &Ctx, ev: &Event) -> Result<(), String> {
             records.extend(facts.iter().map(|t| teacher_record(&tenant, &class_no, t)));
         }
     }
-    // Keyed events are checked against earlier keys, which tenant roles may not read.
-    tx.leave_role().await.map_err(|e| e.to_string())?;
-    crate::supervision::push::records_from(
-        tx.conn(),
-        &st.keys.pii,
-        Some(tenant.id),
-        records,
-        ev.id,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
+    crate::supervision::push::commit_records(tx, &st.keys.pii, records, ev.id).await
 }
 
 fn teacher_record_id(class_no: &str, t: &TeacherFacts) -> String {

@@ -66,18 +66,7 @@ async fn handle(st: &Ctx, ev: &Event) -> Result<(), String> {
             .with("schoolName", tenant.name.clone())
             .with("schoolClass", s.class_name)
     };
-    // Keyed events are checked against earlier keys, which tenant roles may not read.
-    tx.leave_role().await.map_err(|e| e.to_string())?;
-    crate::supervision::push::records_from(
-        tx.conn(),
-        &st.keys.pii,
-        Some(tenant.id),
-        vec![record],
-        ev.id,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
+    crate::supervision::push::commit_records(tx, &st.keys.pii, vec![record], ev.id).await
 }
 
 /// A full re-sync of a school's confirmed places (`afterschool supervision resync`).

@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::json;
 
 use super::model::{self, Channel, Kind};
-use super::perms::{LOG, MINE, SIM_FAULT, SIM_INBOX, SUBSCRIBE};
+use super::perms::{LOG, MINE, SIM_FAULT, SIM_INBOX, SUBSCRIBE, SUBSCRIBE_URL, TURN_OFF};
 use super::service::{self, KindState, Sent, SubscribeAnswer};
 use super::sim::{self, Fault};
 use crate::auth::guard::{authorize, Session};
@@ -233,7 +233,7 @@ impl NotifyApi {
         kind: Query<String>,
         redirect_uri: Query<String>,
     ) -> Result<Json<SubscribeUrl>, ApiError> {
-        authorize(app.0, &session.0, tenant.0, &SUBSCRIBE).await?;
+        authorize(app.0, &session.0, tenant.0, &SUBSCRIBE_URL).await?;
         let url = service::subscribe_url(app.0, &session.0, &kind.0, &redirect_uri.0)?;
         Ok(Json(SubscribeUrl { url }))
     }
@@ -269,7 +269,7 @@ impl NotifyApi {
         tenant: RequestTenant<'_>,
         kind: Path<String>,
     ) -> Result<Json<KindView>, ApiError> {
-        authorize(app.0, &session.0, tenant.0, &SUBSCRIBE).await?;
+        authorize(app.0, &session.0, tenant.0, &TURN_OFF).await?;
         let kind = service::turn_off(app.0, &session.0, &kind.0).await?;
         kind_view(app.0, session.0.account_id, kind).await
     }

@@ -201,13 +201,30 @@ pub async fn list(
 
 /// Locks one event (the operator's retry or discard).
 pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<Option<EventRow>, sqlx::Error> {
-    sqlx::query_as::<_, EventRow>(
+    row(conn, id, true).await
+}
+
+/// One event as it is now, without locking it.
+pub async fn get(conn: &mut PgConnection, id: i64) -> Result<Option<EventRow>, sqlx::Error> {
+    row(conn, id, false).await
+}
+
+async fn row(
+    conn: &mut PgConnection,
+    id: i64,
+    for_update: bool,
+) -> Result<Option<EventRow>, sqlx::Error> {
+    let sql = if for_update {
         "select id, tenant_id, kind, entity, state, attempts, next_at, last_error, created_at
-         from platform.outbox where id = $1 for update",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+         from platform.outbox where id = $1 for update"
+    } else {
+        "select id, tenant_id, kind, entity, state, attempts, next_at, last_error, created_at
+         from platform.outbox where id = $1"
+    };
+    sqlx::query_as::<_, EventRow>(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Sends a dead event back to the queue with its attempts reset.

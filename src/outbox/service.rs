@@ -298,7 +298,7 @@ pub async fn list(st: &Ctx, state: EventState, limit: i64) -> Result<Vec<EventRo
 /// One event as the console lists it.
 pub async fn event(st: &Ctx, id: i64) -> Result<EventRow, OutboxError> {
     let mut conn = st.db_app.acquire().await?;
-    repo::lock(&mut conn, id)
+    repo::get(&mut conn, id)
         .await?
         .ok_or(OutboxError::NotFound { id })
 }

@@ -357,7 +357,7 @@ async fn the_parents_my_page_lists_children_and_phone_and_withdraws_consent() {
     assert_eq!(phone, "199****0000");
     let kids = b.text("#me-children").await;
     assert!(kids.contains("小海豚班"), "{kids}");
-    assert!(b.text("#me-notifications").await.contains("微信支付"));
+    assert!(b.text("#me-notifications").await.contains("开启微信提醒"));
     b.find("#me-sign-out").await;
     b.shot("my-page").await;
 

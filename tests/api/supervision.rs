@@ -411,34 +411,13 @@ async fn a_poison_event_dies_without_blocking_others_and_an_operator_retries_or_
     );
     let id = dead["id"].as_i64().unwrap();
     // A pending (not dead) event cannot be discarded; an unknown one is not found.
-    let unknown = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&operator),
-            "/api/v1/platform/outbox/999999/discard",
-            None,
-        )
-        .await;
+    let unknown = outbox_post(&app, &operator, 999999, "discard").await;
     refused(&unknown, 404, "OUTBOX_EVENT_NOT_FOUND");
     // Retried: tried again (and dies again), audited.
-    let (s, b) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&operator),
-            &format!("/api/v1/platform/outbox/{id}/retry"),
-            None,
-        )
-        .await;
+    let (s, b) = outbox_post(&app, &operator, id, "retry").await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["state"], "pending");
-    let again = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&operator),
-            &format!("/api/v1/platform/outbox/{id}/retry"),
-            None,
-        )
-        .await;
+    let again = outbox_post(&app, &operator, id, "retry").await;
     refused(&again, 409, "OUTBOX_EVENT_NOT_DEAD");
     for _ in 0..600 {
         let st: String = sqlx::query_scalar("select state from platform.outbox where id = $1")
@@ -451,14 +430,7 @@ async fn a_poison_event_dies_without_blocking_others_and_an_operator_retries_or_
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (s, b) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some(&operator),
-            &format!("/api/v1/platform/outbox/{id}/discard"),
-            None,
-        )
-        .await;
+    let (s, b) = outbox_post(&app, &operator, id, "discard").await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["state"], "discarded");
     let audited = app
@@ -472,6 +444,17 @@ async fn a_poison_event_dies_without_blocking_others_and_an_operator_retries_or_
 }
 
 /// POSTs `env` to the simulator: (status, answer).
+/// The operator's retry or discard of a dead event, through the API.
+async fn outbox_post(app: &TestApp, operator: &str, id: i64, verb: &str) -> (u16, Value) {
+    app.send_json(
+        reqwest::Method::POST,
+        Some(operator),
+        &format!("/api/v1/platform/outbox/{id}/{verb}"),
+        None,
+    )
+    .await
+}
+
 async fn post_sim(app: &TestApp, env: &Value) -> (u16, Value) {
     let r = app
         .client

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::notify::model::{self, Channel, Kind};
-use crate::notify::perms::{LOG, MINE, SIM_FAULT, SIM_INBOX, SUBSCRIBE};
+use crate::notify::perms::{LOG, MINE, SIM_FAULT, SIM_INBOX, SUBSCRIBE, SUBSCRIBE_URL, TURN_OFF};
 use crate::notify::service::{self, SubscribeAnswer};
 use crate::notify::sim::Fault;
 use crate::web::frame::{page, PageResult, WebError};
@@ -122,7 +122,7 @@ async fn mine(web: Web, Query(q): Query<DoneQuery>) -> PageResult {
 /// The tap on 开启微信提醒: off to WeChat's popup, which comes back to [`subscribed`].
 #[handler]
 async fn turn_on(web: Web, Path(kind): Path<String>) -> PageResult {
-    web.authorize(&SUBSCRIBE).await?;
+    web.authorize(&SUBSCRIBE_URL).await?;
     let back = format!(
         "{}{}",
         web.app.public_base(),
@@ -144,7 +144,7 @@ async fn subscribed(web: Web, Query(a): Query<SubscribeAnswer>) -> PageResult {
 
 #[handler]
 async fn turn_off(web: Web, Path(kind): Path<String>) -> PageResult {
-    web.authorize(&SUBSCRIBE).await?;
+    web.authorize(&TURN_OFF).await?;
     service::turn_off(&web.app, &web.auth, &kind)
         .await
         .map_err(api)?;

@@ -120,6 +120,8 @@ pub struct Receiver {
     app_id: String,
     client: SmVerifier,
     sm4: Sm4Key,
+    /// When expired nonces were last forgotten (seconds since the epoch): once a minute.
+    swept: std::sync::atomic::AtomicI64,
 }
 
 impl Receiver {
@@ -129,6 +131,7 @@ impl Receiver {
             app_id,
             client,
             sm4,
+            swept: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -243,6 +246,21 @@ impl Receiver {
         if list.len() > MAX_BATCH {
             repo::count(&mut conn, "rejected", 1).await?;
             return Ok(self.refuse(Refusal::BatchTooLarge, now));
+        }
+        let secs = chrono::Utc::now().timestamp();
+        let last = self.swept.load(std::sync::atomic::Ordering::Relaxed);
+        if secs - last >= 60
+            && self
+                .swept
+                .compare_exchange(
+                    last,
+                    secs,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            repo::forget_old_nonces(&mut conn).await?;
         }
         let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
         if !repo::take_nonce(&mut tx, nonce).await? {

@@ -50,11 +50,17 @@ pub async fn count(
     Ok(())
 }
 
-/// `true` when the nonce is new (and now taken); old nonces are forgotten after 10 minutes.
-pub async fn take_nonce(conn: &mut PgConnection, nonce: &str) -> Result<bool, sqlx::Error> {
+/// Forgets nonces older than 10 minutes (twice the timestamp window: they can no longer
+/// be replayed within it).
+pub async fn forget_old_nonces(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("delete from platform.supsim_nonces where seen_at < now() - interval '10 minutes'")
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// `true` when the nonce is new (and now taken).
+pub async fn take_nonce(conn: &mut PgConnection, nonce: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "insert into platform.supsim_nonces (nonce) values ($1) on conflict do nothing",
     )

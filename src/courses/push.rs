@@ -122,7 +122,7 @@ async fn handle(st: &Ctx, ev: &Event) -> Result<(), String> {
             records.extend(facts.iter().map(|t| teacher_record(&tenant, &class_no, t)));
         }
     }
-    crate::supervision::push::commit_records(tx, &st.keys.pii, records, ev.id).await
+    commit_records(tx, &st.keys.pii, records, ev.id).await
 }
 
 fn teacher_record_id(class_no: &str, t: &TeacherFacts) -> String {
@@ -197,4 +197,21 @@ pub async fn resync(st: &Ctx, tenant: &TenantContext) -> Result<u64, String> {
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// A handler's last step: the records it built in the tenant transaction `tx`, written
+/// keyed by the event `source` (out of the tenant role: keyed events are checked against
+/// earlier keys, which tenant roles may not read), then the commit.
+pub async fn commit_records(
+    mut tx: crate::kernel::tx::TenantTx,
+    keys: &crate::pii::Keyring,
+    records: Vec<crate::supervision::model::Record>,
+    source: i64,
+) -> Result<(), String> {
+    let tenant_id = tx.tenant().id;
+    tx.leave_role().await.map_err(|e| e.to_string())?;
+    crate::supervision::push::records_from(tx.conn(), keys, Some(tenant_id), records, source)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::courses::push::{class_no, tenant};
+use crate::courses::push::{class_no, commit_records, tenant};
 use crate::kernel::ctx::Ctx;
 use crate::kernel::tx::TenantTx;
 use crate::outbox::{Delivery, Event};
@@ -66,7 +66,7 @@ async fn handle(st: &Ctx, ev: &Event) -> Result<(), String> {
             .with("schoolName", tenant.name.clone())
             .with("schoolClass", s.class_name)
     };
-    crate::supervision::push::commit_records(tx, &st.keys.pii, vec![record], ev.id).await
+    commit_records(tx, &st.keys.pii, vec![record], ev.id).await
 }
 
 /// A full re-sync of a school's confirmed places (`afterschool supervision resync`).

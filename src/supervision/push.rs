@@ -64,23 +64,6 @@ pub async fn records(
     outbox::emit_many(conn, tenant_id, &events).await
 }
 
-/// A handler's last step: the records it built in the tenant transaction `tx`, written
-/// keyed by the event `source` (out of the tenant role: keyed events are checked against
-/// earlier keys, which tenant roles may not read), then the commit.
-pub async fn commit_records(
-    mut tx: crate::kernel::tx::TenantTx,
-    keys: &Keyring,
-    records: Vec<Record>,
-    source: i64,
-) -> Result<(), String> {
-    let tenant_id = tx.tenant().id;
-    tx.leave_role().await.map_err(|e| e.to_string())?;
-    records_from(tx.conn(), keys, Some(tenant_id), records, source)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
-}
-
 /// Writes the records a handler derived from outbox event `source`, keyed by it: the
 /// handler run twice (a worker killed after its commit) writes them once.
 pub async fn records_from(

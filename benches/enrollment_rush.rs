@@ -19,7 +19,13 @@
 //!
 //! Run: `cargo bench --bench enrollment_rush`
 //! (`-- --schools 20 --students 2000 --courses 20 --capacity 60 --clients 200
-//! --pgbench-clients 200 --pgbench-secs 20 --pool 32 --seed 2026` are the defaults).
+//! --pgbench-clients 200 --pgbench-secs 20 --pool 32 --seed 2026` are the defaults;
+//! `--pgbench 0` skips pgbench).
+//!
+//! `-- --push-compare <rounds>` adds issue #15's figure 3 after the checks: the rush's holds
+//! confirmed over HTTP with the outbox event on, without its NOTIFY and off, rotated, in
+//! `3 * rounds` equal parts (`benches/rush/push.rs`).
+//!
 //! Exits non-zero when a check fails or any answer is neither 200 nor ENROLL_FULL.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,18 +34,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use afterschool::auth::model::Role;
-use afterschool::auth::{password, repo as auth_repo, roles, service as auth_service};
+use afterschool::auth::service as auth_service;
 use afterschool::clock::{Clock, SystemClock};
-use afterschool::config::{DatabaseSettings, SecuritySettings};
+use afterschool::config::DatabaseSettings;
 use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
 use afterschool::db::Database;
-use afterschool::http;
-use afterschool::kernel::ctx::Ctx;
 use afterschool::keys::Keys;
 use afterschool::people::sample;
-use afterschool::pii::Phone;
-use afterschool::storage::LocalStore;
 use afterschool::tenancy::manifest;
 use afterschool::tenancy::migrate::TenantSets;
 use afterschool::tenancy::provision::apply_one;
@@ -50,21 +51,17 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{arg, ms};
+#[path = "rush/push.rs"]
+mod push;
 #[path = "rush/support.rs"]
 mod support;
 use support::*;
 
 /// The pgbench script, with `{{...}}` placeholders filled in per school.
 const SCRIPT_TEMPLATE: &str = include_str!("rush/booking.sql");
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Opts {
@@ -77,6 +74,10 @@ struct Opts {
     pgbench_secs: usize,
     pool: usize,
     seed: u64,
+    /// rounds of push-compare parts (0: none)
+    push_compare: usize,
+    /// whether pgbench runs
+    pgbench: bool,
 }
 
 #[tokio::main]
@@ -95,26 +96,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .max(1),
         seed: arg("--seed", 2026) as u64,
+        push_compare: arg("--push-compare", 0).min(50),
+        pgbench: arg("--pgbench", 1) != 0,
     };
-    let dir = std::env::temp_dir().join(format!("afterschool-bench-rush-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     // pgbench's clients come on top of the server's pools.
     let opts = ClusterOptions {
         max_connections: (o.pgbench_clients + o.pool + 60).max(200) as u32,
         durability_off: false,
     };
-    let mut cluster = EmbeddedCluster::start(&dir, &opts)?;
-    let result = run(&cluster, &dir, o).await;
-    cluster.stop()?;
-    let _ = std::fs::remove_dir_all(&dir);
-    match result {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            eprintln!("FAILED: see the checks above");
-            std::process::exit(1);
-        }
-        Err(e) => Err(e),
-    }
+    let pc = common::PrivateCluster::start("rush", &opts)?;
+    let result = run(&pc, o).await;
+    pc.stop()?;
+    common::exit_with(result)
 }
 
 /// One school of the run.
@@ -168,18 +161,14 @@ struct Answer {
     latency: Duration,
 }
 
-async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<bool> {
+async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
+    let (cluster, dir): (&EmbeddedCluster, &Path) = (&pc.cluster, &pc.dir);
     let total_started = Instant::now();
-    let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await?;
-    sqlx::raw_sql("create database bench")
-        .execute(&admin)
-        .await?;
-    admin.close().await;
     let settings = DatabaseSettings {
         max_connections: o.pool as u32,
         ..DatabaseSettings::default()
     };
-    let db = Database::open_url(&cluster.url("bench"), &settings).await?;
+    let db = pc.database(&settings).await?;
     let sets = TenantSets::embedded()?;
     println!(
         "afterschool enrollment rush: {} schools x {} students (one guardian each) = {} families, \
@@ -230,22 +219,8 @@ async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<b
     let keys = Keys::ephemeral();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let objects = dir.join("objects");
-    let state = Arc::new(
-        Ctx::new(
-            db.app.clone(),
-            clock.clone(),
-            Arc::new(LocalStore::new(objects.clone())),
-            "afterschool.bench".into(),
-            keys.clone(),
-            SecuritySettings::default(),
-        )
-        .await?,
-    );
-    let bound = http::bind("127.0.0.1", 0).await?;
-    let address = format!("http://127.0.0.1:{}", bound.port);
-    tokio::spawn(async move {
-        let _ = bound.serve(state, std::future::pending()).await;
-    });
+    let (_state, port) = common::serve(&db, clock.clone(), &keys, &objects).await?;
+    let address = format!("http://127.0.0.1:{port}");
     // As `afterschool serve` does: audit records are chained about a second after commit.
     let sealer = tokio::spawn(afterschool::audit::run_sealer(
         db.app.clone(),
@@ -260,42 +235,9 @@ async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<b
     // --- a signed-in school admin per school, as the test harness makes one ----------------
     let mut admin_tokens = Vec::with_capacity(o.schools);
     for s in &schools {
-        let phone =
-            Phone::parse(&format!("139000001{:02}", s.n)).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut conn = db.admin.acquire().await?;
-        let (_, account_id, _) = roles::grant(
-            &mut conn,
-            &keys,
-            &phone,
-            "基准测试管理员",
-            Some("Bench#2026ok"),
-            Role::SchoolAdmin,
-            Some(s.tenant_id),
-            None,
-        )
-        .await?;
-        drop(conn);
-        auth_repo::set_password(
-            &db.admin,
-            account_id,
-            &password::hash("Bench#2026ok")?,
-            clock.now(),
-        )
-        .await?;
-        let token = format!("bench-{}", uuid::Uuid::new_v4().simple());
-        auth_repo::create_session(
-            &db.admin,
-            &auth_repo::NewSession {
-                token_hash: &auth_service::token_hash(&token),
-                account_id,
-                now: clock.now(),
-                expires_at: clock.now() + chrono::Duration::hours(12),
-                mfa_passed: true,
-                source_ip: None,
-                user_agent: None,
-            },
-        )
-        .await?;
+        let phone = format!("139000001{:02}", s.n);
+        let token =
+            common::school_admin_session(&db, &keys, clock.as_ref(), &phone, s.tenant_id).await?;
         admin_tokens.push(token);
     }
 
@@ -548,12 +490,7 @@ async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<b
         o.clients,
         load()
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let sampler = tokio::spawn(sample_activity(
-        db.admin.clone(),
-        format!("usename = '{}'", db.roles.app()),
-        stop.clone(),
-    ));
+    let sampler = Sampler::start(&db.admin, format!("usename = '{}'", db.roles.app()));
     let started = Instant::now();
     let answers: Vec<Answer> =
         futures::stream::iter(jobs.into_iter().map(|(i, student, course, token)| {
@@ -592,8 +529,7 @@ async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<b
         .await;
     let wall = started.elapsed();
     let rush_load = load();
-    stop.store(true, Ordering::Relaxed);
-    let rush_activity = sampler.await?;
+    let rush_activity = sampler.finish().await?;
 
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let full = answers
@@ -820,9 +756,28 @@ async fn run(cluster: &EmbeddedCluster, dir: &Path, o: Opts) -> anyhow::Result<b
         passed = false;
     }
 
+    // --- issue #15: the confirmation with and without its outbox event ----------------------
+    if o.push_compare > 0 {
+        let compared = push::push_compare(
+            &db,
+            &client,
+            &address,
+            &schools,
+            &admin_tokens,
+            o,
+            o.push_compare,
+        )
+        .await?;
+        passed &= compared;
+    }
+
     // --- pgbench with the same statements --------------------------------------------------
     // pgbench's records carry no valid MAC: the sealer stops here, with the checks done.
     sealer.abort();
+    if !o.pgbench {
+        let _ = std::fs::remove_dir_all(&objects);
+        return Ok(passed);
+    }
     let scripts = dir.join("pgbench");
     std::fs::create_dir_all(&scripts)?;
     let mut files = Vec::new();

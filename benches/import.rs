@@ -8,51 +8,31 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use afterschool::auth::model::Role;
-use afterschool::auth::{password, repo as auth_repo, roles, service as auth_service};
 use afterschool::clock::{Clock, SystemClock};
-use afterschool::config::{DatabaseSettings, SecuritySettings};
-use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
-use afterschool::db::Database;
-use afterschool::http;
-use afterschool::kernel::ctx::Ctx;
+use afterschool::config::DatabaseSettings;
+use afterschool::db::embedded::ClusterOptions;
 use afterschool::keys::Keys;
 use afterschool::people::sample;
-use afterschool::pii::Phone;
-use afterschool::storage::LocalStore;
 use afterschool::tenancy::manifest;
 use afterschool::tenancy::migrate::TenantSets;
 use afterschool::tenancy::provision::apply_one;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::arg;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let students = arg("--students", 5000);
     let runs = arg("--runs", 3).max(1);
-    let dir = std::env::temp_dir().join(format!("afterschool-bench-import-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut cluster = EmbeddedCluster::start(&dir, &ClusterOptions::default())?;
-    let result = run(&cluster, students, runs).await;
-    cluster.stop()?;
-    let _ = std::fs::remove_dir_all(&dir);
+    let pc = common::PrivateCluster::start("import", &ClusterOptions::default())?;
+    let result = run(&pc, students, runs).await;
+    pc.stop()?;
     result
 }
 
-async fn run(cluster: &EmbeddedCluster, students: usize, runs: usize) -> anyhow::Result<()> {
-    let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await?;
-    sqlx::raw_sql("create database bench")
-        .execute(&admin)
-        .await?;
-    admin.close().await;
-    let db = Database::open_url(&cluster.url("bench"), &DatabaseSettings::default()).await?;
+async fn run(pc: &common::PrivateCluster, students: usize, runs: usize) -> anyhow::Result<()> {
+    let db = pc.database(&DatabaseSettings::default()).await?;
     let sets = TenantSets::embedded()?;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("tenants/demo/school_sqsf.toml");
@@ -65,61 +45,13 @@ async fn run(cluster: &EmbeddedCluster, students: usize, runs: usize) -> anyhow:
 
     let keys = Keys::ephemeral();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let objects =
-        std::env::temp_dir().join(format!("afterschool-bench-objects-{}", std::process::id()));
-    let state = Arc::new(
-        Ctx::new(
-            db.app.clone(),
-            clock.clone(),
-            Arc::new(LocalStore::new(objects.clone())),
-            "afterschool.bench".into(),
-            keys.clone(),
-            SecuritySettings::default(),
-        )
-        .await?,
-    );
-    let bound = http::bind("127.0.0.1", 0).await?;
-    let base = format!("http://127.0.0.1:{}/t/sqsf/api/v1", bound.port);
-    tokio::spawn(async move {
-        let _ = bound.serve(state, std::future::pending()).await;
-    });
+    let objects = pc.dir.join("objects");
+    let (_state, port) = common::serve(&db, clock.clone(), &keys, &objects).await?;
+    let base = format!("http://127.0.0.1:{port}/t/sqsf/api/v1");
 
     // A signed-in school admin, as the test harness makes one.
-    let phone = Phone::parse("13900000001").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut conn = db.admin.acquire().await?;
-    let (_, account_id, _) = roles::grant(
-        &mut conn,
-        &keys,
-        &phone,
-        "基准测试管理员",
-        Some("Bench#2026ok"),
-        Role::SchoolAdmin,
-        Some(tenant_id),
-        None,
-    )
-    .await?;
-    drop(conn);
-    auth_repo::set_password(
-        &db.admin,
-        account_id,
-        &password::hash("Bench#2026ok")?,
-        clock.now(),
-    )
-    .await?;
-    let token = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    auth_repo::create_session(
-        &db.admin,
-        &auth_repo::NewSession {
-            token_hash: &auth_service::token_hash(&token),
-            account_id,
-            now: clock.now(),
-            expires_at: clock.now() + chrono::Duration::hours(12),
-            mfa_passed: true,
-            source_ip: None,
-            user_agent: None,
-        },
-    )
-    .await?;
+    let token =
+        common::school_admin_session(&db, &keys, clock.as_ref(), "13900000001", tenant_id).await?;
 
     let classes: Vec<String> =
         sqlx::query_scalar("select name from school_sqsf.classes order by code")

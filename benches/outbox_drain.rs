@@ -21,48 +21,30 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use afterschool::clock::{Clock, SystemClock};
-use afterschool::config::{DatabaseSettings, SecuritySettings};
-use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
-use afterschool::db::Database;
+use afterschool::config::DatabaseSettings;
+use afterschool::db::embedded::ClusterOptions;
 use afterschool::http;
-use afterschool::kernel::ctx::Ctx;
 use afterschool::keys::Keys;
 use afterschool::outbox::{OutboxSettings, Worker};
-use afterschool::storage::LocalStore;
 use afterschool::supervision::push;
 use afterschool::supervision::sim::{self, Fault};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::arg;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("afterschool-bench-outbox-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut cluster = EmbeddedCluster::start(
-        &dir,
+    let pc = common::PrivateCluster::start(
+        "outbox",
         &ClusterOptions {
             max_connections: 200,
             durability_off: false,
         },
     )?;
-    let result = run(&cluster, &dir).await;
-    cluster.stop()?;
-    let _ = std::fs::remove_dir_all(&dir);
-    match result {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            eprintln!("FAILED: see the checks above");
-            std::process::exit(1);
-        }
-        Err(e) => Err(e),
-    }
+    let result = run(&pc).await;
+    pc.stop()?;
+    common::exit_with(result)
 }
 
 fn settings(lanes: usize) -> OutboxSettings {
@@ -81,7 +63,7 @@ async fn scalar(db: &sqlx::PgPool, sql: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(db).await?)
 }
 
-async fn run(cluster: &EmbeddedCluster, dir: &std::path::Path) -> anyhow::Result<bool> {
+async fn run(pc: &common::PrivateCluster) -> anyhow::Result<bool> {
     let events = arg("--events", 100_000).max(1);
     let versions = arg("--versions", 5).clamp(1, events);
     let outage = arg("--outage", 60) as u64;
@@ -89,30 +71,10 @@ async fn run(cluster: &EmbeddedCluster, dir: &std::path::Path) -> anyhow::Result
     let rate = arg("--rate", 200).max(1);
     let secs = arg("--secs", 20).max(1);
 
-    let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await?;
-    sqlx::raw_sql("create database bench")
-        .execute(&admin)
-        .await?;
-    admin.close().await;
-    let db = Database::open_url(&cluster.url("bench"), &DatabaseSettings::default()).await?;
+    let db = pc.database(&DatabaseSettings::default()).await?;
     let keys = Keys::ephemeral();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = Arc::new(
-        Ctx::new(
-            db.app.clone(),
-            clock,
-            Arc::new(LocalStore::new(dir.join("objects"))),
-            "afterschool.bench".into(),
-            keys.clone(),
-            SecuritySettings::default(),
-        )
-        .await?,
-    );
-    let bound = http::bind("127.0.0.1", 0).await?;
-    let serving = state.clone();
-    tokio::spawn(async move {
-        let _ = bound.serve(serving, std::future::pending()).await;
-    });
+    let (state, _port) = common::serve(&db, clock, &keys, &pc.dir.join("objects")).await?;
     let handlers = http::features::outbox_handlers();
     let mut ok = true;
 

@@ -9,25 +9,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use afterschool::config::DatabaseSettings;
-use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
-use afterschool::db::Database;
+use afterschool::db::embedded::ClusterOptions;
 use afterschool::tenancy::manifest;
 use afterschool::tenancy::migrate::{migrate_all, TenantSets};
 use afterschool::tenancy::provision::apply_one;
 use afterschool::tenancy::sample::small_school_manifest;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{arg, ms};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -38,22 +28,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() -> anyhow::Result<()> {
     let tenants = arg("--tenants", 500);
     let jobs = arg("--jobs", 2);
-    let dir = std::env::temp_dir().join(format!("afterschool-bench-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut cluster = EmbeddedCluster::start(&dir, &ClusterOptions::default())?;
-    let result = run(&cluster, tenants, jobs).await;
-    cluster.stop()?;
-    let _ = std::fs::remove_dir_all(&dir);
+    let pc = common::PrivateCluster::start("tenancy", &ClusterOptions::default())?;
+    let result = run(&pc, tenants, jobs).await;
+    pc.stop()?;
     result
 }
 
-async fn run(cluster: &EmbeddedCluster, tenants: usize, jobs: usize) -> anyhow::Result<()> {
-    let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await?;
-    sqlx::raw_sql("create database bench")
-        .execute(&admin)
-        .await?;
-    admin.close().await;
-    let db = Database::open_url(&cluster.url("bench"), &DatabaseSettings::default()).await?;
+async fn run(pc: &common::PrivateCluster, tenants: usize, jobs: usize) -> anyhow::Result<()> {
+    let db = pc.database(&DatabaseSettings::default()).await?;
     let sets = TenantSets::embedded()?;
     sets.check_catalog(&db.admin).await?;
 

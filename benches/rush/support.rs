@@ -3,10 +3,6 @@
 
 use super::*;
 
-pub(super) fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -31,6 +27,26 @@ pub(super) async fn set_log_statement(
     // Backends pick the new value up at their next command; give the signal time to land.
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
+}
+
+/// A running [`sample_activity`]: stop it with [`Sampler::finish`].
+pub(super) struct Sampler {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<(usize, BTreeMap<String, f64>)>,
+}
+
+impl Sampler {
+    /// Starts sampling the backends `filter` selects.
+    pub(super) fn start(admin: &sqlx::PgPool, filter: String) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(sample_activity(admin.clone(), filter, stop.clone()));
+        Sampler { stop, task }
+    }
+
+    pub(super) async fn finish(self) -> anyhow::Result<(usize, BTreeMap<String, f64>)> {
+        self.stop.store(true, Ordering::Relaxed);
+        Ok(self.task.await?)
+    }
 }
 
 /// Samples, every 200 ms until `stop`, what the database backends selected by `filter` (an
@@ -169,15 +185,9 @@ impl Pgbench<'_> {
             .fetch_one(&db.admin)
             .await?;
         let pg_load = load();
-        let stop = Arc::new(AtomicBool::new(false));
-        let sampler = tokio::spawn(sample_activity(
-            db.admin.clone(),
-            "application_name = 'pgbench'".into(),
-            stop.clone(),
-        ));
+        let sampler = Sampler::start(&db.admin, "application_name = 'pgbench'".into());
         let out = cmd.output().await?;
-        stop.store(true, Ordering::Relaxed);
-        let pg_activity = sampler.await?;
+        let pg_activity = sampler.finish().await?;
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         let summary: Vec<&str> = stdout

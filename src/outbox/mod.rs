@@ -33,5 +33,6 @@ pub use settings::{OutboxSettings, WorkerCounters};
 /// transactions. Replace `{app}` and `{group}`.
 pub const APP_GRANTS: &str = "\
 grant select, insert, update, delete on platform.outbox to {app};
+grant select, update on platform.outbox_wake to {app};
 grant insert on platform.outbox to {group};
 ";

@@ -128,6 +128,23 @@ pub async fn mark_failed(conn: &mut PgConnection, failures: &[Failure]) -> Resul
     Ok(())
 }
 
+/// Whether an event is due now.
+pub async fn due(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from platform.outbox where state = 'pending' and next_at <= now())",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Tells event writers the worker is idle: the next event notifies it.
+pub async fn mark_idle(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("update platform.outbox_wake set idle = true where id = 1 and not idle")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Puts events back for later without counting an attempt (a recipient's rate limit).
 pub async fn postpone(conn: &mut PgConnection, later: &[Failure]) -> Result<(), sqlx::Error> {
     if later.is_empty() {

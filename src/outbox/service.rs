@@ -4,7 +4,10 @@
 //! - [`run`] is the worker: `lanes` loops, each claiming the due head events of their
 //!   entities (`FOR UPDATE SKIP LOCKED`), handing them to their kinds' handlers and writing
 //!   the outcomes in the claim's transaction. A lane that finds nothing waits for the
-//!   commit notification (`LISTEN afterschool_outbox`) or `poll_ms`. A worker killed
+//!   commit notification (`LISTEN afterschool_outbox`) or `poll_ms`. Writers notify only
+//!   after the worker said it is idle (`platform.outbox_wake`, set when it found nothing
+//!   for [`IDLE_GRACE`]): a NOTIFY serialises commits, so while the worker drains, nobody
+//!   sends one (migration `0011_outbox_wake.sql`). A worker killed
 //!   mid-delivery leaves its events pending (the transaction dies with it), so they are
 //!   delivered again: every handler is safe to run twice.
 //! - The operator's retry and discard of a dead event, audited.
@@ -82,6 +85,9 @@ pub fn backoff_ms(settings: &OutboxSettings, attempts: i32) -> i64 {
     rand::thread_rng().gen_range(low..=full) as i64
 }
 
+/// How long the worker must find nothing before it asks event writers to notify it.
+const IDLE_GRACE: Duration = Duration::from_millis(50);
+
 /// The worker of one process.
 pub struct Worker {
     st: Arc<Ctx>,
@@ -91,10 +97,13 @@ pub struct Worker {
     handlers: HashMap<&'static str, &'static Handler>,
     settings: OutboxSettings,
     wake: Arc<Notify>,
+    /// Lanes not waiting: the last one to run dry sets the idle flag.
+    busy: std::sync::atomic::AtomicUsize,
 }
 
 impl Worker {
     pub fn new(st: Arc<Ctx>, handlers: Vec<&'static Handler>, settings: OutboxSettings) -> Self {
+        let lanes = settings.lanes.max(1);
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(settings.lanes.max(1) as u32)
             .acquire_timeout(Duration::from_secs(30))
@@ -105,6 +114,7 @@ impl Worker {
             handlers: handlers.into_iter().map(|h| (h.kind, h)).collect(),
             settings,
             wake: Arc::new(Notify::new()),
+            busy: std::sync::atomic::AtomicUsize::new(lanes),
         }
     }
 
@@ -218,10 +228,22 @@ impl Worker {
             notified.as_mut().enable();
             match self.deliver_once().await {
                 Ok(0) => {
+                    // The last lane to run dry waits a moment (while events keep coming,
+                    // the worker never says it is idle, so writers never notify), then
+                    // asks writers to notify and looks once more: an event committed
+                    // before the flag was set is taken now.
+                    if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        tokio::time::sleep(IDLE_GRACE).await;
+                        if self.say_idle().await {
+                            self.busy.fetch_add(1, Ordering::AcqRel);
+                            continue;
+                        }
+                    }
                     tokio::select! {
                         _ = notified => {}
                         _ = tokio::time::sleep(poll) => {}
                     }
+                    self.busy.fetch_add(1, Ordering::AcqRel);
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -230,6 +252,22 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Sets the idle flag unless events are due; `true` when events are due (deliver them
+    /// first).
+    async fn say_idle(&self) -> bool {
+        let Ok(mut conn) = self.pool.acquire().await else {
+            return false;
+        };
+        if repo::due(&mut conn).await.unwrap_or(false) {
+            return true;
+        }
+        if let Err(e) = repo::mark_idle(&mut conn).await {
+            tracing::warn!(error = %e, "outbox idle flag not set; the poll wakes the worker");
+            return false;
+        }
+        repo::due(&mut conn).await.unwrap_or(false)
     }
 
     async fn listen(self: Arc<Self>) {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::client::refused;
 use crate::fixtures::{demo_with_families, published_course, Course};
 use crate::helpers::TestApp;
 
@@ -554,44 +555,32 @@ async fn bad_subscription_answers_and_bad_sends_are_refused_and_change_nothing()
         "{e}"
     );
     assert!(e["message"].as_str().unwrap().contains("订阅"), "{e}");
-    let (s, e) = app
-        .send_json(
+    let ask = |method: Method, path: &'static str| {
+        let (app, parent) = (&app, parent.clone());
+        async move { app.send_json(method, Some(&parent), path, None).await }
+    };
+    refused(
+        &ask(
             Method::GET,
-            Some(&parent),
             "/api/v1/me/notify/subscribe-url?kind=spam&redirect_uri=x",
-            None,
         )
-        .await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (404, Some("NOTIFY_KIND_UNKNOWN")),
-        "{e}"
+        .await,
+        404,
+        "NOTIFY_KIND_UNKNOWN",
     );
-    let (s, e) = app
-        .send_json(
+    refused(
+        &ask(
             Method::GET,
-            Some(&parent),
             "/api/v1/me/notify/subscribe-url?kind=refund_arrived&redirect_uri=https%3A%2F%2Fevil.example%2F",
-            None,
         )
-        .await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (422, Some("NOTIFY_REDIRECT_INVALID")),
-        "{e}"
+        .await,
+        422,
+        "NOTIFY_REDIRECT_INVALID",
     );
-    let (s, e) = app
-        .send_json(
-            Method::POST,
-            Some(&parent),
-            "/api/v1/me/notify/kinds/spam/off",
-            None,
-        )
-        .await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (404, Some("NOTIFY_KIND_UNKNOWN")),
-        "{e}"
+    refused(
+        &ask(Method::POST, "/api/v1/me/notify/kinds/spam/off").await,
+        404,
+        "NOTIFY_KIND_UNKNOWN",
     );
     let (s, e) = app
         .send_json(Method::GET, None, "/api/v1/me/notify", None)
@@ -607,34 +596,26 @@ async fn bad_subscription_answers_and_bad_sends_are_refused_and_change_nothing()
     let (s, ok) = answer(&app, &parent, &a).await;
     assert_eq!(s, 200, "{ok}");
     let openid = a.iter().find(|(k, _)| k == "openid").unwrap().1.clone();
-    let token: Value = app
-        .client
-        .get(format!(
-            "{}/sim/wechat/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
-            app.address,
-            app.state.wechatpay.appid(),
-            afterschool::notify::sim::secret(&app.state.keys)
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().expect("token").to_string();
-    let wrong_secret: Value = app
-        .client
-        .get(format!(
-            "{}/sim/wechat/cgi-bin/token?grant_type=client_credential&appid={}&secret=guess",
+    let token_for = |secret: String| {
+        let url = format!(
+            "{}/sim/wechat/cgi-bin/token?grant_type=client_credential&appid={}&secret={secret}",
             app.address,
             app.state.wechatpay.appid()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        );
+        let c = app.client.clone();
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let token = token_for(afterschool::notify::sim::secret(&app.state.keys)).await;
+    let token = token["access_token"].as_str().expect("token").to_string();
+    let wrong_secret = token_for("guess".into()).await;
     assert_eq!(wrong_secret["errcode"], 40125);
     let good = |thing: &str| {
         json!({

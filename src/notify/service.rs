@@ -153,7 +153,7 @@ async fn deliver_one(st: &Ctx, ev: &Event) -> sqlx::Result<Outcome> {
     if let Some(openid) = wechat_openid(st, &mut c, p.account_id, kind).await? {
         if let Some((base, secret)) = wechat_endpoint(st) {
             let template_id = s.template_id(kind);
-            let page = kind.template().page;
+            let page = page_url(st, &mut c, p.tenant_id, kind).await?;
             let sent = st
                 .notify
                 .wechat
@@ -164,7 +164,7 @@ async fn deliver_one(st: &Ctx, ev: &Event) -> sqlx::Result<Outcome> {
                     &Outgoing {
                         openid: &openid,
                         template_id: &template_id,
-                        page,
+                        page: &page,
                         fields: &fields,
                     },
                 )
@@ -223,6 +223,27 @@ async fn deliver_one(st: &Ctx, ev: &Event) -> sqlx::Result<Outcome> {
             Ok(Outcome::Retry(why))
         }
     }
+}
+
+/// The address the message opens: the kind's page in the child's school.
+async fn page_url(
+    st: &Ctx,
+    c: &mut PgConnection,
+    tenant_id: Option<i64>,
+    kind: Kind,
+) -> sqlx::Result<String> {
+    let code = match tenant_id {
+        Some(t) => crate::tenancy::lookup::find_by_id(&mut *c, t)
+            .await?
+            .map(|r| format!("/t/{}", r.code)),
+        None => None,
+    };
+    Ok(format!(
+        "{}{}{}",
+        st.public_base(),
+        code.unwrap_or_default(),
+        kind.template().page
+    ))
 }
 
 /// The openid to send `kind` to: the recipient accepted it in WeChat's popup.

@@ -258,7 +258,10 @@ async fn a_paid_booking_a_refund_and_a_decision_reach_the_parent_once_by_sms_the
         msgs[0]["data"]["thing2"],
         "少儿游泳进阶提高训练营（冬季周末班第二…"
     );
-    assert_eq!(msgs[0]["page"], "/m/records");
+    assert_eq!(
+        msgs[0]["page"],
+        json!(format!("{}/t/sqsf/m/records", app.address))
+    );
     assert!(
         !texts(&app).await.iter().any(|b| b.contains("退款")),
         "refund also sent by SMS"

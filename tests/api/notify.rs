@@ -34,6 +34,11 @@ async fn log_of(app: &TestApp, account: i64) -> Vec<(String, Option<String>, Str
     .expect("log")
 }
 
+/// A log entry as [`log_of`] answers it.
+fn entry(kind: &str, channel: &str, status: &str) -> (String, Option<String>, String) {
+    (kind.into(), Some(channel.into()), status.into())
+}
+
 /// Waits until the account has `n` settled messages (sent or unknown) and nothing of the
 /// kind is pending in the outbox.
 async fn until_settled(
@@ -209,14 +214,7 @@ async fn a_paid_booking_a_refund_and_a_decision_reach_the_parent_once_by_sms_the
     // Not subscribed yet: the booking confirmed by its payment comes by SMS.
     let (_, _, line) = app.paid(&parent, student, course, "notify-key-0001").await;
     let log = until_settled(&app, account, 1).await;
-    assert_eq!(
-        log,
-        vec![(
-            "booking_confirmed".into(),
-            Some("sms".into()),
-            "sent".into()
-        )]
-    );
+    assert_eq!(log, vec![entry("booking_confirmed", "sms", "sent")]);
     let sms = texts(&app).await;
     let booking_sms: Vec<&String> = sms.iter().filter(|b| b.contains("已成功报名")).collect();
     assert_eq!(booking_sms.len(), 1, "{sms:?}");
@@ -240,14 +238,7 @@ async fn a_paid_booking_a_refund_and_a_decision_reach_the_parent_once_by_sms_the
     assert_eq!(s, 200, "{r}");
     assert_eq!(app.until_refund(line, "succeeded").await, "succeeded");
     let log = until_settled(&app, account, 2).await;
-    assert_eq!(
-        log[1],
-        (
-            "refund_arrived".into(),
-            Some("wechat".into()),
-            "sent".into()
-        )
-    );
+    assert_eq!(log[1], entry("refund_arrived", "wechat", "sent"));
     let inbox = wx_inbox(&app).await;
     let msgs = inbox["inbox"].as_array().unwrap();
     assert_eq!(msgs.len(), 1, "{inbox}");
@@ -313,10 +304,7 @@ async fn a_paid_booking_a_refund_and_a_decision_reach_the_parent_once_by_sms_the
         .await;
     assert_eq!(s, 200, "{b}");
     let log = until_settled(&app, account, 3).await;
-    assert_eq!(
-        log[2],
-        ("request_decided".into(), Some("sms".into()), "sent".into())
-    );
+    assert_eq!(log[2], entry("request_decided", "sms", "sent"));
     let sms = texts(&app).await;
     assert!(
         sms.iter()
@@ -420,41 +408,20 @@ async fn wechat_refusals_fall_back_to_sms_failures_retry_and_a_timeout_is_not_se
         assert_eq!(s, 200, "{b}");
     }
     let log = until_settled(&app, account, 1).await;
-    assert_eq!(
-        log[0],
-        (
-            "booking_confirmed".into(),
-            Some("wechat".into()),
-            "sent".into()
-        )
-    );
+    assert_eq!(log[0], entry("booking_confirmed", "wechat", "sent"));
 
     // No answer: recorded as unknown, neither resent nor sent by SMS.
     set_fault(&app, "timeout").await;
     assert!(emit(&app, account, "t:timeout", "超时时的消息").await);
     let log = until_settled(&app, account, 2).await;
-    assert_eq!(
-        log[1],
-        (
-            "booking_confirmed".into(),
-            Some("wechat".into()),
-            "unknown".into()
-        )
-    );
+    assert_eq!(log[1], entry("booking_confirmed", "wechat", "unknown"));
     set_fault(&app, "none").await;
 
     // The user turned messages off in WeChat (43101): SMS, and the subscription is off.
     set_fault(&app, "revoked").await;
     assert!(emit(&app, account, "t:revoked", "关闭后的消息").await);
     let log = until_settled(&app, account, 3).await;
-    assert_eq!(
-        log[2],
-        (
-            "booking_confirmed".into(),
-            Some("sms".into()),
-            "sent".into()
-        )
-    );
+    assert_eq!(log[2], entry("booking_confirmed", "sms", "sent"));
     let sms = texts(&app).await;
     assert!(sms.iter().any(|b| b.contains("关闭后的消息")), "{sms:?}");
     assert!(

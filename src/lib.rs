@@ -28,6 +28,7 @@ pub mod http;
 pub mod kernel;
 pub mod keys;
 pub mod ledger;
+pub mod meals;
 pub mod notify;
 pub mod outbox;
 pub mod payments;

@@ -43,7 +43,7 @@ pub struct CoursePictureForm {
 
 /// The uploaded file's bytes, read with the picture ceiling whatever the request declares
 /// (a chunked body has no length for the body-size middleware to refuse).
-async fn read_picture(file: UploadFile) -> Result<PictureUpload, ApiError> {
+pub(crate) async fn read_picture(file: UploadFile) -> Result<PictureUpload, ApiError> {
     let declared = file.content_type().map(str::to_string);
     let limit = PICTURE_MAX_BYTES as u64;
     let mut bytes = Vec::new();

@@ -21,7 +21,7 @@ use crate::auth::model::Role;
 use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
 use crate::school::lookup as school_lookup;
-use crate::storage::{sniff, ContentKind, ObjectKey, StoredObject, UploadPolicy};
+use crate::storage::{ContentKind, ObjectKey, StoredObject, UploadPolicy};
 
 const ALL_STATUSES: [&str; 3] = [
     CourseStatus::Draft.as_str(),
@@ -409,19 +409,12 @@ pub struct PictureUpload {
     pub declared: Option<String>,
 }
 
-/// JPEG, PNG or WebP by their bytes, at most 5 MB. A client that declares no type (or the
-/// generic `application/octet-stream`) is judged by the bytes alone; a declared type must
-/// match them.
+/// JPEG, PNG or WebP by their bytes, at most 5 MB.
 fn check_picture(up: &PictureUpload) -> Result<ContentKind, CourseError> {
-    let policy = UploadPolicy {
-        max_bytes: PICTURE_MAX_BYTES,
-        allowed: vec![ContentKind::Jpeg, ContentKind::Png, ContentKind::Webp],
-    };
-    let declared = match up.declared.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() && !d.starts_with("application/octet-stream") => d,
-        _ => sniff(&up.bytes).map(ContentKind::mime).unwrap_or_default(),
-    };
-    Ok(policy.check(&up.bytes, declared)?)
+    Ok(
+        UploadPolicy::pictures(PICTURE_MAX_BYTES)
+            .check_upload(&up.bytes, up.declared.as_deref())?,
+    )
 }
 
 /// Stores the picture under the tenant's prefix and appends its key to the course (at most
@@ -491,19 +484,7 @@ pub async fn picture(
 
 /// A stored key back as an [`ObjectKey`]; one outside this tenant's prefix is never served.
 fn stored_key(tx: &TenantTx, stored: &str) -> Result<ObjectKey, CourseError> {
-    let mut parts = stored.splitn(3, '/');
-    let (Some(t), Some(c), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(CourseError::Invariant(format!(
-            "malformed picture key {stored}"
-        )));
-    };
-    if t != tx.tenant().code.as_str() {
-        return Err(CourseError::Invariant(format!(
-            "picture key {stored} outside tenant {}",
-            tx.tenant().code.as_str()
-        )));
-    }
-    ObjectKey::new(t, c, n).map_err(|e| CourseError::Invariant(e.to_string()))
+    ObjectKey::stored(tx.tenant().code.as_str(), stored).map_err(CourseError::Invariant)
 }
 
 // --- reading --------------------------------------------------------------------------------

@@ -92,22 +92,16 @@ pub async fn run_sweeper(st: std::sync::Arc<Ctx>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        let tenants = match crate::tenancy::lookup::list(&st.db_app).await {
+        let tenants = match crate::tenancy::lookup::active_schools(&st.db_app).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(error = %e, "sweeper: tenant list failed");
                 continue;
             }
         };
-        for rec in tenants
-            .iter()
-            .filter(|r| r.is_school() && !r.is_suspended())
-        {
-            let Some(ctx) = TenantContext::from_record(rec) else {
-                continue;
-            };
-            if let Err(e) = sweep(&st.db_app, &ctx, st.clock.now()).await {
-                tracing::warn!(tenant = %rec.code, error = %e, "sweeper: sweep failed");
+        for ctx in &tenants {
+            if let Err(e) = sweep(&st.db_app, ctx, st.clock.now()).await {
+                tracing::warn!(tenant = %ctx.code, error = %e, "sweeper: sweep failed");
             }
         }
     }

@@ -16,6 +16,7 @@ pub static FEATURES: &[&dyn Feature] = &[
     &crate::outbox::feature::Outbox,
     &crate::supervision::feature::Supervision,
     &crate::notify::feature::Notify,
+    &crate::meals::feature::Meals,
 ];
 
 /// The school console's menu from every feature's entries.

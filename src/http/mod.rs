@@ -29,6 +29,7 @@ use crate::enrollment::api::EnrollmentApi;
 use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
 use crate::kernel::ctx::Ctx;
+use crate::meals::api::MealApi;
 use crate::notify::api::NotifyApi;
 use crate::outbox::api::OutboxApi;
 use crate::payments::api::PaymentApi;
@@ -70,6 +71,7 @@ apis!(
     OutboxApi,
     SupervisionApi,
     NotifyApi,
+    MealApi,
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).

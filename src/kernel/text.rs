@@ -99,7 +99,13 @@ macro_rules! text_enum {
 
             fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
                 poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
-                    poem_openapi::registry::MetaSchema::new("string"),
+                    poem_openapi::registry::MetaSchema {
+                        enum_items: Self::NAMES
+                            .iter()
+                            .map(|n| serde_json::Value::from(*n))
+                            .collect(),
+                        ..poem_openapi::registry::MetaSchema::new("string")
+                    },
                 ))
             }
 

@@ -18,7 +18,7 @@ pub enum Kind {
     BookingConfirmed,
     /// 退款到账：WeChat Pay reports a refund arrived.
     RefundArrived,
-    /// 审核结果：a withdrawal or transfer request approved or rejected.
+    /// 审核结果：a withdrawal, transfer or meal-stop request approved or rejected.
     RequestDecided,
 }
 
@@ -196,7 +196,7 @@ pub static TEMPLATES: &[Template] = &[
         kind: Kind::RequestDecided,
         sim_id: "SIM-TPL-REQUEST-DECIDED-0003",
         title: "审核结果通知",
-        when: "退课、调班申请审核通过或驳回时",
+        when: "退课、调班、停餐申请审核通过或驳回时",
         fields: &[
             ("name1", "学生姓名"),
             ("thing2", "申请事项"),

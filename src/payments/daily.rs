@@ -3,8 +3,10 @@
 //!
 //! 1. **release**: every paid line whose course had a session that day (the term calendar
 //!    decides, as for the parents' timetable) releases one unit to the school: one lesson
-//!    for courses (一课一消), one served day for custody. Withdrawn enrollments release
-//!    nothing (their unreleased part was refunded).
+//!    for courses (一课一消), one served day for custody; every paid meal order that paid
+//!    for the day releases one served day if the canteen served it (a day closed after
+//!    ordering releases nothing). Withdrawn enrollments release nothing (their unreleased
+//!    part was refunded).
 //! 2. **settlement**: WeChat Pay settles the day's payments net of its refunds into the
 //!    escrow account at the custodian bank (the bank simulator books it; the ledger moves
 //!    it from `wxpay:clearing` to `bank:escrow`, or back when refunds exceed payments).
@@ -60,13 +62,19 @@ async fn release_school(
         })
         .map(|(id, _)| id)
         .collect();
-    if ran.is_empty() {
+    // Meals: the confirmed orders that paid for the day, if the canteen served it.
+    let meals: Vec<i64> = crate::meals::paid::served_on(&mut tx, date)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    if ran.is_empty() && meals.is_empty() {
         tx.commit().await?;
         return Ok((0, Money::ZERO));
     }
     let confirmed = repo::confirmed_enrollments(tx.conn(), &ran).await?;
     tx.leave_role().await?;
-    let lines = repo::releasable_lines(tx.conn(), tenant.id, &confirmed).await?;
+    let lines = repo::releasable_lines(tx.conn(), tenant.id, &confirmed, &meals).await?;
     let (mut n, mut total) = (0u32, Money::ZERO);
     for l in lines {
         let units = u32::try_from(l.units.max(1)).unwrap_or(1);

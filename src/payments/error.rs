@@ -29,6 +29,16 @@ pub enum PaymentsError {
     OrderLinesInvalid { max: usize },
     #[error("idempotency key already used for order {order_id} with other figures")]
     IdempotencyKeyReused { order_id: OrderId },
+    #[error("meal order {id} is not one of the caller's children's")]
+    MealOrderNotFound { id: i64 },
+    #[error("meal order {id} is {status}, not held")]
+    MealNotHeld {
+        id: i64,
+        name: String,
+        status: &'static str,
+    },
+    #[error("meal order {id}: its hold ran out")]
+    MealHoldExpired { id: i64, name: String },
     #[error("enrollment {id} is not one of the caller's children's")]
     EnrollmentNotFound { id: EnrollmentId },
     #[error("enrollment {id} ({status}): its hold ran out")]
@@ -174,6 +184,8 @@ impl DomainError for PaymentsError {
             IdempotencyKeyReused { .. }
             | HoldExpired { .. }
             | EnrollmentNotHeld { .. }
+            | MealNotHeld { .. }
+            | MealHoldExpired { .. }
             | OrderBeingCreated
             | EnrollmentsTaken
             | OrderExists { .. }
@@ -184,9 +196,10 @@ impl DomainError for PaymentsError {
             | PaidBeforeCancel { .. }
             | PaidBeforeReplace { .. }
             | RefundNothingLeft { .. } => ErrorKind::Conflict,
-            EnrollmentNotFound { .. } | OrderNotFound { .. } | OrderLineNotFound { .. } => {
-                ErrorKind::NotFound
-            }
+            EnrollmentNotFound { .. }
+            | MealOrderNotFound { .. }
+            | OrderNotFound { .. }
+            | OrderLineNotFound { .. } => ErrorKind::NotFound,
             WechatPay(_) | CloseUnavailable { .. } | OAuthUnavailable(_) => ErrorKind::Unavailable,
             OAuthStateMismatch => ErrorKind::Forbidden,
             OAuthCodeMissing => ErrorKind::BadRequest,
@@ -206,7 +219,9 @@ impl DomainError for PaymentsError {
             OrderLinesInvalid { .. } => "ORDER_LINES_INVALID",
             IdempotencyKeyReused { .. } => "IDEMPOTENCY_KEY_REUSED",
             EnrollmentNotFound { .. } => "ENROLLMENT_NOT_FOUND",
-            HoldExpired { .. } | OrderHoldExpired { .. } => "HOLD_EXPIRED",
+            MealOrderNotFound { .. } => "MEAL_ORDER_NOT_FOUND",
+            MealNotHeld { .. } => "MEAL_ORDER_NOT_HELD",
+            HoldExpired { .. } | OrderHoldExpired { .. } | MealHoldExpired { .. } => "HOLD_EXPIRED",
             EnrollmentNotHeld { .. } => "ENROLLMENT_NOT_HELD",
             NothingToPay { .. } => "ORDER_NOTHING_TO_PAY",
             OrderBeingCreated | EnrollmentsTaken | OrderExists { .. } => "PAYMENT_ORDER_EXISTS",
@@ -246,6 +261,9 @@ impl DomainError for PaymentsError {
                 "该幂等键已用于另一笔订单，请为新的支付生成新的键".into()
             }
             EnrollmentNotFound { .. } => "找不到该报名记录".into(),
+            MealOrderNotFound { .. } => "找不到该订餐记录".into(),
+            MealNotHeld { name, status, .. } => format!("“{name}”当前为“{status}”，不能支付"),
+            MealHoldExpired { name, .. } => format!("“{name}”的保留时间已过，请重新订餐"),
             HoldExpired { course, .. } => format!("“{course}”的名额保留已超时，请重新报名"),
             EnrollmentNotHeld { course, .. } => format!("“{course}”不在待支付状态"),
             NothingToPay { course, .. } => format!("“{course}”无需付费"),
@@ -338,7 +356,7 @@ impl DomainError for PaymentsError {
     }
 }
 
-crate::refusals_into!(PaymentsError::Upstream: EnrollmentError);
+crate::refusals_into!(PaymentsError::Upstream: EnrollmentError, crate::meals::error::MealError);
 
 /// Why a payment WeChat confirmed (or a refund callback) was not processed.
 #[derive(Debug, thiserror::Error)]

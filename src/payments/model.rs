@@ -123,11 +123,38 @@ crate::text_column!(ReleaseRule { PerLesson => "per_lesson", PerDay => "per_day"
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct NewOrder {
-    /// 要支付的报名（须为自己孩子的、名额保留中的报名），1..10 个
+    /// 要支付的报名（须为自己孩子的、名额保留中的报名）
+    #[oai(default)]
     pub enrollment_ids: Vec<i64>,
+    /// 要支付的订餐（须为自己孩子的、待支付的订餐）；与报名合计 1..10 项
+    #[oai(default)]
+    pub meal_order_ids: Vec<i64>,
     pub channel: PayChannel,
     /// 客户端生成的幂等键（8..64 位字母、数字、_ 或 -）：网络重试时用同一个键，返回同一订单
     pub idempotency_key: String,
+}
+
+/// What an order pays for: enrollments and meal orders, each list sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subjects {
+    pub enrollments: Vec<EnrollmentId>,
+    pub meals: Vec<i64>,
+}
+
+impl Subjects {
+    pub fn new(mut enrollments: Vec<EnrollmentId>, mut meals: Vec<i64>) -> Self {
+        enrollments.sort_unstable();
+        meals.sort_unstable();
+        Subjects { enrollments, meals }
+    }
+
+    pub fn len(&self) -> usize {
+        self.enrollments.len() + self.meals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// 继续支付：这次用的支付方式
@@ -142,9 +169,12 @@ pub struct PayOrder {
 #[oai(skip_serializing_if_is_none)]
 pub struct LineView {
     pub id: LineId,
-    pub enrollment_id: EnrollmentId,
+    /// 报名的明细行：报名与课程
+    pub enrollment_id: Option<EnrollmentId>,
     pub student_id: StudentId,
-    pub course_id: CourseId,
+    pub course_id: Option<CourseId>,
+    /// 订餐的明细行：订餐记录
+    pub meal_order_id: Option<i64>,
     pub description: String,
     /// 金额（元）
     pub amount: String,

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
 use super::error::PaymentsError;
-use super::model::{OrderStatus, PayChannel, RefundStatus, ReleaseRule};
+use super::model::{OrderStatus, PayChannel, RefundStatus, ReleaseRule, Subjects};
 use crate::enrollment::model::EnrollmentStatus;
 use crate::error::violated_constraint;
 
@@ -45,9 +45,11 @@ pub struct LineRow {
     pub id: LineId,
     pub order_id: OrderId,
     pub tenant_id: i64,
-    pub enrollment_id: EnrollmentId,
+    /// The enrollment (with its course) a line pays for, or else its meal order.
+    pub enrollment_id: Option<EnrollmentId>,
     pub student_id: StudentId,
-    pub course_id: CourseId,
+    pub course_id: Option<CourseId>,
+    pub meal_order_id: Option<i64>,
     pub description: String,
     pub amount: Decimal,
     pub release_rule: ReleaseRule,
@@ -56,7 +58,7 @@ pub struct LineRow {
 }
 
 const LINE_COLUMNS: &str = "id, order_id, tenant_id, enrollment_id, student_id, course_id,
-    description, amount, release_rule, units, live";
+    meal_order_id, description, amount, release_rule, units, live";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefundRow {
@@ -82,9 +84,10 @@ const REFUND_COLUMNS: &str = "id, out_refund_no, order_id, line_id, tenant_id, a
 /// A line to insert.
 #[derive(Debug, Clone)]
 pub struct NewLine {
-    pub enrollment_id: EnrollmentId,
+    pub enrollment_id: Option<EnrollmentId>,
     pub student_id: StudentId,
-    pub course_id: CourseId,
+    pub course_id: Option<CourseId>,
+    pub meal_order_id: Option<i64>,
     pub description: String,
     pub amount: Decimal,
     pub release_rule: ReleaseRule,
@@ -189,26 +192,29 @@ pub async fn tenant_of_trade(
         .await
 }
 
-/// The order that holds a live line for one of `enrollments`, if any.
+/// The order that holds a live line for one of `subjects`, if any.
 pub async fn live_order_for(
     c: &mut PgConnection,
     tenant_id: i64,
-    enrollments: &[EnrollmentId],
+    subjects: &Subjects,
 ) -> sqlx::Result<Option<OrderId>> {
     sqlx::query_scalar(
         "select order_id from platform.order_lines
-         where tenant_id = $1 and enrollment_id = any($2) and live limit 1",
+         where tenant_id = $1 and live
+           and (enrollment_id = any($2) or meal_order_id = any($3)) limit 1",
     )
     .bind(tenant_id)
-    .bind(enrollments)
+    .bind(&subjects.enrollments)
+    .bind(&subjects.meals)
     .fetch_optional(&mut *c)
     .await
 }
 
 /// `unique (account_id, idempotency_key)` of `payment_orders`.
 const ORDER_KEY_TAKEN: &str = "payment_orders_account_id_idempotency_key_key";
-/// The unique index that leaves an enrollment one live order line at most.
+/// The unique indexes that leave an enrollment or a meal order one live order line at most.
 const ONE_LIVE_LINE: &str = "order_lines_one_live";
+const ONE_LIVE_MEAL_LINE: &str = "order_lines_one_live_meal";
 
 /// Inserts an unpaid order. Two requests with one key at once: the loser meets the
 /// winner's row and is told the order is being created.
@@ -260,15 +266,16 @@ pub async fn insert_lines(
     for l in lines {
         sqlx::query(
             "insert into platform.order_lines
-                 (order_id, tenant_id, enrollment_id, student_id, course_id, description,
-                  amount, release_rule, units)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 (order_id, tenant_id, enrollment_id, student_id, course_id, meal_order_id,
+                  description, amount, release_rule, units)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(order_id)
         .bind(tenant_id)
         .bind(l.enrollment_id)
         .bind(l.student_id)
         .bind(l.course_id)
+        .bind(l.meal_order_id)
         .bind(&l.description)
         .bind(l.amount)
         .bind(l.release_rule.as_str())
@@ -276,7 +283,7 @@ pub async fn insert_lines(
         .execute(&mut *c)
         .await
         .map_err(|e| match violated_constraint(&e) {
-            Some(ONE_LIVE_LINE) => PaymentsError::EnrollmentsTaken,
+            Some(ONE_LIVE_LINE | ONE_LIVE_MEAL_LINE) => PaymentsError::EnrollmentsTaken,
             _ => e.into(),
         })?;
     }
@@ -341,20 +348,24 @@ pub struct ReleasableLine {
     pub units: i32,
 }
 
-/// The live lines of paid orders for `enrollments`: what a day close releases from.
+/// The live lines of paid orders for `enrollments` or `meals`: what a day close releases
+/// from.
 pub async fn releasable_lines(
     c: &mut PgConnection,
     tenant_id: i64,
     enrollments: &[EnrollmentId],
+    meals: &[i64],
 ) -> sqlx::Result<Vec<ReleasableLine>> {
     sqlx::query_as(
         "select l.id, l.release_rule, l.units from platform.order_lines l
          join platform.payment_orders o on o.id = l.order_id and o.status = 'paid'
-         where l.tenant_id = $1 and l.live and l.enrollment_id = any($2)
+         where l.tenant_id = $1 and l.live
+           and (l.enrollment_id = any($2) or l.meal_order_id = any($3))
          order by l.id",
     )
     .bind(tenant_id)
     .bind(enrollments)
+    .bind(meals)
     .fetch_all(&mut *c)
     .await
 }
@@ -702,4 +713,12 @@ pub async fn reconciled(
     .bind(date)
     .fetch_one(&mut *c)
     .await
+}
+
+/// What `lines` pay for.
+pub fn subjects_of(lines: &[LineRow]) -> Subjects {
+    Subjects::new(
+        lines.iter().filter_map(|l| l.enrollment_id).collect(),
+        lines.iter().filter_map(|l| l.meal_order_id).collect(),
+    )
 }

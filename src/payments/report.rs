@@ -102,7 +102,10 @@ pub async fn settlement(
         Grouping::Course => {
             let mut by: BTreeMap<i64, Sums> = BTreeMap::new();
             for l in &whole.lines {
-                let course = lines.get(&l.line_id).map_or(0, |r| r.course_id.0);
+                let course = lines
+                    .get(&l.line_id)
+                    .and_then(|r| r.course_id)
+                    .map_or(0, |c| c.0);
                 by.entry(course).or_default().add(l);
             }
             for (course, sums) in by {

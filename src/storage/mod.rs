@@ -106,6 +106,19 @@ impl ObjectKey {
     pub fn name(&self) -> &str {
         &self.key[self.tenant_len + self.category_len + 2..]
     }
+
+    /// A key stored in a tenant's row, read back; `Err` says why it is not one of
+    /// `tenant_code`'s keys (a malformed key or one outside its prefix is never served).
+    pub fn stored(tenant_code: &str, stored: &str) -> Result<ObjectKey, String> {
+        let mut parts = stored.splitn(3, '/');
+        let (Some(t), Some(c), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!("malformed picture key {stored}"));
+        };
+        if t != tenant_code {
+            return Err(format!("picture key {stored} outside tenant {tenant_code}"));
+        }
+        ObjectKey::new(t, c, n).map_err(|e| e.to_string())
+    }
 }
 
 impl fmt::Display for ObjectKey {
@@ -228,6 +241,29 @@ pub struct UploadPolicy {
 }
 
 impl UploadPolicy {
+    /// JPEG, PNG or WebP pictures of at most `max_bytes`.
+    pub fn pictures(max_bytes: usize) -> UploadPolicy {
+        UploadPolicy {
+            max_bytes,
+            allowed: vec![ContentKind::Jpeg, ContentKind::Png, ContentKind::Webp],
+        }
+    }
+
+    /// [`Self::check`] for a browser's upload: a client that declares no type (or the
+    /// generic `application/octet-stream`) is judged by the bytes alone; a declared type
+    /// must match them.
+    pub fn check_upload(
+        &self,
+        body: &[u8],
+        declared: Option<&str>,
+    ) -> Result<ContentKind, StorageError> {
+        let declared = match declared.map(str::trim) {
+            Some(d) if !d.is_empty() && !d.starts_with("application/octet-stream") => d,
+            _ => sniff(body).map(ContentKind::mime).unwrap_or_default(),
+        };
+        self.check(body, declared)
+    }
+
     pub fn images_and_pdf(max_bytes: usize) -> UploadPolicy {
         UploadPolicy {
             max_bytes,

@@ -3,12 +3,10 @@
 //! a teacher's own timetable (R-T02).
 
 use afterschool::auth::model::Role;
-use afterschool::people::sample;
-use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::client::spawn_demo;
-use crate::fixtures::{families, published_course, Course};
+use crate::fixtures::{families, homeroom, published_course, staff, Course};
 use crate::helpers::TestApp;
 
 /// (status, end_reason) of an enrollment.
@@ -79,37 +77,6 @@ async fn withdraw(app: &TestApp, parent: &str, enrollment: i64, reason: &str) ->
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "pending");
     b["id"].as_i64().unwrap()
-}
-
-fn staff_body(no: &str, id_number: &str, phone: &str) -> Value {
-    json!({
-        "staff_no": no, "name": format!("老师{no}"), "id_number": id_number, "phone": phone,
-        "qualification_no": "20104400000123", "education": "本科", "title": "一级教师",
-        "employed_since": "2012", "duties": "课后服务", "monthly_salary": "6800.5",
-        "departments": ["三年级组"], "resume": "2012年起任教"
-    })
-}
-
-/// A staff member; returns the staff id.
-async fn staff(app: &TestApp, admin: &str, no: &str, seq: u32, phone: &str) -> i64 {
-    let idn = sample::id_number("442000", NaiveDate::from_ymd_opt(1988, 3, 7).unwrap(), seq);
-    app.create_staff(admin, staff_body(no, &idn, phone)).await
-}
-
-/// A staff member made homeroom teacher of `class`, signed in; returns the token.
-async fn homeroom(
-    app: &TestApp,
-    admin: &str,
-    class: &str,
-    no: &str,
-    seq: u32,
-    phone: &str,
-) -> String {
-    let sid = staff(app, admin, no, seq, phone).await;
-    app.set_homeroom(admin, class, sid).await;
-    app.sign_in_as(phone, Role::HomeroomTeacher, Some("sqsf"))
-        .await
-        .1
 }
 
 fn ids(list: &Value) -> Vec<i64> {

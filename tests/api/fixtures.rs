@@ -6,8 +6,8 @@
 use afterschool::auth::model::Role;
 use afterschool::clock::Clock;
 use afterschool::people::sample;
-use chrono::{DateTime, Utc};
-use serde_json::json;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Value};
 
 use crate::client::spawn_demo;
 use crate::helpers::TestApp;
@@ -151,4 +151,35 @@ pub async fn demo_with_families(n: usize) -> (TestApp, Vec<(i64, String)>) {
     let (app, _) = spawn_demo().await;
     let fam = families(&app, n).await;
     (app, fam)
+}
+
+pub fn staff_body(no: &str, id_number: &str, phone: &str) -> Value {
+    json!({
+        "staff_no": no, "name": format!("老师{no}"), "id_number": id_number, "phone": phone,
+        "qualification_no": "20104400000123", "education": "本科", "title": "一级教师",
+        "employed_since": "2012", "duties": "课后服务", "monthly_salary": "6800.5",
+        "departments": ["三年级组"], "resume": "2012年起任教"
+    })
+}
+
+/// A staff member; returns the staff id.
+pub async fn staff(app: &TestApp, admin: &str, no: &str, seq: u32, phone: &str) -> i64 {
+    let idn = sample::id_number("442000", NaiveDate::from_ymd_opt(1988, 3, 7).unwrap(), seq);
+    app.create_staff(admin, staff_body(no, &idn, phone)).await
+}
+
+/// A staff member made homeroom teacher of `class`, signed in; returns the token.
+pub async fn homeroom(
+    app: &TestApp,
+    admin: &str,
+    class: &str,
+    no: &str,
+    seq: u32,
+    phone: &str,
+) -> String {
+    let sid = staff(app, admin, no, seq, phone).await;
+    app.set_homeroom(admin, class, sid).await;
+    app.sign_in_as(phone, Role::HomeroomTeacher, Some("sqsf"))
+        .await
+        .1
 }

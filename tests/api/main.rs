@@ -19,6 +19,7 @@ mod journeys_platform;
 mod journeys_school;
 mod journeys_teacher;
 mod ledger;
+mod meals;
 mod migrate;
 mod notify;
 mod open_orders;

@@ -42,6 +42,7 @@ fn example(spec: &Value, schema: &Value) -> Value {
         Some("integer") | Some("number") => json!(1),
         Some("boolean") => json!(false),
         Some("array") => json!([]),
+        _ if schema["format"] == "naive-date" => json!("2026-10-12"),
         _ => json!("13800000000"),
     }
 }

@@ -477,7 +477,7 @@ async fn close_submit(web: Web, Path(id): Path<i64>) -> PageResult {
 
 /// The `file` part of the upload, read with the picture ceiling whatever the request
 /// declares, as the API reads its upload.
-async fn read_upload(form: &mut Multipart) -> Result<PictureUpload, FormError> {
+pub(crate) async fn read_upload(form: &mut Multipart) -> Result<PictureUpload, FormError> {
     let broken = || FormError::new("file", "文件上传中断，请重新上传");
     let missing = || FormError::new("file", "请选择要上传的图片");
     loop {

@@ -10,6 +10,8 @@
 mod course_form;
 mod course_pages;
 
+pub(crate) use course_pages::read_upload;
+
 use poem::Route;
 
 pub(crate) use crate::web::forms::{err_at, is_domain_refusal, FormError};

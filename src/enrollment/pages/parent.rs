@@ -222,6 +222,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                 ul.list {
                     li { a href=(web.link(&format!("/m/courses{q_child}"))) { "选课报名 ›" } }
                     li { a href=(web.link(&format!("/m/timetable{q_child}"))) { "本周课表 ›" } }
+                    li { a href=(web.link(&format!("/m/meals{q_child}"))) id="meals-link" { "订餐 ›" } }
                     li { a href=(web.link(&format!("/m/records{q_child}"))) { "报名与缴费记录 ›" } }
                     li { a href=(web.link("/m/me")) { "我的 ›" } }
                 }

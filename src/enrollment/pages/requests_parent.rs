@@ -79,7 +79,7 @@ fn refunds_of(orders: &[OrderView], enrollment: i64) -> Vec<&RefundView> {
             let lines: Vec<LineId> = o
                 .lines
                 .iter()
-                .filter(|l| l.enrollment_id == EnrollmentId(enrollment))
+                .filter(|l| l.enrollment_id == Some(EnrollmentId(enrollment)))
                 .map(|l| l.id)
                 .collect();
             o.refunds.iter().filter(move |r| lines.contains(&r.line_id))

@@ -59,7 +59,7 @@ pub fn in_open_order(orders: &[OrderView], enrollment: i64) -> bool {
         o.payable
             && o.lines
                 .iter()
-                .any(|l| l.enrollment_id == EnrollmentId(enrollment))
+                .any(|l| l.enrollment_id == Some(EnrollmentId(enrollment)))
     })
 }
 
@@ -159,17 +159,18 @@ struct ChildOnly {
 #[handler]
 async fn pay_now(web: Web, req: &Request, Query(q): Query<ChildOnly>, body: String) -> PageResult {
     // Repeated checkbox names: parsed by hand (serde's urlencoded forms keep only one).
-    let mut ids = Vec::new();
+    let (mut ids, mut meals) = (Vec::new(), Vec::new());
     let mut key = String::new();
     for (k, v) in form_urlencoded(&body) {
         match k.as_str() {
             "enrollment_id" => ids.extend(v.parse::<i64>().ok()),
+            "meal_order_id" => meals.extend(v.parse::<i64>().ok()),
             "key" => key = v,
             _ => {}
         }
     }
     let child = q.child.unwrap_or_default();
-    if ids.is_empty() {
+    if ids.is_empty() && meals.is_empty() {
         return Ok(see_other(&web.link(&format!("/m?child={child}"))));
     }
     let tx = web.school_tx(&pay_perms::ORDER_CREATE).await?;
@@ -179,6 +180,7 @@ async fn pay_now(web: Web, req: &Request, Query(q): Query<ChildOnly>, body: Stri
         tx,
         NewOrder {
             enrollment_ids: ids,
+            meal_order_ids: meals,
             channel: channel_of(req),
             idempotency_key: key,
         },

@@ -14,9 +14,10 @@ use super::settle::settle_by_query;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::model::AuthContext;
 use crate::kernel::ctx::Ctx;
-use crate::kernel::ids::{EnrollmentId, OrderId};
+use crate::kernel::ids::OrderId;
 use crate::kernel::tx::TenantTx;
 use crate::payments::error::PaymentsError;
+use crate::payments::model::Subjects;
 use crate::payments::model::{NewOrder, OrderStatus, OrderView, PayChannel};
 use crate::payments::repo::{self, OrderRow};
 use crate::wechatpay::WechatPayError;
@@ -105,7 +106,12 @@ pub async fn pay_order(
     let lines = repo::lines_of(tx.conn(), &[order.id]).await?;
     tx.enter_role().await?;
     let req = NewOrder {
-        enrollment_ids: lines.iter().map(|l| l.enrollment_id.0).collect(),
+        enrollment_ids: lines
+            .iter()
+            .filter_map(|l| l.enrollment_id)
+            .map(|e| e.0)
+            .collect(),
+        meal_order_ids: lines.iter().filter_map(|l| l.meal_order_id).collect(),
         channel,
         idempotency_key: uuid::Uuid::now_v7().simple().to_string(),
     };
@@ -156,29 +162,24 @@ pub async fn cancel_order(
         .ok_or_else(|| PaymentsError::Vanished(format!("view of order {}", order.id)))
 }
 
-/// An open order for exactly `enrollments` that `create_order` met: the caller's own in the
+/// An open order for exactly `subjects` that `create_order` met: the caller's own in the
 /// same channel is paid again; in the other channel it is closed so a new one can open;
 /// anything else is refused with where to find it.
 pub(super) async fn open_order_met(
     auth: &AuthContext,
     conn: &mut sqlx::PgConnection,
     order_id: OrderId,
-    enrollments: &[EnrollmentId],
+    subjects: &Subjects,
     channel: PayChannel,
 ) -> Result<Met, PaymentsError> {
     let exists = PaymentsError::OrderExists { order_id };
     let Some(order) = repo::order(conn, order_id).await? else {
         return Err(exists);
     };
-    let mut theirs: Vec<EnrollmentId> = repo::lines_of(conn, &[order.id])
-        .await?
-        .iter()
-        .map(|l| l.enrollment_id)
-        .collect();
-    theirs.sort_unstable();
+    let theirs = repo::subjects_of(&repo::lines_of(conn, &[order.id]).await?);
     if order.status != OrderStatus::Created
         || order.account_id != auth.account_id
-        || theirs != enrollments
+        || theirs != *subjects
     {
         return Err(exists);
     }

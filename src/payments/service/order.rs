@@ -16,7 +16,7 @@ use crate::auth::model::AuthContext;
 use crate::courses::model::{CourseClassType, CoursePricing};
 use crate::enrollment::model::EnrollmentStatus;
 use crate::kernel::ctx::Ctx;
-use crate::kernel::ids::{EnrollmentId, OrderId};
+use crate::kernel::ids::{EnrollmentId, OrderId, StudentId};
 use crate::kernel::tx::TenantTx;
 use crate::ledger::{self, LineId};
 use crate::payments::error::PaymentsError;
@@ -47,17 +47,21 @@ pub async fn create_order(
     if !valid_key(&req.idempotency_key) {
         return Err(PaymentsError::IdempotencyKeyInvalid);
     }
-    let mut ids: Vec<EnrollmentId> = req
-        .enrollment_ids
-        .iter()
-        .copied()
-        .map(EnrollmentId)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() || ids.len() > MAX_LINES || ids.len() != req.enrollment_ids.len() {
+    let subjects = Subjects::new(
+        req.enrollment_ids
+            .iter()
+            .copied()
+            .map(EnrollmentId)
+            .collect(),
+        req.meal_order_ids.clone(),
+    );
+    let mut distinct = subjects.clone();
+    distinct.enrollments.dedup();
+    distinct.meals.dedup();
+    if subjects.is_empty() || subjects.len() > MAX_LINES || distinct != subjects {
         return Err(PaymentsError::OrderLinesInvalid { max: MAX_LINES });
     }
+    let ids = subjects.enrollments.clone();
     let tenant = tx.tenant().clone();
 
     tx.leave_role().await?;
@@ -65,9 +69,10 @@ pub async fn create_order(
         repo::order_by_key(tx.conn(), auth.account_id, &req.idempotency_key).await?
     {
         let lines = repo::lines_of(tx.conn(), &[existing.id]).await?;
-        let mut theirs: Vec<EnrollmentId> = lines.iter().map(|l| l.enrollment_id).collect();
-        theirs.sort_unstable();
-        if theirs != ids || existing.tenant_id != tenant.id || existing.channel != req.channel {
+        if repo::subjects_of(&lines) != subjects
+            || existing.tenant_id != tenant.id
+            || existing.channel != req.channel
+        {
             return Err(PaymentsError::IdempotencyKeyReused {
                 order_id: existing.id,
             });
@@ -96,9 +101,11 @@ pub async fn create_order(
         }
     }
 
+    let meals = meal_lines(&mut tx, auth, &subjects.meals, now).await?;
+
     let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
     let today = st.clock.today();
-    let mut lines = Vec::with_capacity(rows.len());
+    let mut lines = Vec::with_capacity(rows.len() + meals.len());
     for r in &rows {
         let sessions = crate::enrollment::service::sessions_to_come(
             &calendars,
@@ -121,9 +128,10 @@ pub async fn create_order(
             });
         }
         lines.push(NewLine {
-            enrollment_id: r.id,
+            enrollment_id: Some(r.id),
             student_id: r.student_id,
-            course_id: r.course_id,
+            course_id: Some(r.course_id),
+            meal_order_id: None,
             description: format!("{} {}", r.student_name, r.course_name),
             amount,
             release_rule: match CourseClassType::from_db(&r.class_type) {
@@ -133,12 +141,14 @@ pub async fn create_order(
             units: i32::try_from(sessions).unwrap_or(i32::MAX),
         });
     }
-    let total: Decimal = lines.iter().map(|l| l.amount).sum();
     let expires_at = rows
         .iter()
         .filter_map(|r| r.hold_expires_at)
+        .chain(meals.iter().filter_map(|m| m.1))
         .min()
         .unwrap_or(now);
+    lines.extend(meals.into_iter().map(|m| m.0));
+    let total: Decimal = lines.iter().map(|l| l.amount).sum();
     let description: String = format!(
         "{}-{}",
         tenant.name,
@@ -153,10 +163,10 @@ pub async fn create_order(
     .collect();
 
     tx.leave_role().await?;
-    if let Some(order_id) = repo::live_order_for(tx.conn(), tenant.id, &ids).await? {
+    if let Some(order_id) = repo::live_order_for(tx.conn(), tenant.id, &subjects).await? {
         // The parent left the payment sheet and pays again: the order opened then is the
         // one to pay (or, paid the other way now, to replace).
-        match closing::open_order_met(auth, tx.conn(), order_id, &ids, req.channel).await? {
+        match closing::open_order_met(auth, tx.conn(), order_id, &subjects, req.channel).await? {
             Met::Resume(order) => {
                 tx.commit().await?;
                 return prepay(st, *order, client_ip).await;
@@ -195,7 +205,7 @@ pub async fn create_order(
         )
         .details(json!({
             "out_trade_no": out_trade_no, "amount": yuan(total),
-            "enrollments": ids, "channel": req.channel.as_str(),
+            "enrollments": ids, "meal_orders": subjects.meals, "channel": req.channel.as_str(),
         })),
     )
     .await?;
@@ -207,6 +217,54 @@ pub async fn create_order(
         .ok_or_else(|| PaymentsError::Vanished(format!("order {order_id}")))?;
     drop(conn);
     prepay(st, order, client_ip).await
+}
+
+/// The lines of the caller's held meal orders among `ids`, each with its hold's end (tenant
+/// role).
+async fn meal_lines(
+    tx: &mut TenantTx,
+    auth: &AuthContext,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<(NewLine, Option<DateTime<Utc>>)>, PaymentsError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = crate::meals::paid::payable(tx.conn(), ids, auth.account_id).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for id in ids {
+        let m = rows
+            .iter()
+            .find(|r| r.id == *id)
+            .ok_or(PaymentsError::MealOrderNotFound { id: *id })?;
+        if !m.held {
+            return Err(PaymentsError::MealNotHeld {
+                id: m.id,
+                name: m.description.clone(),
+                status: m.status_label,
+            });
+        }
+        if m.hold_expires_at.is_none_or(|t| t <= now) {
+            return Err(PaymentsError::MealHoldExpired {
+                id: m.id,
+                name: m.description.clone(),
+            });
+        }
+        out.push((
+            NewLine {
+                enrollment_id: None,
+                student_id: StudentId(m.student_id),
+                course_id: None,
+                meal_order_id: Some(m.id),
+                description: m.description.clone(),
+                amount: m.amount,
+                release_rule: ReleaseRule::PerDay,
+                units: m.days,
+            },
+            m.hold_expires_at,
+        ));
+    }
+    Ok(out)
 }
 
 /// Asks WeChat Pay for the payment parameters of an unpaid order (again, on a retry: the
@@ -342,6 +400,7 @@ fn line_view(l: &LineRow, refundable: Decimal) -> LineView {
         enrollment_id: l.enrollment_id,
         student_id: l.student_id,
         course_id: l.course_id,
+        meal_order_id: l.meal_order_id,
         description: l.description.clone(),
         amount: yuan(l.amount),
         release_rule: l.release_rule.as_str().into(),

@@ -333,7 +333,11 @@ async fn refund_names(
     drop(conn);
     let tenant = tenant_of(st, r.tenant_id).await?;
     let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
-    let names = crate::enrollment::paid::place_names(ttx.conn(), &[line.enrollment_id.0]).await?;
+    let names = match (line.enrollment_id, line.meal_order_id) {
+        (Some(e), _) => crate::enrollment::paid::place_names(ttx.conn(), &[e.0]).await?,
+        (None, Some(m)) => crate::meals::paid::names(ttx.conn(), &[m]).await?,
+        (None, None) => Vec::new(),
+    };
     ttx.commit().await?;
     Ok(names
         .into_iter()

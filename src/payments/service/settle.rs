@@ -200,23 +200,36 @@ async fn confirm(
         .iter()
         .filter(|l| !lost.iter().any(|x| x.id == l.id))
         .collect();
-    let ids: Vec<i64> = confirmed.iter().map(|l| l.enrollment_id.0).collect();
-    let names = crate::enrollment::paid::place_names(tx.conn(), &ids).await?;
+    let ids: Vec<i64> = confirmed
+        .iter()
+        .filter_map(|l| l.enrollment_id)
+        .map(|e| e.0)
+        .collect();
+    let meal_ids: Vec<i64> = confirmed.iter().filter_map(|l| l.meal_order_id).collect();
+    let mut names = crate::enrollment::paid::place_names(tx.conn(), &ids).await?;
+    let meal_names = crate::meals::paid::names(tx.conn(), &meal_ids).await?;
     tx.leave_role().await?;
     for l in &confirmed {
-        let Some((_, child, course)) = names.iter().find(|(e, ..)| *e == l.enrollment_id.0) else {
+        let (source, found) = match (l.enrollment_id, l.meal_order_id) {
+            (Some(e), _) => (
+                format!("enrollment:{}", e.0),
+                names.iter_mut().find(|(x, ..)| *x == e.0),
+            ),
+            (None, Some(m)) => (format!("meal_order:{m}"), None),
+            (None, None) => continue,
+        };
+        let meal = l
+            .meal_order_id
+            .and_then(|m| meal_names.iter().find(|(x, ..)| *x == m));
+        let Some((_, child, course)) = found.map(|f| &*f).or(meal) else {
             continue;
         };
-        let m = notify::Message::new(
-            notify::Kind::BookingConfirmed,
-            order.account_id,
-            format!("enrollment:{}", l.enrollment_id.0),
-        )
-        .tenant(order.tenant_id)
-        .field("name1", child)
-        .field("thing2", course)
-        .field("amount3", notify::model::amount(l.amount))
-        .field("time4", notify::model::time(now));
+        let m = notify::Message::new(notify::Kind::BookingConfirmed, order.account_id, source)
+            .tenant(order.tenant_id)
+            .field("name1", child)
+            .field("thing2", course)
+            .field("amount3", notify::model::amount(l.amount))
+            .field("time4", notify::model::time(now));
         notify::emit(tx.conn(), &st.keys, &m).await?;
     }
     tx.enter_role().await?;
@@ -256,7 +269,8 @@ async fn confirm(
     Ok(Settled::Paid)
 }
 
-/// Confirms each line's enrollment (tenant role); answers the lines whose place was given up.
+/// Confirms each line's enrollment or meal order (tenant role); answers the lines whose
+/// place was given up.
 async fn confirm_enrollments<'a>(
     tx: &mut TenantTx,
     lines: &'a [LineRow],
@@ -264,7 +278,12 @@ async fn confirm_enrollments<'a>(
 ) -> Result<Vec<&'a LineRow>, sqlx::Error> {
     let mut lost = Vec::new();
     for l in lines {
-        if !crate::enrollment::paid::confirm_paid(tx.conn(), l.enrollment_id, now).await? {
+        let kept = match (l.enrollment_id, l.meal_order_id) {
+            (Some(e), _) => crate::enrollment::paid::confirm_paid(tx.conn(), e, now).await?,
+            (None, Some(m)) => crate::meals::paid::confirm_paid(tx.conn(), m, now).await?,
+            (None, None) => false,
+        };
+        if !kept {
             lost.push(l);
         }
     }

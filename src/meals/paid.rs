@@ -1,0 +1,102 @@
+//! What payments tells meals and asks of them: the orders a parent pays (held, of their own
+//! children), a paid order confirmed, and the served days the day close releases. Payments
+//! calls these instead of reading or writing meals' tables (docs/architecture.md, rule 2).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+
+use super::model::MealOrderStatus;
+use super::repo;
+use super::service::serving_calendar;
+use crate::kernel::tx::TenantTx;
+
+/// A meal order as a payment line needs it.
+#[derive(Debug, Clone)]
+pub struct PayableMeal {
+    pub id: i64,
+    pub student_id: i64,
+    /// "张小明 标准午餐 2026年11月"
+    pub description: String,
+    pub amount: Decimal,
+    pub days: i32,
+    pub held: bool,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub status_label: &'static str,
+}
+
+/// The meal orders among `ids` of a child of `account_id` (tenant role); others are left
+/// out, so the caller answers "not found" for them.
+pub async fn payable(
+    c: &mut PgConnection,
+    ids: &[i64],
+    account_id: i64,
+) -> sqlx::Result<Vec<PayableMeal>> {
+    let own = repo::own_students(c, account_id).await?;
+    Ok(repo::orders(c, ids)
+        .await?
+        .into_iter()
+        .filter(|o| own.contains(&o.student_id))
+        .map(|o| PayableMeal {
+            id: o.id,
+            student_id: o.student_id,
+            description: format!(
+                "{} {} {}",
+                o.student_name,
+                o.name,
+                super::service::period_label(o.period_start, o.period_end)
+            ),
+            amount: o.amount,
+            days: o.days.len() as i32,
+            held: o.status == MealOrderStatus::Held,
+            hold_expires_at: o.hold_expires_at,
+            status_label: o.status.label(),
+        })
+        .collect())
+}
+
+/// Confirms a paid order; `false` when its hold was given up meanwhile (the payment is then
+/// refunded in full by the caller).
+pub async fn confirm_paid(c: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    repo::confirm(c, id, now).await
+}
+
+/// The confirmed orders that serve `day` (the canteen serves that day and the order paid
+/// for it), each with its number of paid days: what the day close releases one day of.
+pub async fn served_on(
+    tx: &mut TenantTx,
+    day: NaiveDate,
+) -> Result<Vec<(i64, u32)>, super::error::MealError> {
+    let cal = serving_calendar(tx).await?;
+    if !cal.serves(day) {
+        return Ok(Vec::new());
+    }
+    Ok(repo::confirmed_on(tx.conn(), day)
+        .await?
+        .into_iter()
+        .map(|(id, n)| (id, u32::try_from(n).unwrap_or(1)))
+        .collect())
+}
+
+/// Ends held orders whose hold ran out (the sweeper), giving their kinds and places back.
+pub async fn expire_holds(c: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<usize> {
+    Ok(repo::end_holds(c, None, MealOrderStatus::Expired, now)
+        .await?
+        .len())
+}
+
+/// What a message names: the child and the meal with its period, of each order.
+pub async fn names(c: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String, String)>> {
+    Ok(repo::orders(c, ids)
+        .await?
+        .into_iter()
+        .map(|o| {
+            let what = format!(
+                "{} {}",
+                o.name,
+                super::service::period_label(o.period_start, o.period_end)
+            );
+            (o.id, o.student_name, what)
+        })
+        .collect())
+}

@@ -1,0 +1,1092 @@
+//! Meals end to end (issue #16; R-S07, R-S05, R-P07, R-P11, R-P12, R-S10's meal half): an
+//! admin publishes items and packages with their rules, a parent orders next month's lunch
+//! and pays through the same order, callback and escrow as a booking, the day close
+//! releases one served day at a time, and bad input gets its own code and changes nothing.
+
+use chrono::{Duration, NaiveDate};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fixtures::demo_with_families;
+use crate::helpers::TestApp;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// Weekdays of November 2026 (no holiday): what a November lunch is charged for.
+const NOVEMBER_DAYS: usize = 21;
+
+/// The rules that open November's window on the test clock (Monday 2026-10-12).
+async fn open_november(app: &TestApp, admin: &str) {
+    let (s, b) = app
+        .school(
+            Method::PATCH,
+            admin,
+            "/meals/rules",
+            Some(json!({ "opens_days_before": 30, "closes_days_before": 1 })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+async fn new_item(app: &TestApp, admin: &str, body: Value) -> (u16, Value) {
+    app.school(Method::POST, admin, "/meals/items", Some(body))
+        .await
+}
+
+/// A published item; answers its id.
+async fn published_item(app: &TestApp, admin: &str, body: Value) -> i64 {
+    let (s, b) = new_item(app, admin, body).await;
+    assert_eq!(s, 200, "{b}");
+    let id = b["id"].as_i64().unwrap();
+    let (s, b) = app
+        .school(
+            Method::POST,
+            admin,
+            &format!("/meals/items/{id}/publish"),
+            None,
+        )
+        .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("published")), "{b}");
+    id
+}
+
+fn lunch(price: &str) -> Value {
+    json!({ "kind": "lunch", "name": "标准午餐", "price": price, "levels": [1, 2, 3, 4, 5, 6],
+            "allergens": ["egg", "soy"] })
+}
+
+async fn order(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    app.school(Method::POST, token, "/meals/orders", Some(body))
+        .await
+}
+
+/// Orders and pays a meal; answers the meal order's id.
+async fn paid_meal(app: &TestApp, token: &str, body: Value, key: &str) -> i64 {
+    let (s, o) = order(app, token, body).await;
+    assert_eq!(s, 200, "{o}");
+    let meal = o["id"].as_i64().unwrap();
+    let body = json!({ "meal_order_ids": [meal], "channel": "h5", "idempotency_key": key });
+    let (s, p) = app
+        .school(Method::POST, token, "/payments/orders", Some(body))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    app.pay_at_cashier(p["pay"]["h5_url"].as_str().unwrap())
+        .await;
+    app.until_order(p["id"].as_i64().unwrap(), "paid").await;
+    meal
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.count(sql).await
+}
+
+#[tokio::test]
+async fn r_s07_an_admin_publishes_items_and_packages_and_bad_input_is_refused() {
+    // Arrange
+    let (app, fam) = demo_with_families(1).await;
+    let admin = app.admin_token("sqsf").await;
+    let lunch_id = published_item(&app, &admin, lunch("12.50")).await;
+    let (s, tea) = new_item(
+        &app,
+        &admin,
+        json!({ "kind": "afternoon_tea", "name": "水果下午茶", "price": "4", "levels": [1, 2, 3],
+                "daily_capacity": 300, "allergens": ["milk"] }),
+    )
+    .await;
+    assert_eq!(s, 200, "{tea}");
+    let tea_id = tea["id"].as_i64().unwrap();
+
+    // Act: a package of lunch and tea, published before and after its tea is
+    let (s, pkg) = app
+        .school(
+            Method::POST,
+            &admin,
+            "/meals/packages",
+            Some(
+                json!({ "name": "午餐+下午茶", "price": "15.00", "item_ids": [lunch_id, tea_id] }),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{pkg}");
+    let pkg_id = pkg["id"].as_i64().unwrap();
+    let publish_pkg = format!("/meals/packages/{pkg_id}/publish");
+    let (early, early_b) = app.school(Method::POST, &admin, &publish_pkg, None).await;
+    app.school(
+        Method::POST,
+        &admin,
+        &format!("/meals/items/{tea_id}/publish"),
+        None,
+    )
+    .await;
+    let (late, late_b) = app.school(Method::POST, &admin, &publish_pkg, None).await;
+
+    // Assert
+    assert_eq!(
+        (early, early_b["code"].as_str()),
+        (422, Some("MEAL_PACKAGE_ITEMS_INVALID"))
+    );
+    assert_eq!(late, 200, "{late_b}");
+    assert_eq!(
+        late_b["levels"],
+        json!([1, 2, 3]),
+        "the grades both items serve"
+    );
+    assert_eq!(late_b["allergen_labels"], json!(["蛋类", "大豆", "乳制品"]));
+    assert_eq!(tea["kind_label"], "下午茶");
+    let (s, list) = app.school(Method::GET, &admin, "/meals/items", None).await;
+    assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(2)));
+    assert_eq!(list[0]["kind"], "lunch", "listed by kind: lunch before tea");
+
+    // An item in a published package cannot be withdrawn before the package.
+    let (s, b) = app
+        .school(
+            Method::POST,
+            &admin,
+            &format!("/meals/items/{tea_id}/withdraw"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (422, Some("MEAL_PACKAGE_ITEMS_INVALID")),
+        "{b}"
+    );
+
+    // Bad input: each its own code, nothing written.
+    let items_before = count(&app, "select count(*) from school_sqsf.meal_items").await;
+    let packages_before = count(&app, "select count(*) from school_sqsf.meal_packages").await;
+    let bad_items = [
+        (lunch("-1"), "MEAL_PRICE_INVALID"),
+        (lunch("999"), "MEAL_PRICE_INVALID"),
+        (lunch("0"), "MEAL_PRICE_INVALID"),
+        (lunch("12.345"), "MEAL_PRICE_INVALID"),
+        (
+            json!({ "kind": "lunch", "name": "", "price": "1", "levels": [1] }),
+            "NAME_INVALID",
+        ),
+        (
+            json!({ "kind": "lunch", "name": "x", "price": "1", "levels": [] }),
+            "LEVELS_INVALID",
+        ),
+        (
+            json!({ "kind": "lunch", "name": "x", "price": "1", "levels": [10] }),
+            "LEVELS_INVALID",
+        ),
+        (
+            json!({ "kind": "lunch", "name": "x", "price": "1", "levels": [1], "daily_capacity": -5 }),
+            "CAPACITY_INVALID",
+        ),
+        (
+            json!({ "kind": "lunch", "code": "Bad Code", "name": "x", "price": "1", "levels": [1] }),
+            "MEAL_CODE_INVALID",
+        ),
+    ];
+    for (body, code) in bad_items {
+        let (s, b) = new_item(&app, &admin, body.clone()).await;
+        assert_eq!((s, b["code"].as_str()), (422, Some(code)), "{body} → {b}");
+        assert!(!b["message"].as_str().unwrap_or_default().is_empty());
+    }
+    let bad_packages = [
+        (
+            json!({ "name": "空套餐", "price": "10", "item_ids": [] }),
+            422,
+            "MEAL_PACKAGE_EMPTY",
+        ),
+        (
+            json!({ "name": "两份午餐", "price": "10", "item_ids": [lunch_id, lunch_id + 1000] }),
+            404,
+            "MEAL_ITEM_NOT_FOUND",
+        ),
+        (
+            json!({ "name": "午餐", "price": "-3", "item_ids": [lunch_id] }),
+            422,
+            "MEAL_PRICE_INVALID",
+        ),
+    ];
+    for (body, status, code) in bad_packages {
+        let (s, b) = app
+            .school(Method::POST, &admin, "/meals/packages", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (status, Some(code)),
+            "{body} → {b}"
+        );
+    }
+    let second_lunch = published_item(&app, &admin, lunch("11")).await;
+    let (s, b) = app
+        .school(
+            Method::POST,
+            &admin,
+            "/meals/packages",
+            Some(
+                json!({ "name": "两份午餐", "price": "20", "item_ids": [lunch_id, second_lunch] }),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (422, Some("MEAL_PACKAGE_ITEMS_INVALID")),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("都是午餐"), "{b}");
+    assert_eq!(
+        count(&app, "select count(*) from school_sqsf.meal_items").await,
+        items_before + 1,
+        "only the good second lunch was added"
+    );
+    assert_eq!(
+        count(&app, "select count(*) from school_sqsf.meal_packages").await,
+        packages_before
+    );
+
+    // Parents read the menu but cannot publish.
+    let (s, _) = new_item(&app, &fam[0].1, lunch("12")).await;
+    assert_eq!(s, 403);
+    assert!(
+        count(
+            &app,
+            "select count(*) from platform.audit_log where action = 'meals.package.publish'"
+        )
+        .await
+            == 1
+    );
+}
+
+#[tokio::test]
+async fn r_s05_meal_rules_and_excluded_days_decide_the_served_days() {
+    // Arrange
+    let (app, fam) = demo_with_families(1).await;
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    published_item(&app, &admin, lunch("10")).await;
+
+    // Act: the canteen closes on 2026-11-20 for maintenance
+    let (s, r) = app
+        .school(
+            Method::POST,
+            &admin,
+            "/meals/excluded-days",
+            Some(json!({ "day": "2026-11-20", "reason": "食堂检修" })),
+        )
+        .await;
+    let (_, offer) = app
+        .school(
+            Method::GET,
+            &fam[0].1,
+            &format!("/children/{}/meals/offer", fam[0].0),
+            None,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["excluded_days"][0]["reason"], "食堂检修");
+    let nov = offer["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["starts_on"] == "2026-11-01")
+        .unwrap_or_else(|| panic!("November on offer: {offer}"));
+    let days = nov["served_days"].as_array().unwrap();
+    assert_eq!(days.len(), NOVEMBER_DAYS - 1, "{nov}");
+    assert!(!days.contains(&json!("2026-11-20")));
+    assert_eq!(nov["open"], true);
+    assert_eq!(
+        nov["choices"][0]["total"],
+        format!("{}.00", 10 * (NOVEMBER_DAYS - 1))
+    );
+    // 2026-11-20 in the week view: no meal, with the canteen's reason.
+    let (_, week) = app
+        .school(Method::GET, &admin, "/meals/menu?day=2026-11-18", None)
+        .await;
+    let fri = &week[4];
+    assert_eq!(
+        (fri["day"].as_str(), fri["served"].as_bool()),
+        (Some("2026-11-20"), Some(false))
+    );
+    assert!(fri["note"].as_str().unwrap().contains("食堂检修"), "{fri}");
+
+    // Bad rules: each refused, nothing changed.
+    for (body, field) in [
+        (json!({ "opens_days_before": 0 }), "opens_days_before"),
+        (json!({ "closes_days_before": 31 }), "closes_days_before"),
+        (
+            json!({ "opens_days_before": 5, "closes_days_before": 5 }),
+            "closes_days_before",
+        ),
+        (json!({ "stop_cutoff": "25:00" }), "stop_cutoff"),
+        (json!({ "hold_minutes": 2 }), "hold_minutes"),
+    ] {
+        let (s, b) = app
+            .school(Method::PATCH, &admin, "/meals/rules", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (422, Some("MEAL_RULES_INVALID")),
+            "{body}"
+        );
+        assert_eq!(b["details"]["field"], field, "{b}");
+    }
+    let (_, now) = app.school(Method::GET, &admin, "/meals/rules", None).await;
+    assert_eq!(
+        (
+            now["opens_days_before"].as_i64(),
+            now["stop_cutoff"].as_str()
+        ),
+        (Some(30), Some("15:00"))
+    );
+}
+
+#[tokio::test]
+async fn r_p07_a_parent_orders_next_months_lunch_pays_it_and_each_served_day_is_released() {
+    // Arrange
+    let (app, fam) = demo_with_families(1).await;
+    let (child, token) = (fam[0].0, fam[0].1.clone());
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let item = published_item(&app, &admin, lunch("12.50")).await;
+    let (s, b) = app
+        .school(
+            Method::PUT,
+            &admin,
+            &format!("/meals/items/{item}/menu"),
+            Some(json!({ "days": [{ "day": "2026-11-02", "dishes": "番茄炒蛋、米饭" }] })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // Act: order, pay at the cashier
+    let (s, o) = order(
+        &app,
+        &token,
+        json!({ "student_id": child, "period_start": "2026-11-01", "item_id": item }),
+    )
+    .await;
+    assert_eq!(s, 200, "{o}");
+    let meal = o["id"].as_i64().unwrap();
+    let body =
+        json!({ "meal_order_ids": [meal], "channel": "h5", "idempotency_key": "meal-pay-0001" });
+    let (s, p) = app
+        .school(Method::POST, &token, "/payments/orders", Some(body))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    app.pay_at_cashier(p["pay"]["h5_url"].as_str().unwrap())
+        .await;
+    app.until_order(p["id"].as_i64().unwrap(), "paid").await;
+
+    // Assert: held, then confirmed by WeChat's word only
+    let total = format!("{:.2}", 12.5 * NOVEMBER_DAYS as f64);
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["amount"].as_str(),
+            o["day_count"].as_i64()
+        ),
+        (
+            Some("held"),
+            Some(total.as_str()),
+            Some(NOVEMBER_DAYS as i64)
+        )
+    );
+    assert_eq!(p["amount"], total.as_str());
+    assert_eq!(p["lines"][0]["meal_order_id"], meal);
+    assert!(p["lines"][0]["enrollment_id"].is_null());
+    let (_, records) = app
+        .school(
+            Method::GET,
+            &token,
+            &format!("/children/{child}/meals/orders"),
+            None,
+        )
+        .await;
+    assert_eq!(records[0]["status_label"], "已订餐", "{records}");
+    assert_eq!(records[0]["period_label"], "2026年11月");
+    let (_, week) = app
+        .school(
+            Method::GET,
+            &token,
+            &format!("/children/{child}/meals/week?day=2026-11-04"),
+            None,
+        )
+        .await;
+    let days = week["days"].as_array().unwrap();
+    assert_eq!(days[0]["eats_at_school"], true, "{week}");
+    assert_eq!(days[0]["meals"][0]["dishes"], "番茄炒蛋、米饭");
+    assert_eq!(days[5]["eats_at_school"], false, "Saturday");
+    let line = p["lines"][0]["id"].as_i64().unwrap();
+    let paid: rust_decimal::Decimal =
+        sqlx::query_scalar("select paid from platform.ledger_lines where line_id = $1")
+            .bind(line)
+            .fetch_one(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(paid.to_string(), total);
+
+    // The day close of Monday 2026-11-02 releases one day (12.50), twice run, once posted;
+    // Sunday 2026-11-01 releases nothing.
+    app.clock.advance(Duration::days(22) + Duration::hours(16)); // Tuesday 11-03 02:00
+    let sunday = afterschool::payments::daily::close_day(&app.state, d("2026-11-01"))
+        .await
+        .unwrap();
+    let first = afterschool::payments::daily::close_day(&app.state, d("2026-11-02"))
+        .await
+        .unwrap();
+    let again = afterschool::payments::daily::close_day(&app.state, d("2026-11-02"))
+        .await
+        .unwrap();
+    assert_eq!(sunday.released_lines, 0);
+    assert_eq!(
+        (first.released_lines, first.released.as_str()),
+        (1, "12.50")
+    );
+    assert_eq!(again.released_lines, 0);
+    let (released, held): (rust_decimal::Decimal, rust_decimal::Decimal) = sqlx::query_as(
+        "select released, paid - released - refund_reserved - refunded from platform.ledger_lines
+         where line_id = $1",
+    )
+    .bind(line)
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert_eq!(released.to_string(), "12.50");
+    assert_eq!(
+        held.to_string(),
+        format!("{:.2}", 12.5 * (NOVEMBER_DAYS - 1) as f64),
+        "paid = released + refunded + held"
+    );
+}
+
+#[tokio::test]
+async fn bad_meal_orders_are_refused_with_their_own_codes_and_change_nothing() {
+    // Arrange: family 0 in 一年级 (level 1), family 1 in 三年级
+    let (app, fam) = demo_with_families(2).await;
+    let (child, token) = (fam[0].0, fam[0].1.clone());
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let item = published_item(&app, &admin, lunch("12.50")).await;
+    let senior = published_item(
+        &app,
+        &admin,
+        json!({ "kind": "dinner", "name": "高年级晚餐", "price": "15", "levels": [6] }),
+    )
+    .await;
+    let (_, draft) = new_item(
+        &app,
+        &admin,
+        json!({ "kind": "breakfast", "name": "早餐", "price": "5", "levels": [1] }),
+    )
+    .await;
+    let nov = |extra: Value| {
+        let mut b = json!({ "student_id": child, "period_start": "2026-11-01" });
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let (s, first) = order(&app, &token, nov(json!({ "item_id": item }))).await;
+    assert_eq!(s, 200, "{first}");
+    let before = count(&app, "select count(*) from school_sqsf.meal_orders").await;
+
+    // Act + Assert
+    let cases = [
+        (nov(json!({ "item_id": item })), 409, "MEAL_ALREADY_ORDERED"),
+        (
+            json!({ "student_id": child, "period_start": "2026-12-01", "item_id": item }),
+            409,
+            "MEAL_WINDOW_CLOSED",
+        ),
+        (
+            json!({ "student_id": child, "period_start": "2026-11-02", "item_id": item }),
+            422,
+            "MEAL_PERIOD_INVALID",
+        ),
+        (
+            nov(json!({ "item_id": senior })),
+            422,
+            "MEAL_GRADE_NOT_ELIGIBLE",
+        ),
+        (
+            nov(json!({ "item_id": draft["id"] })),
+            422,
+            "MEAL_NOT_OFFERED",
+        ),
+        (nov(json!({})), 422, "MEAL_CHOICE_INVALID"),
+        (
+            nov(json!({ "item_id": item, "package_id": 1 })),
+            422,
+            "MEAL_CHOICE_INVALID",
+        ),
+        (nov(json!({ "item_id": 99999 })), 404, "MEAL_ITEM_NOT_FOUND"),
+        (
+            json!({ "student_id": fam[1].0, "period_start": "2026-11-01", "item_id": item }),
+            404,
+            "CHILD_NOT_FOUND",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (s, b) = order(&app, &token, body.clone()).await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (status, Some(code)),
+            "{body} → {b}"
+        );
+        let msg = b["message"].as_str().unwrap_or_default();
+        assert!(!msg.is_empty() && !msg.is_ascii(), "a Chinese message: {b}");
+    }
+    let (_, closed) = order(
+        &app,
+        &token,
+        json!({ "student_id": child, "period_start": "2026-12-01", "item_id": item }),
+    )
+    .await;
+    assert!(
+        closed["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-11-01 00:00"),
+        "{closed}"
+    );
+
+    // An allergen the child has warns until acknowledged.
+    let (s, a) = app
+        .school(
+            Method::PUT,
+            &fam[1].1,
+            &format!("/children/{}/allergies", fam[1].0),
+            Some(json!({ "allergens": ["egg"], "note": "鸡蛋过敏" })),
+        )
+        .await;
+    assert_eq!((s, a["allergens"].clone()), (200, json!(["egg"])), "{a}");
+    let other = json!({ "student_id": fam[1].0, "period_start": "2026-11-01", "item_id": item });
+    let (s, warn) = order(&app, &fam[1].1, other.clone()).await;
+    assert_eq!(
+        (s, warn["code"].as_str()),
+        (409, Some("MEAL_ALLERGEN_WARNING")),
+        "{warn}"
+    );
+    assert_eq!(warn["details"]["allergens"], json!(["蛋类"]));
+    assert_eq!(
+        count(&app, "select count(*) from school_sqsf.meal_orders").await,
+        before,
+        "no refusal wrote an order"
+    );
+    let mut ack = other;
+    ack["allergy_acknowledged"] = json!(true);
+    let (s, b) = order(&app, &fam[1].1, ack).await;
+    assert_eq!(s, 200, "{b}");
+    let sealed: Vec<u8> = sqlx::query_scalar("select sealed from school_sqsf.student_allergies")
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains("鸡蛋"),
+        "allergies are encrypted at rest"
+    );
+
+    // Paying someone else's meal order, or a cancelled one, is refused.
+    let body = json!({ "meal_order_ids": [b["id"]], "channel": "h5", "idempotency_key": "meal-not-mine-01" });
+    let (s, e) = app
+        .school(Method::POST, &token, "/payments/orders", Some(body))
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (404, Some("MEAL_ORDER_NOT_FOUND")),
+        "{e}"
+    );
+    let id = first["id"].as_i64().unwrap();
+    let (s, c) = app
+        .school(
+            Method::POST,
+            &token,
+            &format!("/meals/orders/{id}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, c["status_label"].as_str()),
+        (200, Some("已取消")),
+        "{c}"
+    );
+    let body =
+        json!({ "meal_order_ids": [id], "channel": "h5", "idempotency_key": "meal-cancelled-1" });
+    let (s, e) = app
+        .school(Method::POST, &token, "/payments/orders", Some(body))
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (409, Some("MEAL_ORDER_NOT_HELD")),
+        "{e}"
+    );
+    let (s, again) = order(&app, &token, nov(json!({ "item_id": item }))).await;
+    assert_eq!(s, 200, "a cancelled order gives the lunch back: {again}");
+}
+
+#[tokio::test]
+async fn concurrent_orders_never_exceed_capacity_nor_order_one_childs_lunch_twice() {
+    // Arrange: 6 families, a lunch with 3 places a day
+    let (app, fam) = demo_with_families(6).await;
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let mut body = lunch("10");
+    body["daily_capacity"] = json!(3);
+    let item = published_item(&app, &admin, body).await;
+
+    // Act: every family at once, and the first one four times at once
+    let mut tries = Vec::new();
+    for (i, (child, token)) in fam.iter().enumerate() {
+        for _ in 0..if i == 0 { 4 } else { 1 } {
+            let b = json!({ "student_id": child, "period_start": "2026-11-01", "item_id": item });
+            tries.push(order(&app, token, b));
+        }
+    }
+    let codes: Vec<String> = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .map(|(s, b)| match s {
+            200 => "OK".to_string(),
+            _ => b["code"].as_str().unwrap_or("?").to_string(),
+        })
+        .collect();
+
+    // Assert
+    let ok = codes.iter().filter(|c| *c == "OK").count();
+    assert_eq!(ok, 3, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c == "OK" || c == "MEAL_SOLD_OUT" || c == "MEAL_ALREADY_ORDERED"),
+        "{codes:?}"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from school_sqsf.meal_orders where status = 'held'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from (select student_id from school_sqsf.meal_orders
+             where status = 'held' group by student_id having count(*) > 1) x"
+        )
+        .await,
+        0,
+        "no child holds two lunches"
+    );
+    assert_eq!(
+        count(&app, "select taken::bigint from school_sqsf.meal_capacity").await,
+        3
+    );
+
+    // A hold that runs out gives its place back to the next parent.
+    app.clock.advance(Duration::minutes(121));
+    let mut placed = 0;
+    for (i, (child, _)) in fam.iter().enumerate() {
+        let token = crate::fixtures::relogin(&app, i).await;
+        let b = json!({ "student_id": child, "period_start": "2026-11-01", "item_id": item });
+        if order(&app, &token, b).await.0 == 200 {
+            placed += 1;
+        }
+    }
+    assert_eq!(placed, 3, "three places again after the holds ran out");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from school_sqsf.meal_orders where status = 'expired'"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_canteen_counts_each_items_meals_per_class_with_allergy_flags_and_downloads_them() {
+    // Arrange: child 0 (一年级1班) orders lunch; child 1 (三年级2班), allergic to eggs,
+    // the lunch + tea package; child 2 (一年级1班) orders nothing.
+    let (app, fam) = demo_with_families(3).await;
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let lunch_id = published_item(&app, &admin, lunch("12.50")).await;
+    let tea = published_item(
+        &app,
+        &admin,
+        json!({ "kind": "afternoon_tea", "name": "水果下午茶", "price": "4", "levels": [1, 2, 3] }),
+    )
+    .await;
+    let (_, pkg) = app
+        .school(
+            Method::POST,
+            &admin,
+            "/meals/packages",
+            Some(json!({ "name": "午餐+下午茶", "price": "15", "item_ids": [lunch_id, tea] })),
+        )
+        .await;
+    let pkg = pkg["id"].as_i64().unwrap();
+    app.school(
+        Method::POST,
+        &admin,
+        &format!("/meals/packages/{pkg}/publish"),
+        None,
+    )
+    .await;
+    app.school(
+        Method::PUT,
+        &fam[1].1,
+        &format!("/children/{}/allergies", fam[1].0),
+        Some(json!({ "allergens": ["egg"], "note": "" })),
+    )
+    .await;
+    let nov = |child: i64, choice: Value| {
+        let mut b = json!({ "student_id": child, "period_start": "2026-11-01",
+                            "allergy_acknowledged": true });
+        b.as_object_mut()
+            .unwrap()
+            .extend(choice.as_object().unwrap().clone());
+        b
+    };
+    paid_meal(
+        &app,
+        &fam[0].1,
+        nov(fam[0].0, json!({ "item_id": lunch_id })),
+        "canteen-0001",
+    )
+    .await;
+    paid_meal(
+        &app,
+        &fam[1].1,
+        nov(fam[1].0, json!({ "package_id": pkg })),
+        "canteen-0002",
+    )
+    .await;
+
+    // Act
+    let (s, v) = app
+        .school(Method::GET, &admin, "/meals/counts?day=2026-11-02", None)
+        .await;
+    let (s_sat, sat) = app
+        .school(Method::GET, &admin, "/meals/counts?day=2026-11-07", None)
+        .await;
+    let r = app
+        .request(
+            Method::GET,
+            &format!(
+                "{}/school/meals/counts/download?day=2026-11-02",
+                crate::client::SQSF_API
+            ),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (s_file, bytes) = (r.status().as_u16(), r.bytes().await.unwrap());
+    let (s_parent, _) = app
+        .school(Method::GET, &fam[0].1, "/meals/counts?day=2026-11-02", None)
+        .await;
+
+    // Assert
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["total"].as_i64(), v["is_final"].as_bool()),
+        (Some(3), Some(false)),
+        "{v}"
+    );
+    let lunch_row = &v["items"][0];
+    assert_eq!(
+        (lunch_row["name"].as_str(), lunch_row["total"].as_i64()),
+        (Some("标准午餐"), Some(2))
+    );
+    let classes = lunch_row["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 2, "{lunch_row}");
+    assert_eq!(
+        (
+            classes[0]["class_name"].as_str(),
+            classes[0]["count"].as_i64()
+        ),
+        (Some("一年级1班"), Some(1))
+    );
+    let flag = &classes[1]["allergies"][0];
+    assert_eq!(
+        (flag["allergens"].clone(), flag["conflict"].as_bool()),
+        (json!(["蛋类"]), Some(true))
+    );
+    assert!(
+        flag["student"].as_str().unwrap().contains('*'),
+        "masked: {flag}"
+    );
+    let tea_row = &v["items"][1];
+    assert_eq!(
+        (
+            tea_row["total"].as_i64(),
+            tea_row["classes"][0]["allergies"][0]["conflict"].as_bool()
+        ),
+        (Some(1), Some(false))
+    );
+    assert_eq!(
+        (s_sat, sat["served"].as_bool(), sat["total"].as_i64()),
+        (200, Some(false), Some(0))
+    );
+    assert_eq!(s_file, 200);
+    assert_eq!(&bytes[..2], b"PK", "an xlsx workbook");
+    let sheets =
+        afterschool::tabular::read(&bytes, "c.xlsx", &afterschool::tabular::Limits::default())
+            .unwrap();
+    assert_eq!(sheets[0].name, "备餐数");
+    assert_eq!(
+        s_parent, 403,
+        "children's allergies are for the school only"
+    );
+}
+
+#[tokio::test]
+async fn r_p08_r_t10_a_parent_asks_to_stop_meals_the_homeroom_teacher_decides_and_bad_stops_are_refused(
+) {
+    // Arrange: both children have November's lunch; a homeroom teacher for 一年级1班
+    let (app, fam) = demo_with_families(2).await;
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let item = published_item(&app, &admin, lunch("12.50")).await;
+    for (i, (child, token)) in fam.iter().enumerate() {
+        let b = json!({ "student_id": child, "period_start": "2026-11-01", "item_id": item,
+                        "allergy_acknowledged": true });
+        paid_meal(&app, token, b, &format!("stop-pay-000{i}")).await;
+    }
+    let teacher =
+        crate::fixtures::homeroom(&app, &admin, "一年级1班", "T801", 801, "13800138801").await;
+    let (child, token) = (fam[0].0, fam[0].1.clone());
+    let stop = |first: &str, last: Option<&str>| json!({ "student_id": child, "first_day": first, "last_day": last, "reason": "外出探亲" });
+
+    // Act: a three-day stop, approved; a one-day stop, rejected; a withdrawn one
+    let (s, a) = app
+        .school(
+            Method::POST,
+            &token,
+            "/meals/stops",
+            Some(stop("2026-11-03", Some("2026-11-05"))),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    let (_, list) = app
+        .school(Method::GET, &teacher, "/meals/stops?status=pending", None)
+        .await;
+    let (s, ok) = app
+        .school(
+            Method::POST,
+            &teacher,
+            &format!("/meals/stops/{}/approve", a["id"]),
+            Some(json!({})),
+        )
+        .await;
+    let (_, b) = app
+        .school(
+            Method::POST,
+            &token,
+            "/meals/stops",
+            Some(stop("2026-11-10", None)),
+        )
+        .await;
+    let (s_no_reason, no_reason) = app
+        .school(
+            Method::POST,
+            &teacher,
+            &format!("/meals/stops/{}/reject", b["id"]),
+            Some(json!({})),
+        )
+        .await;
+    let (s_rej, rej) = app
+        .school(
+            Method::POST,
+            &teacher,
+            &format!("/meals/stops/{}/reject", b["id"]),
+            Some(json!({ "comment": "当天有集体活动，请在校用餐" })),
+        )
+        .await;
+    let (_, c) = app
+        .school(
+            Method::POST,
+            &token,
+            "/meals/stops",
+            Some(stop("2026-11-12", None)),
+        )
+        .await;
+    let (s_w, w) = app
+        .school(
+            Method::POST,
+            &token,
+            &format!("/meals/stops/{}/withdraw", c["id"]),
+            None,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        (a["status_label"].as_str(), a["day_count"].as_i64()),
+        (Some("申请中"), Some(3))
+    );
+    assert_eq!(a["refund_amount"], "37.50");
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "the teacher sees their class's: {list}"
+    );
+    assert_eq!(
+        (s, ok["progress_label"].as_str()),
+        (200, Some("已批准")),
+        "{ok}"
+    );
+    assert_eq!(
+        (s_no_reason, no_reason["code"].as_str()),
+        (422, Some("COMMENT_INVALID"))
+    );
+    assert_eq!(
+        (s_rej, rej["status_label"].as_str()),
+        (200, Some("已驳回")),
+        "{rej}"
+    );
+    assert_eq!(
+        (s_w, w["status_label"].as_str()),
+        (200, Some("已撤销")),
+        "{w}"
+    );
+    let (_, mine) = app
+        .school(
+            Method::GET,
+            &token,
+            &format!("/children/{child}/meals/stops"),
+            None,
+        )
+        .await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(3), "{mine}");
+    // The approved days: not eaten, not counted, not released.
+    let (_, week) = app
+        .school(
+            Method::GET,
+            &token,
+            &format!("/children/{child}/meals/week?day=2026-11-03"),
+            None,
+        )
+        .await;
+    let eats: Vec<bool> = week["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["eats_at_school"] == true)
+        .collect();
+    assert_eq!(
+        eats,
+        [true, false, false, false, true, false, false],
+        "{week}"
+    );
+    assert_eq!(week["days"][1]["note"], "已停餐");
+    let (_, counts) = app
+        .school(Method::GET, &admin, "/meals/counts?day=2026-11-04", None)
+        .await;
+    assert_eq!(
+        counts["total"], 1,
+        "only the other child eats on 11-04: {counts}"
+    );
+    let (_, counts) = app
+        .school(Method::GET, &admin, "/meals/counts?day=2026-11-10", None)
+        .await;
+    assert_eq!(counts["total"], 2, "a rejected stop changes nothing");
+
+    // Bad stops: each its own code, nothing written.
+    let before = count(&app, "select count(*) from school_sqsf.meal_stops").await;
+    let other = json!({ "student_id": fam[1].0, "first_day": "2026-11-20", "reason": "外出" });
+    let cases = [
+        (stop("2026-11-04", None), 409, "MEAL_STOP_OVERLAP"),
+        (stop("2026-10-12", None), 422, "MEAL_STOP_PAST"),
+        (
+            stop("2026-10-20", Some("2026-10-23")),
+            422,
+            "MEAL_STOP_NOT_ORDERED",
+        ),
+        (
+            stop("2026-11-20", Some("2026-11-19")),
+            422,
+            "MEAL_STOP_RANGE_INVALID",
+        ),
+        (
+            json!({ "student_id": child, "first_day": "2026-11-20", "reason": " " }),
+            422,
+            "REASON_INVALID",
+        ),
+        (other.clone(), 404, "CHILD_NOT_FOUND"),
+    ];
+    for (body, status, code) in cases {
+        let (s, b) = app
+            .school(Method::POST, &token, "/meals/stops", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (status, Some(code)),
+            "{body} → {b}"
+        );
+    }
+    // The teacher cannot register for a child outside their class, nor review it.
+    let (s, b) = app
+        .school(Method::POST, &teacher, "/meals/stops/register", Some(other))
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (404, Some("CHILD_NOT_FOUND")),
+        "{b}"
+    );
+    assert_eq!(
+        count(&app, "select count(*) from school_sqsf.meal_stops").await,
+        before
+    );
+
+    // Registered by the teacher directly: approved at once.
+    let (s, r) = app
+        .school(
+            Method::POST,
+            &teacher,
+            "/meals/stops/register",
+            Some(stop("2026-11-24", None)),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status_label"].as_str(), r["by_staff"].as_bool()),
+        (200, Some("已批准"), Some(true)),
+        "{r}"
+    );
+
+    // After 15:00 the day before, the day can no longer be stopped; the message names it.
+    app.clock.advance(Duration::days(21) + Duration::hours(6)); // Monday 11-02 16:00
+    let token = crate::fixtures::relogin(&app, 0).await;
+    let (s, late) = app
+        .school(
+            Method::POST,
+            &token,
+            "/meals/stops",
+            Some(stop("2026-11-03", Some("2026-11-03"))),
+        )
+        .await;
+    assert_eq!(
+        (s, late["code"].as_str()),
+        (409, Some("MEAL_STOP_AFTER_CUTOFF")),
+        "{late}"
+    );
+    assert!(
+        late["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-11-02 15:00"),
+        "{late}"
+    );
+
+    // The day close releases nothing for a stopped day.
+    app.clock.advance(Duration::days(2)); // Wednesday 11-04 16:00
+    let closed = afterschool::payments::daily::close_day(&app.state, d("2026-11-03"))
+        .await
+        .unwrap();
+    assert_eq!(
+        closed.released_lines, 1,
+        "only the other child's lunch: {closed:?}"
+    );
+}

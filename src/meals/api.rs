@@ -793,4 +793,38 @@ impl MealApi {
         tx.commit().await?;
         Ok(Json(out))
     }
+
+    /// 订餐缴费统计（R-T09）
+    ///
+    /// 某周期每个班谁已缴费、谁已订未付、谁未订餐，实时来自订单。班主任看本班，管理员看全校。
+    #[oai(path = "/school/meals/payments", method = "get", operation_id = "meal_payment_stats")]
+    async fn payment_stats(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        period_start: Query<NaiveDate>,
+    ) -> Result<Json<PaymentStats>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &PAYMENT_STATS).await?;
+        let out = service::payment_stats(&mut tx, &actor(&session, &app), period_start.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 一键催缴（R-T09）
+    ///
+    /// 给本周期未缴费孩子（已订未付或未订餐）的家长发缴费提醒，每位家长每天最多一次，记入审计。
+    #[oai(path = "/school/meals/payments/remind", method = "post", operation_id = "meal_payment_remind")]
+    async fn payment_remind(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<NewReminder>,
+    ) -> Result<Json<ReminderView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &REMIND).await?;
+        let out = service::remind(&mut tx, &actor(&session, &app), body.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
 }

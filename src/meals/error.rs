@@ -83,6 +83,8 @@ pub enum MealError {
     AllergenWarning { allergens: Vec<&'static str> },
     #[error("meal order {id} is {status}, not held")]
     OrderNotHeld { id: i64, status: &'static str },
+    #[error("class {id} not found or not the caller's")]
+    ClassNotFound { id: i64 },
     #[error("meal stop {id} not found")]
     StopNotFound { id: i64 },
     #[error("stop range {first_day}..{last_day} invalid")]
@@ -141,7 +143,8 @@ impl DomainError for MealError {
             | PackageNotFound { .. }
             | OrderNotFound { .. }
             | ChildNotFound { .. }
-            | StopNotFound { .. } => ErrorKind::NotFound,
+            | StopNotFound { .. }
+            | ClassNotFound { .. } => ErrorKind::NotFound,
             CodeTaken { .. }
             | StatusInvalid { .. }
             | AlreadyOrdered { .. }
@@ -198,6 +201,7 @@ impl DomainError for MealError {
             AllergenWarning { .. } => "MEAL_ALLERGEN_WARNING",
             OrderNotHeld { .. } => "MEAL_ORDER_NOT_HELD",
             StopNotFound { .. } => "MEAL_STOP_NOT_FOUND",
+            ClassNotFound { .. } => "CLASS_NOT_FOUND",
             StopRangeInvalid { .. } => "MEAL_STOP_RANGE_INVALID",
             StopPast { .. } => "MEAL_STOP_PAST",
             StopAfterCutoff { .. } => "MEAL_STOP_AFTER_CUTOFF",
@@ -270,6 +274,7 @@ impl DomainError for MealError {
             ),
             OrderNotHeld { status, .. } => format!("该订餐当前为“{status}”，不能再支付或取消"),
             StopNotFound { .. } => "找不到该停餐记录".into(),
+            ClassNotFound { .. } => "找不到该班级，或不是您负责的班级".into(),
             StopRangeInvalid { .. } => "停餐的最后一天不能早于第一天，且一次最多停 62 天".into(),
             StopPast { day } => format!("{day} 已经过去或就是今天，不能再停餐"),
             StopAfterCutoff { day, deadline } => format!(
@@ -325,7 +330,7 @@ impl DomainError for MealError {
             OrderNotHeld { id, status } | StopNotPending { id, status } => {
                 json!({ "id": id, "status": status })
             }
-            StopNotFound { id } => json!({ "id": id }),
+            StopNotFound { id } | ClassNotFound { id } => json!({ "id": id }),
             StopPast { day } | StopOverlap { day } => json!({ "day": day }),
             StopAfterCutoff { day, deadline } => json!({ "day": day, "deadline": deadline }),
             StopRangeInvalid {

@@ -558,6 +558,64 @@ pub struct MealStopView {
     pub review_comment: Option<String>,
 }
 
+/// 一个孩子本周期的订餐缴费情况
+#[derive(Debug, Clone, Object)]
+pub struct PaymentStudent {
+    pub student_id: i64,
+    pub student_name: String,
+    /// paid 已缴费 | held 待缴费（已订未付） | none 未订餐
+    pub state: String,
+    pub state_label: String,
+    /// 已缴金额（元）
+    pub paid: String,
+    /// 待缴金额（元）
+    pub unpaid: String,
+}
+
+/// 一个班的订餐缴费统计
+#[derive(Debug, Clone, Object)]
+pub struct PaymentClass {
+    pub class_id: i64,
+    pub class_name: String,
+    pub students: i32,
+    /// 已订（已缴费或待缴费）
+    pub ordered: i32,
+    pub paid: i32,
+    /// 已订未付
+    pub unpaid: i32,
+    pub not_ordered: i32,
+    pub rows: Vec<PaymentStudent>,
+}
+
+/// 订餐缴费统计（R-T09）
+#[derive(Debug, Clone, Object)]
+pub struct PaymentStats {
+    pub period_start: NaiveDate,
+    pub period_label: String,
+    pub classes: Vec<PaymentClass>,
+}
+
+/// 一键催缴
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NewReminder {
+    /// 周期开始日期
+    pub period_start: NaiveDate,
+    /// 只催某个班；不填为自己能看到的全部班级
+    pub class_id: Option<i64>,
+}
+
+/// 催缴结果
+#[derive(Debug, Clone, Object)]
+pub struct ReminderView {
+    /// 未缴费的孩子数
+    pub unpaid_students: i32,
+    /// 这次发出提醒的家长数
+    pub sent: i32,
+    /// 今天已经提醒过、这次没有再发的家长数
+    pub already_today: i32,
+}
+
 /// "15:00"
 pub fn parse_cutoff(s: &str) -> Result<NaiveTime, MealError> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| MealError::RulesInvalid {

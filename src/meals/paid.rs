@@ -100,3 +100,23 @@ pub async fn names(c: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, 
         })
         .collect())
 }
+
+/// What a meal order is for the settlement statement (R-S10): (order id, code, name) of its
+/// item or package, e.g. ("meal-item-3", "订餐：标准午餐").
+pub async fn offer_names(
+    c: &mut PgConnection,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    Ok(repo::orders(c, ids)
+        .await?
+        .into_iter()
+        .map(|o| {
+            let code = match (o.item_id, o.package_id) {
+                (Some(i), _) => format!("meal-item-{i}"),
+                (_, Some(p)) => format!("meal-package-{p}"),
+                _ => "meal".to_string(),
+            };
+            (o.id, code, format!("订餐：{}", o.name))
+        })
+        .collect())
+}

@@ -25,6 +25,10 @@ const fn review(op: &'static str) -> Permission {
     Permission::tenant(op, "school.meals", "stop_review")
 }
 
+pub const PAYMENT_STATS: Permission =
+    Permission::tenant("meal_payment_stats", "school.meals", "class_view");
+pub const REMIND: Permission =
+    Permission::tenant("meal_payment_remind", "school.meals", "class_view");
 pub const STOP_FILE: Permission = order("meal_stop_request");
 pub const STOP_WITHDRAW: Permission = order("meal_stop_withdraw");
 pub const CHILD_STOPS: Permission = order("child_meal_stops");
@@ -60,6 +64,8 @@ pub const ALLERGIES_SET: Permission = order("child_allergies_set");
 
 /// Every route's permission in this feature.
 pub const PERMISSIONS: &[Permission] = &[
+    REMIND,
+    PAYMENT_STATS,
     STOP_FILE,
     STOP_WITHDRAW,
     CHILD_STOPS,

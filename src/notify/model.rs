@@ -20,13 +20,16 @@ pub enum Kind {
     RefundArrived,
     /// 审核结果：a withdrawal, transfer or meal-stop request approved or rejected.
     RequestDecided,
+    /// 缴费提醒：a homeroom teacher's or admin's 一键催缴 for a meal period not yet paid.
+    PaymentReminder,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [
+    pub const ALL: [Kind; 4] = [
         Kind::BookingConfirmed,
         Kind::RefundArrived,
         Kind::RequestDecided,
+        Kind::PaymentReminder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Kind {
             Kind::BookingConfirmed => "booking_confirmed",
             Kind::RefundArrived => "refund_arrived",
             Kind::RequestDecided => "request_decided",
+            Kind::PaymentReminder => "payment_reminder",
         }
     }
 
@@ -206,6 +210,20 @@ pub static TEMPLATES: &[Template] = &[
         ],
         sms: "{name1}的{thing2}申请{phrase3}，审核意见：{thing4}。",
         page: "/m/records",
+    },
+    Template {
+        kind: Kind::PaymentReminder,
+        sim_id: "SIM-TPL-PAYMENT-REMINDER-0004",
+        title: "缴费提醒",
+        when: "班主任或学校对未缴费的订餐一键催缴时",
+        fields: &[
+            ("name1", "学生姓名"),
+            ("thing2", "缴费项目"),
+            ("time3", "截止时间"),
+            ("thing4", "温馨提示"),
+        ],
+        sms: "{name1}的“{thing2}”尚未缴费，请在{time3}前完成，{thing4}。",
+        page: "/m/meals",
     },
 ];
 

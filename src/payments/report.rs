@@ -100,19 +100,41 @@ pub async fn settlement(
     let mut rows = Vec::new();
     match group {
         Grouping::Course => {
-            let mut by: BTreeMap<i64, Sums> = BTreeMap::new();
+            // Courses by id, then meals by item or package (R-S10's meal half).
+            let meal_ids: Vec<i64> = lines.values().filter_map(|l| l.meal_order_id).collect();
+            tx.enter_role().await?;
+            let meals: BTreeMap<i64, (String, String)> =
+                crate::meals::paid::offer_names(tx.conn(), &meal_ids)
+                    .await?
+                    .into_iter()
+                    .map(|(id, code, name)| (id, (code, name)))
+                    .collect();
+            tx.leave_role().await?;
+            let mut by: BTreeMap<(bool, String), (String, String, Sums)> = BTreeMap::new();
             for l in &whole.lines {
-                let course = lines
-                    .get(&l.line_id)
-                    .and_then(|r| r.course_id)
-                    .map_or(0, |c| c.0);
-                by.entry(course).or_default().add(l);
+                let row = lines.get(&l.line_id);
+                let (key, code, name) = match row.and_then(|r| r.meal_order_id) {
+                    Some(m) => {
+                        let (code, name) = meals
+                            .get(&m)
+                            .cloned()
+                            .unwrap_or_else(|| ("meal".into(), "订餐".into()));
+                        ((true, code.clone()), code, name)
+                    }
+                    None => {
+                        let course = row.and_then(|r| r.course_id).map_or(0, |c| c.0);
+                        let (code, name) = course_names.get(&course).cloned().unwrap_or_else(
+                            || (course.to_string(), "（已删除的课程）".into()),
+                        );
+                        ((false, format!("{course:012}")), code, name)
+                    }
+                };
+                by.entry(key)
+                    .or_insert_with(|| (code, name, Sums::default()))
+                    .2
+                    .add(l);
             }
-            for (course, sums) in by {
-                let (code, name) = course_names
-                    .get(&course)
-                    .cloned()
-                    .unwrap_or_else(|| (course.to_string(), "（已删除的课程）".into()));
+            for (_, (code, name, sums)) in by {
                 rows.push(sums.row(code, name));
             }
         }

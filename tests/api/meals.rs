@@ -1090,3 +1090,194 @@ async fn r_p08_r_t10_a_parent_asks_to_stop_meals_the_homeroom_teacher_decides_an
         "only the other child's lunch: {closed:?}"
     );
 }
+
+#[tokio::test]
+async fn r_t09_teachers_see_who_paid_and_remind_the_unpaid_parents_once_a_day() {
+    // Arrange: 4 children; 一年级1班 holds children 0 and 2, 三年级2班 children 1 and 3.
+    // Child 0 paid November's lunch, child 2 ordered without paying, the others nothing.
+    let (app, fam) = demo_with_families(4).await;
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let item = published_item(&app, &admin, lunch("12.50")).await;
+    let body = |child: i64| {
+        json!({ "student_id": child, "period_start": "2026-11-01", "item_id": item,
+                "allergy_acknowledged": true })
+    };
+    paid_meal(&app, &fam[0].1, body(fam[0].0), "stats-pay-0001").await;
+    let (s, held) = order(&app, &fam[2].1, body(fam[2].0)).await;
+    assert_eq!(s, 200, "{held}");
+    let teacher =
+        crate::fixtures::homeroom(&app, &admin, "一年级1班", "T811", 811, "13800138811").await;
+
+    // Act
+    let (s, mine) = app
+        .school(
+            Method::GET,
+            &teacher,
+            "/meals/payments?period_start=2026-11-01",
+            None,
+        )
+        .await;
+    let (_, all) = app
+        .school(
+            Method::GET,
+            &admin,
+            "/meals/payments?period_start=2026-11-01",
+            None,
+        )
+        .await;
+    let remind = json!({ "period_start": "2026-11-01" });
+    let (s1, first) = app
+        .school(
+            Method::POST,
+            &teacher,
+            "/meals/payments/remind",
+            Some(remind.clone()),
+        )
+        .await;
+    let (s2, again) = app
+        .school(Method::POST, &admin, "/meals/payments/remind", Some(remind))
+        .await;
+    let (s_other, other) = app
+        .school(
+            Method::POST,
+            &teacher,
+            "/meals/payments/remind",
+            Some(
+                json!({ "period_start": "2026-11-01", "class_id": all["classes"][1]["class_id"] }),
+            ),
+        )
+        .await;
+    let (s_parent, _) = app
+        .school(
+            Method::GET,
+            &fam[0].1,
+            "/meals/payments?period_start=2026-11-01",
+            None,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(s, 200, "{mine}");
+    let classes = mine["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 1, "the teacher's own class only: {mine}");
+    let c = &classes[0];
+    assert_eq!(
+        (
+            c["students"].as_i64(),
+            c["paid"].as_i64(),
+            c["unpaid"].as_i64(),
+            c["not_ordered"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1), Some(0)),
+        "{c}"
+    );
+    let labels: Vec<&str> = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state_label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["已缴费", "待缴费"]);
+    assert_eq!(all["classes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(all["classes"][1]["not_ordered"], 2);
+    assert_eq!(
+        (
+            s1,
+            first["unpaid_students"].as_i64(),
+            first["sent"].as_i64()
+        ),
+        (200, Some(1), Some(1)),
+        "{first}"
+    );
+    assert_eq!(
+        (
+            s2,
+            again["unpaid_students"].as_i64(),
+            again["sent"].as_i64(),
+            again["already_today"].as_i64()
+        ),
+        (200, Some(3), Some(2), Some(1)),
+        "the admin reaches the school; today's parent is not reminded twice: {again}"
+    );
+    assert_eq!(
+        (s_other, other["code"].as_str()),
+        (404, Some("CLASS_NOT_FOUND")),
+        "{other}"
+    );
+    assert_eq!(s_parent, 403);
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.outbox where kind = 'notify.message'
+             and idem_key like 'notify:payment_reminder:%'"
+        )
+        .await,
+        3,
+        "one message per reminded parent"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from platform.audit_log where action = 'meals.payment.remind'"
+        )
+        .await,
+        2
+    );
+    let (s, closed) = app
+        .school(
+            Method::POST,
+            &admin,
+            "/meals/payments/remind",
+            Some(json!({ "period_start": "2026-12-01" })),
+        )
+        .await;
+    assert_eq!(
+        (s, closed["code"].as_str()),
+        (409, Some("MEAL_WINDOW_CLOSED")),
+        "{closed}"
+    );
+}
+
+#[tokio::test]
+async fn r_s10_the_settlement_statement_shows_meals_by_item_and_adds_up_to_the_ledger() {
+    // Arrange: one paid November lunch, one day of it released
+    let (app, fam) = demo_with_families(1).await;
+    let admin = app.admin_token("sqsf").await;
+    open_november(&app, &admin).await;
+    let item = published_item(&app, &admin, lunch("12.50")).await;
+    let body = json!({ "student_id": fam[0].0, "period_start": "2026-11-01", "item_id": item,
+                       "allergy_acknowledged": true });
+    paid_meal(&app, &fam[0].1, body, "settle-meal-01").await;
+    app.clock.advance(Duration::days(22) + Duration::hours(16)); // Tuesday 11-03 02:00
+    afterschool::payments::daily::close_day(&app.state, d("2026-11-02"))
+        .await
+        .unwrap();
+    let admin = app.admin_token("sqsf").await;
+
+    // Act
+    let (s, v) = app
+        .school(
+            Method::GET,
+            &admin,
+            "/payments/settlement?from=2026-10-01&to=2026-11-30&group=course",
+            None,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(s, 200, "{v}");
+    let row = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "订餐：标准午餐")
+        .unwrap_or_else(|| panic!("a meal row: {v}"));
+    let total = format!("{:.2}", 12.5 * NOVEMBER_DAYS as f64);
+    assert_eq!(
+        (row["paid"].as_str(), row["released"].as_str()),
+        (Some(total.as_str()), Some("12.50")),
+        "{row}"
+    );
+    assert_eq!(row["key"], format!("meal-item-{item}"));
+}

@@ -797,7 +797,11 @@ impl MealApi {
     /// 订餐缴费统计（R-T09）
     ///
     /// 某周期每个班谁已缴费、谁已订未付、谁未订餐，实时来自订单。班主任看本班，管理员看全校。
-    #[oai(path = "/school/meals/payments", method = "get", operation_id = "meal_payment_stats")]
+    #[oai(
+        path = "/school/meals/payments",
+        method = "get",
+        operation_id = "meal_payment_stats"
+    )]
     async fn payment_stats(
         &self,
         session: Session,
@@ -814,7 +818,11 @@ impl MealApi {
     /// 一键催缴（R-T09）
     ///
     /// 给本周期未缴费孩子（已订未付或未订餐）的家长发缴费提醒，每位家长每天最多一次，记入审计。
-    #[oai(path = "/school/meals/payments/remind", method = "post", operation_id = "meal_payment_remind")]
+    #[oai(
+        path = "/school/meals/payments/remind",
+        method = "post",
+        operation_id = "meal_payment_remind"
+    )]
     async fn payment_remind(
         &self,
         session: Session,

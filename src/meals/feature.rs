@@ -28,6 +28,18 @@ const NAV: &[NavEntry] = &[
         path: "/console/meals/rules",
         label: "订餐规则",
     },
+    NavEntry {
+        rank: 133,
+        group: "订餐",
+        path: "/console/meals/counts",
+        label: "备餐数",
+    },
+    NavEntry {
+        rank: 134,
+        group: "订餐",
+        path: "/console/meals/stops",
+        label: "停餐审批",
+    },
 ];
 
 impl Feature for Meals {

@@ -123,9 +123,10 @@ pub async fn settlement(
                     }
                     None => {
                         let course = row.and_then(|r| r.course_id).map_or(0, |c| c.0);
-                        let (code, name) = course_names.get(&course).cloned().unwrap_or_else(
-                            || (course.to_string(), "（已删除的课程）".into()),
-                        );
+                        let (code, name) = course_names
+                            .get(&course)
+                            .cloned()
+                            .unwrap_or_else(|| (course.to_string(), "（已删除的课程）".into()));
                         ((false, format!("{course:012}")), code, name)
                     }
                 };

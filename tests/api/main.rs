@@ -14,6 +14,7 @@ mod helpers;
 mod http_api;
 mod isolation;
 mod journeys_courses;
+mod journeys_meals;
 mod journeys_parent;
 mod journeys_platform;
 mod journeys_school;

@@ -18,7 +18,7 @@ fn d(s: &str) -> NaiveDate {
 const NOVEMBER_DAYS: usize = 21;
 
 /// The rules that open November's window on the test clock (Monday 2026-10-12).
-async fn open_november(app: &TestApp, admin: &str) {
+pub(crate) async fn open_november(app: &TestApp, admin: &str) {
     let (s, b) = app
         .school(
             Method::PATCH,
@@ -36,7 +36,7 @@ async fn new_item(app: &TestApp, admin: &str, body: Value) -> (u16, Value) {
 }
 
 /// A published item; answers its id.
-async fn published_item(app: &TestApp, admin: &str, body: Value) -> i64 {
+pub(crate) async fn published_item(app: &TestApp, admin: &str, body: Value) -> i64 {
     let (s, b) = new_item(app, admin, body).await;
     assert_eq!(s, 200, "{b}");
     let id = b["id"].as_i64().unwrap();
@@ -52,7 +52,7 @@ async fn published_item(app: &TestApp, admin: &str, body: Value) -> i64 {
     id
 }
 
-fn lunch(price: &str) -> Value {
+pub(crate) fn lunch(price: &str) -> Value {
     json!({ "kind": "lunch", "name": "标准午餐", "price": price, "levels": [1, 2, 3, 4, 5, 6],
             "allergens": ["egg", "soy"] })
 }
@@ -63,7 +63,7 @@ async fn order(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
 }
 
 /// Orders and pays a meal; answers the meal order's id.
-async fn paid_meal(app: &TestApp, token: &str, body: Value, key: &str) -> i64 {
+pub(crate) async fn paid_meal(app: &TestApp, token: &str, body: Value, key: &str) -> i64 {
     let (s, o) = order(app, token, body).await;
     assert_eq!(s, 200, "{o}");
     let meal = o["id"].as_i64().unwrap();

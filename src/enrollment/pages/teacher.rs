@@ -150,6 +150,7 @@ async fn home(web: Web) -> PageResult {
         0
     };
     let status = may(&web, &enroll_perms::STATUS);
+    let meal_stops = may(&web, &crate::meals::perms::STOPS);
     let published = if may(&web, &course_perms::LIST) {
         let mut tx = web.school_tx(&course_perms::LIST).await?;
         let q = CourseQuery {
@@ -183,7 +184,7 @@ async fn home(web: Web) -> PageResult {
                 h2 { (name) " 老师" }
                 p.muted { (today.format("%Y-%m-%d")) " " (layout::weekday(today.weekday().number_from_monday() as i16)) }
             }
-            @if reviews || status {
+            @if reviews || status || meal_stops {
                 div.card {
                     ul.list #teacher-links {
                         @if reviews {
@@ -192,6 +193,9 @@ async fn home(web: Web) -> PageResult {
                                 @if pending > 0 { " " span.tag.warn { (pending) } }
                                 " ›"
                             } }
+                        }
+                        @if meal_stops {
+                            li { a href=(web.link("/m/teacher/meal-stops")) #meal-stops-link { "停餐审批与登记 ›" } }
                         }
                         @if status {
                             li { a href=(web.link("/m/teacher/classes")) { "本班学生报名情况 ›" } }

@@ -1,7 +1,8 @@
 //! The pages of meals: the school console's catalogue (items and packages), the week's
 //! menu with its pictures and the ordering rules (R-S07, R-S05); the parent's ordering for
 //! a child, the child's allergies, the week at school and the records (R-P07, R-P11,
-//! R-P12).
+//! R-P12); stopping a child's meals (R-P08) and the stops' review by the homeroom teacher on
+//! the phone and the admin in the console (R-T10); the canteen's numbers of a day.
 //!
 //! Every page calls the same service function, with the same permission, as the endpoint
 //! of `meals::api` it mirrors. Must never check a meal rule or run SQL of its own: a refusal
@@ -9,12 +10,15 @@
 //! typed. Paying goes through the payments pages (`POST /m/pay` with `meal_order_id`): meals
 //! never imports payments.
 
+mod canteen;
 mod catalogue;
 mod catalogue_form;
 mod menu;
 mod parent_child;
 mod parent_order;
 mod rules;
+mod stops;
+mod stops_review;
 
 use chrono::NaiveDate;
 use maud::{html, Markup};
@@ -35,6 +39,9 @@ pub fn mount(r: Route) -> Route {
     let r = menu::mount(r);
     let r = rules::mount(r);
     let r = parent_order::mount(r);
+    let r = stops::mount(r);
+    let r = stops_review::mount(r);
+    let r = canteen::mount(r);
     parent_child::mount(r).at(
         "/m/meals/menu/items/:id/:day/picture",
         poem::get(menu_picture),
@@ -61,6 +68,11 @@ fn done_notice(done: Option<&str>) -> Markup {
         Some("ordered") => "订餐成功，请在保留时间内完成支付，超时将自动取消",
         Some("cancelled") => "已取消订餐",
         Some("allergies_saved") => "过敏信息已保存，订含这些过敏原的餐品前会提示您确认",
+        Some("stop_requested") => "停餐申请已提交，等待班主任审批",
+        Some("stop_withdrawn") => "已撤销停餐申请",
+        Some("stop_approved") => "已批准停餐，停掉的供餐日将退款给家长",
+        Some("stop_rejected") => "已驳回停餐申请，家长会看到您的审批意见",
+        Some("stop_registered") => "停餐已登记，立即生效",
         _ => return html! {},
     };
     html! { div.notice.ok id="done" { (text) } }
@@ -89,6 +101,7 @@ fn parent_links(web: &Web, child: i64, on: &str) -> Markup {
         ("week", "/m/meals/week", "本周就餐"),
         ("records", "/m/meals/records", "订餐记录"),
         ("allergies", "/m/meals/allergies", "过敏信息"),
+        ("stops", "/m/meals/stops", "停餐"),
     ];
     html! {
         div.toolbar #meal-links {

@@ -20,8 +20,8 @@ pub use catalogue::{
     PictureUpload,
 };
 pub use ordering::{allergies, cancel, offer, order, period_label, records, set_allergies, week};
-pub use stats::{payments as payment_stats, remind};
 pub use rules::{add_excluded_day, remove_excluded_day, rules_view, update_rules};
+pub use stats::{payments as payment_stats, remind};
 pub use stops::{
     decide as decide_stop, file as file_stop, list as stops, of_child as child_stops, stop_view,
     withdraw as withdraw_stop,

@@ -60,7 +60,7 @@ pub use money::{Money, MoneyError};
 pub use service::{
     account_balance, cancel_refund, escrow_movements, fund_refunds, journal, line_balance,
     line_balances, payout, push_escrow_history, record_payment, release, release_day,
-    release_lesson, reserve_refund, settle_refund, settle_to_bank, tenant_statement,
+    release_lesson, released_days, reserve_refund, settle_refund, settle_to_bank, tenant_statement,
     verify_balances,
 };
 

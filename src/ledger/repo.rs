@@ -385,6 +385,24 @@ pub async fn refund_reservations(
         .collect())
 }
 
+/// The references of the `kind` postings on each of the lines.
+pub async fn released_references(
+    conn: &mut PgConnection,
+    kind: JournalKind,
+    ids: &[LineId],
+) -> Result<Vec<(LineId, String)>, LedgerError> {
+    let ids: Vec<i64> = ids.iter().map(|l| l.0).collect();
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "select line_id, reference from platform.ledger_journals
+         where kind = $1 and line_id = any($2)",
+    )
+    .bind(kind.as_str())
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(l, r)| (LineId(l), r)).collect())
+}
+
 /// Serialises postings that draw on the same balance (an account or a refund) until the
 /// end of the transaction.
 pub async fn advisory_lock(conn: &mut PgConnection, key: &str) -> Result<(), LedgerError> {

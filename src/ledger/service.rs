@@ -636,6 +636,15 @@ pub async fn line_balances(
     repo::lines(conn, ids).await
 }
 
+/// The day keys (`day:2026-11-03`) already released on each of the lines: a day given back
+/// must not be one of them.
+pub async fn released_days(
+    conn: &mut PgConnection,
+    ids: &[LineId],
+) -> Result<Vec<(LineId, String)>, LedgerError> {
+    repo::released_references(conn, JournalKind::ReleaseDay, ids).await
+}
+
 /// The sums of one account's entries.
 pub async fn account_balance(
     conn: &mut PgConnection,

@@ -110,6 +110,9 @@ pub enum MealError {
     StopNotPending { id: i64, status: &'static str },
     #[error("review comment invalid")]
     CommentInvalid,
+    /// Another refund batch of the school is running (it holds the batch lock).
+    #[error("a refund batch is running")]
+    RefundBatchRunning,
     #[error(transparent)]
     Storage(StorageError),
     #[error("meal invariant broken: {0}")]
@@ -154,6 +157,7 @@ impl DomainError for MealError {
             | StopOverlap { .. }
             | StopNotPending { .. }
             | StopAfterCutoff { .. }
+            | RefundBatchRunning
             | WindowClosed { .. } => ErrorKind::Conflict,
             Storage(e) => match e {
                 StorageError::NotFound(_) => ErrorKind::NotFound,
@@ -208,6 +212,7 @@ impl DomainError for MealError {
             StopNotOrdered { .. } => "MEAL_STOP_NOT_ORDERED",
             StopOverlap { .. } => "MEAL_STOP_OVERLAP",
             StopNotPending { .. } => "MEAL_STOP_NOT_PENDING",
+            RefundBatchRunning => "MEAL_REFUND_BATCH_RUNNING",
             CommentInvalid => "COMMENT_INVALID",
             Storage(StorageError::NotFound(_)) => "PICTURE_NOT_FOUND",
             Storage(StorageError::InvalidKey(_) | StorageError::Config(_)) => "INTERNAL",
@@ -287,6 +292,9 @@ impl DomainError for MealError {
             } => format!("孩子在 {first_day} 至 {last_day} 没有已支付的订餐，无需停餐"),
             StopOverlap { day } => format!("{day} 已经申请过停餐，不能重复申请"),
             StopNotPending { status, .. } => format!("该停餐当前为“{status}”，不能再处理"),
+            RefundBatchRunning => {
+                "另一批停餐退款正在处理，请稍后刷新查看结果，不会重复退款".into()
+            }
             CommentInvalid => "审批意见不超过 200 个字；驳回时须填写原因".into(),
             Storage(StorageError::NotFound(_)) => "找不到该图片".into(),
             Storage(StorageError::UnsupportedContent) => {

@@ -616,6 +616,56 @@ pub struct ReminderView {
     pub already_today: i32,
 }
 
+/// 发起停餐退款批次（R-T13）
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NewRefundBatch {
+    /// 只退这个订餐周期（周期开始日期）；不填为全部周期
+    pub period_start: Option<NaiveDate>,
+}
+
+/// 停餐退款批次
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MealRefundBatchView {
+    pub id: i64,
+    /// 订餐周期开始日期；为空表示全部周期
+    pub period_start: Option<NaiveDate>,
+    /// “2026年11月” 或 “全部周期”
+    pub period_label: String,
+    /// 发起的微信退款笔数（每笔原支付一笔）
+    pub refunds: i32,
+    /// 退回的供餐日数
+    pub days: i32,
+    /// 退款总额（元）
+    pub amount: String,
+    /// 仍在退款中、已到账、异常的供餐日数
+    pub processing_days: i32,
+    pub refunded_days: i32,
+    pub failed_days: i32,
+    /// 退款中 / 已到账 / 有异常 / 无需退款
+    pub progress_label: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// 待退款：已批准的停餐和停供日中还没有退的
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RefundDueView {
+    /// 订餐周期开始日期；为空表示全部周期
+    pub period_start: Option<NaiveDate>,
+    /// 涉及的停餐条数
+    pub stops: i32,
+    /// 停餐的供餐日数
+    pub stop_days: i32,
+    /// 学校停供（放假、停课或食堂不供餐）的已订供餐日数
+    pub unserved_days: i32,
+    /// 应退总额（元）
+    pub amount: String,
+    /// 最近的退款批次，最新的在前
+    pub batches: Vec<MealRefundBatchView>,
+}
+
 /// "15:00"
 pub fn parse_cutoff(s: &str) -> Result<NaiveTime, MealError> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| MealError::RulesInvalid {

@@ -120,3 +120,85 @@ pub async fn offer_names(
         })
         .collect())
 }
+
+/// A paid order day the refund batch gives back, and what it is worth (the order's price
+/// of a day).
+pub use super::repo::DueRow as DueDay;
+pub use super::repo::RefundedDay;
+
+/// The days due back now (of the period, or every period), for the batch that gives them
+/// back in this transaction: approved stops' days (their stops locked) and the paid days the
+/// canteen no longer serves. Refused when another batch of the school is running, and for a
+/// period that is not one under the rules.
+pub async fn refund_due(
+    tx: &mut TenantTx,
+    period_start: Option<NaiveDate>,
+) -> Result<Vec<DueDay>, super::error::MealError> {
+    if !repo::try_lock_batches(tx.conn()).await? {
+        return Err(super::error::MealError::RefundBatchRunning);
+    }
+    super::service::refunds::checked_period(tx, period_start).await?;
+    super::service::refunds::due(tx, period_start, true).await
+}
+
+/// Opens a batch row (its totals are written by [`record_refunds`]).
+pub async fn open_batch(
+    c: &mut PgConnection,
+    period_start: Option<NaiveDate>,
+    by: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    repo::insert_batch(c, period_start, by, at).await
+}
+
+/// Records the days a batch's `refunds` give back, and the stops' refunds (退款中). A day
+/// given back before fails the transaction: a day is never given back twice.
+pub async fn record_refunds(
+    c: &mut PgConnection,
+    batch: i64,
+    days: &[RefundedDay],
+    refunds: i32,
+) -> sqlx::Result<()> {
+    repo::insert_refund_days(c, batch, days, refunds).await?;
+    let mut stops: Vec<i64> = days.iter().filter_map(|d| d.stop_id).collect();
+    stops.sort_unstable();
+    stops.dedup();
+    repo::sync_stop_refunds(c, &stops).await
+}
+
+/// The batch as the admin sees it.
+pub async fn batch(
+    c: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<super::model::MealRefundBatchView>> {
+    Ok(repo::batch(c, id)
+        .await?
+        .as_ref()
+        .map(super::service::refunds::batch_view))
+}
+
+/// Where a refund of the batch is, as WeChat reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundProgress {
+    Processing,
+    Arrived,
+    /// ABNORMAL: the money stays reserved until the school resolves it.
+    Failed,
+    /// CLOSED: the money is back in escrow, and its days are due again.
+    Closed,
+}
+
+/// Moves the days of refund `refund_id` and their stops to where WeChat says it is.
+pub async fn refund_progress(
+    c: &mut PgConnection,
+    refund_id: i64,
+    progress: RefundProgress,
+) -> sqlx::Result<()> {
+    let stops = match progress {
+        RefundProgress::Processing => repo::set_refund_days(c, refund_id, "processing").await?,
+        RefundProgress::Arrived => repo::set_refund_days(c, refund_id, "refunded").await?,
+        RefundProgress::Failed => repo::set_refund_days(c, refund_id, "failed").await?,
+        RefundProgress::Closed => repo::drop_refund_days(c, refund_id).await?,
+    };
+    repo::sync_stop_refunds(c, &stops).await
+}

@@ -2,8 +2,9 @@
 //! R-P05); a school admin sees the school's orders and refunds a line (R-S08).
 
 use super::perms::{
-    DAY_CLOSE, OAUTH_BIND, OAUTH_URL, ORDERS_MINE, ORDERS_SCHOOL, ORDER_CANCEL, ORDER_CREATE,
-    ORDER_PAY, REFUND_CREATE, SETTLEMENT, SETTLEMENT_FILE,
+    DAY_CLOSE, MEAL_REFUNDS_DUE, MEAL_REFUND_BATCH, OAUTH_BIND, OAUTH_URL, ORDERS_MINE,
+    ORDERS_SCHOOL, ORDER_CANCEL, ORDER_CREATE, ORDER_PAY, REFUND_CREATE, SETTLEMENT,
+    SETTLEMENT_FILE,
 };
 use chrono::NaiveDate;
 use poem::Request;
@@ -167,6 +168,53 @@ impl PaymentApi {
         let tx = school_tx(&session, &app, &tenant, &REFUND_CREATE).await?;
         Ok(Json(
             service::refund_line(app.0, &session.0, tx, body.0).await?,
+        ))
+    }
+
+    /// 学校管理员：待退的停餐与停供（R-T13）
+    ///
+    /// 已批准停餐的供餐日、学校在订餐后停供的供餐日中还没有退的：条数、天数和应退总额，以及最近的退款批次与到账进度。
+    #[oai(
+        path = "/school/meals/refund-batches",
+        method = "get",
+        operation_id = "meal_refunds_due"
+    )]
+    async fn meal_refunds_due(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 订餐周期开始日期；不填为全部周期
+        period_start: Query<Option<NaiveDate>>,
+    ) -> Result<Json<crate::meals::model::RefundDueView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &MEAL_REFUNDS_DUE).await?;
+        let who = crate::kernel::actor::Actor {
+            st: app.0,
+            auth: &session.0,
+        };
+        let out = crate::meals::service::refund_overview(&mut tx, &who, period_start.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 学校管理员：一键退款（R-T13、R-S08）
+    ///
+    /// 把待退的停餐和停供供餐日一次退给家长：每笔原支付一笔微信退款，金额为这些天的单价之和，记入存管账。重复发起不会重复退款；另一批正在处理时会被拒绝。
+    #[oai(
+        path = "/school/meals/refund-batches",
+        method = "post",
+        operation_id = "meal_refund_batch"
+    )]
+    async fn meal_refund_batch(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<crate::meals::model::NewRefundBatch>,
+    ) -> Result<Json<crate::meals::model::MealRefundBatchView>, ApiError> {
+        let tx = school_tx(&session, &app, &tenant, &MEAL_REFUND_BATCH).await?;
+        Ok(Json(
+            service::refund_meal_batch(app.0, &session.0, tx, body.0).await?,
         ))
     }
 

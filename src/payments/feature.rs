@@ -23,6 +23,12 @@ const NAV: &[NavEntry] = &[
         path: "/console/settlement",
         label: "结算报表",
     },
+    NavEntry {
+        rank: 135,
+        group: "订餐",
+        path: "/console/meals/refunds",
+        label: "停餐退款",
+    },
 ];
 
 impl Feature for Payments {
@@ -38,6 +44,7 @@ impl Feature for Payments {
         let r = crate::payments::pages::parent_pay::mount(r);
         let r = crate::payments::pages::me::mount(r);
         let r = crate::payments::pages::orders::mount(r);
+        let r = crate::payments::pages::meal_refunds::mount(r);
         crate::payments::pages::settlement::mount(r)
     }
 

@@ -197,7 +197,7 @@ pub struct RefundView {
     /// 金额（元）
     pub amount: String,
     pub reason: String,
-    /// withdrawal 退课审批通过 | admin 学校发起 | auto 系统自动
+    /// withdrawal 退课审批通过 | admin 学校发起 | auto 系统自动 | meal 停餐退款批次
     pub source: String,
     /// requested | processing | succeeded | abnormal | closed
     pub status: String,

@@ -14,6 +14,10 @@ pub const ORDERS_SCHOOL: Permission =
     Permission::tenant("payment_orders_school", "school.payments", "manage");
 pub const REFUND_CREATE: Permission =
     Permission::tenant("payment_refund_create", "school.payments", "manage");
+pub const MEAL_REFUNDS_DUE: Permission =
+    Permission::tenant("meal_refunds_due", "school.payments", "manage");
+pub const MEAL_REFUND_BATCH: Permission =
+    Permission::tenant("meal_refund_batch", "school.payments", "manage");
 pub const DAY_CLOSE: Permission =
     Permission::platform("escrow_day_close", "platform.escrow", "manage");
 pub const SETTLEMENT: Permission =
@@ -31,6 +35,8 @@ pub const PERMISSIONS: &[Permission] = &[
     ORDERS_MINE,
     ORDERS_SCHOOL,
     REFUND_CREATE,
+    MEAL_REFUNDS_DUE,
+    MEAL_REFUND_BATCH,
     SETTLEMENT,
     SETTLEMENT_FILE,
     OAUTH_URL,

@@ -60,6 +60,15 @@ pub struct LineRow {
 const LINE_COLUMNS: &str = "id, order_id, tenant_id, enrollment_id, student_id, course_id,
     meal_order_id, description, amount, release_rule, units, live";
 
+/// [`LINE_COLUMNS`] of the table aliased `l`.
+fn prefixed_line_columns() -> String {
+    LINE_COLUMNS
+        .split(',')
+        .map(|c| format!("l.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefundRow {
     pub id: i64,
@@ -328,15 +337,31 @@ pub async fn paid_line_of_enrollment(
          where l.tenant_id = $1 and l.enrollment_id = $2 and l.live
            and exists (select 1 from platform.payment_orders o
                        where o.id = l.order_id and o.status = 'paid')",
-        cols = LINE_COLUMNS
-            .split(',')
-            .map(|c| format!("l.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        cols = prefixed_line_columns()
     ))
     .bind(tenant_id)
     .bind(enrollment_id)
     .fetch_optional(&mut *c)
+    .await
+}
+
+/// The live lines of paid orders that pay for the meal orders.
+pub async fn paid_lines_of_meals(
+    c: &mut PgConnection,
+    tenant_id: i64,
+    meal_orders: &[i64],
+) -> sqlx::Result<Vec<LineRow>> {
+    sqlx::query_as(&format!(
+        "select {cols} from platform.order_lines l
+         where l.tenant_id = $1 and l.meal_order_id = any($2) and l.live
+           and exists (select 1 from platform.payment_orders o
+                       where o.id = l.order_id and o.status = 'paid')
+         order by l.order_id, l.id",
+        cols = prefixed_line_columns()
+    ))
+    .bind(tenant_id)
+    .bind(meal_orders)
+    .fetch_all(&mut *c)
     .await
 }
 

@@ -501,5 +501,28 @@ async fn an_admin_rejects_a_stop_with_a_comment_and_registers_one_for_any_studen
     assert_eq!(registered.len(), 1);
     assert_eq!(registered[0].1, "approved");
     b.shot("console-registered").await;
+
+    // The refund desk gives the two stopped days back in one action, once (R-T13).
+    b.click("#refund-desk").await;
+    let due = b.find("#due-amount").await.text().await.unwrap();
+    assert_eq!(due, "¥25.00");
+    b.click("#refund-run button").await;
+    let done = b.find("#done").await.text().await.unwrap();
+    assert!(
+        done.contains("已发起 1 笔退款") && done.contains("2 个供餐日") && done.contains("¥25.00"),
+        "{done}"
+    );
+    let batches = b.find("#refund-batches").await.text().await.unwrap();
+    assert!(
+        batches.contains("全部周期") && batches.contains("¥25.00"),
+        "{batches}"
+    );
+    assert!(!b.exists("#refund-run").await, "nothing is left to refund");
+    assert_eq!(
+        app.count("select count(*) from platform.refunds where source = 'meal'")
+            .await,
+        1
+    );
+    b.shot("console-refunded").await;
     b.close().await;
 }

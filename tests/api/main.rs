@@ -21,6 +21,7 @@ mod journeys_school;
 mod journeys_teacher;
 mod ledger;
 mod meals;
+mod meals_refunds;
 mod migrate;
 mod notify;
 mod open_orders;

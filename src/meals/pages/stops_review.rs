@@ -280,8 +280,18 @@ fn decided_note(s: &MealStopView) -> Markup {
     }
 }
 
+/// The refund desk (payments' page) for those who may refund: the school admin.
+fn refund_link(web: &Web, path: &str) -> Markup {
+    html! {
+        @if web.has_role(crate::auth::model::Role::SchoolAdmin) {
+            p { a #refund-desk href=(web.link(path)) { "停餐退款：把已批准的停餐一键退给家长 ›" } }
+        }
+    }
+}
+
 fn mobile_body(web: &Web, q: &DeskQuery, d: &DeskData, r: &Refused) -> Markup {
     html! {
+        (refund_link(web, "/m/teacher/meal-refunds"))
         h2 { "待审批" }
         @if d.pending.is_empty() { p.muted #no-pending-stops { "没有待审批的停餐申请" } }
         @for s in &d.pending {
@@ -315,6 +325,7 @@ fn mobile_body(web: &Web, q: &DeskQuery, d: &DeskData, r: &Refused) -> Markup {
 
 fn console_body(web: &Web, q: &DeskQuery, d: &DeskData, r: &Refused) -> Markup {
     html! {
+        (refund_link(web, "/console/meals/refunds"))
         h2 { "待审批" }
         @if d.pending.is_empty() { p.muted #no-pending-stops { "没有待审批的停餐申请" } }
         @else {

@@ -9,6 +9,7 @@
 mod canteen;
 mod catalogue;
 mod ordering;
+pub(crate) mod refunds;
 mod rules;
 mod stats;
 mod stops;
@@ -20,6 +21,7 @@ pub use catalogue::{
     PictureUpload,
 };
 pub use ordering::{allergies, cancel, offer, order, period_label, records, set_allergies, week};
+pub use refunds::overview as refund_overview;
 pub use rules::{add_excluded_day, remove_excluded_day, rules_view, update_rules};
 pub use stats::{payments as payment_stats, remind};
 pub use stops::{

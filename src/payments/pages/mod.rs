@@ -2,6 +2,7 @@
 //! console's orders and settlement.
 
 pub mod me;
+pub mod meal_refunds;
 pub mod orders;
 pub mod parent_pay;
 pub mod settlement;

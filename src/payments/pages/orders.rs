@@ -81,6 +81,7 @@ fn source_label(s: &str) -> &'static str {
         "withdrawal" => "退课审批",
         "admin" => "学校发起",
         "auto" => "系统自动",
+        "meal" => "停餐退款",
         _ => "",
     }
 }

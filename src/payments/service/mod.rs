@@ -2,8 +2,8 @@
 //! (callback or query), unpaid orders closed with their holds, refunds of the unreleased
 //! part, and the recovery passes that make a crash between two steps harmless. One file per
 //! flow: [`order`] (creating, paying, views), [`closing`] (resuming, cancelling, closing at
-//! WeChat), [`settle`] (a confirmed payment, callbacks), [`refund`] and [`sweep`] (the
-//! sweeper and the start-up recovery).
+//! WeChat), [`settle`] (a confirmed payment, callbacks), [`refund`], [`meal_refunds`] (the
+//! school's meal refund batch) and [`sweep`] (the sweeper and the start-up recovery).
 //!
 //! Order of steps where WeChat is involved: our row commits first, then WeChat is called,
 //! then its answer is stored. A callback that arrives before our row commits finds no order,
@@ -14,6 +14,7 @@
 //! statement is in [`super::repo`].
 
 mod closing;
+mod meal_refunds;
 mod order;
 mod refund;
 mod settle;
@@ -25,6 +26,7 @@ use rand::Rng;
 use rust_decimal::Decimal;
 
 pub use closing::{cancel_order, pay_order};
+pub use meal_refunds::refund_meal_batch;
 pub use order::{create_order, my_orders, refund_view, school_orders, views};
 pub use refund::{deliver_refunds, refund_enrollment, refund_line, REFUND_EVENT};
 pub use settle::{handle_notification, settle_transaction, Settled};

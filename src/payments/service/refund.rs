@@ -41,14 +41,46 @@ pub(super) async fn reserve(
     refund_request_id: Option<i64>,
     created_by: Option<i64>,
 ) -> Result<i64, PaymentsError> {
+    reserve_lines(
+        conn,
+        st,
+        &[(line, amount)],
+        reason,
+        source,
+        refund_request_id,
+        created_by,
+    )
+    .await
+}
+
+/// [`reserve`] on several lines of one payment under one refund number: one WeChat refund
+/// of their sum, split over the lines in the ledger. The row names the first line.
+pub(super) async fn reserve_lines(
+    conn: &mut sqlx::PgConnection,
+    st: &Ctx,
+    lines: &[(&LineRow, Money)],
+    reason: &str,
+    source: &str,
+    refund_request_id: Option<i64>,
+    created_by: Option<i64>,
+) -> Result<i64, PaymentsError> {
+    let Some((first, _)) = lines.first() else {
+        return Err(PaymentsError::Vanished("lines of a refund".into()));
+    };
     let now = st.clock.now();
     let out_refund_no = trade_no("RF", now);
-    ledger::reserve_refund(conn, line.id, amount, &out_refund_no, now).await?;
+    let mut total = Money::ZERO;
+    for (line, amount) in lines {
+        ledger::reserve_refund(conn, line.id, *amount, &out_refund_no, now).await?;
+        total = total
+            .checked_add(*amount)
+            .ok_or_else(|| PaymentsError::Vanished("refund above the limit".into()))?;
+    }
     let id = repo::insert_refund(
         conn,
         &out_refund_no,
-        line,
-        amount.as_decimal(),
+        first,
+        total.as_decimal(),
         reason,
         source,
         refund_request_id,
@@ -62,13 +94,16 @@ pub(super) async fn reserve(
         json!({ "refund_id": id }),
     )
     .keyed(format!("refund:{id}:submit"));
-    crate::outbox::emit(conn, Some(line.tenant_id), &ev).await?;
+    crate::outbox::emit(conn, Some(first.tenant_id), &ev).await?;
     Ok(id)
 }
 
 /// What of a paid line is still in escrow and not promised to a refund: paid, less released,
 /// reserved for refunds and refunded.
-async fn unreleased(conn: &mut sqlx::PgConnection, line: &LineRow) -> Result<Money, PaymentsError> {
+pub(super) async fn unreleased(
+    conn: &mut sqlx::PgConnection,
+    line: &LineRow,
+) -> Result<Money, PaymentsError> {
     let state = ledger::line_balance(conn, line.id).await?;
     Ok(state
         .paid
@@ -312,6 +347,22 @@ pub(super) async fn apply_refund_status(
         if let Some(label) = next.request_status() {
             let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
             crate::enrollment::paid::refund_progress(ttx.conn(), req_id, label).await?;
+            ttx.commit().await?;
+        }
+    }
+    if r.source == "meal" {
+        use crate::meals::paid::RefundProgress as P;
+        let progress = match next {
+            RefundStatus::Succeeded => Some(P::Arrived),
+            RefundStatus::Abnormal => Some(P::Failed),
+            RefundStatus::Closed => Some(P::Closed),
+            RefundStatus::Processing => Some(P::Processing),
+            RefundStatus::Requested => None,
+        };
+        if let Some(p) = progress {
+            let tenant = tenant_of(st, r.tenant_id).await?;
+            let mut ttx = TenantTx::begin(&st.db_app, &tenant).await?;
+            crate::meals::paid::refund_progress(ttx.conn(), r.id, p).await?;
             ttx.commit().await?;
         }
     }

@@ -1,11 +1,13 @@
 //! SQL of the meals domain, and the only SQL of it: the tenant tables of migration
-//! `tenant/school/0006_meals.sql`, run under the tenant role inside a `TenantTx`.
+//! `tenant/school/0006_meals.sql` to `0008_meal_refunds.sql`, run under the tenant role
+//! inside a `TenantTx`: the catalogue, menus, rules and orders here, stops, statistics and
+//! refunded days in their own files.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
-use super::model::{MealKind, MealOrderStatus, OfferStatus, PeriodMode, StopStatus};
+use super::model::{MealKind, MealOrderStatus, OfferStatus, PeriodMode};
 use super::periods::Rules;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -675,7 +677,8 @@ pub async fn confirmed_on(c: &mut PgConnection, day: NaiveDate) -> sqlx::Result<
          where o.status = 'confirmed' and o.period_start <= $1 and o.period_end >= $1
            and $1 = any(o.days)
            and not exists (select 1 from meal_stop_days d join meal_stops t on t.id = d.stop_id
-                           where d.meal_order_id = o.id and d.day = $1 and t.status = 'approved')",
+                           where d.meal_order_id = o.id and d.day = $1 and t.status = 'approved')
+           and not exists (select 1 from meal_refund_days r where r.meal_order_id = o.id and r.day = $1)",
     )
     .bind(day)
     .fetch_all(&mut *c)
@@ -718,6 +721,7 @@ pub async fn eaters_on(c: &mut PgConnection, day: NaiveDate) -> sqlx::Result<Vec
          where o.status = 'confirmed' and o.days @> array[$1::date]
            and not exists (select 1 from meal_stop_days d join meal_stops t on t.id = d.stop_id
                            where d.meal_order_id = o.id and d.day = $1 and t.status = 'approved')
+           and not exists (select 1 from meal_refund_days r where r.meal_order_id = o.id and r.day = $1)
          order by g.level, cl.name, s.id",
     )
     .bind(day)
@@ -736,221 +740,6 @@ pub async fn allergies_of(
         .await
 }
 
-// --- stops --------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StopRow {
-    pub id: i64,
-    pub student_id: i64,
-    pub student_name: String,
-    pub class_id: i64,
-    pub class_name: String,
-    pub first_day: NaiveDate,
-    pub last_day: NaiveDate,
-    pub reason: String,
-    pub status: StopStatus,
-    pub by_staff: bool,
-    pub requested_by: i64,
-    pub requested_at: DateTime<Utc>,
-    pub reviewed_at: Option<DateTime<Utc>>,
-    pub review_comment: Option<String>,
-    pub refund_amount: Option<Decimal>,
-    pub refund_status: Option<String>,
-    /// the stopped days (each order's)
-    pub days: Vec<NaiveDate>,
-    /// what the stopped days are worth
-    pub value: Decimal,
-}
-
-const STOP_SELECT: &str = "select t.id, t.student_id, s.name as student_name, s.class_id,
-        cl.name as class_name, t.first_day, t.last_day, t.reason, t.status, t.by_staff,
-        t.requested_by, t.requested_at, t.reviewed_at, t.review_comment, t.refund_amount, t.refund_status,
-        coalesce((select array_agg(distinct d.day order by d.day) from meal_stop_days d
-                  where d.stop_id = t.id), '{}') as days,
-        coalesce((select sum(o.price) from meal_stop_days d join meal_orders o on o.id = d.meal_order_id
-                  where d.stop_id = t.id), 0) as value
-    from meal_stops t
-    join students s on s.id = t.student_id
-    join classes cl on cl.id = s.class_id";
-
-pub async fn stop(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<StopRow>> {
-    sqlx::query_as(&format!("{STOP_SELECT} where t.id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await
-}
-
-pub async fn lock_stop(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<StopRow>> {
-    sqlx::query("select 1 from meal_stops where id = $1 for update")
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    stop(c, id).await
-}
-
-pub async fn stops_of_student(c: &mut PgConnection, student: i64) -> sqlx::Result<Vec<StopRow>> {
-    sqlx::query_as(&format!(
-        "{STOP_SELECT} where t.student_id = $1 order by t.first_day desc, t.id desc"
-    ))
-    .bind(student)
-    .fetch_all(&mut *c)
-    .await
-}
-
-/// Stops of the classes (all when `None`), `status` ones or all, newest first.
-pub async fn stops(
-    c: &mut PgConnection,
-    classes: Option<&[i64]>,
-    status: Option<StopStatus>,
-) -> sqlx::Result<Vec<StopRow>> {
-    sqlx::query_as(&format!(
-        "{STOP_SELECT} where ($1::bigint[] is null or s.class_id = any($1))
-           and ($2::text is null or t.status = $2)
-         order by t.requested_at desc, t.id desc limit 500"
-    ))
-    .bind(classes)
-    .bind(status)
-    .fetch_all(&mut *c)
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_stop(
-    c: &mut PgConnection,
-    student: i64,
-    first_day: NaiveDate,
-    last_day: NaiveDate,
-    reason: &str,
-    status: StopStatus,
-    by: i64,
-    by_staff: bool,
-    now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "insert into meal_stops (student_id, first_day, last_day, reason, status, requested_by,
-                requested_at, by_staff, reviewed_by, reviewed_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8,
-                 case when $8 then $6 end, case when $8 then $7 end)
-         returning id",
-    )
-    .bind(student)
-    .bind(first_day)
-    .bind(last_day)
-    .bind(reason)
-    .bind(status)
-    .bind(by)
-    .bind(now)
-    .bind(by_staff)
-    .fetch_one(&mut *c)
-    .await
-}
-
-/// Claims the days of a stop on an order; `Err(day)` names one stopped already (the caller
-/// rolls back).
-pub async fn claim_stop_days(
-    c: &mut PgConnection,
-    stop: i64,
-    order: i64,
-    days: &[NaiveDate],
-) -> sqlx::Result<Result<(), NaiveDate>> {
-    let taken: Vec<NaiveDate> = sqlx::query_scalar(
-        "with wanted as (select unnest($3::date[]) as day),
-              ins as (insert into meal_stop_days (stop_id, meal_order_id, day)
-                      select $1, $2, day from wanted on conflict do nothing returning day)
-         select day from wanted where day not in (select day from ins) order by day",
-    )
-    .bind(stop)
-    .bind(order)
-    .bind(days)
-    .fetch_all(&mut *c)
-    .await?;
-    Ok(taken.first().map_or(Ok(()), |d| Err(*d)))
-}
-
-/// Ends a stop (rejected or withdrawn): its days go back to the orders.
-pub async fn end_stop(
-    c: &mut PgConnection,
-    id: i64,
-    status: StopStatus,
-    by: i64,
-    comment: Option<&str>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("delete from meal_stop_days where stop_id = $1")
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    review(c, id, status, by, comment, now).await
-}
-
-pub async fn review(
-    c: &mut PgConnection,
-    id: i64,
-    status: StopStatus,
-    by: i64,
-    comment: Option<&str>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update meal_stops set status = $2, reviewed_by = $3, reviewed_at = $4, review_comment = $5
-         where id = $1",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(by)
-    .bind(now)
-    .bind(comment)
-    .execute(&mut *c)
-    .await
-    .map(drop)
-}
-
-/// Drops the days of a stop before `from` (served meanwhile); answers how many are left.
-pub async fn drop_stop_days_before(
-    c: &mut PgConnection,
-    id: i64,
-    from: NaiveDate,
-) -> sqlx::Result<i64> {
-    sqlx::query("delete from meal_stop_days where stop_id = $1 and day < $2")
-        .bind(id)
-        .bind(from)
-        .execute(&mut *c)
-        .await?;
-    sqlx::query_scalar("select count(*) from meal_stop_days where stop_id = $1")
-        .bind(id)
-        .fetch_one(&mut *c)
-        .await
-}
-
-/// The days of approved stops among `orders` on `day` (those orders do not eat that day).
-pub async fn stopped_on(c: &mut PgConnection, day: NaiveDate) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "select d.meal_order_id from meal_stop_days d join meal_stops t on t.id = d.stop_id
-         where d.day = $1 and t.status = 'approved'",
-    )
-    .bind(day)
-    .fetch_all(&mut *c)
-    .await
-}
-
-/// The approved stopped days of the child's orders between two days.
-pub async fn stopped_days_of(
-    c: &mut PgConnection,
-    student: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
-    sqlx::query_as(
-        "select d.meal_order_id, d.day from meal_stop_days d join meal_stops t on t.id = d.stop_id
-         where t.student_id = $1 and t.status = 'approved' and d.day between $2 and $3",
-    )
-    .bind(student)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *c)
-    .await
-}
-
 /// An active student of the school: (id, name, class id).
 pub async fn student(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, String, i64)>> {
     sqlx::query_as("select id, name, class_id from students where id = $1 and status = 'active'")
@@ -959,83 +748,10 @@ pub async fn student(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64,
         .await
 }
 
-/// One child of the classes (all when `None`) with what they ordered in the period.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PaymentRow {
-    pub student_id: i64,
-    pub student_name: String,
-    pub class_id: i64,
-    pub class_name: String,
-    pub paid: bool,
-    pub held: bool,
-    pub paid_amount: Decimal,
-    pub held_amount: Decimal,
-}
+mod refunds;
+mod stats;
+mod stops;
 
-pub async fn payment_rows(
-    c: &mut PgConnection,
-    classes: Option<&[i64]>,
-    period_start: NaiveDate,
-) -> sqlx::Result<Vec<PaymentRow>> {
-    sqlx::query_as(
-        "select s.id as student_id, s.name as student_name, cl.id as class_id, cl.name as class_name,
-                coalesce(bool_or(o.status = 'confirmed'), false) as paid,
-                coalesce(bool_or(o.status = 'held'), false) as held,
-                coalesce(sum(o.amount) filter (where o.status = 'confirmed'), 0) as paid_amount,
-                coalesce(sum(o.amount) filter (where o.status = 'held'), 0) as held_amount
-         from students s
-         join classes cl on cl.id = s.class_id
-         join grades g on g.id = cl.grade_id
-         left join meal_orders o on o.student_id = s.id and o.period_start = $2
-                                and o.status in ('held', 'confirmed')
-         where s.status = 'active' and ($1::bigint[] is null or cl.id = any($1))
-         group by s.id, cl.id, g.level
-         order by g.level, cl.name, s.id",
-    )
-    .bind(classes)
-    .bind(period_start)
-    .fetch_all(&mut *c)
-    .await
-}
-
-/// The guardian accounts of `students`, with the first of their children among them
-/// (child id, name).
-pub async fn guardians_of(
-    c: &mut PgConnection,
-    students: &[i64],
-) -> sqlx::Result<Vec<(i64, i64, String)>> {
-    sqlx::query_as(
-        "select distinct on (g.account_id) g.account_id, s.id, s.name
-         from student_guardians sg join guardians g on g.id = sg.guardian_id
-           join students s on s.id = sg.student_id
-         where sg.student_id = any($1) and g.account_id is not null
-         order by g.account_id, s.id",
-    )
-    .bind(students)
-    .fetch_all(&mut *c)
-    .await
-}
-
-/// Records today's reminder to `account`; `false` when it had one today already.
-pub async fn claim_reminder(
-    c: &mut PgConnection,
-    account: i64,
-    day: NaiveDate,
-    period_start: NaiveDate,
-    by: i64,
-    at: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let n = sqlx::query(
-        "insert into meal_reminders (account_id, day, period_start, sent_by, sent_at)
-         values ($1, $2, $3, $4, $5) on conflict do nothing",
-    )
-    .bind(account)
-    .bind(day)
-    .bind(period_start)
-    .bind(by)
-    .bind(at)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
+pub use refunds::*;
+pub use stats::*;
+pub use stops::*;

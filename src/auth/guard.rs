@@ -22,6 +22,13 @@ use crate::tenancy::resolve::CurrentTenant;
 #[oai(ty = "bearer", checker = "check_session")]
 pub struct Session(pub AuthContext);
 
+impl Session {
+    /// The caller of a service, for its audit record: this session's account, in `st`.
+    pub fn actor<'a>(&'a self, st: &'a Ctx) -> crate::kernel::actor::Actor<'a> {
+        crate::kernel::actor::Actor { st, auth: &self.0 }
+    }
+}
+
 pub fn client_info(req: &Request) -> ClientInfo {
     ClientInfo {
         ip: req

@@ -22,18 +22,10 @@ use super::service::{self, CourseQuery, PictureUpload};
 use crate::auth::guard::Session;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
-use crate::kernel::actor::Actor;
 use crate::school::api::school_tx;
 use crate::storage::StorageError;
 
 pub struct CourseApi;
-
-fn actor<'a>(session: &'a Session, app: &'a AppData<'_>) -> Actor<'a> {
-    Actor {
-        st: app.0,
-        auth: &session.0,
-    }
-}
 
 #[derive(Debug, Multipart)]
 pub struct CoursePictureForm {
@@ -95,7 +87,7 @@ impl CourseApi {
             status: status.0,
             class_type: class_type.0,
         };
-        let out = service::list(&mut tx, &actor(&session, &app), &q).await?;
+        let out = service::list(&mut tx, &session.actor(app.0), &q).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -117,7 +109,7 @@ impl CourseApi {
         body: Json<NewCourse>,
     ) -> Result<Json<CourseView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CREATE).await?;
-        let out = service::create(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -136,7 +128,7 @@ impl CourseApi {
         id: Path<i64>,
     ) -> Result<Json<CourseView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &SHOW).await?;
-        let out = service::get(&mut tx, &actor(&session, &app), id.0).await?;
+        let out = service::get(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -158,7 +150,7 @@ impl CourseApi {
         body: Json<CoursePatch>,
     ) -> Result<Json<CourseView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &UPDATE).await?;
-        let out = service::update(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update(&mut tx, &session.actor(app.0), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -177,7 +169,7 @@ impl CourseApi {
         id: Path<i64>,
     ) -> Result<Json<CourseView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PUBLISH).await?;
-        let out = service::publish(&mut tx, &actor(&session, &app), id.0).await?;
+        let out = service::publish(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -196,7 +188,7 @@ impl CourseApi {
         id: Path<i64>,
     ) -> Result<Json<CourseView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLOSE).await?;
-        let out = service::close(&mut tx, &actor(&session, &app), id.0).await?;
+        let out = service::close(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -217,7 +209,7 @@ impl CourseApi {
     ) -> Result<Json<CourseView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PICTURE_ADD).await?;
         let upload = read_picture(form.file).await?;
-        let out = service::add_picture(&mut tx, &actor(&session, &app), id.0, upload).await?;
+        let out = service::add_picture(&mut tx, &session.actor(app.0), id.0, upload).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -237,7 +229,7 @@ impl CourseApi {
         n: Path<i64>,
     ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PICTURE_GET).await?;
-        let obj = service::picture(&mut tx, &actor(&session, &app), id.0, n.0).await?;
+        let obj = service::picture(&mut tx, &session.actor(app.0), id.0, n.0).await?;
         tx.commit().await?;
         Ok(Response::new(Binary(obj.body.to_vec()))
             .header("content-type", obj.content_type.as_str())

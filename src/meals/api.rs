@@ -19,17 +19,9 @@ use super::service;
 use crate::auth::guard::Session;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
-use crate::kernel::actor::Actor;
 use crate::school::api::school_tx;
 
 pub struct MealApi;
-
-fn actor<'a>(session: &'a Session, app: &'a AppData<'_>) -> Actor<'a> {
-    Actor {
-        st: app.0,
-        auth: &session.0,
-    }
-}
 
 #[derive(Debug, Multipart)]
 pub struct MenuPictureForm {
@@ -75,7 +67,7 @@ impl MealApi {
         body: Json<NewMealItem>,
     ) -> Result<Json<MealItemView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ITEM_CREATE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::add_item(&mut tx, &who, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -98,7 +90,7 @@ impl MealApi {
         body: Json<MealItemPatch>,
     ) -> Result<Json<MealItemView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ITEM_UPDATE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::update_item(&mut tx, &who, id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -120,7 +112,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealItemView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ITEM_PUBLISH).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::set_item_status(&mut tx, &who, id.0, true).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -142,7 +134,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealItemView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ITEM_WITHDRAW).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::set_item_status(&mut tx, &who, id.0, false).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -184,7 +176,7 @@ impl MealApi {
         body: Json<NewMealPackage>,
     ) -> Result<Json<MealPackageView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PACKAGE_CREATE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::add_package(&mut tx, &who, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -207,7 +199,7 @@ impl MealApi {
         body: Json<MealPackagePatch>,
     ) -> Result<Json<MealPackageView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PACKAGE_UPDATE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::update_package(&mut tx, &who, id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -229,7 +221,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealPackageView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PACKAGE_PUBLISH).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::set_package_status(&mut tx, &who, id.0, true).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -251,7 +243,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealPackageView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PACKAGE_WITHDRAW).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::set_package_status(&mut tx, &who, id.0, false).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -295,7 +287,7 @@ impl MealApi {
         body: Json<MenuInput>,
     ) -> Result<Json<Vec<MenuDayView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &MENU_SET).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::set_menu(&mut tx, &who, id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -337,7 +329,7 @@ impl MealApi {
         body: Json<MealRulesPatch>,
     ) -> Result<Json<MealRulesView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &RULES_UPDATE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::update_rules(&mut tx, &who, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -359,7 +351,7 @@ impl MealApi {
         body: Json<NewExcludedDay>,
     ) -> Result<Json<MealRulesView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &EXCLUDED_ADD).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::add_excluded_day(&mut tx, &who, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -379,7 +371,7 @@ impl MealApi {
         day: Path<String>,
     ) -> Result<Json<MealRulesView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &EXCLUDED_REMOVE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::remove_excluded_day(&mut tx, &who, &day.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -401,7 +393,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealOfferView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &OFFER).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::offer(&mut tx, &who, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -423,7 +415,7 @@ impl MealApi {
         body: Json<NewMealOrder>,
     ) -> Result<Json<MealOrderView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ORDER).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::order(&mut tx, &who, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -443,7 +435,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealOrderView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ORDER_CANCEL).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::cancel(&mut tx, &who, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -463,7 +455,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<Vec<MealOrderView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &RECORDS).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::records(&mut tx, &who, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -486,7 +478,7 @@ impl MealApi {
         day: Query<Option<NaiveDate>>,
     ) -> Result<Json<WeekView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &WEEK).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::week(
             &mut tx,
             &who,
@@ -512,7 +504,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<Allergies>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ALLERGIES).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::allergies(&mut tx, &who, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -535,7 +527,7 @@ impl MealApi {
         body: Json<Allergies>,
     ) -> Result<Json<Allergies>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &ALLERGIES_SET).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::set_allergies(&mut tx, &who, id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -561,7 +553,7 @@ impl MealApi {
         let mut tx = school_tx(&session, &app, &tenant, &MENU_PICTURE_ADD).await?;
         let upload = crate::courses::api::read_picture(form.file).await?;
         let out =
-            service::set_menu_picture(&mut tx, &actor(&session, &app), id.0, day.0, upload).await?;
+            service::set_menu_picture(&mut tx, &session.actor(app.0), id.0, day.0, upload).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -581,7 +573,7 @@ impl MealApi {
         day: Path<NaiveDate>,
     ) -> Result<Response<Binary<Vec<u8>>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &MENU_PICTURE).await?;
-        let obj = service::menu_picture(&mut tx, &actor(&session, &app), id.0, day.0).await?;
+        let obj = service::menu_picture(&mut tx, &session.actor(app.0), id.0, day.0).await?;
         tx.commit().await?;
         Ok(Response::new(Binary(obj.body.to_vec()))
             .header("content-type", obj.content_type.as_str())
@@ -604,7 +596,7 @@ impl MealApi {
         day: Query<NaiveDate>,
     ) -> Result<Json<CanteenView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &COUNTS).await?;
-        let out = service::counts(&mut tx, &actor(&session, &app), day.0).await?;
+        let out = service::counts(&mut tx, &session.actor(app.0), day.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -624,7 +616,7 @@ impl MealApi {
     ) -> Result<Attachment<Vec<u8>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &COUNTS_FILE).await?;
         let school = tx.tenant().name.clone();
-        let v = service::counts(&mut tx, &actor(&session, &app), day.0).await?;
+        let v = service::counts(&mut tx, &session.actor(app.0), day.0).await?;
         tx.commit().await?;
         let bytes = service::counts_file(&v, &school)?;
         Ok(Attachment::new(bytes)
@@ -648,7 +640,7 @@ impl MealApi {
         body: Json<NewMealStop>,
     ) -> Result<Json<MealStopView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STOP_FILE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::file_stop(&mut tx, &who, body.0, false).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -670,7 +662,7 @@ impl MealApi {
         body: Json<NewMealStop>,
     ) -> Result<Json<MealStopView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STOP_REGISTER).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::file_stop(&mut tx, &who, body.0, true).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -693,7 +685,7 @@ impl MealApi {
         status: Query<Option<String>>,
     ) -> Result<Json<Vec<MealStopView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STOPS).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::stops(
             &mut tx,
             &who,
@@ -721,7 +713,7 @@ impl MealApi {
         body: Json<StopReview>,
     ) -> Result<Json<MealStopView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STOP_APPROVE).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::decide_stop(&mut tx, &who, id.0, true, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -744,7 +736,7 @@ impl MealApi {
         body: Json<StopReview>,
     ) -> Result<Json<MealStopView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STOP_REJECT).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::decide_stop(&mut tx, &who, id.0, false, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -766,7 +758,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<MealStopView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &STOP_WITHDRAW).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::withdraw_stop(&mut tx, &who, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -788,7 +780,7 @@ impl MealApi {
         id: Path<i64>,
     ) -> Result<Json<Vec<MealStopView>>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CHILD_STOPS).await?;
-        let who = actor(&session, &app);
+        let who = session.actor(app.0);
         let out = service::child_stops(&mut tx, &who, id.0).await?;
         tx.commit().await?;
         Ok(Json(out))
@@ -810,7 +802,7 @@ impl MealApi {
         period_start: Query<NaiveDate>,
     ) -> Result<Json<PaymentStats>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PAYMENT_STATS).await?;
-        let out = service::payment_stats(&mut tx, &actor(&session, &app), period_start.0).await?;
+        let out = service::payment_stats(&mut tx, &session.actor(app.0), period_start.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -831,7 +823,7 @@ impl MealApi {
         body: Json<NewReminder>,
     ) -> Result<Json<ReminderView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &REMIND).await?;
-        let out = service::remind(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::remind(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }

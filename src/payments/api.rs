@@ -188,10 +188,7 @@ impl PaymentApi {
         period_start: Query<Option<NaiveDate>>,
     ) -> Result<Json<crate::meals::model::RefundDueView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &MEAL_REFUNDS_DUE).await?;
-        let who = crate::kernel::actor::Actor {
-            st: app.0,
-            auth: &session.0,
-        };
+        let who = session.actor(app.0);
         let out = crate::meals::service::refund_overview(&mut tx, &who, period_start.0).await?;
         tx.commit().await?;
         Ok(Json(out))

@@ -26,16 +26,8 @@ use crate::auth::api::Done;
 use crate::auth::guard::Session;
 use crate::error::ApiError;
 use crate::http::handler::{ApiTags, AppData, RequestTenant};
-use crate::kernel::actor::Actor;
 
 pub struct SchoolConfigApi;
-
-fn actor<'a>(session: &'a Session, app: &'a AppData<'_>) -> Actor<'a> {
-    Actor {
-        st: app.0,
-        auth: &session.0,
-    }
-}
 
 #[OpenApi(tag = "ApiTags::School")]
 impl SchoolConfigApi {
@@ -114,7 +106,7 @@ impl SchoolConfigApi {
         body: Json<NewGrade>,
     ) -> Result<Json<GradeView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GRADE_CREATE).await?;
-        let out = service::create_grade(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_grade(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -134,7 +126,7 @@ impl SchoolConfigApi {
         body: Json<GradePatch>,
     ) -> Result<Json<GradeView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GRADE_UPDATE).await?;
-        let out = service::update_grade(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_grade(&mut tx, &session.actor(app.0), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -155,7 +147,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &GRADE_DELETE).await?;
-        service::delete_grade(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_grade(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -176,7 +168,7 @@ impl SchoolConfigApi {
         body: Json<NewClass>,
     ) -> Result<Json<ClassView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_CREATE).await?;
-        let out = service::create_class(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_class(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -198,7 +190,7 @@ impl SchoolConfigApi {
         body: Json<ClassPatch>,
     ) -> Result<Json<ClassView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_UPDATE).await?;
-        let out = service::update_class(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_class(&mut tx, &session.actor(app.0), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -219,7 +211,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_DELETE).await?;
-        service::delete_class(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_class(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -242,7 +234,7 @@ impl SchoolConfigApi {
         body: Json<PromoteRequest>,
     ) -> Result<Json<PromotionResult>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &CLASS_PROMOTE).await?;
-        let out = service::promote(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::promote(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -261,7 +253,7 @@ impl SchoolConfigApi {
         body: Json<NewVenue>,
     ) -> Result<Json<VenueView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUE_CREATE).await?;
-        let out = service::create_venue(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_venue(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -283,7 +275,7 @@ impl SchoolConfigApi {
         body: Json<VenuePatch>,
     ) -> Result<Json<VenueView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUE_UPDATE).await?;
-        let out = service::update_venue(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_venue(&mut tx, &session.actor(app.0), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -304,7 +296,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &VENUE_DELETE).await?;
-        service::delete_venue(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_venue(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -325,7 +317,7 @@ impl SchoolConfigApi {
         body: Json<NewPeriod>,
     ) -> Result<Json<PeriodView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIOD_CREATE).await?;
-        let out = service::create_period(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_period(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -347,7 +339,7 @@ impl SchoolConfigApi {
         body: Json<PeriodPatch>,
     ) -> Result<Json<PeriodView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIOD_UPDATE).await?;
-        let out = service::update_period(&mut tx, &actor(&session, &app), id.0, body.0).await?;
+        let out = service::update_period(&mut tx, &session.actor(app.0), id.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -366,7 +358,7 @@ impl SchoolConfigApi {
         id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &PERIOD_DELETE).await?;
-        service::delete_period(&mut tx, &actor(&session, &app), id.0).await?;
+        service::delete_period(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
         Ok(Json(Done { ok: true }))
     }
@@ -387,7 +379,7 @@ impl SchoolConfigApi {
         body: Json<NewTerm>,
     ) -> Result<Json<TermView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_CREATE).await?;
-        let out = service::create_term(&mut tx, &actor(&session, &app), body.0).await?;
+        let out = service::create_term(&mut tx, &session.actor(app.0), body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -411,7 +403,7 @@ impl SchoolConfigApi {
         body: Json<TermPatch>,
     ) -> Result<Json<TermView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_UPDATE).await?;
-        let out = service::update_term(&mut tx, &actor(&session, &app), &code.0, body.0).await?;
+        let out = service::update_term(&mut tx, &session.actor(app.0), &code.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -439,7 +431,7 @@ impl SchoolConfigApi {
     ) -> Result<Json<CalendarDay>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_DAY_SET).await?;
         let out =
-            service::set_day(&mut tx, &actor(&session, &app), &code.0, &date.0, body.0).await?;
+            service::set_day(&mut tx, &session.actor(app.0), &code.0, &date.0, body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -463,7 +455,7 @@ impl SchoolConfigApi {
         date: Path<String>,
     ) -> Result<Json<CalendarDay>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &TERM_DAY_DELETE).await?;
-        let out = service::delete_day(&mut tx, &actor(&session, &app), &code.0, &date.0).await?;
+        let out = service::delete_day(&mut tx, &session.actor(app.0), &code.0, &date.0).await?;
         tx.commit().await?;
         Ok(Json(out))
     }

@@ -16,7 +16,6 @@ use crate::courses::model::{
 };
 use crate::courses::service::{self, CourseQuery};
 use crate::error::DomainError;
-use crate::kernel::actor::Actor;
 use crate::kernel::tx::TenantTx;
 use crate::people::lookup as people_lookup;
 use crate::school::lookup as school_lookup;
@@ -26,13 +25,7 @@ use crate::web::frame::WebError;
 use crate::web::layout::{field, input, notice, weekday, Tone};
 use crate::web::session::Web;
 
-/// The service's caller: this request's account, acting in this app.
-pub(super) fn actor(web: &Web) -> Actor<'_> {
-    Actor {
-        st: &web.app,
-        auth: &web.auth,
-    }
-}
+pub(super) use crate::web::forms::actor;
 
 /// What the form's choices are made of, read in the same transaction as the page. The
 /// lists are the school's own configuration, which the course API refers to by id.

@@ -781,12 +781,17 @@ async fn a_refund_callback_with_another_amount_is_refused_and_the_refund_stays_a
     let admin = app.admin_token("sqsf").await;
     let (s, r) = app.refund(&admin, line, Some("100.00"), "部分退费").await;
     assert_eq!(s, 200, "{r}");
-    let before: String =
-        sqlx::query_scalar("select status from platform.refunds where line_id = $1")
-            .bind(line)
-            .fetch_one(&app.db.admin)
-            .await
-            .unwrap();
+    // The outbox sends the refund to WeChat on its own: wait until it has, so that the
+    // status compared below is the one the forged callback finds.
+    let mut before = app.refund_status(line).await;
+    for _ in 0..200 {
+        if before != "requested" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        before = app.refund_status(line).await;
+    }
+    assert_eq!(before, "processing");
     let n = Notification {
         id: "notif-refund-forged".into(),
         create_time: WxTime::from_utc(app.clock.now()),

@@ -13,6 +13,7 @@ use poem_openapi::payload::{Attachment, AttachmentType, Binary, Json, Response};
 use poem_openapi::types::multipart::Upload as UploadFile;
 use poem_openapi::{Multipart, OpenApi};
 
+use super::error::MealError;
 use super::model::*;
 use super::perms::*;
 use super::service;
@@ -676,6 +677,7 @@ impl MealApi {
         method = "get",
         operation_id = "meal_stops"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn stops(
         &self,
         session: Session,
@@ -683,15 +685,33 @@ impl MealApi {
         tenant: RequestTenant<'_>,
         /// pending 申请中 | approved 已批准 | rejected 已驳回 | withdrawn 已撤销；不填为全部
         status: Query<Option<String>>,
-    ) -> Result<Json<Vec<MealStopView>>, ApiError> {
+        /// 只看这个班
+        class_id: Query<Option<i64>>,
+        /// 每页条数，1 到 500，默认 100
+        #[oai(default = "default_stops_limit")]
+        limit: Query<i64>,
+        /// 跳过的条数，默认 0
+        #[oai(default)]
+        offset: Query<i64>,
+    ) -> Result<Json<MealStopPage>, ApiError> {
+        let statuses = match status.0.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Vec::new(),
+            Some(s) => vec![
+                StopStatus::parse(s).ok_or_else(|| MealError::FilterInvalid {
+                    field: "status",
+                    value: s.to_string(),
+                })?,
+            ],
+        };
+        let filter = StopFilter {
+            statuses,
+            class_id: class_id.0,
+            limit: limit.0,
+            offset: offset.0,
+        };
         let mut tx = school_tx(&session, &app, &tenant, &STOPS).await?;
         let who = session.actor(app.0);
-        let out = service::stops(
-            &mut tx,
-            &who,
-            status.0.as_deref().and_then(StopStatus::parse),
-        )
-        .await?;
+        let out = service::stops(&mut tx, &who, &filter).await?;
         tx.commit().await?;
         Ok(Json(out))
     }
@@ -827,4 +847,8 @@ impl MealApi {
         tx.commit().await?;
         Ok(Json(out))
     }
+}
+
+fn default_stops_limit() -> i64 {
+    100
 }

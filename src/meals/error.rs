@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 
-use super::model::{MAX_PRICE_YUAN, NAME_MAX};
+use super::model::{MAX_PRICE_YUAN, NAME_MAX, STOPS_PAGE_MAX};
 use crate::audit::AuditError;
 use crate::clock::cst;
 use crate::enrollment::error::EnrollmentError;
@@ -51,6 +51,8 @@ pub enum MealError {
     },
     #[error("rule {field} invalid")]
     RulesInvalid { field: &'static str, reason: String },
+    #[error("list filter {field} = {value:?} invalid")]
+    FilterInvalid { field: &'static str, value: String },
     #[error("date {value:?} invalid")]
     DateInvalid { field: &'static str, value: String },
     #[error("menu text invalid")]
@@ -191,6 +193,7 @@ impl DomainError for MealError {
             StatusInvalid { .. } => "MEAL_STATUS_INVALID",
             RulesInvalid { .. } => "MEAL_RULES_INVALID",
             DateInvalid { .. } => "DATE_INVALID",
+            FilterInvalid { .. } => "MEAL_FILTER_INVALID",
             DishesInvalid { .. } => "MEAL_MENU_INVALID",
             ReasonInvalid { .. } => "REASON_INVALID",
             AllergiesInvalid => "ALLERGIES_INVALID",
@@ -234,6 +237,11 @@ impl DomainError for MealError {
                 "代码“{value}”不合法：须以小写字母或数字开头，只含小写字母、数字、下划线和连字符，最长 32 个字符；也可以不填，由系统生成"
             ),
             CodeTaken { code } => format!("代码“{code}”已被使用"),
+            FilterInvalid { field, value } => match *field {
+                "status" => format!("审批状态“{value}”不正确：可选 申请中、已批准、已驳回、已撤销，或不填看全部"),
+                "offset" => format!("跳过的条数“{value}”不正确：应为 0 或正整数"),
+                _ => format!("每页条数“{value}”不正确：应为 1 到 {STOPS_PAGE_MAX} 之间的整数"),
+            },
             NameInvalid => format!("名称不能为空，且不超过 {NAME_MAX} 个字"),
             DescriptionInvalid => "介绍不超过 500 个字".into(),
             PriceInvalid { value } => format!(
@@ -325,7 +333,9 @@ impl DomainError for MealError {
             LevelsInvalid { value } => json!({ "field": "levels", "value": value }),
             CapacityInvalid { value } => json!({ "field": "daily_capacity", "value": value }),
             RulesInvalid { field, .. } => json!({ "field": field }),
-            DateInvalid { field, value } => json!({ "field": field, "value": value }),
+            DateInvalid { field, value } | FilterInvalid { field, value } => {
+                json!({ "field": field, "value": value })
+            }
             DishesInvalid { day } => json!({ "day": day }),
             PeriodInvalid { period_start } => json!({ "period_start": period_start }),
             WindowClosed {

@@ -15,6 +15,8 @@ pub const DESCRIPTION_MAX: usize = 500;
 pub const MAX_PRICE_YUAN: i64 = 200;
 pub const DISHES_MAX: usize = 200;
 pub const NOTE_MAX: usize = 200;
+/// The most stops one page of `GET /school/meals/stops` lists.
+pub const STOPS_PAGE_MAX: i64 = 500;
 
 text_enum! {
     /// 餐别.
@@ -531,6 +533,24 @@ pub struct StopReview {
     pub comment: Option<String>,
 }
 
+/// Which stops a list shows: of these states (all when empty), of one class, one page.
+#[derive(Debug, Clone, Default)]
+pub struct StopFilter {
+    pub statuses: Vec<StopStatus>,
+    pub class_id: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// 一页停餐记录
+#[derive(Debug, Clone, Object)]
+pub struct MealStopPage {
+    /// 符合条件的总条数
+    pub total: i64,
+    /// 本页（最近有变动的在前）
+    pub items: Vec<MealStopView>,
+}
+
 /// 停餐
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -538,6 +558,7 @@ pub struct MealStopView {
     pub id: i64,
     pub student_id: i64,
     pub student_name: String,
+    pub class_id: i64,
     pub class_name: String,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,

@@ -22,6 +22,7 @@ mod journeys_teacher;
 mod ledger;
 mod meals;
 mod meals_refunds;
+mod meals_stops;
 mod migrate;
 mod notify;
 mod open_orders;

@@ -20,7 +20,7 @@ use super::catalogue_form::refused_notice;
 use super::done_notice;
 use super::stops::{days_text, new_stop, register_control, stop_dates, stop_fields, stop_tag};
 use crate::error::ApiError;
-use crate::meals::model::{MealStopView, StopReview, StopStatus};
+use crate::meals::model::{MealStopPage, MealStopView, StopFilter, StopReview, StopStatus};
 use crate::meals::perms::*;
 use crate::meals::service;
 use crate::people::model::{StudentStatus, StudentView};
@@ -37,8 +37,10 @@ use crate::web::session::{see_other, Web};
 
 const MOBILE: &str = "/m/teacher/meal-stops";
 const CONSOLE: &str = "/console/meals/stops";
+/// How many waiting stops the desk lists at most (the count says how many more wait).
+const PENDING: i64 = 200;
 /// How many decided stops the desk shows under the waiting ones.
-const RECENT: usize = 20;
+const RECENT: i64 = 20;
 
 pub fn mount(r: Route) -> Route {
     r.at(MOBILE, get(mobile_list))
@@ -112,7 +114,7 @@ fn review_control(f: &str) -> Option<&'static str> {
 /// What the desk lists: the waiting stops, the latest decided ones, the students the
 /// register form offers and (on the console) the classes to pick them from.
 struct DeskData {
-    pending: Vec<MealStopView>,
+    pending: MealStopPage,
     decided: Vec<MealStopView>,
     students: Vec<StudentView>,
     grades: Vec<GradeView>,
@@ -125,14 +127,22 @@ async fn load(
 ) -> Result<DeskData, crate::web::frame::WebError> {
     let who = actor(web);
     let mut tx = web.school_tx(&STOPS).await?;
-    let pending = service::stops(&mut tx, &who, Some(StopStatus::Pending)).await?;
-    let mut decided: Vec<MealStopView> = service::stops(&mut tx, &who, None)
-        .await?
-        .into_iter()
-        .filter(|s| matches!(s.status, StopStatus::Approved | StopStatus::Rejected))
-        .collect();
-    decided.sort_by_key(|s| std::cmp::Reverse(s.reviewed_at.unwrap_or(s.requested_at)));
-    decided.truncate(RECENT);
+    // The console's chosen class narrows the lists too; a teacher's scope is their classes.
+    let filter = |statuses: Vec<StopStatus>, limit: i64| StopFilter {
+        statuses,
+        class_id: class.filter(|_| desk == Desk::Console),
+        limit,
+        offset: 0,
+    };
+    let pending =
+        service::stops(&mut tx, &who, &filter(vec![StopStatus::Pending], PENDING)).await?;
+    let decided = service::stops(
+        &mut tx,
+        &who,
+        &filter(vec![StopStatus::Approved, StopStatus::Rejected], RECENT),
+    )
+    .await?
+    .items;
     let grades = if desk == Desk::Console {
         web.authorize(&school_perms::CLASSES).await?;
         school::grades_with_classes(&mut tx, false).await?
@@ -289,12 +299,24 @@ fn refund_link(web: &Web, path: &str) -> Markup {
     }
 }
 
+/// None waiting, or how many, and that only the latest are listed when there are more.
+fn pending_count(p: &MealStopPage) -> Markup {
+    html! {
+        @if p.items.is_empty() { p.muted #no-pending-stops { "没有待审批的停餐申请" } }
+        @else if p.total > p.items.len() as i64 {
+            p.muted #pending-count {
+                "共 " (p.total) " 条待审批，这里列出最近的 " (p.items.len()) " 条，处理后会显示其余的"
+            }
+        }
+    }
+}
+
 fn mobile_body(web: &Web, q: &DeskQuery, d: &DeskData, r: &Refused) -> Markup {
     html! {
         (refund_link(web, "/m/teacher/meal-refunds"))
         h2 { "待审批" }
-        @if d.pending.is_empty() { p.muted #no-pending-stops { "没有待审批的停餐申请" } }
-        @for s in &d.pending {
+        (pending_count(&d.pending))
+        @for s in &d.pending.items {
             div.card.meal-stop data-id=(s.id) data-status=(s.status.as_str()) id={ "stop-" (s.id) } {
                 div.row { strong { (s.student_name) } (stop_tag(s)) }
                 small.muted { (s.class_name) " · 申请于 " (when(s.requested_at)) }
@@ -327,8 +349,11 @@ fn console_body(web: &Web, q: &DeskQuery, d: &DeskData, r: &Refused) -> Markup {
     html! {
         (refund_link(web, "/console/meals/refunds"))
         h2 { "待审批" }
-        @if d.pending.is_empty() { p.muted #no-pending-stops { "没有待审批的停餐申请" } }
-        @else {
+        @if q.class_id().is_some() {
+            p.muted #class-filter { "只列出所选班级的停餐 · " a href=(web.link(CONSOLE)) { "看全校的" } }
+        }
+        (pending_count(&d.pending))
+        @if !d.pending.items.is_empty() {
             div.table-wrap {
                 table #pending-stops {
                     thead { tr {
@@ -336,7 +361,7 @@ fn console_body(web: &Web, q: &DeskQuery, d: &DeskData, r: &Refused) -> Markup {
                         th { "原因" } th { "申请时间" } th { "审批" }
                     } }
                     tbody {
-                        @for s in &d.pending {
+                        @for s in &d.pending.items {
                             tr.meal-stop data-id=(s.id) data-status=(s.status.as_str()) id={ "stop-" (s.id) } {
                                 td { (s.student_name) }
                                 td { (s.class_name) }
@@ -388,7 +413,7 @@ async fn desk_page(web: &Web, desk: Desk, q: &DeskQuery, r: &Refused) -> PageRes
     let lost = r
         .review
         .as_ref()
-        .filter(|f| !d.pending.iter().any(|s| s.id == f.stop_id));
+        .filter(|f| !d.pending.items.iter().any(|s| s.id == f.stop_id));
     let status = r
         .review
         .as_ref()

@@ -616,6 +616,32 @@ pub async fn insert_order(
     .await
 }
 
+/// The held orders whose hold ran out that stand in the way of an order of `items` for
+/// `student` in the period: the child's own, or ones holding a place of one of the items.
+/// Rows another transaction is ending already are skipped (it gives them back).
+pub async fn expired_holds_in_the_way(
+    c: &mut PgConnection,
+    student: i64,
+    period_start: NaiveDate,
+    items: &[i64],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "select o.id from meal_orders o
+         where o.status = 'held' and o.hold_expires_at <= $4 and o.period_start = $2
+           and (o.student_id = $1 or o.item_id = any($3)
+                or o.package_id in (select package_id from meal_package_items
+                                    where item_id = any($3)))
+         for update of o skip locked",
+    )
+    .bind(student)
+    .bind(period_start)
+    .bind(items)
+    .bind(now)
+    .fetch_all(&mut *c)
+    .await
+}
+
 /// Ends held orders (`ids`, or every one whose hold ran out by `now` when `None`) with
 /// `status`, and gives their slots and places back. Returns the orders ended.
 pub async fn end_holds(

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
-use crate::meals::model::StopStatus;
+use crate::meals::model::{StopFilter, StopStatus};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StopRow {
@@ -64,21 +64,37 @@ pub async fn stops_of_student(c: &mut PgConnection, student: i64) -> sqlx::Resul
     .await
 }
 
-/// Stops of the classes (all when `None`), `status` ones or all, newest first.
+/// One page of the stops of the classes (all when `None`) the filter lets through, the ones
+/// with the latest activity (decision, else request) first, and how many there are.
 pub async fn stops(
     c: &mut PgConnection,
     classes: Option<&[i64]>,
-    status: Option<StopStatus>,
-) -> sqlx::Result<Vec<StopRow>> {
-    sqlx::query_as(&format!(
-        "{STOP_SELECT} where ($1::bigint[] is null or s.class_id = any($1))
-           and ($2::text is null or t.status = $2)
-         order by t.requested_at desc, t.id desc limit 500"
+    f: &StopFilter,
+) -> sqlx::Result<(Vec<StopRow>, i64)> {
+    let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+    const WHERE: &str = "where ($1::bigint[] is null or s.class_id = any($1))
+           and (cardinality($2::text[]) = 0 or t.status = any($2))
+           and ($3::bigint is null or s.class_id = $3)";
+    let rows = sqlx::query_as(&format!(
+        "{STOP_SELECT} {WHERE}
+         order by coalesce(t.reviewed_at, t.requested_at) desc, t.id desc limit $4 offset $5"
     ))
     .bind(classes)
-    .bind(status)
+    .bind(&statuses)
+    .bind(f.class_id)
+    .bind(f.limit)
+    .bind(f.offset)
     .fetch_all(&mut *c)
-    .await
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "select count(*) from meal_stops t join students s on s.id = t.student_id {WHERE}"
+    ))
+    .bind(classes)
+    .bind(&statuses)
+    .bind(f.class_id)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok((rows, total))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -278,8 +278,14 @@ pub async fn order(
             allergens: warnings,
         });
     }
-    // Holds that ran out give their kinds and places back before this one claims them.
-    repo::end_holds(tx.conn(), None, MealOrderStatus::Expired, now).await?;
+    // Holds that ran out give back what this order claims (the child's kinds of the period,
+    // the items' places) before it claims them; other holds are the sweeper's.
+    let items: Vec<i64> = choice.items.iter().map(|i| i.id).collect();
+    let expired =
+        repo::expired_holds_in_the_way(tx.conn(), student, period.starts_on, &items, now).await?;
+    if !expired.is_empty() {
+        repo::end_holds(tx.conn(), Some(&expired), MealOrderStatus::Expired, now).await?;
+    }
     let amount = choice.price * Decimal::from(days.len());
     let hold = now + Duration::minutes(i64::from(rules.hold_minutes));
     let id = repo::insert_order(

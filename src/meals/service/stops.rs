@@ -35,6 +35,7 @@ pub fn stop_view(r: &StopRow) -> MealStopView {
         id: r.id,
         student_id: r.student_id,
         student_name: r.student_name.clone(),
+        class_id: r.class_id,
         class_name: r.class_name.clone(),
         first_day: r.first_day,
         last_day: r.last_day,
@@ -229,18 +230,36 @@ pub async fn withdraw(
     view_of(tx, id).await
 }
 
-/// The stops of the caller's classes (a homeroom teacher) or the school (an admin).
+/// One page of the stops of the caller's classes (a homeroom teacher) or the school (an
+/// admin); a class outside a teacher's classes is not found.
 pub async fn list(
     tx: &mut TenantTx,
     who: &Actor<'_>,
-    status: Option<StopStatus>,
-) -> Result<Vec<MealStopView>, MealError> {
+    f: &StopFilter,
+) -> Result<MealStopPage, MealError> {
+    if !(1..=STOPS_PAGE_MAX).contains(&f.limit) {
+        return Err(MealError::FilterInvalid {
+            field: "limit",
+            value: f.limit.to_string(),
+        });
+    }
+    if f.offset < 0 {
+        return Err(MealError::FilterInvalid {
+            field: "offset",
+            value: f.offset.to_string(),
+        });
+    }
     let scope = people::scope(who.st, who.auth, tx).await?;
-    Ok(repo::stops(tx.conn(), scope.classes(), status)
-        .await?
-        .iter()
-        .map(stop_view)
-        .collect())
+    if let Some(c) = f.class_id {
+        if !scope.covers(c) {
+            return Err(MealError::ClassNotFound { id: c });
+        }
+    }
+    let (rows, total) = repo::stops(tx.conn(), scope.classes(), f).await?;
+    Ok(MealStopPage {
+        total,
+        items: rows.iter().map(stop_view).collect(),
+    })
 }
 
 /// The parent's 审核结果 message, in the decision's transaction.

@@ -278,11 +278,15 @@ pub(super) async fn prepay(
     let mut pay = None;
     if order.status == OrderStatus::Created {
         let total_fen = money(order.amount)?.to_fen();
-        let mut conn = st.db_app.acquire().await?;
+        // No connection is held while WeChat Pay answers: a slow gateway must not drain the
+        // pool the callbacks and every other request need.
         pay = Some(match order.channel {
             PayChannel::Jsapi => {
                 let appid = st.wechatpay.appid().to_string();
-                let Some(openid) = repo::openid(&mut conn, order.account_id, &appid).await? else {
+                let mut conn = st.db_app.acquire().await?;
+                let openid = repo::openid(&mut conn, order.account_id, &appid).await?;
+                drop(conn);
+                let Some(openid) = openid else {
                     return Err(PaymentsError::OpenidRequired { order_id: order.id });
                 };
                 let p = st
@@ -298,6 +302,7 @@ pub(super) async fn prepay(
                     })
                     .await
                     .map_err(wechat_failed)?;
+                let mut conn = st.db_app.acquire().await?;
                 repo::set_prepay(&mut conn, order.id, Some(&p.prepay_id), None).await?;
                 PayView {
                     cashier_url: st.wechatpay.cashier_url(&p.prepay_id),
@@ -320,6 +325,7 @@ pub(super) async fn prepay(
                     })
                     .await
                     .map_err(wechat_failed)?;
+                let mut conn = st.db_app.acquire().await?;
                 repo::set_prepay(&mut conn, order.id, None, Some(&url)).await?;
                 PayView {
                     cashier_url: None,

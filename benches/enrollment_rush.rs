@@ -30,7 +30,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,11 +39,7 @@ use afterschool::config::DatabaseSettings;
 use afterschool::db::embedded::{ClusterOptions, EmbeddedCluster};
 use afterschool::db::Database;
 use afterschool::keys::Keys;
-use afterschool::people::sample;
-use afterschool::tenancy::manifest;
 use afterschool::tenancy::migrate::TenantSets;
-use afterschool::tenancy::provision::apply_one;
-use afterschool::tenancy::sample::small_school_manifest;
 use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -53,7 +48,7 @@ use serde_json::{json, Value};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{arg, ms};
+use common::{arg, load, ms, percentile, print_activity, set_log_statement, Sampler};
 #[path = "rush/push.rs"]
 mod push;
 #[path = "rush/support.rs"]
@@ -123,31 +118,10 @@ struct School {
     courses: Vec<i64>,
 }
 
-/// The manifest of `small_school_manifest` with grades 2 to 6 added (two classes each).
-fn school_manifest(code: &str) -> String {
-    let mut extra = String::new();
-    for (level, zh) in [(2, "二"), (3, "三"), (4, "四"), (5, "五"), (6, "六")] {
-        extra.push_str(&format!(
-            "[[grades]]\ncode = \"g{level}\"\nname = \"{zh}年级\"\nlevel = {level}\nclasses = [\n  \
-             {{ code = \"g{level}c1\", name = \"{code}-{zh}年级1班\", alias = \"{code}-{zh}年级甲班\" }},\n  \
-             {{ code = \"g{level}c2\", name = \"{code}-{zh}年级2班\", alias = \"{code}-{zh}年级乙班\" }},\n]\n\n"
-        ));
-    }
-    small_school_manifest(code).replacen("[[venues]]", &format!("{extra}[[venues]]"), 1)
-}
-
 /// The session token of the guardian of `student` in school `n`: a random base per run plus
 /// a number pgbench can derive (`:base + :school * 1000000 + :sid`).
 fn token_of(base: i64, n: usize, student: i64) -> String {
     (base + n as i64 * 1_000_000 + student).to_string()
-}
-
-/// The 1-minute load average: other work on the machine shows in every figure here.
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
 }
 
 /// What one booking request got back.
@@ -188,24 +162,13 @@ async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
     let started = Instant::now();
     let mut schools = Vec::with_capacity(o.schools);
     for n in 1..=o.schools {
-        let code = format!("rush{n}");
-        let m = manifest::parse(
-            &PathBuf::from(format!("{code}.toml")),
-            &school_manifest(&code),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        apply_one(&db.admin, &db.roles, &sets, &m).await?;
-        let (tenant_id, schema, role): (i64, String, String) =
-            sqlx::query_as("select id, schema_name, db_role from platform.tenants where code = $1")
-                .bind(&code)
-                .fetch_one(&db.admin)
-                .await?;
+        let t = common::provision_school(&db, &sets, &format!("rush{n}")).await?;
         schools.push(School {
             n,
-            code,
-            schema,
-            role,
-            tenant_id,
+            code: t.code,
+            schema: t.schema,
+            role: t.role,
+            tenant_id: t.tenant_id,
             families: Vec::new(),
             courses: Vec::new(),
         });
@@ -243,63 +206,29 @@ async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
 
     // --- rosters, imported over HTTP (students and guardians; guardians get accounts) -----
     let started = Instant::now();
-    let imports = schools.iter().zip(&admin_tokens).map(|(s, token)| {
-        let client = client.clone();
-        let admin = db.admin.clone();
-        let address = address.clone();
-        let (code, schema, n) = (s.code.clone(), s.schema.clone(), s.n);
-        async move {
-            let classes: Vec<String> =
-                sqlx::query_scalar(&format!("select name from {schema}.classes order by code"))
-                    .fetch_all(&admin)
-                    .await?;
-            let refs: Vec<&str> = classes.iter().map(String::as_str).collect();
-            let (st, g) = sample::roster(o.students, &refs, 19_000_000_000 + n as u64 * 100_000);
-            let bytes = sample::roster_xlsx(st, g)?;
-            let base = format!("{address}/t/{code}/api/v1");
-            let form = reqwest::multipart::Form::new().part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name("名单.xlsx"),
-            );
-            let job: Value = client
-                .post(format!("{base}/school/imports?kind=students"))
-                .bearer_auth(token)
-                .multipart(form)
-                .send()
-                .await?
-                .json()
-                .await?;
-            let id = job["id"]
-                .as_str()
-                .ok_or_else(|| anyhow::anyhow!("upload refused for {code}: {job}"))?
-                .to_string();
-            let done = loop {
-                let j: Value = client
-                    .get(format!("{base}/school/imports/{id}"))
-                    .bearer_auth(token)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                if j["status"] != "running" {
-                    break j;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
-            anyhow::ensure!(
-                done["status"] == "succeeded",
-                "import {code} failed: {done}"
-            );
-            anyhow::Ok(())
-        }
-    });
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(imports)
-        .buffer_unordered(2)
-        .collect()
-        .await;
-    for r in results {
-        r?;
-    }
+    let tenants: Vec<common::Tenant> = schools
+        .iter()
+        .map(|s| common::Tenant {
+            code: s.code.clone(),
+            schema: s.schema.clone(),
+            role: s.role.clone(),
+            tenant_id: s.tenant_id,
+        })
+        .collect();
+    let rosters: Vec<(&common::Tenant, &str, usize, u64)> = tenants
+        .iter()
+        .zip(&admin_tokens)
+        .zip(&schools)
+        .map(|((t, token), s)| {
+            (
+                t,
+                token.as_str(),
+                o.students,
+                19_000_000_000 + s.n as u64 * 100_000,
+            )
+        })
+        .collect();
+    common::import_rosters(&client, &address, &db.admin, &rosters, 2).await?;
     println!(
         "setup: {} students + {} guardians imported over HTTP in {:.1} s",
         o.schools * o.students,
@@ -341,16 +270,7 @@ async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
             .await?;
             s.courses.push(id);
         }
-        s.families = sqlx::query_as(&format!(
-            "select s.id, g.account_id
-             from {schema}.students s
-             join {schema}.student_guardians sg on sg.student_id = s.id
-             join {schema}.guardians g on g.id = sg.guardian_id
-             order by s.id",
-            schema = s.schema
-        ))
-        .fetch_all(&db.admin)
-        .await?;
+        s.families = common::families(&db.admin, &s.schema).await?;
         anyhow::ensure!(
             s.families.len() == o.students,
             "{}: expected {} students with one guardian, found {}",
@@ -375,34 +295,21 @@ async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
     // last seen five minutes ago: the parents opened the app before the window opened, so
     // the guard touches the session on their booking request (as it does once a minute).
     let base: i64 = rand::thread_rng().gen_range(1_000_000_000_000..9_000_000_000_000);
-    let mut hashes: Vec<Vec<u8>> = Vec::new();
-    let mut accounts: Vec<i64> = Vec::new();
+    let mut sessions: Vec<(String, i64)> = Vec::new();
     let mut tokens: HashMap<(usize, i64), String> = HashMap::new();
     for s in &schools {
         for (student, account) in &s.families {
             let t = token_of(base, s.n, *student);
-            hashes.push(auth_service::token_hash(&t));
-            accounts.push(*account);
+            sessions.push((t.clone(), *account));
             tokens.insert((s.n, *student), t);
         }
     }
     let started = Instant::now();
-    sqlx::query(
-        "insert into platform.sessions
-             (token_hash, account_id, created_at, last_seen_at, expires_at, mfa_passed)
-         select h, a, $3, $4, $5, true from unnest($1::bytea[], $2::bigint[]) as u(h, a)",
-    )
-    .bind(&hashes)
-    .bind(&accounts)
-    .bind(now - chrono::Duration::minutes(10))
-    .bind(now - chrono::Duration::minutes(5))
-    .bind(now + chrono::Duration::hours(12))
-    .execute(&db.admin)
-    .await?;
+    common::insert_sessions(&db.admin, &sessions, now).await?;
     println!(
         "setup: {} courses, {} parent sessions inserted in {:.1} s (setup total {:.1} s)",
         o.schools * o.courses,
-        hashes.len(),
+        sessions.len(),
         started.elapsed().as_secs_f64(),
         total_started.elapsed().as_secs_f64()
     );
@@ -504,14 +411,7 @@ async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
                     .json(&json!({ "student_id": student, "course_id": course }))
                     .send()
                     .await;
-                let (status, body) = match r {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        let body = r.json::<Value>().await.unwrap_or(Value::Null);
-                        (status, body)
-                    }
-                    Err(e) => (0, json!({ "transport_error": e.to_string() })),
-                };
+                let (status, body) = common::answer(r).await;
                 let code = body["code"].as_str().unwrap_or_default().to_string();
                 Answer {
                     school: i,
@@ -783,6 +683,7 @@ async fn run(pc: &common::PrivateCluster, o: Opts) -> anyhow::Result<bool> {
     let mut files = Vec::new();
     for s in &schools {
         let text = SCRIPT_TEMPLATE
+            .replace("{{parent_request}}", common::PARENT_REQUEST_SQL)
             .replace("{{schema}}", &s.schema)
             .replace("{{role}}", &s.role)
             .replace("{{code}}", &s.code)

@@ -214,13 +214,8 @@ pub(super) async fn push_compare(
                 let token = admin_tokens[i].clone();
                 async move {
                     let t = Instant::now();
-                    let (status, body) = match client.post(&url).bearer_auth(&token).send().await {
-                        Ok(r) => {
-                            let status = r.status().as_u16();
-                            (status, r.json::<Value>().await.unwrap_or(Value::Null))
-                        }
-                        Err(e) => (0, json!({ "transport_error": e.to_string() })),
-                    };
+                    let (status, body) =
+                        common::answer(client.post(&url).bearer_auth(&token).send().await).await;
                     (i, id, status, body, t.elapsed())
                 }
             }))

@@ -29,6 +29,7 @@ pub mod kernel;
 pub mod keys;
 pub mod ledger;
 pub mod meals;
+pub mod notices;
 pub mod notify;
 pub mod outbox;
 pub mod payments;

@@ -203,12 +203,7 @@ impl DomainError for CourseError {
             CodeTaken { .. } | CapacityBelowTaken { .. } | StatusInvalid { .. } | PicturesFull => {
                 ErrorKind::Conflict
             }
-            Storage(e) => match e {
-                StorageError::NotFound(_) => ErrorKind::NotFound,
-                StorageError::Backend(_) => ErrorKind::Unavailable,
-                StorageError::InvalidKey(_) | StorageError::Config(_) => ErrorKind::Internal,
-                _ => ErrorKind::Unprocessable,
-            },
+            Storage(e) => e.kind(),
             Several(all) => match all.first().map(DomainError::kind) {
                 Some(ErrorKind::Conflict) => ErrorKind::Conflict,
                 Some(ErrorKind::NotFound) => ErrorKind::NotFound,

@@ -17,6 +17,7 @@ pub static FEATURES: &[&dyn Feature] = &[
     &crate::supervision::feature::Supervision,
     &crate::notify::feature::Notify,
     &crate::meals::feature::Meals,
+    &crate::notices::feature::Notices,
 ];
 
 /// The school console's menu from every feature's entries.

@@ -30,6 +30,7 @@ use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
 use crate::kernel::ctx::Ctx;
 use crate::meals::api::MealApi;
+use crate::notices::api::NoticeApi;
 use crate::notify::api::NotifyApi;
 use crate::outbox::api::OutboxApi;
 use crate::payments::api::PaymentApi;
@@ -46,32 +47,35 @@ use crate::wechatpay;
 pub const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
 
 /// Declares the API tuple (a type for poem-openapi) and its one value, from one list.
+/// poem-openapi takes tuples of 2 to 16 APIs, so the list is nested in groups.
 macro_rules! apis {
-    ($($api:ident),* $(,)?) => {
-        pub type Apis = ($($api,)*);
+    ($([$($api:ident),* $(,)?]),* $(,)?) => {
+        pub type Apis = ($(($($api,)*),)*);
         fn all_apis() -> Apis {
-            ($($api,)*)
+            ($(($($api,)*),)*)
         }
     };
 }
 
 apis!(
-    AuthApi,
-    TenancyApi,
-    SchoolApi,
-    SchoolConfigApi,
-    PeopleApi,
-    ImportApi,
-    CourseApi,
-    EnrollmentApi,
-    EnrollmentStaffApi,
-    PaymentApi,
-    RoleApi,
-    PlatformApi,
-    OutboxApi,
-    SupervisionApi,
-    NotifyApi,
-    MealApi,
+    [
+        AuthApi,
+        TenancyApi,
+        SchoolApi,
+        SchoolConfigApi,
+        PeopleApi,
+        ImportApi,
+        CourseApi,
+        EnrollmentApi,
+        EnrollmentStaffApi,
+        PaymentApi,
+        RoleApi,
+        PlatformApi,
+        OutboxApi,
+        SupervisionApi,
+        NotifyApi,
+    ],
+    [MealApi, NoticeApi],
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).

@@ -161,12 +161,7 @@ impl DomainError for MealError {
             | StopAfterCutoff { .. }
             | RefundBatchRunning
             | WindowClosed { .. } => ErrorKind::Conflict,
-            Storage(e) => match e {
-                StorageError::NotFound(_) => ErrorKind::NotFound,
-                StorageError::Backend(_) => ErrorKind::Unavailable,
-                StorageError::InvalidKey(_) | StorageError::Config(_) => ErrorKind::Internal,
-                _ => ErrorKind::Unprocessable,
-            },
+            Storage(e) => e.kind(),
             Invariant(_) => ErrorKind::Internal,
             Upstream(e) => e.kind(),
             Db(e) => e.kind(),
@@ -304,14 +299,8 @@ impl DomainError for MealError {
                 "另一批停餐退款正在处理，请稍后刷新查看结果，不会重复退款".into()
             }
             CommentInvalid => "审批意见不超过 200 个字；驳回时须填写原因".into(),
-            Storage(StorageError::NotFound(_)) => "找不到该图片".into(),
-            Storage(StorageError::UnsupportedContent) => {
-                "只能上传 JPEG、PNG 或 WebP 格式的图片".into()
-            }
-            Storage(StorageError::InvalidKey(_) | StorageError::Config(_)) | Invariant(_) => {
-                "服务器内部错误，请稍后重试".into()
-            }
-            Storage(e) => e.user_message(),
+            Storage(e) => e.picture_message(),
+            Invariant(_) => "服务器内部错误，请稍后重试".into(),
             Upstream(e) => e.user_message(),
             Db(e) => e.user_message(),
         }

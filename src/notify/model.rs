@@ -22,14 +22,17 @@ pub enum Kind {
     RequestDecided,
     /// 缴费提醒：a homeroom teacher's or admin's 一键催缴 for a meal period not yet paid.
     PaymentReminder,
+    /// 学校通知：a notice published to the parents of a school, some grades or classes.
+    SchoolNotice,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::BookingConfirmed,
         Kind::RefundArrived,
         Kind::RequestDecided,
         Kind::PaymentReminder,
+        Kind::SchoolNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::RefundArrived => "refund_arrived",
             Kind::RequestDecided => "request_decided",
             Kind::PaymentReminder => "payment_reminder",
+            Kind::SchoolNotice => "school_notice",
         }
     }
 
@@ -224,6 +228,19 @@ pub static TEMPLATES: &[Template] = &[
         ],
         sms: "{name1}的“{thing2}”尚未缴费，请在{time3}前完成，{thing4}。",
         page: "/m/meals",
+    },
+    Template {
+        kind: Kind::SchoolNotice,
+        sim_id: "SIM-TPL-SCHOOL-NOTICE-0005",
+        title: "学校通知",
+        when: "学校或班主任发布与孩子有关的通知时",
+        fields: &[
+            ("thing1", "通知标题"),
+            ("thing2", "发布人"),
+            ("time3", "发布时间"),
+        ],
+        sms: "您有一条新的学校通知“{thing1}”（{thing2}），请进入课后服务查看。",
+        page: "/m/notices",
     },
 ];
 

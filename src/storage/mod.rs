@@ -369,6 +369,29 @@ impl StorageError {
     pub fn is_client_error(&self) -> bool {
         !matches!(self, StorageError::Backend(_) | StorageError::Config(_))
     }
+
+    /// What a feature that takes pictures (JPEG, PNG or WebP) tells the user.
+    pub fn picture_message(&self) -> String {
+        match self {
+            StorageError::NotFound(_) => "找不到该图片".into(),
+            StorageError::UnsupportedContent => "只能上传 JPEG、PNG 或 WebP 格式的图片".into(),
+            StorageError::InvalidKey(_) | StorageError::Config(_) => {
+                "服务器内部错误，请稍后重试".into()
+            }
+            e => e.user_message(),
+        }
+    }
+
+    /// The status class a feature answers this with.
+    pub fn kind(&self) -> crate::kernel::error::ErrorKind {
+        use crate::kernel::error::ErrorKind;
+        match self {
+            StorageError::NotFound(_) => ErrorKind::NotFound,
+            StorageError::Backend(_) => ErrorKind::Unavailable,
+            StorageError::InvalidKey(_) | StorageError::Config(_) => ErrorKind::Internal,
+            _ => ErrorKind::Unprocessable,
+        }
+    }
 }
 
 /// "5 MB", "1.5 MB", "500 KB", "100 字节" (binary units, as the limit is configured in MiB).

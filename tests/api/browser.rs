@@ -234,6 +234,17 @@ impl Browser {
         what: &str,
     ) -> Result<(), fantoccini::error::CmdError> {
         let navigates = self.leads_elsewhere(el).await;
+        // Centred first: an element already in the viewport is not scrolled by the click,
+        // and one at its bottom edge lies under the phone layout's fixed tab bar.
+        if let Ok(arg) = serde_json::to_value(el) {
+            let _ = self
+                .client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'}); return true",
+                    vec![arg],
+                )
+                .await;
+        }
         if navigates {
             let _ = self
                 .client

@@ -200,6 +200,13 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
     };
     let active = records.iter().filter(|e| e.status == CONFIRMED).count();
     let q_child = format!("?child={}", child.id);
+    let mut tx = web.school_tx(&crate::notices::perms::INBOX).await?;
+    let unread_notices = crate::notices::service::inbox(&mut tx, &crate::web::forms::actor(&web))
+        .await?
+        .iter()
+        .filter(|n| n.read_by_me == Some(false))
+        .count();
+    tx.commit().await?;
     page(layout::mobile(
         &web,
         "课后服务",
@@ -223,6 +230,11 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                     li { a href=(web.link(&format!("/m/courses{q_child}"))) { "选课报名 ›" } }
                     li { a href=(web.link(&format!("/m/timetable{q_child}"))) { "本周课表 ›" } }
                     li { a href=(web.link(&format!("/m/meals{q_child}"))) id="meals-link" { "订餐 ›" } }
+                    li { a href=(web.link("/m/notices")) id="notices-link" {
+                        "学校通知"
+                        @if unread_notices > 0 { " " span.tag.warn #unread-notices { (unread_notices) " 条未读" } }
+                        " ›"
+                    } }
                     li { a href=(web.link(&format!("/m/records{q_child}"))) { "报名与缴费记录 ›" } }
                     li { a href=(web.link("/m/me")) { "我的 ›" } }
                 }

@@ -151,6 +151,7 @@ async fn home(web: Web) -> PageResult {
     };
     let status = may(&web, &enroll_perms::STATUS);
     let meal_stops = may(&web, &crate::meals::perms::STOPS);
+    let notices = may(&web, &crate::notices::perms::SENT);
     let published = if may(&web, &course_perms::LIST) {
         let mut tx = web.school_tx(&course_perms::LIST).await?;
         let q = CourseQuery {
@@ -184,7 +185,7 @@ async fn home(web: Web) -> PageResult {
                 h2 { (name) " 老师" }
                 p.muted { (today.format("%Y-%m-%d")) " " (layout::weekday(today.weekday().number_from_monday() as i16)) }
             }
-            @if reviews || status || meal_stops {
+            @if reviews || status || meal_stops || notices {
                 div.card {
                     ul.list #teacher-links {
                         @if reviews {
@@ -196,6 +197,9 @@ async fn home(web: Web) -> PageResult {
                         }
                         @if meal_stops {
                             li { a href=(web.link("/m/teacher/meal-stops")) #meal-stops-link { "停餐审批与登记 ›" } }
+                        }
+                        @if notices {
+                            li { a href=(web.link("/m/teacher/notices")) #notices-link { "发通知与阅读情况 ›" } }
                         }
                         @if status {
                             li { a href=(web.link("/m/teacher/classes")) { "本班学生报名情况 ›" } }
@@ -217,7 +221,7 @@ async fn home(web: Web) -> PageResult {
                 @if inspector && timetable.is_none() {
                     "巡课记录（到课检查、课堂情况登记）将在后续版本开放；目前可在此查看全校课后服务的上课安排，今日上课的排在最前。"
                 } @else {
-                    "点名考勤、学生请假和家校通知将在后续版本开放，届时会出现在本页。"
+                    "点名考勤和学生请假将在后续版本开放，届时会出现在本页。"
                 }
             }
         },

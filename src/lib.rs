@@ -14,6 +14,7 @@
 )]
 
 pub mod agency;
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod bank;

@@ -18,6 +18,7 @@ pub static FEATURES: &[&dyn Feature] = &[
     &crate::notify::feature::Notify,
     &crate::meals::feature::Meals,
     &crate::notices::feature::Notices,
+    &crate::attendance::feature::Attendance,
 ];
 
 /// The school console's menu from every feature's entries.

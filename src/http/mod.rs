@@ -21,6 +21,7 @@ use poem::web::{Data, Json};
 use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Response, Route, Server};
 use poem_openapi::OpenApiService;
 
+use crate::attendance::api::AttendanceApi;
 use crate::auth::api::AuthApi;
 use crate::auth::platform_api::PlatformApi;
 use crate::auth::role_api::RoleApi;
@@ -75,7 +76,7 @@ apis!(
         SupervisionApi,
         NotifyApi,
     ],
-    [MealApi, NoticeApi],
+    [MealApi, NoticeApi, AttendanceApi],
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).

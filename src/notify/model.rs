@@ -24,15 +24,21 @@ pub enum Kind {
     PaymentReminder,
     /// 学校通知：a notice published to the parents of a school, some grades or classes.
     SchoolNotice,
+    /// 出勤通知：a child marked present, late, absent or left early at a session.
+    AttendanceMarked,
+    /// 缺勤提醒：to the homeroom teacher, a child of their class absent without leave.
+    AbsenceAlert,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::BookingConfirmed,
         Kind::RefundArrived,
         Kind::RequestDecided,
         Kind::PaymentReminder,
         Kind::SchoolNotice,
+        Kind::AttendanceMarked,
+        Kind::AbsenceAlert,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +48,8 @@ impl Kind {
             Kind::RequestDecided => "request_decided",
             Kind::PaymentReminder => "payment_reminder",
             Kind::SchoolNotice => "school_notice",
+            Kind::AttendanceMarked => "attendance_marked",
+            Kind::AbsenceAlert => "absence_alert",
         }
     }
 
@@ -241,6 +249,34 @@ pub static TEMPLATES: &[Template] = &[
         ],
         sms: "您有一条新的学校通知“{thing1}”（{thing2}），请进入课后服务查看。",
         page: "/m/notices",
+    },
+    Template {
+        kind: Kind::AttendanceMarked,
+        sim_id: "SIM-TPL-ATTENDANCE-MARKED-0006",
+        title: "出勤通知",
+        when: "老师为孩子的课后服务或课程点名时（已到、迟到、缺勤、早退）",
+        fields: &[
+            ("name1", "学生姓名"),
+            ("thing2", "课程名称"),
+            ("phrase3", "出勤情况"),
+            ("time4", "点名时间"),
+        ],
+        sms: "{name1}在“{thing2}”的出勤情况：{phrase3}（{time4}）。",
+        page: "/m/timetable",
+    },
+    Template {
+        kind: Kind::AbsenceAlert,
+        sim_id: "SIM-TPL-ABSENCE-ALERT-0007",
+        title: "缺勤提醒",
+        when: "班上的孩子未请假缺勤时（发给班主任）",
+        fields: &[
+            ("name1", "学生姓名"),
+            ("thing2", "课程名称"),
+            ("time3", "上课时间"),
+            ("thing4", "提示"),
+        ],
+        sms: "{name1}未请假缺勤“{thing2}”（{time3}），{thing4}。",
+        page: "/m/teacher",
     },
 ];
 

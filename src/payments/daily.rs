@@ -52,13 +52,17 @@ async fn release_school(
     let calendars = crate::enrollment::staff::calendars(&mut tx).await?;
     let weekday = chrono::Datelike::weekday(&date).number_from_monday() as i16;
     let courses = repo::courses_meeting_on(tx.conn(), weekday, date).await?;
+    // A lesson is delivered when its day ran by the calendar and a teacher checked in (一课一消):
+    // a session nobody taught releases nothing.
+    let delivered = crate::attendance::delivered(tx.conn(), date).await?;
     let ran: Vec<i64> = courses
         .into_iter()
-        .filter(|(_, term)| {
-            calendars
-                .iter()
-                .find(|(t, _)| t == term)
-                .is_some_and(|(_, cal)| crate::enrollment::staff::session_runs(cal, date))
+        .filter(|(id, term)| {
+            delivered.contains(id)
+                && calendars
+                    .iter()
+                    .find(|(t, _)| t == term)
+                    .is_some_and(|(_, cal)| crate::enrollment::staff::session_runs(cal, date))
         })
         .map(|(id, _)| id)
         .collect();

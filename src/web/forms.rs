@@ -69,6 +69,11 @@ impl Posted {
             .collect()
     }
 
+    /// Every (name, value), in the order posted.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// `name` as an id; blank or not a number is none.
     pub fn id(&self, name: &str) -> Option<i64> {
         self.get(name).trim().parse().ok()

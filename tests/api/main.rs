@@ -1,5 +1,6 @@
 //! One integration-test binary, a module per domain (zero-to-production layout).
 
+mod attendance;
 mod audit;
 mod auth;
 mod browser;
@@ -13,6 +14,7 @@ mod hardening;
 mod helpers;
 mod http_api;
 mod isolation;
+mod journeys_attendance;
 mod journeys_courses;
 mod journeys_meals;
 mod journeys_notices;

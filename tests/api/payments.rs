@@ -671,7 +671,20 @@ async fn r_x02_the_day_close_releases_delivered_lessons_settles_into_escrow_and_
         .unwrap();
     let monday = chrono::NaiveDate::from_ymd_opt(2026, 10, 12).unwrap();
     let early = afterschool::payments::daily::close_day(&app.state, monday).await;
-    app.clock.advance(chrono::Duration::hours(16)); // Tuesday 02:00 Beijing time
+    // The lesson is delivered: its teacher checks in at 16:20 (issue #17).
+    crate::attendance::teacher_of(&app, &[course], "T601", 601, "13800138601").await;
+    app.clock.advance(chrono::Duration::minutes(380));
+    let teacher = app
+        .sign_in_as(
+            "13800138601",
+            afterschool::auth::model::Role::Teacher,
+            Some("sqsf"),
+        )
+        .await
+        .1;
+    let (s, k) = crate::attendance::check_in(&app, &teacher, course, "2026-10-12", json!({})).await;
+    assert_eq!(s, 200, "{k}");
+    app.clock.advance(chrono::Duration::minutes(580)); // Tuesday 02:00 Beijing time
 
     // Act
     let first = afterschool::payments::daily::close_day(&app.state, monday)

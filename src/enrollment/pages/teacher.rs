@@ -152,6 +152,7 @@ async fn home(web: Web) -> PageResult {
     let status = may(&web, &enroll_perms::STATUS);
     let meal_stops = may(&web, &crate::meals::perms::STOPS);
     let notices = may(&web, &crate::notices::perms::SENT);
+    let sessions = may(&web, &crate::attendance::perms::MY_SESSIONS);
     let published = if may(&web, &course_perms::LIST) {
         let mut tx = web.school_tx(&course_perms::LIST).await?;
         let q = CourseQuery {
@@ -185,9 +186,12 @@ async fn home(web: Web) -> PageResult {
                 h2 { (name) " 老师" }
                 p.muted { (today.format("%Y-%m-%d")) " " (layout::weekday(today.weekday().number_from_monday() as i16)) }
             }
-            @if reviews || status || meal_stops || notices {
+            @if reviews || status || meal_stops || notices || sessions {
                 div.card {
                     ul.list #teacher-links {
+                        @if sessions {
+                            li { a href=(web.link("/m/teacher/sessions")) #sessions-link { "今天的课：签到与点名 ›" } }
+                        }
                         @if reviews {
                             li { a href=(web.link("/m/teacher/requests")) #pending-requests {
                                 "待审核的退课与调班申请"
@@ -221,7 +225,7 @@ async fn home(web: Web) -> PageResult {
                 @if inspector && timetable.is_none() {
                     "巡课记录（到课检查、课堂情况登记）将在后续版本开放；目前可在此查看全校课后服务的上课安排，今日上课的排在最前。"
                 } @else {
-                    "点名考勤和学生请假将在后续版本开放，届时会出现在本页。"
+                    "学生请假将在后续版本开放，届时会出现在本页。"
                 }
             }
         },

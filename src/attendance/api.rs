@@ -1,0 +1,169 @@
+//! Attendance's routes under `/school/attendance`. Thin: each checks its permission, opens
+//! the tenant transaction and calls the service.
+
+use chrono::NaiveDate;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::OpenApi;
+
+use super::model::*;
+use super::perms::*;
+use super::service;
+use crate::auth::guard::Session;
+use crate::error::ApiError;
+use crate::http::handler::{ApiTags, AppData, RequestTenant};
+use crate::school::api::school_tx;
+
+pub struct AttendanceApi;
+
+#[OpenApi(tag = "ApiTags::School")]
+impl AttendanceApi {
+    /// 我今天的课（R-T05）
+    ///
+    /// 任课教师某日（默认今天）要上的课，含签到时间、签到情况和点名进度。
+    #[oai(
+        path = "/school/attendance/my-sessions",
+        method = "get",
+        operation_id = "attendance_my_sessions"
+    )]
+    async fn my_sessions(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 日期，默认今天
+        day: Query<Option<NaiveDate>>,
+    ) -> Result<Json<Vec<AttendanceSession>>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &MY_SESSIONS).await?;
+        let out = service::my_sessions(&mut tx, &session.actor(app.0), day.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 教师签到（R-T05）
+    ///
+    /// 开课前若干分钟至下课可签，超过宽限记为迟到；可带手机定位，学校设置了位置时检查距离。
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/checkin",
+        method = "post",
+        operation_id = "attendance_checkin"
+    )]
+    async fn checkin(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        body: Json<CheckinRequest>,
+    ) -> Result<Json<CheckinView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &CHECKIN).await?;
+        let out =
+            service::check_in(&mut tx, &session.actor(app.0), course_id.0, day.0, &body.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 点名单（R-T06）
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/roll",
+        method = "get",
+        operation_id = "attendance_roll"
+    )]
+    async fn roll(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+    ) -> Result<Json<RollView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &ROLL).await?;
+        let out = service::roll(&mut tx, &session.actor(app.0), course_id.0, day.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 提交点名（R-T06、R-P09）
+    ///
+    /// 每个孩子：已到、迟到、缺勤、早退或请假。新的或改变的考勤各通知家长一次；未请假缺勤同时提醒班主任。
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/roll",
+        method = "put",
+        operation_id = "attendance_mark"
+    )]
+    async fn mark(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        body: Json<RollInput>,
+    ) -> Result<Json<RollView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &MARK).await?;
+        let out =
+            service::mark(&mut tx, &session.actor(app.0), course_id.0, day.0, &body.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 全校某日的课与签到（管理员）
+    ///
+    /// 签到时间已过仍无人签到的课标为 missed。
+    #[oai(
+        path = "/school/attendance/day",
+        method = "get",
+        operation_id = "attendance_day"
+    )]
+    async fn day(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 日期，默认今天
+        day: Query<Option<NaiveDate>>,
+    ) -> Result<Json<AttendanceDay>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &DAY).await?;
+        let out = service::day(&mut tx, &session.actor(app.0), day.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 签到规则
+    #[oai(
+        path = "/school/attendance/rules",
+        method = "get",
+        operation_id = "attendance_rules"
+    )]
+    async fn rules(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+    ) -> Result<Json<AttendanceRules>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &RULES).await?;
+        let out = service::rules(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 修改签到规则
+    #[oai(
+        path = "/school/attendance/rules",
+        method = "put",
+        operation_id = "attendance_rules_update"
+    )]
+    async fn set_rules(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<AttendanceRules>,
+    ) -> Result<Json<AttendanceRules>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &RULES_UPDATE).await?;
+        let out = service::set_rules(&mut tx, &session.actor(app.0), &body.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+}

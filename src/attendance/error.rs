@@ -1,0 +1,166 @@
+//! Attendance's refusals: one variant per kind of refusal, each with its stable code, HTTP
+//! class, Chinese message and details. A refused request has changed nothing.
+//!
+//! Must never rename a code or change what a refusal says: clients and pages read them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Value};
+
+use crate::audit::AuditError;
+use crate::clock::cst;
+use crate::enrollment::error::EnrollmentError;
+use crate::kernel::error::{DomainError, ErrorKind, Refusal};
+use crate::people::error::PeopleError;
+
+fn hm(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&cst()).format("%H:%M").to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttendanceError {
+    #[error("course {course_id} has no session on {day}")]
+    NoSession { course_id: i64, day: NaiveDate },
+    /// The course meets that weekday, but the calendar gives the day off.
+    #[error("session of course {course_id} on {day} cancelled: {reason}")]
+    SessionCancelled {
+        course_id: i64,
+        day: NaiveDate,
+        reason: String,
+    },
+    /// The caller is no teacher of the course (nor an admin, for the roll).
+    #[error("course {course_id} is not the caller's")]
+    NotYourSession { course_id: i64 },
+    #[error("check-in for {day} outside {opens_at}..{closes_at}")]
+    OutsideWindow {
+        day: NaiveDate,
+        opens_at: DateTime<Utc>,
+        closes_at: DateTime<Utc>,
+    },
+    #[error("already checked in at {at}")]
+    AlreadyCheckedIn { at: DateTime<Utc> },
+    #[error("{distance_m} m from the school, more than {radius_m} m")]
+    TooFar { distance_m: i32, radius_m: i32 },
+    #[error("location invalid")]
+    LocationInvalid,
+    #[error("roll before any check-in")]
+    CheckinFirst,
+    #[error("roll of a session not started")]
+    NotStarted { starts_at: DateTime<Utc> },
+    #[error("student {student_id} not in the session")]
+    NotInSession { student_id: i64 },
+    #[error("mark {value:?} invalid")]
+    MarkInvalid { value: String },
+    #[error("rule {field} invalid")]
+    RulesInvalid { field: &'static str },
+    #[error(transparent)]
+    Upstream(Refusal),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+crate::refusals_into!(AttendanceError::Upstream: AuditError, PeopleError, EnrollmentError);
+
+impl DomainError for AttendanceError {
+    fn kind(&self) -> ErrorKind {
+        use AttendanceError::*;
+        match self {
+            NoSession { .. } => ErrorKind::NotFound,
+            NotYourSession { .. } => ErrorKind::Forbidden,
+            SessionCancelled { .. }
+            | OutsideWindow { .. }
+            | AlreadyCheckedIn { .. }
+            | CheckinFirst
+            | NotStarted { .. } => ErrorKind::Conflict,
+            Upstream(e) => e.kind(),
+            Db(e) => e.kind(),
+            _ => ErrorKind::Unprocessable,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        use AttendanceError::*;
+        match self {
+            NoSession { .. } => "SESSION_NOT_FOUND",
+            SessionCancelled { .. } => "SESSION_CANCELLED",
+            NotYourSession { .. } => "SESSION_NOT_YOURS",
+            OutsideWindow { .. } => "CHECKIN_OUTSIDE_WINDOW",
+            AlreadyCheckedIn { .. } => "CHECKIN_TWICE",
+            TooFar { .. } => "CHECKIN_TOO_FAR",
+            LocationInvalid => "CHECKIN_LOCATION_INVALID",
+            CheckinFirst => "ROLL_BEFORE_CHECKIN",
+            NotStarted { .. } => "SESSION_NOT_STARTED",
+            NotInSession { .. } => "STUDENT_NOT_IN_SESSION",
+            MarkInvalid { .. } => "MARK_INVALID",
+            RulesInvalid { .. } => "ATTENDANCE_RULES_INVALID",
+            Upstream(e) => e.code(),
+            Db(e) => e.code(),
+        }
+    }
+
+    fn user_message(&self) -> String {
+        use AttendanceError::*;
+        match self {
+            NoSession { day, .. } => format!("该课程在 {day} 没有课"),
+            SessionCancelled { day, reason, .. } => {
+                format!("{day} 停课（{reason}），不能签到或点名")
+            }
+            NotYourSession { .. } => "您不是这门课的任课教师，不能签到或点名".into(),
+            OutsideWindow {
+                day,
+                opens_at,
+                closes_at,
+            } => format!(
+                "不在签到时间内：{day} 的签到时间为 {} 至 {}",
+                hm(opens_at),
+                hm(closes_at)
+            ),
+            AlreadyCheckedIn { at } => format!("您已于 {} 签到，无需重复签到", hm(at)),
+            TooFar {
+                distance_m,
+                radius_m,
+            } => format!("您距离学校约 {distance_m} 米，超出签到范围（{radius_m} 米以内）"),
+            LocationInvalid => "定位数据不正确，请重新获取位置后签到".into(),
+            CheckinFirst => "请先签到，再点名".into(),
+            NotStarted { starts_at } => {
+                format!("课程还没开始（{} 上课），开始后再点名", hm(starts_at))
+            }
+            NotInSession { .. } => "该学生没有报名这节课，不能点名".into(),
+            MarkInvalid { value } => {
+                format!("考勤状态“{value}”不正确：可选 已到、迟到、缺勤、早退、请假")
+            }
+            RulesInvalid { field } => match *field {
+                "opens_before_min" => "提前签到的分钟数应在 0 到 120 之间".into(),
+                "late_after_min" => "迟到宽限的分钟数应在 0 到 60 之间".into(),
+                "radius_m" => "签到半径应在 50 到 5000 米之间".into(),
+                _ => "学校位置不正确：请同时填写纬度、经度和签到半径，或都不填".into(),
+            },
+            Upstream(e) => e.user_message(),
+            Db(e) => e.user_message(),
+        }
+    }
+
+    fn details(&self) -> Value {
+        use AttendanceError::*;
+        match self {
+            NoSession { course_id, day } | SessionCancelled { course_id, day, .. } => {
+                json!({ "course_id": course_id, "day": day })
+            }
+            NotYourSession { course_id } => json!({ "course_id": course_id }),
+            OutsideWindow {
+                opens_at,
+                closes_at,
+                ..
+            } => json!({ "opens_at": opens_at, "closes_at": closes_at }),
+            AlreadyCheckedIn { at } => json!({ "checked_in_at": at }),
+            TooFar {
+                distance_m,
+                radius_m,
+            } => json!({ "distance_m": distance_m, "radius_m": radius_m }),
+            NotInSession { student_id } => json!({ "student_id": student_id }),
+            MarkInvalid { value } => json!({ "field": "mark", "value": value }),
+            RulesInvalid { field } => json!({ "field": field }),
+            Upstream(e) => e.details(),
+            _ => json!({}),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Attendance's requests and views.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem_openapi::Object;
+
+crate::text_enum! {
+    /// `attendance_marks.mark`.
+    pub enum Mark {
+        Present = "present" => "已到",
+        Late = "late" => "迟到",
+        Absent = "absent" => "缺勤",
+        LeftEarly = "left_early" => "早退",
+        Leave = "leave" => "请假",
+    }
+}
+
+/// 签到（可带手机定位）
+#[derive(Debug, Clone, Default, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct CheckinRequest {
+    /// 纬度
+    pub latitude: Option<f64>,
+    /// 经度
+    pub longitude: Option<f64>,
+}
+
+/// 教师签到记录
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct CheckinView {
+    pub course_id: i64,
+    pub day: NaiveDate,
+    pub teacher_name: String,
+    pub checked_in_at: DateTime<Utc>,
+    /// 超过开始时间的宽限后签到，记为迟到
+    pub late: bool,
+    /// 距学校的距离（米），手机提供了定位且学校设置了位置时
+    pub distance_m: Option<i32>,
+}
+
+/// 一节课（某课程某一天）
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AttendanceSession {
+    pub course_id: i64,
+    pub day: NaiveDate,
+    pub name: String,
+    pub class_type: String,
+    pub venue: Option<String>,
+    /// 上课时间，如“16:30–18:00”
+    pub time: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// 可以签到的时间段
+    pub checkin_opens_at: DateTime<Utc>,
+    /// 此后签到记为迟到
+    pub late_after: DateTime<Utc>,
+    pub teachers: Vec<String>,
+    pub checkins: Vec<CheckinView>,
+    /// 签到窗口已过仍无人签到
+    pub missed: bool,
+    /// 应到人数（已确认报名）
+    pub expected: i64,
+    pub present: i64,
+    pub absent: i64,
+    /// 已点名人数
+    pub marked: i64,
+}
+
+/// 点名单上的一个孩子
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RollEntry {
+    pub student_id: i64,
+    pub name: String,
+    pub class_name: String,
+    pub mark: Option<Mark>,
+    pub mark_label: Option<String>,
+    /// 未请假缺勤
+    pub abnormal: bool,
+}
+
+/// 点名单
+#[derive(Debug, Clone, Object)]
+pub struct RollView {
+    pub session: AttendanceSession,
+    pub students: Vec<RollEntry>,
+}
+
+/// 一个孩子的考勤
+#[derive(Debug, Clone, Object)]
+pub struct MarkInput {
+    pub student_id: i64,
+    /// present 已到 | late 迟到 | absent 缺勤 | left_early 早退 | leave 请假
+    pub mark: String,
+}
+
+/// 提交点名
+#[derive(Debug, Clone, Object)]
+pub struct RollInput {
+    pub marks: Vec<MarkInput>,
+}
+
+/// 某日的课后服务考勤（管理员）
+#[derive(Debug, Clone, Object)]
+pub struct AttendanceDay {
+    pub day: NaiveDate,
+    pub sessions: Vec<AttendanceSession>,
+    /// 无人签到的课节数
+    pub missed: i64,
+}
+
+/// 签到规则
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AttendanceRules {
+    /// 开始前多少分钟可以签到（0–120）
+    pub opens_before_min: i32,
+    /// 开始后多少分钟内签到不算迟到（0–60）
+    pub late_after_min: i32,
+    /// 学校位置（纬度、经度）与签到半径（米）；不设置则不检查位置
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub radius_m: Option<i32>,
+}

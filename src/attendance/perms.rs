@@ -1,0 +1,27 @@
+//! The permissions of `attendance`: one constant per route, which its API handlers and its
+//! pages both check, and the list the route walk and the policy check read.
+//!
+//! `teach` (teachers, and so homeroom teachers and admins): one's sessions, check-in and the
+//! roll (whose sessions: the service decides); `manage` (school admins): the school's day
+//! and the check-in rules.
+
+use crate::auth::model::Permission;
+
+const fn teach(op: &'static str) -> Permission {
+    Permission::tenant(op, "school.attendance", "teach")
+}
+
+const fn manage(op: &'static str) -> Permission {
+    Permission::tenant(op, "school.attendance", "manage")
+}
+
+pub const MY_SESSIONS: Permission = teach("attendance_my_sessions");
+pub const CHECKIN: Permission = teach("attendance_checkin");
+pub const ROLL: Permission = teach("attendance_roll");
+pub const MARK: Permission = teach("attendance_mark");
+pub const DAY: Permission = manage("attendance_day");
+pub const RULES: Permission = manage("attendance_rules");
+pub const RULES_UPDATE: Permission = manage("attendance_rules_update");
+
+pub const PERMISSIONS: &[Permission] =
+    &[MY_SESSIONS, CHECKIN, ROLL, MARK, DAY, RULES, RULES_UPDATE];

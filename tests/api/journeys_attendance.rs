@@ -1,0 +1,123 @@
+//! Attendance journeys in a real browser (issue #17; R-T05, R-T06): a teacher on the phone
+//! is refused a check-in before its window, checks in within it, calls the roll (one child
+//! absent) and the admin's day in the console shows the session checked in with its
+//! counts, and another session nobody checked in to flagged.
+
+use chrono::Duration;
+
+use crate::attendance::teacher_of;
+use crate::browser::Browser;
+use crate::fixtures::{published_course, school_with_families, Course};
+use crate::helpers::PASSWORD;
+
+const ADMIN_PHONE: &str = "13712340041";
+const TEACHER_PHONE: &str = "13800138541";
+
+#[tokio::test]
+async fn a_teacher_checks_in_and_calls_the_roll_and_the_admin_sees_the_day() {
+    // Arrange: 游泳 (Mondays 16:30) with two paid children and its teacher; 美术 later the
+    // same day with a teacher who never checks in
+    let (app, fam, swim) = school_with_families(2, 5).await;
+    for (i, (child, token)) in fam.iter().enumerate() {
+        app.paid(token, *child, swim, &format!("journey-roll-{i:04}"))
+            .await;
+    }
+    let mut art = Course::new(&app, "art", "美术");
+    art.starts_at = "16:40";
+    art.ends_at = "17:30";
+    let art = published_course(&app, &art).await;
+    teacher_of(&app, &[swim], "T541", 541, TEACHER_PHONE).await;
+    teacher_of(&app, &[art], "T542", 542, "13800138542").await;
+    let absent: String = sqlx::query_scalar("select name from school_sqsf.students where id = $1")
+        .bind(fam[1].0)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    let mut b = Browser::start("attendance_checkin_roll", &app.address).await;
+
+    // 10:00: too early; the refusal names the window.
+    b.sign_in(TEACHER_PHONE, PASSWORD).await;
+    b.click("#sessions-link").await;
+    b.find(&format!("#session-{swim}")).await;
+    b.click(&format!("#checkin-{swim}")).await;
+    let err = b
+        .find(&format!("#checkin-error-{swim}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(err.contains("16:15 至 18:00"), "{err}");
+    assert_eq!(
+        app.count("select count(*) from school_sqsf.teacher_checkins")
+            .await,
+        0
+    );
+    b.sign_out().await;
+
+    // 16:20: checked in, then the roll with one child absent.
+    app.clock.advance(Duration::minutes(380));
+    b.sign_in(TEACHER_PHONE, PASSWORD).await;
+    b.click("#sessions-link").await;
+    b.click(&format!("#checkin-{swim}")).await;
+    let done = b.find("#done").await.text().await.unwrap();
+    assert!(done.contains("签到成功"), "{done}");
+    b.shot("teacher-checked-in").await;
+    b.click(&format!("#roll-link-{swim}")).await;
+    b.click(&format!("#mark-{}-absent", fam[1].0)).await;
+    b.click("#roll-submit").await;
+    let done = b.find("#done").await.text().await.unwrap();
+    assert!(done.contains("点名已保存"), "{done}");
+    let counts = b.text("#roll-counts").await;
+    assert!(
+        counts.contains("已到 1") && counts.contains("缺勤 1"),
+        "{counts}"
+    );
+    let row = b
+        .find(&format!(".roll-entry[data-student='{}']", fam[1].0))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains(&absent) && row.contains("未请假缺勤"), "{row}");
+    b.shot("teacher-roll").await;
+    b.sign_out().await;
+    let marks: Vec<(i64, String)> = sqlx::query_as(
+        "select student_id, mark from school_sqsf.attendance_marks order by student_id",
+    )
+    .fetch_all(&app.db.admin)
+    .await
+    .unwrap();
+    let mut want = vec![
+        (fam[0].0, "present".to_string()),
+        (fam[1].0, "absent".to_string()),
+    ];
+    want.sort();
+    assert_eq!(marks, want);
+
+    // 16:55: the admin's day shows swim checked in and art flagged.
+    app.clock.advance(Duration::minutes(35));
+    b.sign_in_school_admin(&app, ADMIN_PHONE).await;
+    b.click_link("签到与考勤").await;
+    let swim_row = b
+        .find(&format!("#session-{swim}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(swim_row.contains("已签到"), "{swim_row}");
+    let art_row = b.find(&format!("#session-{art}")).await;
+    assert_eq!(
+        art_row.attr("data-missed").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert!(art_row.text().await.unwrap().contains("未签到"));
+    let missed = b.text("#missed-count").await;
+    assert!(missed.contains("1 节课"), "{missed}");
+    // A bad rule is refused next to its field.
+    b.fill("#late_after_min", "90").await;
+    b.click("#rules-submit").await;
+    let err = b.find("#late_after_min-error").await.text().await.unwrap();
+    assert!(err.contains("0 到 60"), "{err}");
+    b.shot("console-day").await;
+    b.close().await;
+}

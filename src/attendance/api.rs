@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Attachment, AttachmentType, Json};
 use poem_openapi::OpenApi;
 
 use super::model::*;
@@ -128,6 +128,51 @@ impl AttendanceApi {
         let out = service::day(&mut tx, &session.actor(app.0), day.0).await?;
         tx.commit().await?;
         Ok(Json(out))
+    }
+
+    /// 教师签到月报（考勤考核）
+    ///
+    /// 每位任课教师当月已结束的课节：应上、已签到（其中迟到）、未签到。
+    #[oai(
+        path = "/school/attendance/teacher-report",
+        method = "get",
+        operation_id = "attendance_teacher_report"
+    )]
+    async fn report(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 月份，如 2026-10
+        month: Query<String>,
+    ) -> Result<Json<TeacherReport>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &REPORT).await?;
+        let out = service::teacher_report(&mut tx, &session.actor(app.0), &month.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 下载教师签到月报（.xlsx）
+    #[oai(
+        path = "/school/attendance/teacher-report/download",
+        method = "get",
+        operation_id = "attendance_teacher_report_download"
+    )]
+    async fn report_download(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 月份，如 2026-10
+        month: Query<String>,
+    ) -> Result<Attachment<Vec<u8>>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &REPORT_FILE).await?;
+        let (r, bytes) =
+            service::teacher_report_file(&mut tx, &session.actor(app.0), &month.0).await?;
+        tx.commit().await?;
+        Ok(Attachment::new(bytes)
+            .attachment_type(AttachmentType::Attachment)
+            .filename(format!("教师签到_{}.xlsx", r.month)))
     }
 
     /// 签到规则

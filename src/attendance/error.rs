@@ -52,6 +52,10 @@ pub enum AttendanceError {
     MarkInvalid { value: String },
     #[error("rule {field} invalid")]
     RulesInvalid { field: &'static str },
+    #[error("month {value:?} invalid")]
+    MonthInvalid { value: String },
+    #[error("report workbook: {0}")]
+    Workbook(String),
     #[error(transparent)]
     Upstream(Refusal),
     #[error(transparent)]
@@ -71,6 +75,7 @@ impl DomainError for AttendanceError {
             | AlreadyCheckedIn { .. }
             | CheckinFirst
             | NotStarted { .. } => ErrorKind::Conflict,
+            Workbook(_) => ErrorKind::Internal,
             Upstream(e) => e.kind(),
             Db(e) => e.kind(),
             _ => ErrorKind::Unprocessable,
@@ -92,6 +97,8 @@ impl DomainError for AttendanceError {
             NotInSession { .. } => "STUDENT_NOT_IN_SESSION",
             MarkInvalid { .. } => "MARK_INVALID",
             RulesInvalid { .. } => "ATTENDANCE_RULES_INVALID",
+            MonthInvalid { .. } => "MONTH_INVALID",
+            Workbook(_) => "INTERNAL",
             Upstream(e) => e.code(),
             Db(e) => e.code(),
         }
@@ -134,6 +141,8 @@ impl DomainError for AttendanceError {
                 "radius_m" => "签到半径应在 50 到 5000 米之间".into(),
                 _ => "学校位置不正确：请同时填写纬度、经度和签到半径，或都不填".into(),
             },
+            MonthInvalid { value } => format!("月份“{value}”不正确，应为 2026-10 这样的年月"),
+            Workbook(_) => "服务器内部错误，请稍后重试".into(),
             Upstream(e) => e.user_message(),
             Db(e) => e.user_message(),
         }
@@ -159,6 +168,7 @@ impl DomainError for AttendanceError {
             NotInSession { student_id } => json!({ "student_id": student_id }),
             MarkInvalid { value } => json!({ "field": "mark", "value": value }),
             RulesInvalid { field } => json!({ "field": field }),
+            MonthInvalid { value } => json!({ "field": "month", "value": value }),
             Upstream(e) => e.details(),
             _ => json!({}),
         }

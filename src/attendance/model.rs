@@ -123,3 +123,28 @@ pub struct AttendanceRules {
     pub longitude: Option<f64>,
     pub radius_m: Option<i32>,
 }
+
+/// 一位教师一个月的签到考核
+#[derive(Debug, Clone, Object)]
+pub struct TeacherMonth {
+    pub staff_id: i64,
+    pub teacher_name: String,
+    /// 应上课节数（已结束的课节）
+    pub planned: i64,
+    /// 已签到（已上课）节数
+    pub taught: i64,
+    /// 其中迟到签到
+    pub late: i64,
+    /// 未签到节数
+    pub missed: i64,
+}
+
+/// 教师签到月报（考勤考核）
+#[derive(Debug, Clone, Object)]
+pub struct TeacherReport {
+    /// 月份，如“2026-10”
+    pub month: String,
+    /// 统计到的最后一天
+    pub through: NaiveDate,
+    pub teachers: Vec<TeacherMonth>,
+}

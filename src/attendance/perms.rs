@@ -21,6 +21,8 @@ pub const ROLL: Permission = teach("attendance_roll");
 pub const MARK: Permission = teach("attendance_mark");
 pub const DAY: Permission = manage("attendance_day");
 pub const RULES: Permission = manage("attendance_rules");
+pub const REPORT: Permission = manage("attendance_teacher_report");
+pub const REPORT_FILE: Permission = manage("attendance_teacher_report_download");
 pub const RULES_UPDATE: Permission = manage("attendance_rules_update");
 
 pub const PERMISSIONS: &[Permission] =

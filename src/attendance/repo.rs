@@ -304,3 +304,48 @@ pub async fn account_by_phone(c: &mut PgConnection, hash: &[u8]) -> sqlx::Result
         .fetch_optional(&mut *c)
         .await
 }
+
+/// (course, staff id, staff name) of the teachers of `courses`.
+pub async fn course_teachers(
+    c: &mut PgConnection,
+    courses: &[i64],
+) -> sqlx::Result<Vec<(i64, i64, String)>> {
+    sqlx::query_as(
+        "select ct.course_id, st.id, st.name from course_teachers ct
+         join staff st on st.id = ct.staff_id where ct.course_id = any($1)",
+    )
+    .bind(courses)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// (course, day, staff, late) of the check-ins from `first` to `last`.
+pub async fn checkins_between(
+    c: &mut PgConnection,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> sqlx::Result<Vec<(i64, NaiveDate, i64, bool)>> {
+    sqlx::query_as(
+        "select course_id, day, staff_id, late from teacher_checkins
+         where day between $1 and $2",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// Every published or closed course that holds sessions, overlapping `first`..`last`.
+pub async fn courses_between(
+    c: &mut PgConnection,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> sqlx::Result<Vec<CourseRow>> {
+    sqlx::query_as(&format!(
+        "{COURSE} and c.starts_on <= $2 and $1 <= c.ends_on order by c.id"
+    ))
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *c)
+    .await
+}

@@ -485,6 +485,131 @@ pub async fn mark(
     roll_view(tx, who, c, day).await
 }
 
+/// The first day of `month` ("2026-10").
+fn month_start(month: &str) -> Result<NaiveDate, AttendanceError> {
+    NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d").map_err(|_| {
+        AttendanceError::MonthInvalid {
+            value: month.to_string(),
+        }
+    })
+}
+
+/// The attendance assessment of `month`: per teacher of a course, the sessions that ran by
+/// the calendar and have ended, the ones they checked in to (late ones counted), and the
+/// ones they missed.
+pub async fn teacher_report(
+    tx: &mut TenantTx,
+    who: &Actor<'_>,
+    month: &str,
+) -> Result<TeacherReport, AttendanceError> {
+    let first = month_start(month)?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(|| AttendanceError::MonthInvalid {
+            value: month.to_string(),
+        })?;
+    let now = who.st.clock.now();
+    let through = (next - Duration::days(1)).min(who.st.clock.today());
+    let mut by_staff: std::collections::BTreeMap<i64, TeacherMonth> = Default::default();
+    if through >= first {
+        let courses = repo::courses_between(tx.conn(), first, through).await?;
+        let ids: Vec<i64> = courses.iter().map(|c| c.id).collect();
+        let teachers = repo::course_teachers(tx.conn(), &ids).await?;
+        let checkins = repo::checkins_between(tx.conn(), first, through).await?;
+        let cals = crate::enrollment::staff::calendars(tx).await?;
+        let mut day = first;
+        while day <= through {
+            let weekday = day.weekday().number_from_monday() as i16;
+            for c in &courses {
+                let meets = c.weekdays.contains(&weekday) && c.starts_on <= day && day <= c.ends_on;
+                let runs = meets
+                    && cals
+                        .iter()
+                        .find(|(t, _)| *t == c.term_id)
+                        .is_some_and(|(_, cal)| crate::enrollment::staff::session_runs(cal, day));
+                if !runs || at(day, c.ends_at) > now {
+                    continue;
+                }
+                for (_, staff, name) in teachers.iter().filter(|t| t.0 == c.id) {
+                    let row = by_staff.entry(*staff).or_insert_with(|| TeacherMonth {
+                        staff_id: *staff,
+                        teacher_name: name.clone(),
+                        planned: 0,
+                        taught: 0,
+                        late: 0,
+                        missed: 0,
+                    });
+                    row.planned += 1;
+                    match checkins
+                        .iter()
+                        .find(|k| k.0 == c.id && k.1 == day && k.2 == *staff)
+                    {
+                        Some(k) => {
+                            row.taught += 1;
+                            row.late += i64::from(k.3);
+                        }
+                        None => row.missed += 1,
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    let mut teachers: Vec<TeacherMonth> = by_staff.into_values().collect();
+    teachers.sort_by(|a, b| (&a.teacher_name, a.staff_id).cmp(&(&b.teacher_name, b.staff_id)));
+    Ok(TeacherReport {
+        month: first.format("%Y-%m").to_string(),
+        through: through.max(first),
+        teachers,
+    })
+}
+
+/// The report as an .xlsx workbook.
+pub async fn teacher_report_file(
+    tx: &mut TenantTx,
+    who: &Actor<'_>,
+    month: &str,
+) -> Result<(TeacherReport, Vec<u8>), AttendanceError> {
+    use crate::tabular::{self, ColumnKind, SheetOut};
+    let r = teacher_report(tx, who, month).await?;
+    let sheet = SheetOut {
+        name: "教师签到".into(),
+        headers: ["教师", "应上课节数", "已签到", "其中迟到", "未签到"]
+            .map(String::from)
+            .to_vec(),
+        rows: r
+            .teachers
+            .iter()
+            .map(|t| {
+                vec![
+                    t.teacher_name.clone(),
+                    t.planned.to_string(),
+                    t.taught.to_string(),
+                    t.late.to_string(),
+                    t.missed.to_string(),
+                ]
+            })
+            .collect(),
+        widths: vec![14.0, 12.0, 10.0, 10.0, 10.0],
+        kinds: vec![
+            ColumnKind::Text,
+            ColumnKind::Count,
+            ColumnKind::Count,
+            ColumnKind::Count,
+            ColumnKind::Count,
+        ],
+    };
+    let notes = vec![format!(
+        "{} {} 教师签到考核（统计至 {}）",
+        tx.tenant().name,
+        r.month,
+        r.through
+    )];
+    let bytes =
+        tabular::xlsx(&[sheet], &notes).map_err(|e| AttendanceError::Workbook(e.to_string()))?;
+    Ok((r, bytes))
+}
+
 fn check_rules(r: &AttendanceRules) -> Result<RulesRow, AttendanceError> {
     if !(0..=120).contains(&r.opens_before_min) {
         return Err(AttendanceError::RulesInvalid {

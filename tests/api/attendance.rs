@@ -411,3 +411,78 @@ async fn r_t05_the_day_close_releases_a_lesson_only_after_its_teacher_checked_in
         "the art lesson nobody taught keeps its money held"
     );
 }
+
+#[tokio::test]
+async fn r_t05_the_monthly_report_counts_each_teachers_sessions_taught_late_and_missed() {
+    // Arrange: 游泳 (Mondays and Wednesdays 16:30); its teacher checks in on Monday 10-12 in
+    // time, on Wednesday 10-14 late, and not on Monday 10-19
+    let (app, _fam, swim) = school_with_families(1, 5).await;
+    teacher_of(&app, &[swim], "T531", 531, "13800138531").await;
+    app.clock.advance(Duration::minutes(380)); // Monday 16:20
+    let t = teacher(&app, "13800138531").await;
+    assert_eq!(
+        check_in(&app, &t, swim, "2026-10-12", json!({})).await.0,
+        200
+    );
+    app.clock.advance(Duration::days(2) + Duration::minutes(25)); // Wednesday 16:45
+    let t = teacher(&app, "13800138531").await;
+    let (s, late) = check_in(&app, &t, swim, "2026-10-14", json!({})).await;
+    assert_eq!((s, late["late"].as_bool()), (200, Some(true)));
+    app.clock
+        .advance(Duration::days(6) - Duration::minutes(405)); // Tuesday 10-20 10:00
+    let admin = app.admin_token("sqsf").await;
+
+    // Act
+    let report = app
+        .school_ok(&admin, "/attendance/teacher-report?month=2026-10")
+        .await;
+    let (s_bad, bad) = app
+        .school(
+            Method::GET,
+            &admin,
+            "/attendance/teacher-report?month=2026-13",
+            None,
+        )
+        .await;
+    let file = app
+        .get_as(
+            &admin,
+            "/t/sqsf/api/v1/school/attendance/teacher-report/download?month=2026-10",
+        )
+        .await;
+    let file_status = file.status().as_u16();
+    let bytes = file.bytes().await.unwrap();
+    let teacher_token = teacher(&app, "13800138531").await;
+    let (s_teacher, _) = app
+        .school(
+            Method::GET,
+            &teacher_token,
+            "/attendance/teacher-report?month=2026-10",
+            None,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(report["through"], "2026-10-20");
+    let rows = report["teachers"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    let r = &rows[0];
+    assert_eq!(
+        (r["taught"].as_i64(), r["late"].as_i64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    let (planned, missed) = (
+        r["planned"].as_i64().unwrap(),
+        r["missed"].as_i64().unwrap(),
+    );
+    assert_eq!(planned, 2 + missed, "{r}");
+    assert!(missed >= 1, "Monday 10-19 was not taught: {r}");
+    assert_eq!((s_bad, bad["code"].as_str()), (422, Some("MONTH_INVALID")));
+    assert_eq!(file_status, 200);
+    let sheets =
+        afterschool::tabular::read(&bytes, "r.xlsx", &afterschool::tabular::Limits::default())
+            .unwrap();
+    assert_eq!(sheets[0].name, "教师签到");
+    assert_eq!(s_teacher, 403, "the assessment is the admin's");
+}

@@ -1,7 +1,7 @@
 //! Attendance journeys in a real browser (issue #17; R-T05, R-T06): a teacher on the phone
 //! is refused a check-in before its window, checks in within it, calls the roll (one child
 //! absent) and the admin's day in the console shows the session checked in with its
-//! counts, and another session nobody checked in to flagged.
+//! counts, another session nobody checked in to flagged, and the month's teacher report.
 
 use chrono::Duration;
 
@@ -96,7 +96,13 @@ async fn a_teacher_checks_in_and_calls_the_roll_and_the_admin_sees_the_day() {
 
     // 16:55: the admin's day shows swim checked in and art flagged.
     app.clock.advance(Duration::minutes(35));
-    b.sign_in_school_admin(&app, ADMIN_PHONE).await;
+    app.sign_in_as(
+        ADMIN_PHONE,
+        afterschool::auth::model::Role::SchoolAdmin,
+        Some("sqsf"),
+    )
+    .await;
+    let secret = b.sign_in_admin(&app, ADMIN_PHONE).await;
     b.click_link("签到与考勤").await;
     let swim_row = b
         .find(&format!("#session-{swim}"))
@@ -119,5 +125,27 @@ async fn a_teacher_checks_in_and_calls_the_roll_and_the_admin_sees_the_day() {
     let err = b.find("#late_after_min-error").await.text().await.unwrap();
     assert!(err.contains("0 到 60"), "{err}");
     b.shot("console-day").await;
+    // The next morning, the month's assessment lists both teachers, downloadable.
+    b.sign_out().await;
+    app.clock.advance(Duration::hours(12));
+    b.sign_in_with_code(&app, ADMIN_PHONE, &secret).await;
+    b.click_link("签到与考勤").await;
+    b.click("#report-link").await;
+    let report = b.find("#teacher-report").await.text().await.unwrap();
+    assert!(
+        report.contains("老师T541") && report.contains("老师T542"),
+        "{report}"
+    );
+    let href = b
+        .find("#report-download")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let r = b.fetch(&app, &href).await;
+    assert_eq!(r.status(), 200, "{href}");
+    assert_eq!(&r.bytes().await.unwrap()[..2], b"PK", "an xlsx workbook");
+    b.shot("console-report").await;
     b.close().await;
 }

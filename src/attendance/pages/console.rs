@@ -24,6 +24,95 @@ const BASE: &str = "/console/attendance";
 
 pub fn mount(r: Route) -> Route {
     r.at(BASE, get(day_page).post(rules_save))
+        .at(format!("{BASE}/report"), get(report_page))
+        .at(format!("{BASE}/report/download"), get(report_download))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MonthQuery {
+    month: Option<String>,
+}
+
+/// The month asked for, or this one.
+fn month_of(web: &Web, q: &MonthQuery) -> String {
+    q.month
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| web.app.clock.today().format("%Y-%m").to_string())
+}
+
+/// The teachers' check-in report of a month (the attendance assessment), as
+/// `GET /school/attendance/teacher-report`.
+#[handler]
+async fn report_page(web: Web, Query(q): Query<MonthQuery>) -> PageResult {
+    let month = month_of(&web, &q);
+    let mut tx = web.school_tx(&REPORT).await?;
+    let result = service::teacher_report(&mut tx, &actor(&web), &month).await;
+    tx.commit().await?;
+    let (status, table) = match result {
+        Ok(r) => (
+            StatusCode::OK,
+            html! {
+                p.muted #report-through { "统计 " (r.month) "，截至 " (r.through) " 已结束的课节" }
+                p { a.btn.secondary href=(web.link(&format!("{BASE}/report/download?month={}", r.month))) id="report-download" { "下载 .xlsx" } }
+                @if r.teachers.is_empty() { p.muted #no-teachers { "这个月没有需要签到的课" } }
+                @else {
+                    div.table-wrap {
+                        table #teacher-report {
+                            thead { tr { th { "教师" } th.num { "应上课" } th.num { "已签到" } th.num { "其中迟到" } th.num { "未签到" } } }
+                            tbody {
+                                @for t in &r.teachers {
+                                    tr data-staff=(t.staff_id) {
+                                        td { (t.teacher_name) }
+                                        td.num { (t.planned) }
+                                        td.num { (t.taught) }
+                                        td.num { (t.late) }
+                                        td.num { @if t.missed > 0 { span.tag.bad { (t.missed) } } @else { "0" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        ),
+        Err(e) if is_domain_refusal(&e) => {
+            let p = FormError::from_domain(&e);
+            (
+                p.status(),
+                html! { div.notice.error role="alert" id="month-error" { (p.message) } },
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let body = html! {
+        p { a href=(web.link(BASE)) { "‹ 签到与考勤" } }
+        form.inline method="get" action=(web.link(&format!("{BASE}/report"))) id="month-form" {
+            label for="month" { "月份 " }
+            input type="month" id="month" name="month" value=(month);
+            " "
+            button.secondary type="submit" id="month-submit" { "查看" }
+        }
+        (table)
+    };
+    Ok(html_response(
+        status,
+        school_page(&web, "教师签到月报", BASE, body),
+    ))
+}
+
+#[handler]
+async fn report_download(web: Web, Query(q): Query<MonthQuery>) -> PageResult {
+    let month = month_of(&web, &q);
+    let mut tx = web.school_tx(&REPORT_FILE).await?;
+    let (r, bytes) = service::teacher_report_file(&mut tx, &actor(&web), &month).await?;
+    tx.commit().await?;
+    Ok(crate::web::forms::download(
+        bytes,
+        &format!("teacher-checkins-{}.xlsx", r.month),
+        &format!("教师签到_{}.xlsx", r.month),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +170,7 @@ async fn page(web: &Web, q: &DayQuery, typed: Option<&Posted>, p: &FormError) ->
                 " · 缺勤 " strong { (absent) }
             }
         }
+        p { a href=(web.link(&format!("{BASE}/report"))) id="report-link" { "教师签到月报（考勤考核） ›" } }
         @if d.missed > 0 {
             div.notice.error role="alert" #missed-count { (d.missed) " 节课签到时间已过仍无人签到" }
         }

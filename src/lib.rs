@@ -25,6 +25,7 @@ pub mod courses;
 pub mod db;
 pub mod enrollment;
 pub mod error;
+pub mod evaluations;
 pub mod http;
 pub mod kernel;
 pub mod keys;

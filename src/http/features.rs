@@ -19,6 +19,7 @@ pub static FEATURES: &[&dyn Feature] = &[
     &crate::meals::feature::Meals,
     &crate::notices::feature::Notices,
     &crate::attendance::feature::Attendance,
+    &crate::evaluations::feature::Evaluations,
 ];
 
 /// The school console's menu from every feature's entries.

@@ -29,6 +29,7 @@ use crate::courses::api::CourseApi;
 use crate::enrollment::api::EnrollmentApi;
 use crate::enrollment::staff_api::EnrollmentStaffApi;
 use crate::error::{error_response, ErrorBody};
+use crate::evaluations::api::EvaluationApi;
 use crate::kernel::ctx::Ctx;
 use crate::meals::api::MealApi;
 use crate::notices::api::NoticeApi;
@@ -76,7 +77,7 @@ apis!(
         SupervisionApi,
         NotifyApi,
     ],
-    [MealApi, NoticeApi, AttendanceApi],
+    [MealApi, NoticeApi, AttendanceApi, EvaluationApi],
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).

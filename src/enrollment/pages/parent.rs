@@ -133,7 +133,12 @@ async fn consent_submit(web: Web) -> PageResult {
     Ok(see_other(&web.link("/m")))
 }
 
-fn child_switcher(web: &Web, list: &[StudentView], current: &StudentView, path: &str) -> Markup {
+pub fn child_switcher(
+    web: &Web,
+    list: &[StudentView],
+    current: &StudentView,
+    path: &str,
+) -> Markup {
     html! {
         @if list.len() > 1 {
             div.toolbar.children {
@@ -230,6 +235,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                     li { a href=(web.link(&format!("/m/courses{q_child}"))) { "选课报名 ›" } }
                     li { a href=(web.link(&format!("/m/timetable{q_child}"))) { "本周课表 ›" } }
                     li { a href=(web.link(&format!("/m/meals{q_child}"))) id="meals-link" { "订餐 ›" } }
+                    li { a href=(web.link(&format!("/m/evaluations{q_child}"))) id="evaluations-link" { "课程评价 ›" } }
                     li { a href=(web.link("/m/notices")) id="notices-link" {
                         "学校通知"
                         @if unread_notices > 0 { " " span.tag.warn #unread-notices { (unread_notices) " 条未读" } }

@@ -130,6 +130,32 @@ impl AttendanceApi {
         Ok(Json(out))
     }
 
+    /// 学生去向（R-T08）
+    ///
+    /// 班主任看本班、管理员看全校每个孩子今天的课后服务：哪节课、在哪、几点、哪位老师、考勤。
+    #[oai(
+        path = "/school/attendance/whereabouts",
+        method = "get",
+        operation_id = "attendance_whereabouts"
+    )]
+    async fn whereabouts(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 日期，默认今天
+        day: Query<Option<NaiveDate>>,
+        /// 只看这个班
+        class_id: Query<Option<i64>>,
+    ) -> Result<Json<Whereabouts>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &WHEREABOUTS).await?;
+        let out =
+            super::whereabouts::whereabouts(&mut tx, &session.actor(app.0), day.0, class_id.0)
+                .await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
     /// 教师签到月报（考勤考核）
     ///
     /// 每位任课教师当月已结束的课节：应上、已签到（其中迟到）、未签到。

@@ -52,6 +52,8 @@ pub enum AttendanceError {
     MarkInvalid { value: String },
     #[error("rule {field} invalid")]
     RulesInvalid { field: &'static str },
+    #[error("class {id} not found")]
+    ClassNotFound { id: i64 },
     #[error("month {value:?} invalid")]
     MonthInvalid { value: String },
     #[error("report workbook: {0}")]
@@ -68,7 +70,7 @@ impl DomainError for AttendanceError {
     fn kind(&self) -> ErrorKind {
         use AttendanceError::*;
         match self {
-            NoSession { .. } => ErrorKind::NotFound,
+            NoSession { .. } | ClassNotFound { .. } => ErrorKind::NotFound,
             NotYourSession { .. } => ErrorKind::Forbidden,
             SessionCancelled { .. }
             | OutsideWindow { .. }
@@ -98,6 +100,7 @@ impl DomainError for AttendanceError {
             MarkInvalid { .. } => "MARK_INVALID",
             RulesInvalid { .. } => "ATTENDANCE_RULES_INVALID",
             MonthInvalid { .. } => "MONTH_INVALID",
+            ClassNotFound { .. } => "CLASS_NOT_FOUND",
             Workbook(_) => "INTERNAL",
             Upstream(e) => e.code(),
             Db(e) => e.code(),
@@ -143,6 +146,7 @@ impl DomainError for AttendanceError {
             },
             MonthInvalid { value } => format!("月份“{value}”不正确，应为 2026-10 这样的年月"),
             Workbook(_) => "服务器内部错误，请稍后重试".into(),
+            ClassNotFound { .. } => "找不到该班级，或不是您负责的班级".into(),
             Upstream(e) => e.user_message(),
             Db(e) => e.user_message(),
         }
@@ -169,6 +173,7 @@ impl DomainError for AttendanceError {
             MarkInvalid { value } => json!({ "field": "mark", "value": value }),
             RulesInvalid { field } => json!({ "field": field }),
             MonthInvalid { value } => json!({ "field": "month", "value": value }),
+            ClassNotFound { id } => json!({ "id": id }),
             Upstream(e) => e.details(),
             _ => json!({}),
         }

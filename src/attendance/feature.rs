@@ -7,12 +7,20 @@ use crate::web::feature::{Feature, NavEntry};
 
 pub struct Attendance;
 
-const NAV: &[NavEntry] = &[NavEntry {
-    rank: 95,
-    group: "课程与报名",
-    path: "/console/attendance",
-    label: "签到与考勤",
-}];
+const NAV: &[NavEntry] = &[
+    NavEntry {
+        rank: 95,
+        group: "课程与报名",
+        path: "/console/attendance",
+        label: "签到与考勤",
+    },
+    NavEntry {
+        rank: 97,
+        group: "课程与报名",
+        path: "/console/whereabouts",
+        label: "学生去向",
+    },
+];
 
 impl Feature for Attendance {
     fn name(&self) -> &'static str {

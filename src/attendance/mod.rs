@@ -23,5 +23,6 @@ pub mod pages;
 pub mod perms;
 pub mod repo;
 pub mod service;
+pub mod whereabouts;
 
 pub use service::delivered;

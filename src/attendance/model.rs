@@ -148,3 +148,40 @@ pub struct TeacherReport {
     pub through: NaiveDate,
     pub teachers: Vec<TeacherMonth>,
 }
+
+/// 孩子今天的一节课
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ChildSession {
+    pub course_id: i64,
+    pub name: String,
+    /// 如“16:30–18:00”
+    pub time: String,
+    pub venue: Option<String>,
+    pub teachers: Vec<String>,
+    pub mark: Option<Mark>,
+    /// 考勤：已到、迟到、缺勤、早退、请假；还没点名为“未点名”
+    pub mark_label: String,
+}
+
+/// 一个孩子今天在哪里（R-T08）
+#[derive(Debug, Clone, Object)]
+pub struct ChildWhereabouts {
+    pub student_id: i64,
+    pub name: String,
+    pub class_id: i64,
+    pub class_name: String,
+    /// 今天的课后服务，按时间；为空表示今天没有安排
+    pub sessions: Vec<ChildSession>,
+}
+
+/// 学生去向
+#[derive(Debug, Clone, Object)]
+pub struct Whereabouts {
+    pub day: NaiveDate,
+    pub children: Vec<ChildWhereabouts>,
+    /// 今天有课后服务的孩子数
+    pub with_sessions: i64,
+    /// 缺勤（未请假）的孩子数
+    pub absent: i64,
+}

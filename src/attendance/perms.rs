@@ -20,10 +20,23 @@ pub const CHECKIN: Permission = teach("attendance_checkin");
 pub const ROLL: Permission = teach("attendance_roll");
 pub const MARK: Permission = teach("attendance_mark");
 pub const DAY: Permission = manage("attendance_day");
+/// Where the children are today: homeroom teachers (their classes) and admins.
+pub const WHEREABOUTS: Permission =
+    Permission::tenant("attendance_whereabouts", "school.attendance", "whereabouts");
 pub const RULES: Permission = manage("attendance_rules");
 pub const REPORT: Permission = manage("attendance_teacher_report");
 pub const REPORT_FILE: Permission = manage("attendance_teacher_report_download");
 pub const RULES_UPDATE: Permission = manage("attendance_rules_update");
 
-pub const PERMISSIONS: &[Permission] =
-    &[MY_SESSIONS, CHECKIN, ROLL, MARK, DAY, RULES, RULES_UPDATE];
+pub const PERMISSIONS: &[Permission] = &[
+    MY_SESSIONS,
+    CHECKIN,
+    ROLL,
+    MARK,
+    DAY,
+    WHEREABOUTS,
+    REPORT,
+    REPORT_FILE,
+    RULES,
+    RULES_UPDATE,
+];

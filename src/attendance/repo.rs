@@ -349,3 +349,39 @@ pub async fn courses_between(
     .fetch_all(&mut *c)
     .await
 }
+
+/// One row of the whereabouts: a child (of `classes`, all when `None`) with one of their
+/// confirmed places among `courses` and its mark of `day` (no place: course `None`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WhereRow {
+    pub student_id: i64,
+    pub name: String,
+    pub class_id: i64,
+    pub class_name: String,
+    pub course_id: Option<i64>,
+    pub mark: Option<Mark>,
+}
+
+pub async fn whereabouts(
+    c: &mut PgConnection,
+    classes: Option<&[i64]>,
+    courses: &[i64],
+    day: NaiveDate,
+) -> sqlx::Result<Vec<WhereRow>> {
+    sqlx::query_as(
+        "select s.id as student_id, s.name, s.class_id, cl.name as class_name, e.course_id, m.mark
+         from students s
+         join classes cl on cl.id = s.class_id
+         left join enrollments e
+                on e.student_id = s.id and e.status = 'confirmed' and e.course_id = any($2)
+         left join attendance_marks m
+                on m.course_id = e.course_id and m.day = $3 and m.student_id = s.id
+         where s.status = 'active' and ($1::bigint[] is null or s.class_id = any($1))
+         order by cl.name, s.name, s.id",
+    )
+    .bind(classes)
+    .bind(courses)
+    .bind(day)
+    .fetch_all(&mut *c)
+    .await
+}

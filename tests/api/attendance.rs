@@ -486,3 +486,84 @@ async fn r_t05_the_monthly_report_counts_each_teachers_sessions_taught_late_and_
     assert_eq!(sheets[0].name, "教师签到");
     assert_eq!(s_teacher, 403, "the assessment is the admin's");
 }
+
+#[tokio::test]
+async fn r_t08_the_homeroom_teacher_and_the_admin_see_where_each_child_is_today() {
+    // Arrange: child 0 (一年级1班) in 游泳, marked absent; child 1 (三年级2班) with nothing
+    let (app, fam, swim) = school_with_families(2, 5).await;
+    app.paid(&fam[0].1, fam[0].0, swim, "where-pay-0001").await;
+    let admin = app.admin_token("sqsf").await;
+    crate::fixtures::homeroom(&app, &admin, "一年级1班", "T571", 571, "13800138571").await;
+    teacher_of(&app, &[swim], "T572", 572, "13800138572").await;
+    app.clock.advance(Duration::minutes(380)); // Monday 16:20
+    let t = teacher(&app, "13800138572").await;
+    assert_eq!(
+        check_in(&app, &t, swim, "2026-10-12", json!({})).await.0,
+        200
+    );
+    let (s, _) = app
+        .school(
+            Method::PUT,
+            &t,
+            &format!("/attendance/sessions/{swim}/2026-10-12/roll"),
+            Some(json!({ "marks": [{ "student_id": fam[0].0, "mark": "absent" }] })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let homeroom = app
+        .sign_in_as(
+            "13800138571",
+            afterschool::auth::model::Role::HomeroomTeacher,
+            Some("sqsf"),
+        )
+        .await
+        .1;
+    let admin = app.admin_token("sqsf").await;
+    let theirs: i64 = sqlx::query_scalar("select class_id from school_sqsf.students where id = $1")
+        .bind(fam[1].0)
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+
+    // Act
+    let mine = app.school_ok(&homeroom, "/attendance/whereabouts").await;
+    let all = app.school_ok(&admin, "/attendance/whereabouts").await;
+    let (s_foreign, foreign) = app
+        .school(
+            Method::GET,
+            &homeroom,
+            &format!("/attendance/whereabouts?class_id={theirs}"),
+            None,
+        )
+        .await;
+
+    // Assert
+    let find = |v: &Value, id: i64| {
+        v["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["student_id"] == id)
+            .cloned()
+    };
+    let child0 = find(&mine, fam[0].0).expect("the teacher's own child");
+    assert_eq!(child0["sessions"][0]["name"], "游泳");
+    assert_eq!(child0["sessions"][0]["time"], "16:30–18:00");
+    assert_eq!(child0["sessions"][0]["mark_label"], "缺勤");
+    assert_eq!(child0["sessions"][0]["teachers"][0], "老师T572");
+    assert!(
+        find(&mine, fam[1].0).is_none(),
+        "another class is not the teacher's"
+    );
+    assert!(mine["absent"].as_i64().unwrap() >= 1);
+    let child1 = find(&all, fam[1].0).expect("the admin sees the school");
+    assert_eq!(
+        child1["sessions"].as_array().map(Vec::len),
+        Some(0),
+        "nothing booked today"
+    );
+    assert_eq!(
+        (s_foreign, foreign["code"].as_str()),
+        (404, Some("CLASS_NOT_FOUND"))
+    );
+}

@@ -147,5 +147,16 @@ async fn a_teacher_checks_in_and_calls_the_roll_and_the_admin_sees_the_day() {
     assert_eq!(r.status(), 200, "{href}");
     assert_eq!(&r.bytes().await.unwrap()[..2], b"PK", "an xlsx workbook");
     b.shot("console-report").await;
+    // Where the children were on Monday: the absent child's row says so.
+    b.click_link("学生去向").await;
+    b.goto("/t/sqsf/console/whereabouts?day=2026-10-12").await;
+    let row = b
+        .find(&format!("tr.child[data-student='{}']", fam[1].0))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("游泳") && row.contains("缺勤"), "{row}");
+    b.shot("console-whereabouts").await;
     b.close().await;
 }

@@ -8,6 +8,7 @@
 
 mod console;
 mod teacher;
+mod whereabouts;
 
 use maud::{html, Markup};
 use poem::Route;
@@ -16,7 +17,7 @@ use crate::attendance::model::AttendanceSession;
 use crate::web::layout::when;
 
 pub fn mount(r: Route) -> Route {
-    console::mount(teacher::mount(r))
+    whereabouts::mount(console::mount(teacher::mount(r)))
 }
 
 /// The session's check-in state in words, tagged.

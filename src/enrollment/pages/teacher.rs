@@ -153,6 +153,7 @@ async fn home(web: Web) -> PageResult {
     let meal_stops = may(&web, &crate::meals::perms::STOPS);
     let notices = may(&web, &crate::notices::perms::SENT);
     let sessions = may(&web, &crate::attendance::perms::MY_SESSIONS);
+    let whereabouts = may(&web, &crate::attendance::perms::WHEREABOUTS);
     let published = if may(&web, &course_perms::LIST) {
         let mut tx = web.school_tx(&course_perms::LIST).await?;
         let q = CourseQuery {
@@ -186,11 +187,14 @@ async fn home(web: Web) -> PageResult {
                 h2 { (name) " 老师" }
                 p.muted { (today.format("%Y-%m-%d")) " " (layout::weekday(today.weekday().number_from_monday() as i16)) }
             }
-            @if reviews || status || meal_stops || notices || sessions {
+            @if reviews || status || meal_stops || notices || sessions || whereabouts {
                 div.card {
                     ul.list #teacher-links {
                         @if sessions {
                             li { a href=(web.link("/m/teacher/sessions")) #sessions-link { "今天的课：签到与点名 ›" } }
+                        }
+                        @if whereabouts {
+                            li { a href=(web.link("/m/teacher/whereabouts")) #whereabouts-link { "本班学生今天在哪 ›" } }
                         }
                         @if reviews {
                             li { a href=(web.link("/m/teacher/requests")) #pending-requests {

@@ -238,3 +238,138 @@ impl AttendanceApi {
         Ok(Json(out))
     }
 }
+
+#[derive(Debug, poem_openapi::Multipart)]
+pub struct InspectionPictureForm {
+    /// JPEG、PNG 或 WebP 照片，不超过 5 MB
+    pub file: poem_openapi::types::multipart::Upload,
+}
+
+pub struct InspectionApi;
+
+#[OpenApi(tag = "ApiTags::School")]
+impl InspectionApi {
+    /// 巡课：全校某日（默认今天）的课
+    #[oai(
+        path = "/school/inspections/sessions",
+        method = "get",
+        operation_id = "inspection_sessions"
+    )]
+    async fn sessions(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 日期，默认今天
+        day: Query<Option<NaiveDate>>,
+    ) -> Result<Json<AttendanceDay>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &INSPECTION_SESSIONS).await?;
+        let out = service::day(&mut tx, &session.actor(app.0), day.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 记录一次巡课
+    #[oai(
+        path = "/school/inspections",
+        method = "post",
+        operation_id = "inspection_create"
+    )]
+    async fn create(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        body: Json<NewInspection>,
+    ) -> Result<Json<InspectionView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &INSPECTION_CREATE).await?;
+        let out = super::inspections::create(&mut tx, &session.actor(app.0), &body.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 巡课记录：管理员看全校的，巡课人员看自己的
+    #[oai(
+        path = "/school/inspections",
+        method = "get",
+        operation_id = "inspections"
+    )]
+    async fn list(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        /// 日期，不填为全部（最近 200 条）
+        day: Query<Option<NaiveDate>>,
+    ) -> Result<Json<Vec<InspectionView>>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &INSPECTIONS).await?;
+        let out = super::inspections::list(&mut tx, &session.actor(app.0), day.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 一条巡课记录
+    #[oai(
+        path = "/school/inspections/:id",
+        method = "get",
+        operation_id = "inspection"
+    )]
+    async fn one(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+    ) -> Result<Json<InspectionView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &INSPECTION).await?;
+        let out = super::inspections::one(&mut tx, &session.actor(app.0), id.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 上传巡课照片
+    #[oai(
+        path = "/school/inspections/:id/picture",
+        method = "post",
+        operation_id = "inspection_picture_add"
+    )]
+    async fn picture_add(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+        form: InspectionPictureForm,
+    ) -> Result<Json<InspectionView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &INSPECTION_PICTURE_ADD).await?;
+        let upload = crate::courses::api::read_picture(form.file).await?;
+        let out =
+            super::inspections::set_picture(&mut tx, &session.actor(app.0), id.0, upload).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 巡课照片
+    #[oai(
+        path = "/school/inspections/:id/picture",
+        method = "get",
+        operation_id = "inspection_picture"
+    )]
+    async fn picture(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+    ) -> Result<poem_openapi::payload::Response<poem_openapi::payload::Binary<Vec<u8>>>, ApiError>
+    {
+        let mut tx = school_tx(&session, &app, &tenant, &INSPECTION_PICTURE).await?;
+        let obj = super::inspections::picture(&mut tx, &session.actor(app.0), id.0).await?;
+        tx.commit().await?;
+        Ok(
+            poem_openapi::payload::Response::new(poem_openapi::payload::Binary(obj.body.to_vec()))
+                .header("content-type", obj.content_type.as_str())
+                .header("x-content-type-options", "nosniff"),
+        )
+    }
+}

@@ -52,6 +52,12 @@ pub enum AttendanceError {
     MarkInvalid { value: String },
     #[error("rule {field} invalid")]
     RulesInvalid { field: &'static str },
+    #[error("inspection notes invalid")]
+    NotesInvalid,
+    #[error("inspection {id} not found")]
+    InspectionNotFound { id: i64 },
+    #[error(transparent)]
+    Storage(crate::storage::StorageError),
     #[error("class {id} not found")]
     ClassNotFound { id: i64 },
     #[error("month {value:?} invalid")]
@@ -66,11 +72,23 @@ pub enum AttendanceError {
 
 crate::refusals_into!(AttendanceError::Upstream: AuditError, PeopleError, EnrollmentError);
 
+impl From<crate::storage::StorageError> for AttendanceError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        if let crate::storage::StorageError::Backend(_) = e {
+            tracing::error!(error = %e, "object store failed");
+        }
+        AttendanceError::Storage(e)
+    }
+}
+
 impl DomainError for AttendanceError {
     fn kind(&self) -> ErrorKind {
         use AttendanceError::*;
         match self {
-            NoSession { .. } | ClassNotFound { .. } => ErrorKind::NotFound,
+            NoSession { .. } | ClassNotFound { .. } | InspectionNotFound { .. } => {
+                ErrorKind::NotFound
+            }
+            Storage(e) => e.kind(),
             NotYourSession { .. } => ErrorKind::Forbidden,
             SessionCancelled { .. }
             | OutsideWindow { .. }
@@ -101,6 +119,14 @@ impl DomainError for AttendanceError {
             RulesInvalid { .. } => "ATTENDANCE_RULES_INVALID",
             MonthInvalid { .. } => "MONTH_INVALID",
             ClassNotFound { .. } => "CLASS_NOT_FOUND",
+            NotesInvalid => "INSPECTION_NOTES_INVALID",
+            InspectionNotFound { .. } => "INSPECTION_NOT_FOUND",
+            Storage(crate::storage::StorageError::NotFound(_)) => "PICTURE_NOT_FOUND",
+            Storage(
+                crate::storage::StorageError::InvalidKey(_)
+                | crate::storage::StorageError::Config(_),
+            ) => "INTERNAL",
+            Storage(e) => e.code(),
             Workbook(_) => "INTERNAL",
             Upstream(e) => e.code(),
             Db(e) => e.code(),
@@ -147,6 +173,9 @@ impl DomainError for AttendanceError {
             MonthInvalid { value } => format!("月份“{value}”不正确，应为 2026-10 这样的年月"),
             Workbook(_) => "服务器内部错误，请稍后重试".into(),
             ClassNotFound { .. } => "找不到该班级，或不是您负责的班级".into(),
+            NotesInvalid => "请填写巡课所见情况，不超过 500 个字".into(),
+            InspectionNotFound { .. } => "找不到该巡课记录".into(),
+            Storage(e) => e.picture_message(),
             Upstream(e) => e.user_message(),
             Db(e) => e.user_message(),
         }
@@ -173,7 +202,8 @@ impl DomainError for AttendanceError {
             MarkInvalid { value } => json!({ "field": "mark", "value": value }),
             RulesInvalid { field } => json!({ "field": field }),
             MonthInvalid { value } => json!({ "field": "month", "value": value }),
-            ClassNotFound { id } => json!({ "id": id }),
+            ClassNotFound { id } | InspectionNotFound { id } => json!({ "id": id }),
+            NotesInvalid => json!({ "field": "notes", "max": 500 }),
             Upstream(e) => e.details(),
             _ => json!({}),
         }

@@ -20,6 +20,12 @@ const NAV: &[NavEntry] = &[
         path: "/console/whereabouts",
         label: "学生去向",
     },
+    NavEntry {
+        rank: 98,
+        group: "课程与报名",
+        path: "/console/inspections",
+        label: "巡课记录",
+    },
 ];
 
 impl Feature for Attendance {

@@ -185,3 +185,27 @@ pub struct Whereabouts {
     /// 缺勤（未请假）的孩子数
     pub absent: i64,
 }
+
+/// 巡课记录（新增）
+#[derive(Debug, Clone, Object)]
+pub struct NewInspection {
+    pub course_id: i64,
+    pub day: NaiveDate,
+    /// 所见情况，1 到 500 字
+    pub notes: String,
+}
+
+/// 一条巡课记录
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct InspectionView {
+    pub id: i64,
+    pub course_id: i64,
+    pub course_name: String,
+    pub day: NaiveDate,
+    pub inspector_name: String,
+    pub observed_at: DateTime<Utc>,
+    pub notes: String,
+    /// 照片地址
+    pub picture: Option<String>,
+}

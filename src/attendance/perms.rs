@@ -24,6 +24,18 @@ pub const DAY: Permission = manage("attendance_day");
 pub const WHEREABOUTS: Permission =
     Permission::tenant("attendance_whereabouts", "school.attendance", "whereabouts");
 pub const RULES: Permission = manage("attendance_rules");
+const fn inspect(op: &'static str) -> Permission {
+    Permission::tenant(op, "school.inspections", "record")
+}
+const fn inspections(op: &'static str) -> Permission {
+    Permission::tenant(op, "school.inspections", "read")
+}
+pub const INSPECTION_SESSIONS: Permission = inspect("inspection_sessions");
+pub const INSPECTION_CREATE: Permission = inspect("inspection_create");
+pub const INSPECTION_PICTURE_ADD: Permission = inspect("inspection_picture_add");
+pub const INSPECTIONS: Permission = inspections("inspections");
+pub const INSPECTION: Permission = inspections("inspection");
+pub const INSPECTION_PICTURE: Permission = inspections("inspection_picture");
 pub const REPORT: Permission = manage("attendance_teacher_report");
 pub const REPORT_FILE: Permission = manage("attendance_teacher_report_download");
 pub const RULES_UPDATE: Permission = manage("attendance_rules_update");
@@ -39,4 +51,10 @@ pub const PERMISSIONS: &[Permission] = &[
     REPORT_FILE,
     RULES,
     RULES_UPDATE,
+    INSPECTION_SESSIONS,
+    INSPECTION_CREATE,
+    INSPECTION_PICTURE_ADD,
+    INSPECTIONS,
+    INSPECTION,
+    INSPECTION_PICTURE,
 ];

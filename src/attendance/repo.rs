@@ -385,3 +385,82 @@ pub async fn whereabouts(
     .fetch_all(&mut *c)
     .await
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InspectionRow {
+    pub id: i64,
+    pub course_id: i64,
+    pub course_name: String,
+    pub day: NaiveDate,
+    pub inspector_account: i64,
+    pub inspector_name: String,
+    pub observed_at: DateTime<Utc>,
+    pub notes: String,
+    pub picture_key: Option<String>,
+}
+
+const INSPECTION: &str = "select i.id, i.course_id, c.name as course_name, i.day,
+        i.inspector_account, i.inspector_name, i.observed_at, i.notes, i.picture_key
+    from inspections i join courses c on c.id = i.course_id";
+
+pub async fn insert_inspection(
+    c: &mut PgConnection,
+    course: i64,
+    day: NaiveDate,
+    account: i64,
+    name: &str,
+    at: DateTime<Utc>,
+    notes: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into inspections (course_id, day, inspector_account, inspector_name, observed_at, notes)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(course)
+    .bind(day)
+    .bind(account)
+    .bind(name)
+    .bind(at)
+    .bind(notes)
+    .fetch_one(&mut *c)
+    .await
+}
+
+pub async fn inspection(c: &mut PgConnection, id: i64) -> sqlx::Result<Option<InspectionRow>> {
+    sqlx::query_as(&format!("{INSPECTION} where i.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await
+}
+
+/// The inspections of `day` (all days when `None`), one inspector's when given, newest first.
+pub async fn inspections(
+    c: &mut PgConnection,
+    day: Option<NaiveDate>,
+    account: Option<i64>,
+) -> sqlx::Result<Vec<InspectionRow>> {
+    sqlx::query_as(&format!(
+        "{INSPECTION} where ($1::date is null or i.day = $1)
+           and ($2::bigint is null or i.inspector_account = $2)
+         order by i.observed_at desc, i.id desc limit 200"
+    ))
+    .bind(day)
+    .bind(account)
+    .fetch_all(&mut *c)
+    .await
+}
+
+pub async fn set_inspection_picture(
+    c: &mut PgConnection,
+    id: i64,
+    key: &str,
+    bytes: i32,
+) -> sqlx::Result<()> {
+    sqlx::query("update inspections set picture_key = $2, picture_bytes = $3 where id = $1")
+        .bind(id)
+        .bind(key)
+        .bind(bytes)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

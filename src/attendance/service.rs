@@ -45,7 +45,11 @@ fn at(day: NaiveDate, t: chrono::NaiveTime) -> DateTime<Utc> {
 
 /// Whether the course meets on `day` by its weekdays and dates; then whether the term's
 /// calendar lets it run (`Err` with the reason when not).
-async fn runs(tx: &mut TenantTx, c: &CourseRow, day: NaiveDate) -> Result<(), AttendanceError> {
+pub(super) async fn runs(
+    tx: &mut TenantTx,
+    c: &CourseRow,
+    day: NaiveDate,
+) -> Result<(), AttendanceError> {
     let weekday = day.weekday().number_from_monday() as i16;
     if !c.weekdays.contains(&weekday) || day < c.starts_on || day > c.ends_on {
         return Err(AttendanceError::NoSession {

@@ -21,7 +21,7 @@ use poem::web::{Data, Json};
 use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Response, Route, Server};
 use poem_openapi::OpenApiService;
 
-use crate::attendance::api::AttendanceApi;
+use crate::attendance::api::{AttendanceApi, InspectionApi};
 use crate::auth::api::AuthApi;
 use crate::auth::platform_api::PlatformApi;
 use crate::auth::role_api::RoleApi;
@@ -77,7 +77,13 @@ apis!(
         SupervisionApi,
         NotifyApi,
     ],
-    [MealApi, NoticeApi, AttendanceApi, EvaluationApi],
+    [
+        MealApi,
+        NoticeApi,
+        AttendanceApi,
+        InspectionApi,
+        EvaluationApi
+    ],
 );
 
 /// Every route's declared permission (the route walk test checks this covers the spec).

@@ -160,3 +160,43 @@ async fn a_teacher_checks_in_and_calls_the_roll_and_the_admin_sees_the_day() {
     b.shot("console-whereabouts").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_inspector_records_what_was_seen_and_the_admin_reads_it() {
+    // Arrange: 游泳 today; an inspector
+    let (app, _fam, swim) = school_with_families(1, 5).await;
+    app.sign_in_as(
+        "13800138591",
+        afterschool::auth::model::Role::Inspector,
+        Some("sqsf"),
+    )
+    .await;
+    let mut b = Browser::start("attendance_inspection", &app.address).await;
+
+    // An empty record is refused next to it; then one with what was seen.
+    b.sign_in("13800138591", PASSWORD).await;
+    b.click("#inspections-link").await;
+    b.click(&format!("#inspect-submit-{swim}")).await;
+    let err = b
+        .find(&format!("#notes-{swim}-error"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(err.contains("请填写巡课所见情况"), "{err}");
+    b.fill(&format!("#notes-{swim}"), "到课 1 人，秩序良好")
+        .await;
+    b.click(&format!("#inspect-submit-{swim}")).await;
+    let done = b.find("#done").await.text().await.unwrap();
+    assert!(done.contains("巡课记录已保存"), "{done}");
+    let card = b.text(".inspection").await;
+    assert!(card.contains("游泳") && card.contains("秩序良好"), "{card}");
+    b.shot("inspector").await;
+    b.sign_out().await;
+
+    b.sign_in_school_admin(&app, ADMIN_PHONE).await;
+    b.click_link("巡课记录").await;
+    let list = b.find("#inspections").await.text().await.unwrap();
+    assert!(list.contains("秩序良好"), "{list}");
+    b.close().await;
+}

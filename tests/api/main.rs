@@ -14,6 +14,7 @@ mod fixtures;
 mod hardening;
 mod helpers;
 mod http_api;
+mod inspections;
 mod isolation;
 mod journeys_attendance;
 mod journeys_courses;

@@ -7,6 +7,7 @@
 //! comes from the service and is shown in Chinese next to what it is about.
 
 mod console;
+mod inspections;
 mod teacher;
 mod whereabouts;
 
@@ -17,7 +18,7 @@ use crate::attendance::model::AttendanceSession;
 use crate::web::layout::when;
 
 pub fn mount(r: Route) -> Route {
-    whereabouts::mount(console::mount(teacher::mount(r)))
+    inspections::mount(whereabouts::mount(console::mount(teacher::mount(r))))
 }
 
 /// The session's check-in state in words, tagged.

@@ -154,6 +154,7 @@ async fn home(web: Web) -> PageResult {
     let notices = may(&web, &crate::notices::perms::SENT);
     let sessions = may(&web, &crate::attendance::perms::MY_SESSIONS);
     let whereabouts = may(&web, &crate::attendance::perms::WHEREABOUTS);
+    let inspects = may(&web, &crate::attendance::perms::INSPECTION_CREATE);
     let published = if may(&web, &course_perms::LIST) {
         let mut tx = web.school_tx(&course_perms::LIST).await?;
         let q = CourseQuery {
@@ -187,11 +188,14 @@ async fn home(web: Web) -> PageResult {
                 h2 { (name) " 老师" }
                 p.muted { (today.format("%Y-%m-%d")) " " (layout::weekday(today.weekday().number_from_monday() as i16)) }
             }
-            @if reviews || status || meal_stops || notices || sessions || whereabouts {
+            @if reviews || status || meal_stops || notices || sessions || whereabouts || inspects {
                 div.card {
                     ul.list #teacher-links {
                         @if sessions {
                             li { a href=(web.link("/m/teacher/sessions")) #sessions-link { "今天的课：签到与点名 ›" } }
+                        }
+                        @if inspects {
+                            li { a href=(web.link("/m/teacher/inspections")) #inspections-link { "巡课记录：今天的课与所见情况 ›" } }
                         }
                         @if whereabouts {
                             li { a href=(web.link("/m/teacher/whereabouts")) #whereabouts-link { "本班学生今天在哪 ›" } }
@@ -227,7 +231,7 @@ async fn home(web: Web) -> PageResult {
             @if let Some(list) = &published { (school_courses(list, today)) }
             p.muted #coming-soon {
                 @if inspector && timetable.is_none() {
-                    "巡课记录（到课检查、课堂情况登记）将在后续版本开放；目前可在此查看全校课后服务的上课安排，今日上课的排在最前。"
+                    "下方是全校课后服务的上课安排，今日上课的排在最前；巡课时在“巡课记录”里逐节登记所见情况和照片。"
                 } @else {
                     "学生请假将在后续版本开放，届时会出现在本页。"
                 }

@@ -16,6 +16,15 @@ use crate::school::api::school_tx;
 
 pub struct AttendanceApi;
 
+/// A stored picture as the answer.
+fn binary(
+    obj: crate::storage::StoredObject,
+) -> poem_openapi::payload::Response<poem_openapi::payload::Binary<Vec<u8>>> {
+    poem_openapi::payload::Response::new(poem_openapi::payload::Binary(obj.body.to_vec()))
+        .header("content-type", obj.content_type.as_str())
+        .header("x-content-type-options", "nosniff")
+}
+
 #[OpenApi(tag = "ApiTags::School")]
 impl AttendanceApi {
     /// 我今天的课（R-T05）
@@ -106,6 +115,186 @@ impl AttendanceApi {
             service::mark(&mut tx, &session.actor(app.0), course_id.0, day.0, &body.0).await?;
         tx.commit().await?;
         Ok(Json(out))
+    }
+
+    /// 课堂记录与点评（R-T07）
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/record",
+        method = "get",
+        operation_id = "lesson_session"
+    )]
+    async fn lesson(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+    ) -> Result<Json<LessonSession>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &LESSON).await?;
+        let (record, comments) =
+            super::lessons::session(&mut tx, &session.actor(app.0), course_id.0, day.0).await?;
+        tx.commit().await?;
+        Ok(Json(LessonSession { record, comments }))
+    }
+
+    /// 填写课堂记录（本节课的内容）
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/record",
+        method = "put",
+        operation_id = "lesson_record"
+    )]
+    async fn lesson_record(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        body: Json<LessonRecordInput>,
+    ) -> Result<Json<LessonRecordView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &LESSON_RECORD).await?;
+        let out =
+            super::lessons::set_record(&mut tx, &session.actor(app.0), course_id.0, day.0, &body.0)
+                .await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 上传课堂照片（最多 9 张）
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/record/pictures",
+        method = "post",
+        operation_id = "lesson_picture_add"
+    )]
+    async fn lesson_picture_add(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        form: PhotoForm,
+    ) -> Result<Json<LessonRecordView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &LESSON_PICTURE_ADD).await?;
+        let upload = crate::courses::api::read_picture(form.file).await?;
+        let out =
+            super::lessons::add_picture(&mut tx, &session.actor(app.0), course_id.0, day.0, upload)
+                .await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 课堂照片（序号从 1 开始）
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/record/pictures/:n",
+        method = "get",
+        operation_id = "lesson_picture"
+    )]
+    async fn lesson_picture(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        n: Path<u32>,
+    ) -> Result<poem_openapi::payload::Response<poem_openapi::payload::Binary<Vec<u8>>>, ApiError>
+    {
+        let mut tx = school_tx(&session, &app, &tenant, &LESSON_PICTURE).await?;
+        let obj = super::lessons::picture(
+            &mut tx,
+            &session.actor(app.0),
+            course_id.0,
+            day.0,
+            n.0 as usize,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(binary(obj))
+    }
+
+    /// 点评一个孩子（标签和文字）
+    #[oai(
+        path = "/school/attendance/sessions/:course_id/:day/comments/:student_id",
+        method = "put",
+        operation_id = "lesson_comment"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn lesson_comment(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        student_id: Path<i64>,
+        body: Json<CommentInput>,
+    ) -> Result<Json<CommentView>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &LESSON_COMMENT).await?;
+        let out = super::lessons::comment(
+            &mut tx,
+            &session.actor(app.0),
+            course_id.0,
+            day.0,
+            student_id.0,
+            &body.0,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 孩子的课堂记录、考勤和点评（R-P10，家长看）
+    #[oai(
+        path = "/school/children/:id/lessons",
+        method = "get",
+        operation_id = "child_lessons"
+    )]
+    async fn child_lessons(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+    ) -> Result<Json<Vec<ChildLesson>>, ApiError> {
+        let mut tx = school_tx(&session, &app, &tenant, &CHILD_LESSONS).await?;
+        let out = super::lessons::of_child(&mut tx, &session.actor(app.0), id.0).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// 孩子课堂记录里的照片
+    #[oai(
+        path = "/school/children/:id/lessons/:course_id/:day/pictures/:n",
+        method = "get",
+        operation_id = "child_lesson_picture"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn child_lesson_picture(
+        &self,
+        session: Session,
+        app: AppData<'_>,
+        tenant: RequestTenant<'_>,
+        id: Path<i64>,
+        course_id: Path<i64>,
+        day: Path<NaiveDate>,
+        n: Path<u32>,
+    ) -> Result<poem_openapi::payload::Response<poem_openapi::payload::Binary<Vec<u8>>>, ApiError>
+    {
+        let mut tx = school_tx(&session, &app, &tenant, &CHILD_LESSON_PICTURE).await?;
+        let obj = super::lessons::picture(
+            &mut tx,
+            &session.actor(app.0),
+            course_id.0,
+            day.0,
+            n.0 as usize,
+            Some(id.0),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(binary(obj))
     }
 
     /// 全校某日的课与签到（管理员）
@@ -240,7 +429,7 @@ impl AttendanceApi {
 }
 
 #[derive(Debug, poem_openapi::Multipart)]
-pub struct InspectionPictureForm {
+pub struct PhotoForm {
     /// JPEG、PNG 或 WebP 照片，不超过 5 MB
     pub file: poem_openapi::types::multipart::Upload,
 }
@@ -339,7 +528,7 @@ impl InspectionApi {
         app: AppData<'_>,
         tenant: RequestTenant<'_>,
         id: Path<i64>,
-        form: InspectionPictureForm,
+        form: PhotoForm,
     ) -> Result<Json<InspectionView>, ApiError> {
         let mut tx = school_tx(&session, &app, &tenant, &INSPECTION_PICTURE_ADD).await?;
         let upload = crate::courses::api::read_picture(form.file).await?;
@@ -366,10 +555,6 @@ impl InspectionApi {
         let mut tx = school_tx(&session, &app, &tenant, &INSPECTION_PICTURE).await?;
         let obj = super::inspections::picture(&mut tx, &session.actor(app.0), id.0).await?;
         tx.commit().await?;
-        Ok(
-            poem_openapi::payload::Response::new(poem_openapi::payload::Binary(obj.body.to_vec()))
-                .header("content-type", obj.content_type.as_str())
-                .header("x-content-type-options", "nosniff"),
-        )
+        Ok(binary(obj))
     }
 }

@@ -52,6 +52,16 @@ pub enum AttendanceError {
     MarkInvalid { value: String },
     #[error("rule {field} invalid")]
     RulesInvalid { field: &'static str },
+    #[error("lesson record invalid")]
+    RecordInvalid,
+    #[error("no lesson record yet")]
+    RecordFirst,
+    #[error("comment invalid")]
+    CommentInvalid,
+    #[error("record has {max} pictures")]
+    TooManyPictures { max: usize },
+    #[error("child {student_id} not the caller's")]
+    ChildNotFound { student_id: i64 },
     #[error("inspection notes invalid")]
     NotesInvalid,
     #[error("inspection {id} not found")]
@@ -85,15 +95,18 @@ impl DomainError for AttendanceError {
     fn kind(&self) -> ErrorKind {
         use AttendanceError::*;
         match self {
-            NoSession { .. } | ClassNotFound { .. } | InspectionNotFound { .. } => {
-                ErrorKind::NotFound
-            }
+            NoSession { .. }
+            | ClassNotFound { .. }
+            | InspectionNotFound { .. }
+            | ChildNotFound { .. } => ErrorKind::NotFound,
             Storage(e) => e.kind(),
             NotYourSession { .. } => ErrorKind::Forbidden,
             SessionCancelled { .. }
             | OutsideWindow { .. }
             | AlreadyCheckedIn { .. }
             | CheckinFirst
+            | RecordFirst
+            | TooManyPictures { .. }
             | NotStarted { .. } => ErrorKind::Conflict,
             Workbook(_) => ErrorKind::Internal,
             Upstream(e) => e.kind(),
@@ -120,6 +133,11 @@ impl DomainError for AttendanceError {
             MonthInvalid { .. } => "MONTH_INVALID",
             ClassNotFound { .. } => "CLASS_NOT_FOUND",
             NotesInvalid => "INSPECTION_NOTES_INVALID",
+            RecordInvalid => "LESSON_RECORD_INVALID",
+            RecordFirst => "LESSON_RECORD_FIRST",
+            CommentInvalid => "LESSON_COMMENT_INVALID",
+            TooManyPictures { .. } => "LESSON_TOO_MANY_PICTURES",
+            ChildNotFound { .. } => "CHILD_NOT_FOUND",
             InspectionNotFound { .. } => "INSPECTION_NOT_FOUND",
             Storage(crate::storage::StorageError::NotFound(_)) => "PICTURE_NOT_FOUND",
             Storage(
@@ -174,6 +192,14 @@ impl DomainError for AttendanceError {
             Workbook(_) => "服务器内部错误，请稍后重试".into(),
             ClassNotFound { .. } => "找不到该班级，或不是您负责的班级".into(),
             NotesInvalid => "请填写巡课所见情况，不超过 500 个字".into(),
+            RecordInvalid => "请填写本节课的内容，不超过 2000 个字".into(),
+            RecordFirst => "请先保存本节课的内容，再上传照片".into(),
+            CommentInvalid => {
+                "点评请至少填写一个标签或一段文字：标签最多 5 个、每个不超过 10 个字，文字不超过 500 个字"
+                    .into()
+            }
+            TooManyPictures { max } => format!("每节课最多 {max} 张照片"),
+            ChildNotFound { .. } => "找不到该孩子，或不是您绑定的孩子".into(),
             InspectionNotFound { .. } => "找不到该巡课记录".into(),
             Storage(e) => e.picture_message(),
             Upstream(e) => e.user_message(),
@@ -204,6 +230,10 @@ impl DomainError for AttendanceError {
             MonthInvalid { value } => json!({ "field": "month", "value": value }),
             ClassNotFound { id } | InspectionNotFound { id } => json!({ "id": id }),
             NotesInvalid => json!({ "field": "notes", "max": 500 }),
+            RecordInvalid => json!({ "field": "content", "max": 2000 }),
+            CommentInvalid => json!({ "field": "comment" }),
+            TooManyPictures { max } => json!({ "max": max }),
+            ChildNotFound { student_id } => json!({ "student_id": student_id }),
             Upstream(e) => e.details(),
             _ => json!({}),
         }

@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod feature;
 pub mod inspections;
+pub mod lessons;
 pub mod model;
 pub mod pages;
 pub mod perms;

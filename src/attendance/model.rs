@@ -209,3 +209,64 @@ pub struct InspectionView {
     /// 照片地址
     pub picture: Option<String>,
 }
+
+/// 课堂记录（本节课的内容）
+#[derive(Debug, Clone, Object)]
+pub struct LessonRecordInput {
+    /// 本节课的内容，1 到 2000 字
+    pub content: String,
+}
+
+/// 对一个孩子的点评
+#[derive(Debug, Clone, Object)]
+pub struct CommentInput {
+    /// 标签，最多 5 个，每个不超过 10 个字，如“专注”“进步明显”
+    #[oai(default)]
+    pub tags: Vec<String>,
+    /// 点评内容，不超过 500 字
+    #[oai(default)]
+    pub content: String,
+}
+
+/// 课堂记录
+#[derive(Debug, Clone, Object)]
+pub struct LessonRecordView {
+    pub course_id: i64,
+    pub course_name: String,
+    pub day: NaiveDate,
+    pub content: String,
+    pub written_at: DateTime<Utc>,
+    /// 照片地址
+    pub pictures: Vec<String>,
+}
+
+/// 老师对孩子的点评
+#[derive(Debug, Clone, Object)]
+pub struct CommentView {
+    pub course_id: i64,
+    pub day: NaiveDate,
+    pub student_id: i64,
+    pub tags: Vec<String>,
+    pub content: String,
+    pub written_at: DateTime<Utc>,
+}
+
+/// 孩子的一节课：课堂记录、考勤和老师的点评（家长看）
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ChildLesson {
+    pub course_id: i64,
+    pub course_name: String,
+    pub day: NaiveDate,
+    pub mark_label: Option<String>,
+    pub record: Option<LessonRecordView>,
+    pub comment: Option<CommentView>,
+}
+
+/// 一节课的课堂记录和点评（教师看）
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct LessonSession {
+    pub record: Option<LessonRecordView>,
+    pub comments: Vec<CommentView>,
+}

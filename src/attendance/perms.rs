@@ -20,6 +20,16 @@ pub const CHECKIN: Permission = teach("attendance_checkin");
 pub const ROLL: Permission = teach("attendance_roll");
 pub const MARK: Permission = teach("attendance_mark");
 pub const DAY: Permission = manage("attendance_day");
+pub const LESSON: Permission = teach("lesson_session");
+pub const LESSON_RECORD: Permission = teach("lesson_record");
+pub const LESSON_PICTURE_ADD: Permission = teach("lesson_picture_add");
+pub const LESSON_PICTURE: Permission = teach("lesson_picture");
+pub const LESSON_COMMENT: Permission = teach("lesson_comment");
+const fn family(op: &'static str) -> Permission {
+    Permission::tenant(op, "school.attendance", "family")
+}
+pub const CHILD_LESSONS: Permission = family("child_lessons");
+pub const CHILD_LESSON_PICTURE: Permission = family("child_lesson_picture");
 /// Where the children are today: homeroom teachers (their classes) and admins.
 pub const WHEREABOUTS: Permission =
     Permission::tenant("attendance_whereabouts", "school.attendance", "whereabouts");
@@ -57,4 +67,11 @@ pub const PERMISSIONS: &[Permission] = &[
     INSPECTIONS,
     INSPECTION,
     INSPECTION_PICTURE,
+    LESSON,
+    LESSON_RECORD,
+    LESSON_PICTURE_ADD,
+    LESSON_PICTURE,
+    LESSON_COMMENT,
+    CHILD_LESSONS,
+    CHILD_LESSON_PICTURE,
 ];

@@ -464,3 +464,183 @@ pub async fn set_inspection_picture(
         .await?;
     Ok(())
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LessonRow {
+    pub course_id: i64,
+    pub course_name: String,
+    pub day: NaiveDate,
+    pub content: String,
+    pub written_at: DateTime<Utc>,
+    pub pictures: Vec<String>,
+}
+
+const LESSON: &str = "select r.course_id, c.name as course_name, r.day, r.content, r.written_at,
+        coalesce((select array_agg(p.object_key order by p.position) from lesson_record_pictures p
+                  where p.course_id = r.course_id and p.day = r.day), '{}') as pictures
+    from lesson_records r join courses c on c.id = r.course_id";
+
+pub async fn lesson(
+    c: &mut PgConnection,
+    course: i64,
+    day: NaiveDate,
+) -> sqlx::Result<Option<LessonRow>> {
+    sqlx::query_as(&format!("{LESSON} where r.course_id = $1 and r.day = $2"))
+        .bind(course)
+        .bind(day)
+        .fetch_optional(&mut *c)
+        .await
+}
+
+pub async fn set_lesson(
+    c: &mut PgConnection,
+    course: i64,
+    day: NaiveDate,
+    content: &str,
+    by: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into lesson_records (course_id, day, content, written_by, written_at)
+         values ($1, $2, $3, $4, $5)
+         on conflict (course_id, day) do update
+            set content = excluded.content, written_by = excluded.written_by,
+                written_at = excluded.written_at",
+    )
+    .bind(course)
+    .bind(day)
+    .bind(content)
+    .bind(by)
+    .bind(at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Appends a photo to the record; `None` when it holds `max` already.
+pub async fn add_lesson_picture(
+    c: &mut PgConnection,
+    course: i64,
+    day: NaiveDate,
+    key: &str,
+    bytes: i32,
+    max: i32,
+) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar(
+        "insert into lesson_record_pictures (course_id, day, position, object_key, bytes)
+         select $1, $2, coalesce(max(position), 0) + 1, $3, $4 from lesson_record_pictures
+         where course_id = $1 and day = $2
+         having coalesce(max(position), 0) < $5
+         returning position",
+    )
+    .bind(course)
+    .bind(day)
+    .bind(key)
+    .bind(bytes)
+    .bind(max)
+    .fetch_optional(&mut *c)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CommentRow {
+    pub course_id: i64,
+    pub day: NaiveDate,
+    pub student_id: i64,
+    pub tags: Vec<String>,
+    pub content: String,
+    pub written_at: DateTime<Utc>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn set_comment(
+    c: &mut PgConnection,
+    course: i64,
+    day: NaiveDate,
+    student: i64,
+    tags: &[String],
+    content: &str,
+    by: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into student_comments (course_id, day, student_id, tags, content, written_by, written_at)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         on conflict (course_id, day, student_id) do update
+            set tags = excluded.tags, content = excluded.content,
+                written_by = excluded.written_by, written_at = excluded.written_at",
+    )
+    .bind(course)
+    .bind(day)
+    .bind(student)
+    .bind(tags)
+    .bind(content)
+    .bind(by)
+    .bind(at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+pub async fn comments_of_session(
+    c: &mut PgConnection,
+    course: i64,
+    day: NaiveDate,
+) -> sqlx::Result<Vec<CommentRow>> {
+    sqlx::query_as(
+        "select course_id, day, student_id, tags, content, written_at from student_comments
+         where course_id = $1 and day = $2",
+    )
+    .bind(course)
+    .bind(day)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// The child's past sessions with something to show (a record, a comment or a mark), newest
+/// first: (course, course name, day, mark).
+pub async fn child_lessons(
+    c: &mut PgConnection,
+    student: i64,
+) -> sqlx::Result<Vec<(i64, String, NaiveDate, Option<Mark>)>> {
+    sqlx::query_as(
+        "select x.course_id, c.name, x.day, m.mark from (
+             select r.course_id, r.day from lesson_records r
+             join enrollments e on e.course_id = r.course_id and e.student_id = $1
+                               and e.status = 'confirmed'
+             union select course_id, day from student_comments where student_id = $1
+             union select course_id, day from attendance_marks where student_id = $1) x
+         join courses c on c.id = x.course_id
+         left join attendance_marks m
+                on m.course_id = x.course_id and m.day = x.day and m.student_id = $1
+         order by x.day desc, c.name limit 100",
+    )
+    .bind(student)
+    .fetch_all(&mut *c)
+    .await
+}
+
+pub async fn comments_of_child(
+    c: &mut PgConnection,
+    student: i64,
+) -> sqlx::Result<Vec<CommentRow>> {
+    sqlx::query_as(
+        "select course_id, day, student_id, tags, content, written_at from student_comments
+         where student_id = $1 order by day desc limit 100",
+    )
+    .bind(student)
+    .fetch_all(&mut *c)
+    .await
+}
+
+pub async fn is_guardian(c: &mut PgConnection, student: i64, account: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from student_guardians sg join guardians g on g.id = sg.guardian_id
+                        join students s on s.id = sg.student_id
+                        where sg.student_id = $1 and g.account_id = $2 and s.status = 'active')",
+    )
+    .bind(student)
+    .bind(account)
+    .fetch_one(&mut *c)
+    .await
+}

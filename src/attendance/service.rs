@@ -315,7 +315,7 @@ pub async fn check_in(
 }
 
 /// The course of a session the caller may call the roll of: a teacher of it, or an admin.
-async fn roll_course(
+pub(super) async fn roll_course(
     tx: &mut TenantTx,
     who: &Actor<'_>,
     course: i64,

@@ -80,6 +80,27 @@ async fn a_teacher_checks_in_and_calls_the_roll_and_the_admin_sees_the_day() {
         .unwrap();
     assert!(row.contains(&absent) && row.contains("未请假缺勤"), "{row}");
     b.shot("teacher-roll").await;
+    // The lesson's record and a comment on the child who came.
+    b.fill("#record-content", "学习自由泳换气").await;
+    b.click("#record-submit").await;
+    let done = b.find("#done").await.text().await.unwrap();
+    assert!(done.contains("课堂记录已保存"), "{done}");
+    b.fill(&format!("#tags-{}", fam[0].0), "专注，进步明显")
+        .await;
+    b.click(&format!("#comment-submit-{}", fam[0].0)).await;
+    let done = b.find("#done").await.text().await.unwrap();
+    assert!(done.contains("点评已保存"), "{done}");
+    b.sign_out().await;
+
+    // The first parent reads the record and the comment.
+    b.sign_in_first_parent().await;
+    b.click("#lessons-link").await;
+    let lesson = b.find(".lesson").await.text().await.unwrap();
+    assert!(
+        lesson.contains("学习自由泳换气") && lesson.contains("进步明显") && lesson.contains("已到"),
+        "{lesson}"
+    );
+    b.shot("parent-lessons").await;
     b.sign_out().await;
     let marks: Vec<(i64, String)> = sqlx::query_as(
         "select student_id, mark from school_sqsf.attendance_marks order by student_id",

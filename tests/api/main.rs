@@ -26,6 +26,7 @@ mod journeys_platform;
 mod journeys_school;
 mod journeys_teacher;
 mod ledger;
+mod lessons;
 mod meals;
 mod meals_refunds;
 mod meals_stops;

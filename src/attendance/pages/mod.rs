@@ -8,6 +8,7 @@
 
 mod console;
 mod inspections;
+mod lessons;
 mod teacher;
 mod whereabouts;
 
@@ -18,7 +19,8 @@ use crate::attendance::model::AttendanceSession;
 use crate::web::layout::when;
 
 pub fn mount(r: Route) -> Route {
-    inspections::mount(whereabouts::mount(console::mount(teacher::mount(r))))
+    let r = inspections::mount(whereabouts::mount(console::mount(teacher::mount(r))));
+    lessons::mount(r)
 }
 
 /// The session's check-in state in words, tagged.

@@ -19,7 +19,7 @@ use crate::web::frame::{html_response, PageResult, WebError};
 use crate::web::layout::{self, when};
 use crate::web::session::{see_other, Web};
 
-const BASE: &str = "/m/teacher/sessions";
+pub(super) const BASE: &str = "/m/teacher/sessions";
 
 pub fn mount(r: Route) -> Route {
     r.at(BASE, get(list))
@@ -36,7 +36,7 @@ struct DayQuery {
     done: Option<String>,
 }
 
-fn parse_day(s: &str) -> Result<NaiveDate, WebError> {
+pub(super) fn parse_day(s: &str) -> Result<NaiveDate, WebError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| WebError::NotFound)
 }
 
@@ -45,6 +45,9 @@ fn done_notice(done: Option<&str>) -> Markup {
         Some("checked_in") => "签到成功",
         Some("late") => "已签到（迟到）",
         Some("marked") => "点名已保存，已通知家长",
+        Some("recorded") => "课堂记录已保存，家长可以看到",
+        Some("photo") => "课堂照片已上传",
+        Some("commented") => "点评已保存，家长可以看到",
         _ => return html! {},
     };
     html! { div.notice.ok id="done" { (text) } }
@@ -137,7 +140,7 @@ async fn checkin(web: Web, Path((course, day)): Path<(i64, String)>) -> PageResu
     }
 }
 
-async fn roll_form(
+pub(super) async fn roll_form(
     web: &Web,
     course: i64,
     day: NaiveDate,
@@ -146,6 +149,9 @@ async fn roll_form(
 ) -> PageResult {
     let mut tx = web.school_tx(&ROLL).await?;
     let r = service::roll(&mut tx, &actor(web), course, day).await?;
+    web.authorize(&LESSON).await?;
+    let (record, comments) =
+        crate::attendance::lessons::session(&mut tx, &actor(web), course, day).await?;
     tx.commit().await?;
     let s = &r.session;
     let body = html! {
@@ -186,6 +192,7 @@ async fn roll_form(
                 small.muted { " 保存后会通知家长；未请假缺勤会同时提醒班主任" }
             }
         }
+        (super::lessons::section(web, course, day, record.as_ref(), &comments, &r.students))
         p { a href=(web.link(&format!("{BASE}?day={day}"))) { "‹ 当天的课" } }
     };
     let status = refused.map_or(StatusCode::OK, FormError::status);

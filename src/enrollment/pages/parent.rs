@@ -235,6 +235,7 @@ async fn home_page(web: Web, Query(q): Query<ChildQuery>) -> PageResult {
                     li { a href=(web.link(&format!("/m/courses{q_child}"))) { "选课报名 ›" } }
                     li { a href=(web.link(&format!("/m/timetable{q_child}"))) { "本周课表 ›" } }
                     li { a href=(web.link(&format!("/m/meals{q_child}"))) id="meals-link" { "订餐 ›" } }
+                    li { a href=(web.link(&format!("/m/lessons{q_child}"))) id="lessons-link" { "课堂记录与老师点评 ›" } }
                     li { a href=(web.link(&format!("/m/evaluations{q_child}"))) id="evaluations-link" { "课程评价 ›" } }
                     li { a href=(web.link("/m/notices")) id="notices-link" {
                         "学校通知"
